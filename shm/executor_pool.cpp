@@ -1,0 +1,469 @@
+#include "shm/executor_pool.hpp"
+
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "shm/channel.hpp"
+#include "shm/check.hpp"
+#include "shm/process.hpp"
+
+namespace trail::shm {
+namespace {
+
+using clock = std::chrono::steady_clock;
+constexpr int max_early_deaths = 3;  // executors dying before ready: stop respawning
+constexpr auto spin_budget = std::chrono::microseconds(30);
+
+enum fd_kind : std::uint64_t { doorbell_fd = 0, pid_fd = 1, output_fd = 2 };
+
+std::uint64_t tag(int index, int generation, fd_kind k) {
+  return (std::uint64_t(generation) << 32) | (std::uint64_t(index) << 2) | k;
+}
+
+}  // namespace
+
+void pool_events::on_log(int slot, const invocation* inv, std::string_view line) {
+  if (inv)
+    std::fprintf(stderr, "[session %llu %s] %.*s\n", static_cast<unsigned long long>(inv->session),
+                 inv->function.c_str(), static_cast<int>(line.size()), line.data());
+  else
+    std::fprintf(stderr, "[executor %d] %.*s\n", slot, static_cast<int>(line.size()), line.data());
+}
+
+struct executor_pool::slot {
+  int index = 0;
+  int generation = 0;
+  int early_deaths = 0;
+  executor_info info;
+  child_process proc;
+  std::unique_ptr<channel> ch;
+  int doorbell = -1;
+  std::string kill_reason;  // why the pool killed it, if it did
+  std::string out_buf;
+  // The running invocation and everything it holds.
+  std::optional<invocation> inv;
+  clock::time_point deadline;
+  block arena{};
+  std::uint64_t arena_claimed = 0;   // end of the last sealed carve
+  std::vector<block> arena_kept;     // sealed carves, in offset order
+  std::vector<object_id> created;    // reserved, not yet sealed
+  std::vector<object_id> refs;       // inputs and get() results
+  std::optional<schema::alloc_request> pending_alloc;
+  clock::time_point alloc_deadline;
+};
+
+executor_pool::executor_pool(store& st, pool_options opts, pool_events& events)
+    : store_(st), opts_(std::move(opts)), events_(events) {
+  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  TRAIL_ASSERT(epoll_fd_ >= 0, "epoll_create1", std::strerror(errno));
+  for (int i = 0; i < opts_.executors; ++i) {
+    slots_.push_back(std::make_unique<slot>());
+    slots_.back()->index = i;
+  }
+}
+
+executor_pool::~executor_pool() {
+  for (auto& s : slots_) {
+    s->proc = child_process{};  // SIGKILL + reap
+    if (s->inv) finish(*s);
+    if (s->doorbell >= 0) ::close(s->doorbell);
+  }
+  ::close(epoll_fd_);
+}
+
+int executor_pool::size() const { return static_cast<int>(slots_.size()); }
+const executor_info& executor_pool::info(int i) const { return slots_.at(i)->info; }
+
+status executor_pool::start() {
+  for (auto& s : slots_)
+    if (auto st = launch(*s); !st.ok()) return st;
+  return {};
+}
+
+// -- launching --------------------------------------------------------------------
+
+status executor_pool::launch(slot& s) {
+  ++s.generation;
+  auto ch = channel::create("ch" + std::to_string(s.index) + "g" + std::to_string(s.generation));
+  if (!ch) return ch.error();
+  int bell = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (bell < 0) return status::internal(std::string("eventfd: ") + std::strerror(errno));
+  launch_spec spec{opts_.executor_path,
+                   {"--store", store_.seg().name(), "--channel", (*ch)->name(), "--doorbell",
+                    std::to_string(bell), "--slot", std::to_string(s.index)},
+                   {bell}};
+  auto proc = child_process::launch(spec);
+  if (!proc) {
+    ::close(bell);
+    return proc.error();
+  }
+  if (s.doorbell >= 0) ::close(s.doorbell);
+  s.ch = std::move(*ch);
+  s.doorbell = bell;
+  s.proc = std::move(*proc);
+  s.kill_reason.clear();
+  s.out_buf.clear();
+  s.info = executor_info{executor_state::starting, s.proc.pid(), 0, {}};
+  auto add = [&](int fd, fd_kind k) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = tag(s.index, s.generation, k);
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+  };
+  add(s.doorbell, doorbell_fd);
+  add(s.proc.pidfd(), pid_fd);
+  add(s.proc.output_fd(), output_fd);
+  return {};
+}
+
+std::optional<int> executor_pool::idle_executor(std::string_view library) const {
+  std::optional<int> any;
+  for (auto& s : slots_) {
+    if (s->info.state != executor_state::idle) continue;
+    auto& libs = s->info.libraries;
+    if (library.empty() || std::find(libs.begin(), libs.end(), library) != libs.end()) return s->index;
+    if (!any) any = s->index;
+  }
+  return any;
+}
+
+// -- dispatch ---------------------------------------------------------------------
+
+status executor_pool::dispatch(int index, invocation inv) {
+  slot& s = *slots_.at(index);
+  if (s.info.state != executor_state::idle)
+    return status::unavailable("executor " + std::to_string(index) + " is not idle");
+  schema::dispatch d{inv.id, inv.session, inv.attempt, inv.library, inv.function, inv.args, {}, 0, 0};
+  for (object_id id : inv.inputs) {
+    const object_info* o = store_.info(id);
+    TRAIL_REQUIRE(o && o->state == object_state::sealed, "dispatch input not sealed", id);
+    d.inputs.push_back({id, o->where.offset, o->size, o->bucket, o->key});
+  }
+  if (opts_.arena_bytes > 0)
+    if (auto a = store_.allocate(opts_.arena_bytes)) d.arena_offset = a->offset, d.arena_size = a->size;
+  if (auto st = send_message(s.ch->to_executor(), d, opts_.send_timeout); !st.ok()) {
+    if (d.arena_size) store_.free({d.arena_offset, d.arena_size});
+    return st;
+  }
+  if (s.ch->to_executor().needs_wake()) s.ch->to_executor().futex_wake();
+  for (object_id id : inv.inputs) store_.retain(id);
+  s.refs = inv.inputs;
+  s.arena = {d.arena_offset, d.arena_size};
+  s.arena_claimed = d.arena_offset;
+  s.deadline = clock::now() + inv.timeout;
+  s.info.state = executor_state::busy;
+  s.info.invocation = inv.id;
+  if (std::find(s.info.libraries.begin(), s.info.libraries.end(), inv.library) == s.info.libraries.end())
+    s.info.libraries.push_back(inv.library);
+  s.inv = std::move(inv);
+  return {};
+}
+
+status executor_pool::reply(slot& s, const schema::to_executor& m) {
+  auto st = send_message(s.ch->to_executor(), m, opts_.send_timeout);
+  if (s.ch->to_executor().needs_wake()) s.ch->to_executor().futex_wake();
+  return st;
+}
+
+// -- the event loop -----------------------------------------------------------------
+
+int executor_pool::poll(std::chrono::milliseconds timeout) {
+  auto now = clock::now();
+  check_timeouts(now);
+  retry_allocations(now);
+  auto has_messages = [&] {
+    for (auto& s : slots_)
+      if (s->ch && !s->ch->to_node().empty()) return true;
+    return false;
+  };
+  auto drain_all = [&] {
+    int n = 0;
+    for (auto& s : slots_)
+      if (s->ch && !s->ch->to_node().empty()) drain(*s), ++n;
+    return n;
+  };
+  if (int n = drain_all()) return n;
+  bool busy = std::any_of(slots_.begin(), slots_.end(),
+                          [](auto& s) { return s->info.state == executor_state::busy; });
+  if (busy && spin_.should_spin() && spin_until(has_messages, spin_budget)) return drain_all();
+
+  bool blocked = true;
+  for (auto& s : slots_)
+    if (s->ch && !s->ch->to_node().prepare_wait()) blocked = false;
+  int handled = 0;
+  epoll_event evs[32];
+  int n = ::epoll_wait(epoll_fd_, evs, 32, blocked ? static_cast<int>(next_wait(timeout).count()) : 0);
+  for (auto& s : slots_)
+    if (s->ch) s->ch->to_node().finish_wait();
+  for (int i = 0; i < n; ++i) {
+    std::uint64_t t = evs[i].data.u64;
+    auto index = static_cast<std::size_t>((t & 0xFFFFFFFFu) >> 2);
+    if (index >= slots_.size()) continue;
+    slot& s = *slots_[index];
+    if (static_cast<int>(t >> 32) != s.generation) continue;  // a replaced executor's fd
+    switch (static_cast<fd_kind>(t & 3)) {
+      case doorbell_fd: {
+        std::uint64_t v;
+        [[maybe_unused]] auto r = ::read(s.doorbell, &v, sizeof v);
+        break;
+      }
+      case output_fd: read_output(s, false); break;
+      case pid_fd: on_death(s, s.proc.try_reap()); break;
+    }
+    ++handled;
+  }
+  return handled + drain_all();
+}
+
+bool executor_pool::wait_ready(std::chrono::milliseconds timeout) {
+  auto deadline = clock::now() + timeout;
+  auto all_idle = [&] {
+    return std::all_of(slots_.begin(), slots_.end(),
+                       [](auto& s) { return s->info.state == executor_state::idle; });
+  };
+  while (!all_idle()) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+    if (left.count() <= 0) return false;
+    poll(left);
+  }
+  return true;
+}
+
+std::chrono::milliseconds executor_pool::next_wait(std::chrono::milliseconds cap) const {
+  auto now = clock::now();
+  auto wait = cap;
+  auto consider = [&](clock::time_point t) {
+    auto d = std::chrono::duration_cast<std::chrono::milliseconds>(t - now) + std::chrono::milliseconds(1);
+    wait = std::clamp(d, std::chrono::milliseconds(0), wait);
+  };
+  for (auto& s : slots_) {
+    if (s->info.state == executor_state::busy) consider(s->deadline);
+    if (s->pending_alloc) consider(s->alloc_deadline);
+  }
+  return wait;
+}
+
+void executor_pool::kill(int index, int sig) { slots_.at(index)->proc.kill(sig); }
+
+void executor_pool::check_timeouts(clock::time_point now) {
+  for (auto& s : slots_) {
+    if (s->info.state != executor_state::busy || now < s->deadline || !s->kill_reason.empty()) continue;
+    s->kill_reason = "timed out after " + std::to_string(s->inv->timeout.count()) + " ms";
+    s->proc.kill(SIGKILL);  // its pidfd reports the death
+  }
+}
+
+// -- messages from executors ----------------------------------------------------------
+
+void executor_pool::drain(slot& s) {
+  ring& r = s.ch->to_node();
+  while (s.ch) {
+    auto rec = r.peek();
+    if (!rec) break;
+    auto msg = schema::decode_to_node(*rec);
+    r.pop();
+    if (!msg) {
+      events_.on_log(s.index, s.inv ? &*s.inv : nullptr, "protocol error: " + msg.error().message());
+      s.kill_reason = "protocol error: " + msg.error().message();
+      s.proc.kill(SIGKILL);
+      return;
+    }
+    handle(s, std::move(*msg));
+  }
+}
+
+// One handler per message kind; `s` is the sending executor.
+struct executor_pool::handlers {
+  executor_pool& p;
+  slot& s;
+
+  // A message about an invocation the executor is not running: a bug or a
+  // confused executor. Kill it; its death reports the invocation as lost.
+  bool stray(std::uint64_t invocation) {
+    if (s.inv && s.inv->id == invocation) return false;
+    s.kill_reason = "protocol error: message for invocation " + std::to_string(invocation);
+    s.proc.kill(SIGKILL);
+    return true;
+  }
+
+  void operator()(const schema::ready&) {
+    if (s.info.state != executor_state::starting) return;
+    s.info.state = executor_state::idle;
+    s.early_deaths = 0;
+    p.events_.on_ready(s.index);
+  }
+
+  void operator()(schema::alloc_request& m) {
+    if (stray(m.invocation)) return;
+    s.pending_alloc = std::move(m);
+    s.alloc_deadline = clock::now() + p.opts_.alloc_wait;
+    p.try_allocate(s, clock::now());
+  }
+
+  void operator()(const schema::seal& m) {
+    if (stray(m.invocation)) return;
+    if (auto r = seal(m.object, m.offset, m.size, m.bucket, m.key)) p.events_.on_sealed(*s.inv, *r);
+  }
+
+  void operator()(const schema::output& m) {
+    if (stray(m.invocation)) return;
+    if (auto r = seal(m.object, m.offset, m.size, "", "output")) p.events_.on_output(*s.inv, *r);
+  }
+
+  // Seals a dedicated object (id != 0) or an arena carve (id == 0). Nullopt
+  // when there is nothing to report (session over) or the executor lied.
+  std::optional<sealed> seal(object_id id, std::uint64_t offset, std::uint64_t size, std::string_view bucket,
+                             std::string_view key) {
+    result<sealed> r = status::internal("unreachable");
+    if (id != 0) {
+      auto it = std::find(s.created.begin(), s.created.end(), id);
+      if (it == s.created.end()) return violation("seal of an object it does not hold");
+      s.created.erase(it);
+      r = p.store_.seal(id, size);
+    } else {
+      block b{offset, block_allocator::round_up(size)};
+      if (offset % block_allocator::alignment || offset < s.arena_claimed ||
+          b.offset + b.size > s.arena.offset + s.arena.size)
+        return violation("seal outside its arena");
+      s.arena_claimed = b.offset + b.size;
+      s.arena_kept.push_back(b);
+      r = p.store_.seal_block(s.inv->session, bucket, key, b, size);
+    }
+    if (!r) return std::nullopt;  // the session ended meanwhile: dropped
+    return *r;
+  }
+
+  std::nullopt_t violation(const std::string& what) {
+    s.kill_reason = "protocol error: " + what;
+    s.proc.kill(SIGKILL);
+    return std::nullopt;
+  }
+
+  void operator()(const schema::get_request& m) {
+    if (stray(m.invocation)) return;
+    schema::get_reply rep{m.invocation, false, {}};
+    if (auto id = p.store_.find(s.inv->session, m.bucket, m.key)) {
+      const object_info* o = p.store_.info(*id);
+      p.store_.retain(*id);
+      s.refs.push_back(*id);
+      rep.found = true;
+      rep.object = {*id, o->where.offset, o->size, o->bucket, o->key};
+    }
+    (void)p.reply(s, rep);
+  }
+
+  void operator()(const schema::announce& m) {
+    if (!stray(m.invocation)) p.events_.on_announce(*s.inv, m.bucket, m.count);
+  }
+  void operator()(const schema::done& m) {
+    if (!stray(m.invocation)) p.events_.on_done(*s.inv, m.bucket);
+  }
+
+  void operator()(const schema::complete& m) {
+    if (stray(m.invocation)) return;
+    p.read_output(s, true);  // the executor flushed before completing
+    invocation inv = std::move(*s.inv);
+    p.finish(s);
+    s.info.state = executor_state::idle;
+    s.info.invocation = 0;
+    status st = m.code == 0 ? status{} : status(static_cast<errc>(m.code), m.error);
+    p.events_.on_finished(inv, st);
+  }
+};
+
+void executor_pool::handle(slot& s, schema::to_node msg) { std::visit(handlers{*this, s}, msg); }
+
+// Answers the slot's pending allocation unless it must keep waiting for
+// space; true when answered.
+bool executor_pool::try_allocate(slot& s, clock::time_point now) {
+  auto& req = *s.pending_alloc;
+  auto id = store_.create_object(s.inv->session, req.bucket, req.key, req.capacity);
+  if (!id && id.error().code() == errc::overloaded && now < s.alloc_deadline) return false;
+  schema::alloc_reply rep{req.invocation, 0, {}, 0, 0, 0};
+  if (id) {
+    s.created.push_back(*id);
+    const object_info* o = store_.info(*id);
+    rep.object = *id, rep.offset = o->where.offset, rep.capacity = o->where.size;
+  } else {
+    rep.code = static_cast<std::uint16_t>(id.error().code());
+    rep.error = id.error().message();
+  }
+  s.pending_alloc.reset();
+  (void)reply(s, rep);
+  return true;
+}
+
+// Retries waiting allocations when space was freed, and fails them at their deadline.
+void executor_pool::retry_allocations(clock::time_point now) {
+  bool freed = store_.free_generation() != seen_free_generation_;
+  seen_free_generation_ = store_.free_generation();
+  for (auto& s : slots_)
+    if (s->pending_alloc && (freed || now >= s->alloc_deadline)) try_allocate(*s, now);
+}
+
+// Drops everything the running invocation held.
+void executor_pool::finish(slot& s) {
+  for (object_id id : s.created) store_.release(id);
+  for (object_id id : s.refs) store_.release(id);
+  std::uint64_t pos = s.arena.offset, end = s.arena.offset + s.arena.size;
+  for (const block& b : s.arena_kept) {
+    if (b.offset > pos) store_.free({pos, b.offset - pos});
+    pos = b.offset + b.size;
+  }
+  if (pos < end) store_.free({pos, end - pos});
+  s.created.clear(), s.refs.clear(), s.arena_kept.clear();
+  s.arena = {};
+  s.pending_alloc.reset();
+  s.inv.reset();
+}
+
+void executor_pool::on_death(slot& s, const std::string& how) {
+  if (how.empty()) return;  // not dead after all
+  drain(s);  // what it said before dying still counts, in order
+  read_output(s, true);
+  std::string why = s.kill_reason.empty()
+                        ? "executor (pid " + std::to_string(s.info.pid) + ") " + how
+                        : "executor (pid " + std::to_string(s.info.pid) + ") " + s.kill_reason;
+  bool early = s.info.state == executor_state::starting;
+  s.early_deaths = early ? s.early_deaths + 1 : 0;
+  std::optional<invocation> lost;
+  if (s.inv) {
+    lost = std::move(*s.inv);
+    finish(s);
+  }
+  s.info.state = executor_state::dead;
+  s.proc = child_process{};
+  s.ch.reset();
+  if (lost) events_.on_lost(*lost, why);
+  else events_.on_executor_died(s.index, why);
+  if (opts_.respawn && s.info.state == executor_state::dead && s.early_deaths < max_early_deaths) {
+    if (auto st = launch(s); !st.ok()) events_.on_executor_died(s.index, "respawn failed: " + st.message());
+  }
+}
+
+void executor_pool::read_output(slot& s, bool flush) {
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(s.proc.output_fd(), buf, sizeof buf);
+    if (n <= 0) break;
+    s.out_buf.append(buf, static_cast<std::size_t>(n));
+  }
+  const invocation* inv = s.inv ? &*s.inv : nullptr;
+  std::size_t start = 0;
+  for (std::size_t nl; (nl = s.out_buf.find('\n', start)) != std::string::npos; start = nl + 1)
+    events_.on_log(s.index, inv, std::string_view(s.out_buf).substr(start, nl - start));
+  s.out_buf.erase(0, start);
+  if (flush && !s.out_buf.empty()) {
+    events_.on_log(s.index, inv, s.out_buf);
+    s.out_buf.clear();
+  }
+}
+
+}  // namespace trail::shm

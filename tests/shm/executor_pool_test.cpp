@@ -1,0 +1,229 @@
+#include "shm/executor_pool.hpp"
+
+#include <signal.h>
+
+#include "pool_fixture.hpp"
+
+namespace trail::shm::testing {
+namespace {
+
+const std::string testlib = TRAIL_TESTLIB_PATH;
+
+bool contains(const std::string& s, std::string_view part) { return s.find(part) != std::string::npos; }
+
+TEST_F(pool_test, RunsTheChainExampleThroughRealExecutors) {
+  start();
+  const std::string chain = TRAIL_CHAIN_PATH;
+  auto first = run(chain, "first", {"hello", "world"});
+  ASSERT_TRUE(wait_end(first));
+  ASSERT_TRUE(events_.finished[first].ok()) << events_.finished[first].to_string();
+  auto a = store_->find(1, "a", "text");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(bytes_of(*a), "hello world");
+
+  auto second = run(chain, "second", {}, {*a});
+  ASSERT_TRUE(wait_end(second));
+  auto b = store_->find(1, "b", "text");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(bytes_of(*b), "HELLO WORLD");
+
+  auto third = run(chain, "third", {}, {*b});
+  ASSERT_TRUE(wait_end(third));
+  EXPECT_EQ(output_of(third), "<HELLO WORLD>");
+  store_->release_session(1);
+  EXPECT_EQ(store_->used_bytes(), 0u) << "inputs, arenas and outputs are all released";
+}
+
+TEST_F(pool_test, UserExceptionIsAFailedInvocationAndTheExecutorStays) {
+  start(64 << 20, 1);
+  int pid = pool_->info(0).pid;
+  auto id = run(testlib, "throws", {}, {}, 7);
+  ASSERT_TRUE(wait_end(id));
+  ASSERT_TRUE(events_.finished.contains(id));
+  EXPECT_EQ(events_.finished[id].code(), errc::internal);
+  EXPECT_EQ(events_.finished[id].message(), "deliberate failure in session 7");
+  auto other = run(testlib, "throws_int");
+  ASSERT_TRUE(wait_end(other));
+  EXPECT_TRUE(contains(events_.finished[other].message(), "unknown exception"));
+  EXPECT_EQ(pool_->info(0).pid, pid) << "no executor was replaced";
+  EXPECT_EQ(pool_->info(0).state, executor_state::idle);
+}
+
+TEST_F(pool_test, ExecutorOutputIsCapturedWithSessionAndFunction) {
+  start(64 << 20, 1);
+  auto id = run(testlib, "throws", {}, {}, 7);
+  ASSERT_TRUE(wait_end(id));
+  auto e = run(testlib, "echo", {"x"}, {}, 9);
+  ASSERT_TRUE(wait_end(e));
+  EXPECT_NE(std::find(events_.logs.begin(), events_.logs.end(), "[session 7 throws] about to throw"),
+            events_.logs.end());
+  EXPECT_NE(std::find(events_.logs.begin(), events_.logs.end(), "[session 9 echo] echo says x;"),
+            events_.logs.end());
+  EXPECT_EQ(output_of(e), "x;");
+}
+
+// A crash in user code kills only its executor: the invocation is reported
+// lost with the signal, a replacement starts and serves the next invocation.
+class crash_test : public pool_test, public ::testing::WithParamInterface<std::pair<const char*, const char*>> {};
+
+TEST_P(crash_test, CrashIsLostAndTheExecutorReplaced) {
+  auto [fn, signal_text] = GetParam();
+  start(64 << 20, 1);
+  int pid = pool_->info(0).pid;
+  auto id = run(testlib, fn);
+  ASSERT_TRUE(wait_end(id));
+  ASSERT_TRUE(events_.lost.contains(id)) << "the invocation is reported lost";
+  EXPECT_TRUE(contains(events_.lost[id], signal_text)) << events_.lost[id];
+  EXPECT_TRUE(contains(events_.lost[id], std::to_string(pid))) << events_.lost[id];
+  ASSERT_TRUE(pool_->wait_ready(10s)) << "a replacement executor starts";
+  EXPECT_NE(pool_->info(0).pid, pid);
+  auto next = run(testlib, "echo", {"after"});
+  ASSERT_TRUE(wait_end(next));
+  EXPECT_EQ(output_of(next), "after;");
+  store_->release_session(1);
+  EXPECT_EQ(store_->used_bytes(), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(UserCrashes, crash_test,
+                         ::testing::Values(std::pair{"segfault", "signal 11"}, std::pair{"aborts", "signal 6"}));
+
+TEST_F(pool_test, LibraryProblemsAreClearErrors) {
+  start(64 << 20, 1);
+  int pid = pool_->info(0).pid;
+  struct expectation { std::string lib, fn, text; errc code; };
+  std::vector<expectation> cases{
+      {"/nonexistent/libnothing.so", "f", "cannot load library '/nonexistent/libnothing.so'", errc::invalid_argument},
+      {testlib, "no_such_function", "has no function 'no_such_function'", errc::not_found},
+      {TRAIL_BAD_ABI_PATH, "noop", "built against trail SDK ABI version 999", errc::invalid_argument},
+  };
+  for (auto& c : cases) {
+    auto id = run(c.lib, c.fn);
+    ASSERT_TRUE(wait_end(id));
+    ASSERT_TRUE(events_.finished.contains(id)) << c.lib;
+    EXPECT_EQ(events_.finished[id].code(), c.code) << events_.finished[id].to_string();
+    EXPECT_TRUE(contains(events_.finished[id].message(), c.text)) << events_.finished[id].message();
+  }
+  EXPECT_EQ(pool_->info(0).pid, pid) << "load errors do not cost an executor";
+}
+
+TEST_F(pool_test, ALibraryCrashingOnLoadTakesOnlyItsExecutor) {
+  start(64 << 20, 1);
+  auto id = run(TRAIL_BAD_INIT_PATH, "noop");
+  ASSERT_TRUE(wait_end(id));
+  ASSERT_TRUE(events_.lost.contains(id));
+  EXPECT_TRUE(contains(events_.lost[id], "signal 6")) << events_.lost[id];
+  ASSERT_TRUE(pool_->wait_ready(10s));
+  auto next = run(testlib, "echo", {"alive"});
+  ASSERT_TRUE(wait_end(next));
+  EXPECT_EQ(output_of(next), "alive;");
+}
+
+TEST_F(pool_test, OverrunningTheTimeoutKillsAndReplaces) {
+  start(64 << 20, 1);
+  auto id = run(testlib, "spins", {}, {}, 1, 200ms);
+  ASSERT_TRUE(wait_end(id));
+  ASSERT_TRUE(events_.lost.contains(id));
+  EXPECT_TRUE(contains(events_.lost[id], "timed out after 200 ms")) << events_.lost[id];
+  ASSERT_TRUE(pool_->wait_ready(10s));
+}
+
+TEST_F(pool_test, FullStoreFailsTheCreateAfterABoundedWait) {
+  pool_options opts;
+  opts.alloc_wait = 200ms;
+  start(1 << 20, 1, opts);
+  auto t0 = std::chrono::steady_clock::now();
+  auto id = run(testlib, "hoard", {"600000", "600000"});
+  ASSERT_TRUE(wait_end(id));
+  auto waited = std::chrono::steady_clock::now() - t0;
+  ASSERT_TRUE(events_.finished.contains(id));
+  EXPECT_EQ(events_.finished[id].code(), errc::internal);  // the user's create threw
+  EXPECT_TRUE(contains(events_.finished[id].message(), "store full")) << events_.finished[id].message();
+  EXPECT_GE(waited, 200ms) << "it waited for space before failing";
+  EXPECT_EQ(store_->used_bytes(), 0u) << "the unsent reservation was released";
+  auto next = run(testlib, "echo", {"still serving"});
+  ASSERT_TRUE(wait_end(next));
+  EXPECT_EQ(output_of(next), "still serving;");
+}
+
+TEST_F(pool_test, WaitingCreateSucceedsWhenSpaceIsFreed) {
+  pool_options opts;
+  opts.alloc_wait = 10s;
+  start(1 << 20, 1, opts);
+  store_->open_session(1);
+  auto blocker = store_->allocate(700 << 10);
+  ASSERT_TRUE(blocker.ok());
+  auto id = run(testlib, "hoard", {"600000"});
+  EXPECT_FALSE(run_until([&] { return ended(id); }, 300ms)) << "the create waits while the store is full";
+  store_->free(*blocker);
+  ASSERT_TRUE(wait_end(id));
+  EXPECT_TRUE(events_.finished[id].ok()) << events_.finished[id].to_string();
+}
+
+TEST_F(pool_test, OversizeObjectFailsAtOnce) {
+  pool_options opts;
+  opts.alloc_wait = 10s;
+  start(1 << 20, 1, opts);
+  auto t0 = std::chrono::steady_clock::now();
+  auto id = run(testlib, "hoard", {"2000000"});
+  ASSERT_TRUE(wait_end(id));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s) << "no wait for space that can never come";
+  EXPECT_TRUE(contains(events_.finished[id].message(), "exceeds the store's capacity"))
+      << events_.finished[id].message();
+}
+
+TEST_F(pool_test, FirstSealOfANameWins) {
+  start(64 << 20, 1);
+  auto id = run(testlib, "twice");
+  ASSERT_TRUE(wait_end(id));
+  ASSERT_EQ(events_.seals.size(), 2u);
+  EXPECT_TRUE(events_.seals[0].second.fresh);
+  EXPECT_FALSE(events_.seals[1].second.fresh);
+  EXPECT_EQ(bytes_of(*store_->find(1, "t", "same")), "first");
+}
+
+TEST_F(pool_test, GetReadsAnyObjectOfTheSession) {
+  start(64 << 20, 1);
+  auto fill = run(testlib, "fill", {"key", "5", "3"}, {}, 4);
+  ASSERT_TRUE(wait_end(fill));
+  auto hit = run(testlib, "lookup", {"b", "key"}, {}, 4);
+  ASSERT_TRUE(wait_end(hit));
+  EXPECT_EQ(bytes_of(*store_->find(4, "b", "key")), bytes_of(*store_->find(4, "r", "found")));
+  auto miss = run(testlib, "lookup", {"b", "key"}, {}, 5);
+  ASSERT_TRUE(wait_end(miss));
+  EXPECT_EQ(bytes_of(*store_->find(5, "r", "found")), "missing") << "sessions do not see each other's objects";
+}
+
+TEST_F(pool_test, OnlyTheFirstOutputOfASessionCounts) {
+  start(64 << 20, 1);
+  auto a = run(testlib, "echo", {"one"}, {}, 3);
+  ASSERT_TRUE(wait_end(a));
+  auto b = run(testlib, "echo", {"two"}, {}, 3);
+  ASSERT_TRUE(wait_end(b));
+  EXPECT_EQ(output_of(a), "one;");
+  EXPECT_FALSE(events_.outputs.contains(b)) << "a later output is not fresh";
+}
+
+TEST_F(pool_test, AnIdleExecutorKilledIsNoticedAndReplaced) {
+  start(64 << 20, 2);
+  int pid = pool_->info(1).pid;
+  pool_->kill(1, SIGKILL);
+  ASSERT_TRUE(run_until([&] { return !events_.died.empty(); }));
+  EXPECT_EQ(events_.died[0].first, 1);
+  EXPECT_TRUE(contains(events_.died[0].second, "signal 9")) << events_.died[0].second;
+  ASSERT_TRUE(pool_->wait_ready(10s));
+  EXPECT_NE(pool_->info(1).pid, pid);
+}
+
+TEST_F(pool_test, PrefersAnExecutorThatLoadedTheLibrary) {
+  start(64 << 20, 2);
+  auto a = run(testlib, "noop");
+  ASSERT_TRUE(wait_end(a));
+  int loaded = -1;
+  for (int i = 0; i < pool_->size(); ++i)
+    if (!pool_->info(i).libraries.empty()) loaded = i;
+  ASSERT_GE(loaded, 0);
+  EXPECT_EQ(pool_->idle_executor(testlib), loaded);
+}
+
+}  // namespace
+}  // namespace trail::shm::testing
