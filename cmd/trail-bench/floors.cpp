@@ -1,0 +1,77 @@
+#include "floors.hpp"
+
+#include <linux/futex.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+
+#include "shm/ring.hpp"
+
+namespace trail::bench {
+namespace {
+
+struct alignas(64) mailbox {
+  std::atomic<std::uint32_t> value{0};
+  std::atomic<std::uint32_t> waiting{0};
+};
+
+struct pingpong {
+  mailbox to_child;
+  mailbox to_parent;
+};
+
+void post(mailbox& m, std::uint32_t v) {
+  m.value.store(v, std::memory_order_release);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (m.waiting.load(std::memory_order_relaxed) && m.waiting.exchange(0))
+    ::syscall(SYS_futex, &m.value, FUTEX_WAKE, 1, nullptr, nullptr, 0);
+}
+
+void await(mailbox& m, std::uint32_t v, bool spin, shm::spin_policy& policy, std::chrono::microseconds budget) {
+  auto arrived = [&] { return m.value.load(std::memory_order_acquire) == v; };
+  if (spin && policy.should_spin() && shm::spin_until(arrived, budget)) return;
+  while (!arrived()) {
+    std::uint32_t seen = m.value.load(std::memory_order_acquire);
+    m.waiting.store(1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (seen == m.value.load(std::memory_order_relaxed) && seen != v)
+      ::syscall(SYS_futex, &m.value, FUTEX_WAIT, seen, nullptr, nullptr, 0);
+    m.waiting.store(0, std::memory_order_relaxed);
+  }
+}
+
+}  // namespace
+
+std::vector<double> shm_rtt_us(std::size_t trips, bool spin) {
+  void* mem = ::mmap(nullptr, sizeof(pingpong), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  auto* pp = new (mem) pingpong{};
+  const std::size_t warmup = trips / 10;
+  pid_t child = ::fork();
+  if (child == 0) {
+    shm::spin_policy policy;
+    for (std::uint32_t i = 1; i <= trips + warmup; ++i) {
+      await(pp->to_child, i, spin, policy, std::chrono::microseconds(50));  // as the executor
+      post(pp->to_parent, i);
+    }
+    ::_exit(0);
+  }
+  shm::spin_policy policy;
+  std::vector<double> us;
+  us.reserve(trips);
+  for (std::uint32_t i = 1; i <= trips + warmup; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    post(pp->to_child, i);
+    await(pp->to_parent, i, spin, policy, std::chrono::microseconds(30));  // as the node
+    auto t1 = std::chrono::steady_clock::now();
+    if (i > warmup) us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+  }
+  int st;
+  ::waitpid(child, &st, 0);
+  ::munmap(mem, sizeof(pingpong));
+  return us;
+}
+
+}  // namespace trail::bench

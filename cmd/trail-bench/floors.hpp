@@ -1,0 +1,14 @@
+// Physical floors, measured in the same run as the results they frame.
+#pragma once
+
+#include <chrono>
+#include <vector>
+
+namespace trail::bench {
+
+// Round trips of a raw two-process shared-memory ping-pong (one atomic word
+// each way) with the wake-up the channel uses: spin briefly, then futex.
+// `spin` = false measures the pure blocking wake-up.
+std::vector<double> shm_rtt_us(std::size_t trips, bool spin);
+
+}  // namespace trail::bench
