@@ -10,6 +10,7 @@ namespace trail::shm {
 result<std::unique_ptr<store>> store::create(const store_options& opts) {
   if (opts.capacity < block_allocator::alignment)
     return status::invalid("store size " + std::to_string(opts.capacity) + " is too small");
+  remove_stale_segments();  // leftovers of crashed runs; live owners' are kept
   auto seg = segment::create(opts.tag, opts.capacity);
   if (!seg) return seg.error();
   if (opts.pretouch) (*seg)->pretouch_async();

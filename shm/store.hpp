@@ -62,6 +62,7 @@ struct sealed {
 
 class store {
  public:
+  // Creates the segment, first removing segments that crashed processes left.
   static result<std::unique_ptr<store>> create(const store_options& opts);
 
   // -- raw blocks (dispatch arenas) ------------------------------------------
