@@ -21,7 +21,23 @@ using clock = std::chrono::steady_clock;
 constexpr int max_early_deaths = 3;  // executors dying before ready: stop respawning
 constexpr auto spin_budget = std::chrono::microseconds(30);
 
-enum fd_kind : std::uint64_t { doorbell_fd = 0, pid_fd = 1, output_fd = 2 };
+enum fd_kind : std::uint64_t { doorbell_fd = 0, pid_fd = 1, output_fd = 2, wake_fd = 3 };
+
+// Releases a mutex for a scope (the opposite of lock_guard); no-op on null.
+class unlock_guard {
+ public:
+  explicit unlock_guard(std::mutex* m) : m_(m) {
+    if (m_) m_->unlock();
+  }
+  ~unlock_guard() {
+    if (m_) m_->lock();
+  }
+  unlock_guard(const unlock_guard&) = delete;
+  unlock_guard& operator=(const unlock_guard&) = delete;
+
+ private:
+  std::mutex* m_;
+};
 
 std::uint64_t tag(int index, int generation, fd_kind k) {
   return (std::uint64_t(generation) << 32) | (std::uint64_t(index) << 2) | k;
@@ -63,6 +79,12 @@ executor_pool::executor_pool(store& st, pool_options opts, pool_events& events)
     : store_(st), opts_(std::move(opts)), events_(events) {
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   TRAIL_ASSERT(epoll_fd_ >= 0, "epoll_create1", std::strerror(errno));
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  TRAIL_ASSERT(wake_fd_ >= 0, "eventfd", std::strerror(errno));
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = wake_fd;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
   for (int i = 0; i < opts_.executors; ++i) {
     slots_.push_back(std::make_unique<slot>());
     slots_.back()->index = i;
@@ -75,7 +97,13 @@ executor_pool::~executor_pool() {
     if (s->inv) finish(*s);
     if (s->doorbell >= 0) ::close(s->doorbell);
   }
+  ::close(wake_fd_);
   ::close(epoll_fd_);
+}
+
+void executor_pool::wake() {
+  std::uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
 }
 
 int executor_pool::size() const { return static_cast<int>(slots_.size()); }
@@ -192,18 +220,36 @@ int executor_pool::poll(std::chrono::milliseconds timeout) {
   if (int n = drain_all()) return n;
   bool busy = std::any_of(slots_.begin(), slots_.end(),
                           [](auto& s) { return s->info.state == executor_state::busy; });
-  if (busy && spin_.should_spin() && spin_until(has_messages, spin_budget)) return drain_all();
+  if (busy && spin_.should_spin()) {
+    bool arrived;
+    {
+      unlock_guard unlocked(wait_lock_);
+      arrived = spin_until(has_messages, spin_budget);
+    }
+    if (arrived) return drain_all();
+  }
 
   bool blocked = true;
   for (auto& s : slots_)
     if (s->ch && !s->ch->to_node().prepare_wait()) blocked = false;
   int handled = 0;
   epoll_event evs[32];
-  int n = ::epoll_wait(epoll_fd_, evs, 32, blocked ? static_cast<int>(next_wait(timeout).count()) : 0);
+  int n;
+  {
+    int wait_ms = blocked ? static_cast<int>(next_wait(timeout).count()) : 0;
+    unlock_guard unlocked(wait_lock_);
+    n = ::epoll_wait(epoll_fd_, evs, 32, wait_ms);
+  }
   for (auto& s : slots_)
     if (s->ch) s->ch->to_node().finish_wait();
   for (int i = 0; i < n; ++i) {
     std::uint64_t t = evs[i].data.u64;
+    if (t == wake_fd) {  // wake(): nothing to handle but returning
+      std::uint64_t v;
+      [[maybe_unused]] auto r = ::read(wake_fd_, &v, sizeof v);
+      ++handled;
+      continue;
+    }
     auto index = static_cast<std::size_t>((t & 0xFFFFFFFFu) >> 2);
     if (index >= slots_.size()) continue;
     slot& s = *slots_[index];
@@ -216,6 +262,7 @@ int executor_pool::poll(std::chrono::milliseconds timeout) {
       }
       case output_fd: read_output(s, false); break;
       case pid_fd: on_death(s, s.proc.try_reap()); break;
+      case wake_fd: break;
     }
     ++handled;
   }

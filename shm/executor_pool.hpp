@@ -8,14 +8,17 @@
 // them when the invocation finishes or its executor dies, so nothing an
 // executor does — or fails to do before it is killed — leaks store memory.
 //
-// Thread-safety: none. Everything, including the events, happens on the thread
-// that calls poll(); that thread must also be the one that constructed the
-// pool (PR_SET_PDEATHSIG is tied to the launching thread).
+// Thread-safety: none by itself. Everything, including the events, happens on
+// the thread that calls poll(); that thread must also be the one that started
+// the pool (PR_SET_PDEATHSIG is tied to the launching thread). To share the
+// pool, guard every call with one mutex and hand it to unlock_while_waiting():
+// poll() then releases it while it spins or sleeps (see executor_service).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -111,6 +114,11 @@ class executor_pool {
   // Sends `sig` to an executor (tests; SIGKILL ends its invocation as lost).
   void kill(int slot, int sig);
 
+  // poll() unlocks `m` (held by its caller) while it waits, and relocks it.
+  void unlock_while_waiting(std::mutex& m) { wait_lock_ = &m; }
+  // Makes a poll() that is waiting return soon. Callable from any thread.
+  void wake();
+
  private:
   struct slot;
   status launch(slot& s);
@@ -133,6 +141,8 @@ class executor_pool {
   std::vector<std::unique_ptr<slot>> slots_;
   std::uint64_t seen_free_generation_ = 0;
   spin_policy spin_;
+  std::mutex* wait_lock_ = nullptr;
+  int wake_fd_ = -1;
 };
 
 }  // namespace trail::shm
