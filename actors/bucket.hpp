@@ -1,0 +1,32 @@
+// bucket actor: owns the triggers of one bucket of one app version and the
+// references their state holds.
+//
+// Protocol (all from the scheduler, all answered with a bucket_result sent
+// to the scheduler — fires to start, and whether a trigger still waits in
+// that session):
+//   bucket_object                 an object landed in the bucket
+//   bucket_announce               ctx.announce / ctx.done for its dynamic trigger
+//   end_atom, u64 session         the session ended: drop its state (no answer)
+//   tick_atom_t                   its own timer (by_time), armed for the earliest deadline
+//
+// References: a bucket_object arrives with one store reference (taken by the
+// scheduler while its session was alive), which the actor drops once its
+// triggers have seen it. Every object a trigger holds carries one more;
+// every input of a fire carries one, handed to the scheduler with the fire.
+#pragma once
+
+#include <caf/all.hpp>
+
+#include "actors/types.hpp"
+#include "shm/executor_service.hpp"
+
+namespace trail::actors {
+
+// Spawns the actor for `bucket` of app version `app_uid`, linked to `parent`
+// (it goes down with the registry). REQUIRES: `svc` outlives the actor;
+// `specs` were validated.
+caf::actor spawn_bucket(caf::local_actor* parent, std::uint64_t app_uid, std::string bucket,
+                        std::vector<core::trigger_spec> specs, shm::executor_service* svc,
+                        caf::actor scheduler);
+
+}  // namespace trail::actors

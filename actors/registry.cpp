@@ -1,0 +1,166 @@
+#include "actors/registry.hpp"
+
+#include <fstream>
+#include <map>
+
+#include <boost/uuid/detail/sha1.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/bucket.hpp"
+
+namespace trail::actors {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Where the node pretends the manifest was, to match uploaded libraries to
+// the manifest's `library:` entries.
+const fs::path upload_root = "/trail-upload";
+
+std::string sha1_hex(const std::string& bytes) {
+  boost::uuids::detail::sha1 h;
+  h.process_bytes(bytes.data(), bytes.size());
+  boost::uuids::detail::sha1::digest_type d;
+  h.get_digest(d);
+  char out[41];
+  for (int i = 0; i < 5; ++i) std::snprintf(out + 8 * i, 9, "%08x", d[i]);
+  return out;
+}
+
+// Writes `bytes` to <dir>/<sha1>.so unless that file exists (same content).
+result<fs::path> store_library(const fs::path& dir, const std::string& bytes) {
+  fs::path path = dir / (sha1_hex(bytes) + ".so");
+  std::error_code ec;
+  if (fs::exists(path, ec)) return path;
+  fs::path tmp = path;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out) return status::internal("cannot write library to '" + tmp.string() + "'");
+  }
+  fs::rename(tmp, path, ec);  // atomic: an executor never maps a half-written file
+  if (ec) return status::internal("cannot store library '" + path.string() + "': " + ec.message());
+  return path;
+}
+
+struct registry_state {
+  registry_options opts;
+  shm::executor_service* svc = nullptr;
+  caf::actor scheduler;
+  std::map<std::string, app_ref> current;   // app -> its latest version
+  std::map<std::string, std::uint32_t> versions;
+  std::uint64_t next_uid = 1;
+  static inline const char* name = "trail.registry";
+};
+
+using self_ptr = caf::stateful_actor<registry_state>*;
+
+// Builds an app version from an uploaded manifest and its libraries.
+result<std::shared_ptr<app_version>> build(self_ptr self, const std::string& manifest,
+                                           const std::vector<std::string>& names,
+                                           const std::vector<std::string>& bytes) {
+  auto& st = self->state;
+  if (names.size() != bytes.size()) return status::invalid("malformed deploy request: names and libraries differ");
+  std::map<fs::path, fs::path> stored;  // as the manifest resolves it -> content-addressed copy
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (bytes[i].size() > st.opts.max_library_bytes)
+      return status::invalid("library '" + names[i] + "' is larger than " + std::to_string(st.opts.max_library_bytes) + " bytes");
+    auto path = store_library(st.opts.library_dir, bytes[i]);
+    if (!path) return path.error();
+    stored[(upload_root / names[i]).lexically_normal()] = *path;
+  }
+  auto m = core::parse_manifest(manifest, upload_root);
+  if (!m) return m.error();
+  for (auto& f : m->functions) {
+    auto it = stored.find(fs::path(f.library).lexically_normal());
+    if (it == stored.end())
+      return status::invalid("functions." + f.name + ".library: library \"" +
+                             fs::path(f.library).lexically_relative(upload_root).string() + "\" was not uploaded");
+    f.library = it->second.string();
+  }
+  if (auto s = core::check_libraries(*m); !s.ok()) return s;
+  auto v = std::make_shared<app_version>();
+  v->app = m->app;
+  v->version = ++st.versions[m->app];
+  v->uid = st.next_uid++;
+  v->manifest = std::move(*m);
+  for (auto& b : v->manifest.buckets)
+    if (!b.triggers.empty())
+      v->buckets[b.name] = spawn_bucket(self, v->uid, b.name, b.triggers, st.svc, st.scheduler);
+  return v;
+}
+
+caf::result<std::string> deploy(self_ptr self, const std::string& manifest, const std::vector<std::string>& names,
+                                const std::vector<std::string>& bytes) {
+  auto v = build(self, manifest, names, bytes);
+  if (!v) return to_error(v.error());
+  app_ref ref = *v;
+  self->state.current[ref->app] = ref;
+  self->send(self->state.scheduler, ref);
+  return ref->app + " v" + std::to_string(ref->version);
+}
+
+caf::result<caf::message> invoke(self_ptr self, const std::string& app, std::vector<std::string>& args,
+                                               std::uint32_t timeout_ms, bool async) {
+  auto it = self->state.current.find(app);
+  if (it == self->state.current.end())
+    return to_error(status::not_found("no app \"" + app + "\" is deployed"));
+  return self->delegate(self->state.scheduler, invoke_atom::value, it->second, std::move(args), timeout_ms, async);
+}
+
+std::vector<std::string> apps(self_ptr self) {
+  std::vector<std::string> out;
+  for (auto& [name, v] : self->state.current) out.push_back(name + " v" + std::to_string(v->version));
+  return out;
+}
+
+caf::result<std::string> status(self_ptr self) {
+  auto rp = self->make_response_promise<std::string>();
+  auto listing = apps(self);
+  self->request(self->state.scheduler, std::chrono::seconds(5), status_atom::value)
+      .then([rp, listing](const std::string& json) mutable {
+        auto j = nlohmann::json::parse(json);
+        j["apps"] = listing;
+        rp.deliver(j.dump());
+      },
+      [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+  return rp;
+}
+
+caf::behavior registry_actor(self_ptr self, registry_options opts, shm::executor_service* svc, caf::actor scheduler) {
+  std::filesystem::create_directories(opts.library_dir);
+  self->state.opts = std::move(opts);
+  self->state.svc = svc;
+  self->state.scheduler = std::move(scheduler);
+  return {
+      [=](hello_atom, std::uint32_t version) -> caf::result<std::uint32_t> {
+        if (version != protocol_version)
+          return to_error(status::invalid("protocol version " + std::to_string(version) + " is not " +
+                                          std::to_string(protocol_version) + ": client and node are from different trail builds"));
+        return protocol_version;
+      },
+      [=](deploy_atom, const std::string& manifest, const std::vector<std::string>& names,
+          const std::vector<std::string>& bytes) { return deploy(self, manifest, names, bytes); },
+      [=](invoke_atom, const std::string& app, std::vector<std::string>& args, std::uint32_t timeout_ms,
+          bool async) { return invoke(self, app, args, timeout_ms, async); },
+      [=](result_atom, std::uint64_t session) {
+        return self->delegate(self->state.scheduler, result_atom::value, session);
+      },
+      [=](status_atom) { return status(self); },
+      [=](apps_atom) { return apps(self); },
+      [=](undeploy_atom, const std::string& app) -> caf::result<std::string> {
+        if (self->state.current.erase(app) == 0) return to_error(status::not_found("no app \"" + app + "\" is deployed"));
+        return "undeployed " + app + " (sessions in flight finish on their version)";
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_registry(caf::actor_system& sys, registry_options opts, shm::executor_service* svc,
+                          caf::actor scheduler) {
+  return sys.spawn(registry_actor, std::move(opts), svc, std::move(scheduler));
+}
+
+}  // namespace trail::actors

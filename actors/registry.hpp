@@ -1,0 +1,28 @@
+// registry actor: the node's front door and its app catalogue.
+//
+// Clients talk to it (see the remote protocol in types.hpp). It keeps every
+// deployed app version, stores uploaded libraries content-addressed (a
+// library is never overwritten while an executor may have it mapped), spawns
+// a bucket actor per bucket with triggers, and hands invocations to the
+// scheduler with the app's current version: a redeploy only affects sessions
+// that start after it.
+#pragma once
+
+#include <filesystem>
+
+#include <caf/all.hpp>
+
+#include "actors/types.hpp"
+#include "shm/executor_service.hpp"
+
+namespace trail::actors {
+
+struct registry_options {
+  std::filesystem::path library_dir;  // where uploaded libraries are stored (created)
+  std::size_t max_library_bytes = 256u << 20;
+};
+
+caf::actor spawn_registry(caf::actor_system& sys, registry_options opts, shm::executor_service* svc,
+                          caf::actor scheduler);
+
+}  // namespace trail::actors

@@ -1,0 +1,471 @@
+#include "actors/scheduler.hpp"
+
+#include <deque>
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/core/retry.hpp"
+#include "actors/core/session_table.hpp"
+
+namespace trail::actors {
+namespace {
+
+using clock = std::chrono::steady_clock;
+using retry_atom = caf::atom_constant<caf::atom("tretry")>;
+
+// One logical invocation of a function in a session, across its attempts.
+struct task {
+  std::uint64_t id = 0;
+  app_ref app;
+  const core::function_spec* fn = nullptr;
+  std::uint64_t session = 0;
+  std::vector<std::string> args;               // entry invocations only
+  std::vector<core::object_meta> inputs;       // one store reference each, held by the task
+  std::uint32_t attempt = 0;
+  std::uint64_t invocation = 0;                // id of the running attempt, 0 when not running
+};
+
+// How a session ended, kept for `trail result`.
+struct outcome {
+  bool ok = false;
+  std::string output;  // ok
+  status error;        // !ok
+};
+
+struct scheduler_state {
+  shm::executor_service* svc = nullptr;
+  scheduler_options opts;
+  std::unique_ptr<core::session_table> sessions;
+  std::unordered_map<std::uint64_t, app_ref> session_app;
+  std::unordered_map<std::uint64_t, app_ref> apps;  // by uid: app-scoped fires start sessions on them
+  std::unordered_map<std::uint64_t, task> tasks;
+  std::deque<std::uint64_t> queue;                  // task ids ready to run, in order
+  std::unordered_map<std::uint64_t, std::uint64_t> running;  // invocation -> task
+  std::unordered_map<std::uint64_t, std::vector<caf::response_promise>> waiters;
+  std::unordered_map<std::uint64_t, outcome> results;
+  std::deque<std::uint64_t> result_order;
+  std::deque<std::string> recent_failures;
+  std::uint64_t next_session = 1, next_task = 1, next_invocation = 1;
+  std::uint64_t invocations = 0, retries = 0, sessions_ok = 0, sessions_failed = 0;
+  std::optional<clock::time_point> armed;
+  static inline const char* name = "trail.scheduler";
+};
+
+using self_ptr = caf::stateful_actor<scheduler_state>*;
+
+// -- store references ------------------------------------------------------------
+
+void release_inputs(self_ptr self, const std::vector<core::object_meta>& inputs) {
+  if (inputs.empty()) return;
+  self->state.svc->with_store([&](shm::store& st) {
+    for (auto& o : inputs) st.release(o.id);
+  });
+}
+
+// -- tasks ------------------------------------------------------------------------
+
+// Queues an invocation of `fn` in live session `s`; takes the inputs' references.
+status enqueue(self_ptr self, const app_ref& app, std::string_view fn, std::uint64_t s,
+               std::vector<std::string> args, std::vector<core::object_meta> inputs) {
+  auto& st = self->state;
+  const core::function_spec* spec = app->manifest.function(fn);
+  if (!spec) {
+    release_inputs(self, inputs);
+    return status::not_found("app '" + app->app + "' has no function '" + std::string(fn) + "'");
+  }
+  if (st.queue.size() >= st.opts.max_queue) {
+    release_inputs(self, inputs);
+    return status::overloaded("overloaded: " + std::to_string(st.queue.size()) + " invocations queued");
+  }
+  task t{st.next_task++, app, spec, s, std::move(args), std::move(inputs), 0, 0};
+  st.sessions->work_added(s);
+  st.queue.push_back(t.id);
+  st.tasks.emplace(t.id, std::move(t));
+  return {};
+}
+
+// Ends a task for good: its references go, the session loses a piece of work.
+void retire(self_ptr self, task& t) {
+  release_inputs(self, t.inputs);
+  self->state.sessions->work_done(t.session);
+  self->state.tasks.erase(t.id);
+}
+
+shm::invocation to_invocation(const task& t, std::uint64_t id) {
+  shm::invocation inv{id, t.session, t.attempt, t.fn->library, t.fn->name, t.args, {},
+                      std::chrono::milliseconds(t.fn->timeout_ms)};
+  for (auto& o : t.inputs) inv.inputs.push_back(o.id);
+  return inv;
+}
+
+// Starts queued tasks while executors are idle.
+void dispatch_queued(self_ptr self) {
+  auto& st = self->state;
+  while (!st.queue.empty()) {
+    auto it = st.tasks.find(st.queue.front());
+    if (it == st.tasks.end()) {
+      st.queue.pop_front();
+      continue;
+    }
+    task& t = it->second;
+    if (!st.sessions->live(t.session)) {  // the session ended while this waited
+      st.queue.pop_front();
+      retire(self, t);
+      continue;
+    }
+    std::uint64_t id = st.next_invocation++;
+    status s = st.svc->dispatch(to_invocation(t, id));
+    if (s.code() == errc::unavailable) return;  // no idle executor: wait for one
+    st.queue.pop_front();
+    if (!s.ok()) {
+      st.sessions->fail(t.session, "cannot start '" + t.fn->name + "': " + s.message());
+      retire(self, t);
+      continue;
+    }
+    t.invocation = id;
+    st.running[id] = t.id;
+    ++st.invocations;
+  }
+}
+
+// -- sessions ---------------------------------------------------------------------
+
+std::string read_output(self_ptr self, std::uint64_t object) {
+  return self->state.svc->with_store([&](shm::store& s) {
+    const shm::object_info* o = s.info(object);
+    return o ? std::string(reinterpret_cast<const char*>(s.data(*o)), o->size) : std::string();
+  });
+}
+
+void remember(self_ptr self, std::uint64_t s, outcome o) {
+  auto& st = self->state;
+  st.results[s] = std::move(o);
+  st.result_order.push_back(s);
+  while (st.result_order.size() > st.opts.result_cache) {
+    st.results.erase(st.result_order.front());
+    st.result_order.pop_front();
+  }
+}
+
+void finish_session(self_ptr self, const core::session_end& e) {
+  auto& st = self->state;
+  outcome o;
+  if (e.how == core::session_end::kind::output) {
+    o.ok = true;
+    o.output = read_output(self, e.output_object);
+    ++st.sessions_ok;
+  } else if (e.how == core::session_end::kind::failed) {
+    o.error = status::internal(e.error);
+    ++st.sessions_failed;
+    st.recent_failures.push_back("session " + std::to_string(e.session) + " (" + e.app + "): " + e.error);
+    if (st.recent_failures.size() > 20) st.recent_failures.pop_front();
+  }
+  if (auto w = st.waiters.find(e.session); w != st.waiters.end()) {
+    for (auto& rp : w->second) {
+      if (o.ok) rp.deliver(e.session, o.output);
+      else rp.deliver(to_error(e.how == core::session_end::kind::quiet ? status::not_found("session ended without output") : o.error));
+    }
+    st.waiters.erase(w);
+  }
+  if (e.how != core::session_end::kind::quiet) remember(self, e.session, std::move(o));
+  st.svc->with_store([&](shm::store& s) { s.release_session(e.session); });
+  if (auto a = st.session_app.find(e.session); a != st.session_app.end()) {
+    for (auto& [name, b] : a->second->buckets) self->send(b, end_atom::value, e.session);
+    st.session_app.erase(a);
+  }
+}
+
+// Collects ended sessions, starts what can start, and arms the deadline timer.
+void pump(self_ptr self) {
+  auto& st = self->state;
+  for (auto& e : st.sessions->collect(clock::now())) finish_session(self, e);
+  dispatch_queued(self);
+  if (auto d = st.sessions->next_deadline(); d && (!st.armed || *d < *st.armed)) {
+    st.armed = d;
+    self->delayed_send(self, std::max(*d - clock::now(), clock::duration::zero()), tick_atom_t::value);
+  }
+}
+
+result<std::uint64_t> start_session(self_ptr self, const app_ref& app, core::session_origin origin,
+                                    std::optional<std::chrono::milliseconds> deadline) {
+  auto& st = self->state;
+  std::uint64_t s = st.next_session++;
+  if (auto r = st.sessions->start(s, app->app, origin, clock::now(), deadline); !r.ok()) return r;
+  st.session_app[s] = app;
+  st.svc->with_store([&](shm::store& store) { store.open_session(s); });
+  return s;
+}
+
+// -- events -----------------------------------------------------------------------
+
+task* task_of(self_ptr self, std::uint64_t invocation) {
+  auto& st = self->state;
+  auto r = st.running.find(invocation);
+  if (r == st.running.end()) return nullptr;
+  auto t = st.tasks.find(r->second);
+  return t == st.tasks.end() ? nullptr : &t->second;
+}
+
+void on_attempt_end(self_ptr self, std::uint64_t invocation, const status& outcome) {
+  auto& st = self->state;
+  task* t = task_of(self, invocation);
+  st.running.erase(invocation);
+  if (!t) return;
+  t->invocation = 0;
+  if (outcome.ok()) return retire(self, *t);
+  core::retry_policy policy{t->fn->retries};
+  auto delay = core::retryable(outcome) ? core::retry_delay(policy, t->attempt) : std::nullopt;
+  if (delay && st.sessions->live(t->session)) {
+    ++t->attempt;
+    ++st.retries;
+    self->delayed_send(self, *delay, retry_atom::value, t->id);
+    return;
+  }
+  std::string tries = t->attempt > 0 ? " after " + std::to_string(t->attempt + 1) + " attempts" : "";
+  st.sessions->fail(t->session, "function '" + t->fn->name + "' failed" + tries + ": " + outcome.message());
+  retire(self, *t);
+}
+
+void route_to_bucket(self_ptr self, std::uint64_t s, const std::string& bucket, caf::message msg) {
+  auto& st = self->state;
+  auto app = st.session_app.find(s);
+  if (app == st.session_app.end()) return;  // session over: dropped
+  auto b = app->second->buckets.find(bucket);
+  if (b == app->second->buckets.end()) return;
+  st.sessions->work_added(s);
+  self->send(b->second, std::move(msg));
+}
+
+void on_exec_event(self_ptr self, const exec_event& e) {
+  auto& st = self->state;
+  using k = exec_event::kind;
+  switch (e.what) {
+    case k::ready: break;
+    case k::sealed:
+      if (e.fresh && st.sessions->live(e.session)) {
+        auto app = st.session_app.find(e.session);
+        if (app == st.session_app.end() || !app->second->buckets.contains(e.object.bucket)) break;
+        // A reference for the trip: the session may end before the bucket sees it.
+        st.svc->with_store([&](shm::store& s) { s.retain(e.object.id); });
+        route_to_bucket(self, e.session, e.object.bucket, caf::make_message(bucket_object{e.object}));
+      }
+      break;
+    case k::output:
+      if (e.fresh) st.sessions->output(e.session, e.object.id);
+      break;
+    case k::announce:
+    case k::done: {
+      task* t = task_of(self, e.invocation);
+      auto app = st.session_app.find(e.session);
+      if (!t || app == st.session_app.end()) break;
+      if (!app->second->buckets.contains(e.bucket)) {
+        st.sessions->fail(e.session, "'" + t->fn->name + "' " + (e.what == k::done ? "called done on" : "announced on") +
+                                         " bucket '" + e.bucket + "', which has no dynamic trigger");
+        break;
+      }
+      route_to_bucket(self, e.session, e.bucket,
+                      caf::make_message(bucket_announce{e.session, e.count, e.what == k::done, t->id}));
+      break;
+    }
+    case k::finished:
+    case k::lost: on_attempt_end(self, e.invocation, e.outcome); break;
+  }
+}
+
+void on_bucket_result(self_ptr self, bucket_result& r) {
+  auto& st = self->state;
+  if (r.counted) {
+    st.sessions->set_waiting(r.session, r.bucket, r.waiting);
+    if (!r.problem.ok()) st.sessions->fail(r.session, r.problem.message());
+  }
+  for (auto& f : r.fires) {
+    if (f.session) {
+      auto app = st.session_app.find(*f.session);
+      if (app == st.session_app.end() || !st.sessions->live(*f.session)) {
+        release_inputs(self, f.inputs);
+        continue;
+      }
+      if (auto s = enqueue(self, app->second, f.target, *f.session, {}, std::move(f.inputs)); !s.ok())
+        st.sessions->fail(*f.session, s.message());
+      continue;
+    }
+    auto app = st.apps.find(r.app_uid);  // app scope: every firing starts a session
+    auto s = app == st.apps.end() ? result<std::uint64_t>(status::not_found("app gone"))
+                                  : start_session(self, app->second, core::session_origin::app_trigger, {});
+    if (!s) {
+      release_inputs(self, f.inputs);
+      st.recent_failures.push_back("app-scoped trigger on '" + r.bucket + "': " + s.error().message());
+      continue;
+    }
+    if (auto e = enqueue(self, app->second, f.target, *s, {}, std::move(f.inputs)); !e.ok())
+      st.sessions->fail(*s, e.message());
+  }
+  if (r.counted) st.sessions->work_done(r.session);
+}
+
+// -- client requests --------------------------------------------------------------
+
+caf::result<std::uint64_t, std::string> invoke(self_ptr self, const app_ref& app, std::vector<std::string> args,
+                                               std::uint32_t timeout_ms, bool async) {
+  auto& st = self->state;
+  std::size_t bytes = 0;
+  for (auto& a : args) bytes += a.size();
+  if (bytes > st.opts.max_args_bytes)
+    return to_error(status::invalid("arguments of " + std::to_string(bytes) + " bytes exceed the limit of " +
+                                    std::to_string(st.opts.max_args_bytes)));
+  std::optional<std::chrono::milliseconds> deadline;
+  if (timeout_ms > 0) deadline = std::chrono::milliseconds(timeout_ms);
+  auto s = start_session(self, app, core::session_origin::invoked, deadline);
+  if (!s) return to_error(s.error());
+  if (auto e = enqueue(self, app, app->manifest.entry, *s, std::move(args), {}); !e.ok()) {
+    st.sessions->fail(*s, e.message());
+    pump(self);
+    return to_error(e);
+  }
+  pump(self);
+  if (async) return {*s, std::string()};
+  auto rp = self->make_response_promise<std::uint64_t, std::string>();
+  st.waiters[*s].push_back(rp);
+  return rp;
+}
+
+caf::result<std::uint64_t, std::string> result_of(self_ptr self, std::uint64_t s) {
+  auto& st = self->state;
+  if (auto r = st.results.find(s); r != st.results.end()) {
+    if (r->second.ok) return {s, r->second.output};
+    return to_error(r->second.error);
+  }
+  if (!st.sessions->live(s)) return to_error(status::not_found("no session " + std::to_string(s)));
+  auto rp = self->make_response_promise<std::uint64_t, std::string>();
+  st.waiters[s].push_back(rp);
+  return rp;
+}
+
+std::string status_json(self_ptr self) {
+  auto& st = self->state;
+  nlohmann::json j;
+  st.svc->with_pool([&](shm::executor_pool& p) {
+    int busy = 0, idle = 0;
+    for (int i = 0; i < p.size(); ++i) {
+      busy += p.info(i).state == shm::executor_state::busy;
+      idle += p.info(i).state == shm::executor_state::idle;
+    }
+    j["executors"] = {{"total", p.size()}, {"busy", busy}, {"idle", idle}};
+  });
+  st.svc->with_store([&](shm::store& s) {
+    j["store"] = {{"objects", s.object_count()}, {"bytes_used", s.used_bytes()}, {"capacity", s.capacity()}};
+  });
+  j["sessions"] = {{"in_flight", st.sessions->in_flight()}, {"ok", st.sessions_ok}, {"failed", st.sessions_failed}};
+  j["invocations"] = {{"started", st.invocations}, {"retries", st.retries}, {"queued", st.queue.size()},
+                      {"running", st.running.size()}};
+  j["recent_failures"] = st.recent_failures;
+  return j.dump();
+}
+
+caf::behavior scheduler_actor(self_ptr self, shm::executor_service* svc, scheduler_options opts) {
+  self->state.svc = svc;
+  self->state.sessions = std::make_unique<core::session_table>(opts.limits);
+  self->state.opts = std::move(opts);
+  return {
+      [=](invoke_atom, const app_ref& app, std::vector<std::string>& args, std::uint32_t timeout_ms, bool async) {
+        return invoke(self, app, std::move(args), timeout_ms, async);
+      },
+      [=](result_atom, std::uint64_t s) { return result_of(self, s); },
+      [=](status_atom) { return status_json(self); },
+      [=](const app_ref& app) { self->state.apps[app->uid] = app; },
+      [=](const exec_event& e) {
+        on_exec_event(self, e);
+        pump(self);
+      },
+      [=](bucket_result& r) {
+        on_bucket_result(self, r);
+        pump(self);
+      },
+      [=](retry_atom, std::uint64_t task_id) {
+        if (self->state.tasks.contains(task_id)) self->state.queue.push_back(task_id);
+        pump(self);
+      },
+      [=](tick_atom_t) {
+        self->state.armed.reset();
+        pump(self);
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_scheduler(caf::actor_system& sys, shm::executor_service* svc, scheduler_options opts) {
+  return sys.spawn(scheduler_actor, svc, std::move(opts));
+}
+
+// -- event_forwarder --------------------------------------------------------------
+
+void event_forwarder::attach(caf::actor scheduler) {
+  std::lock_guard lock(mu_);
+  target_ = std::move(scheduler);
+}
+
+void event_forwarder::forward(exec_event e) {
+  std::lock_guard lock(mu_);
+  if (target_) caf::anon_send(target_, std::move(e));
+}
+
+namespace {
+exec_event event(exec_event::kind what, const shm::invocation& inv) {
+  exec_event e;
+  e.what = what;
+  e.invocation = inv.id;
+  e.session = inv.session;
+  return e;
+}
+
+core::object_meta meta_of(const shm::store& st, std::uint64_t id) {
+  const shm::object_info* o = st.info(id);
+  if (!o) return {};
+  return {o->session, o->bucket, o->key, o->id, o->size};
+}
+}  // namespace
+
+void event_forwarder::on_ready(int) { forward(exec_event{}); }
+
+void event_forwarder::on_sealed(const shm::invocation& inv, const shm::sealed& s) {
+  auto e = event(exec_event::kind::sealed, inv);
+  e.object = meta_of(*store, s.id);
+  e.fresh = s.fresh;
+  forward(std::move(e));
+}
+
+void event_forwarder::on_output(const shm::invocation& inv, const shm::sealed& s) {
+  auto e = event(exec_event::kind::output, inv);
+  e.object = meta_of(*store, s.id);
+  e.fresh = s.fresh;
+  forward(std::move(e));
+}
+
+void event_forwarder::on_announce(const shm::invocation& inv, std::string_view bucket, std::uint64_t n) {
+  auto e = event(exec_event::kind::announce, inv);
+  e.bucket = bucket;
+  e.count = n;
+  forward(std::move(e));
+}
+
+void event_forwarder::on_done(const shm::invocation& inv, std::string_view bucket) {
+  auto e = event(exec_event::kind::done, inv);
+  e.bucket = bucket;
+  forward(std::move(e));
+}
+
+void event_forwarder::on_finished(const shm::invocation& inv, const status& st) {
+  auto e = event(exec_event::kind::finished, inv);
+  e.outcome = st;
+  forward(std::move(e));
+}
+
+void event_forwarder::on_lost(const shm::invocation& inv, const std::string& why) {
+  auto e = event(exec_event::kind::lost, inv);
+  e.outcome = status::unavailable(why);
+  forward(std::move(e));
+}
+
+}  // namespace trail::actors

@@ -1,0 +1,30 @@
+#include "actors/types.hpp"
+
+namespace trail::actors {
+
+caf::error to_error(const status& s) {
+  if (s.ok()) return {};
+  return caf::error(static_cast<std::uint8_t>(s.code()), caf::atom("trail"), caf::make_message(s.message()));
+}
+
+status to_status(const caf::error& e, caf::actor_system& sys) {
+  if (!e) return {};
+  if (e.category() == caf::atom("trail") && e.context().match_elements<std::string>())
+    return {static_cast<errc>(e.code()), e.context().get_as<std::string>(0)};
+  if (e == caf::sec::request_timeout) return status::unavailable("request timed out");
+  return status::unavailable(sys.render(e));
+}
+
+void configure(caf::actor_system_config& cfg) {
+  using namespace std::chrono_literals;
+  // Workers that sleep-poll make every message from outside CAF wait 100+ us;
+  // on 2 cores, two workers that block at once are the better trade.
+  cfg.set("scheduler.max-threads", 2);
+  cfg.set("work-stealing.moderate-poll-attempts", 0);
+  cfg.set("middleman.workers", 0);
+  cfg.set("middleman.heartbeat-interval", caf::timespan{100ms});
+  cfg.set("middleman.connection-timeout", caf::timespan{1000ms});
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+}
+
+}  // namespace trail::actors

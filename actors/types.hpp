@@ -1,0 +1,110 @@
+// Every message type and atom the actors exchange, and the CAF configuration
+// every trail process uses. Register once per process: configure(cfg).
+//
+// Messages that cross process boundaries (client <-> node) use atoms and
+// CAF's built-in types only (strings, integers, vectors of them), so nothing
+// can silently arrive empty because a peer forgot a registration. Messages
+// that stay inside a node are plain structs whitelisted as local-only.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include <trail/status.hpp>
+
+#include "actors/core/manifest.hpp"
+#include "actors/core/trigger.hpp"
+
+namespace trail::actors {
+
+// Bumped whenever a remote message changes shape; checked by hello_atom.
+inline constexpr std::uint32_t protocol_version = 1;
+
+// -- client <-> node (remote) ---------------------------------------------------------
+//   hello_atom, u32 version                          -> u32 version (or error)
+//   deploy_atom, manifest, [lib path], [lib bytes]   -> string "app vN"
+//   invoke_atom, app, [args], u32 timeout_ms, bool async -> u64 session, string output
+//   result_atom, u64 session, u32 timeout_ms         -> u64 session, string output
+//   status_atom                                      -> string (JSON)
+//   apps_atom                                        -> [string]
+//   undeploy_atom, app                               -> string
+using hello_atom = caf::atom_constant<caf::atom("thello")>;
+using deploy_atom = caf::atom_constant<caf::atom("tdeploy")>;
+using invoke_atom = caf::atom_constant<caf::atom("tinvoke")>;
+using result_atom = caf::atom_constant<caf::atom("tresult")>;
+using status_atom = caf::atom_constant<caf::atom("tstatus")>;
+using apps_atom = caf::atom_constant<caf::atom("tapps")>;
+using undeploy_atom = caf::atom_constant<caf::atom("tundeploy")>;
+
+// -- inside a node (local) --------------------------------------------------------------
+using tick_atom_t = caf::atom_constant<caf::atom("ttick")>;      // a timer went off
+using end_atom = caf::atom_constant<caf::atom("tend")>;          // a session ended
+
+// One deployed version of an app: immutable once built, shared by every
+// session that started on it (a redeploy makes a new one).
+struct app_version {
+  std::string app;
+  std::uint32_t version = 0;
+  std::uint64_t uid = 0;                         // node-unique across apps and versions
+  core::app_manifest manifest;                   // libraries resolved to content-addressed paths
+  std::map<std::string, caf::actor> buckets;     // bucket actors, for buckets with triggers
+};
+using app_ref = std::shared_ptr<const app_version>;
+
+// Something an executor did, reported by the executor service's I/O thread.
+struct exec_event {
+  enum class kind : std::uint8_t { ready, sealed, output, announce, done, finished, lost };
+  kind what = kind::ready;
+  std::uint64_t invocation = 0;
+  std::uint64_t session = 0;
+  core::object_meta object;   // sealed, output
+  bool fresh = true;          // sealed, output: false when an earlier seal won
+  std::string bucket;         // announce, done
+  std::uint64_t count = 0;    // announce
+  status outcome;             // finished, lost
+};
+
+// An object for a bucket actor's triggers (session-scoped or app-scoped).
+struct bucket_object {
+  core::object_meta object;
+};
+// ctx.announce / ctx.done for a bucket actor's dynamic trigger.
+struct bucket_announce {
+  std::uint64_t session = 0;
+  std::uint64_t count = 0;
+  bool is_done = false;       // done(producer) instead of announce(count)
+  std::uint64_t producer = 0; // stable across retries of one task
+};
+// What a bucket actor did with an event: fires to start, and whether its
+// triggers still wait for something in that session.
+struct bucket_result {
+  std::uint64_t app_uid = 0;
+  std::string bucket;
+  std::uint64_t session = 0;   // 0 for timer fires
+  std::vector<core::fire> fires;
+  bool waiting = false;
+  bool counted = true;          // answers an event the scheduler counted as work
+  status problem;               // a rejected announcement: fails the session
+};
+
+// caf::error <-> trail::status. trail errors travel as category "trail" with
+// the errc as code and the message as context.
+caf::error to_error(const status& s);
+status to_status(const caf::error& e, caf::actor_system& sys);
+
+// Registers the message types and sets CAF's tuning for 2-core VMs in code
+// (nothing is read from the working directory).
+void configure(caf::actor_system_config& cfg);
+
+}  // namespace trail::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(trail::actors::app_ref)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(trail::actors::exec_event)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(trail::actors::bucket_object)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(trail::actors::bucket_announce)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(trail::actors::bucket_result)

@@ -1,0 +1,63 @@
+// trail-node: a trail worker node. `--standalone` runs the coordinator and the
+// node in one process — the single-machine default.
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+#include "actors/node.hpp"
+#include "shm/store.hpp"
+
+namespace {
+
+std::string beside_me(const char* name) {
+  return (std::filesystem::read_symlink("/proc/self/exe").parent_path() / name).string();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  trail::actors::node_options opts;
+  opts.executors = std::max(2u, std::thread::hardware_concurrency());
+  opts.executor_path = beside_me("trail-executor");
+  bool standalone = false;
+  std::string listen = "127.0.0.1:7411", store_size = "512M", coordinator;
+
+  CLI::App app{"trail-node: a trail worker node (--standalone: node and coordinator in one process)"};
+  app.add_flag("--standalone", standalone, "run the coordinator and the node in this one process");
+  app.add_option("--coordinator", coordinator, "HOST:PORT of the coordinator to join (multi-node mode)");
+  app.add_option("--listen", listen, "HOST:PORT to accept clients on (port 0: any free port)")->capture_default_str();
+  app.add_option("--executors", opts.executors, "executor processes (default: cores, at least 2)")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  app.add_option("--store-size", store_size, "shared-memory object store size, with K/M/G suffix")->capture_default_str();
+  app.add_option("--executor", opts.executor_path, "trail-executor binary")->capture_default_str();
+  app.add_option("--state-dir", opts.state_dir, "where uploaded libraries are kept (default: a temp dir)");
+  CLI11_PARSE(app, argc, argv);
+
+  if (!coordinator.empty()) {
+    std::fprintf(stderr, "trail-node: multi-node mode (--coordinator) is not available yet; use --standalone\n");
+    return 2;
+  }
+  if (!standalone) {
+    std::fprintf(stderr, "%s\ntrail-node: choose --standalone (or --coordinator HOST:PORT)\n", app.help().c_str());
+    return 2;
+  }
+  auto size = trail::shm::parse_size(store_size);
+  if (!size) {
+    std::fprintf(stderr, "trail-node: --store-size: %s\n", size.error().message().c_str());
+    return 2;
+  }
+  opts.store_size = *size;
+  auto colon = listen.rfind(':');
+  try {
+    if (colon == std::string::npos) throw std::invalid_argument("no port");
+    opts.host = listen.substr(0, colon);
+    int port = std::stoi(listen.substr(colon + 1));
+    if (port < 0 || port > 65535) throw std::out_of_range("port");
+    opts.port = static_cast<std::uint16_t>(port);
+  } catch (const std::exception&) {
+    std::fprintf(stderr, "trail-node: --listen: invalid address '%s': expected HOST:PORT\n", listen.c_str());
+    return 2;
+  }
+  return trail::actors::run_standalone(opts);
+}
