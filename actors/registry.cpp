@@ -79,7 +79,14 @@ result<std::shared_ptr<app_version>> build(self_ptr self, const std::string& man
                              fs::path(f.library).lexically_relative(upload_root).string() + "\" was not uploaded");
     f.library = it->second.string();
   }
-  if (auto s = core::check_libraries(*m); !s.ok()) return s;
+  if (auto s = core::check_libraries(*m); !s.ok()) {
+    // Speak of libraries by the names the user gave them, not their stored copies.
+    std::string msg = s.message();
+    for (auto& [as_named, copy] : stored)
+      for (auto at = msg.find(copy.string()); at != std::string::npos; at = msg.find(copy.string()))
+        msg.replace(at, copy.string().size(), as_named.lexically_relative(upload_root).string());
+    return status(s.code(), msg);
+  }
   auto v = std::make_shared<app_version>();
   v->app = m->app;
   v->version = ++st.versions[m->app];

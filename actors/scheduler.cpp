@@ -46,6 +46,7 @@ struct scheduler_state {
   std::unordered_map<std::uint64_t, outcome> results;
   std::deque<std::uint64_t> result_order;
   std::deque<std::string> recent_failures;
+  std::deque<nlohmann::json> recent_sessions;       // the last ended sessions, for `trail status`
   std::uint64_t next_session = 1, next_task = 1, next_invocation = 1;
   std::uint64_t invocations = 0, retries = 0, sessions_ok = 0, sessions_failed = 0;
   std::optional<clock::time_point> armed;
@@ -168,6 +169,12 @@ void finish_session(self_ptr self, const core::session_end& e) {
     }
     st.waiters.erase(w);
   }
+  nlohmann::json summary{{"session", e.session}, {"app", e.app}};
+  if (e.how == core::session_end::kind::output) summary["output"] = o.output.substr(0, 200);
+  else if (e.how == core::session_end::kind::failed) summary["error"] = e.error;
+  else summary["ended"] = "without output";
+  st.recent_sessions.push_back(std::move(summary));
+  if (st.recent_sessions.size() > 20) st.recent_sessions.pop_front();
   if (e.how != core::session_end::kind::quiet) remember(self, e.session, std::move(o));
   st.svc->with_store([&](shm::store& s) { s.release_session(e.session); });
   if (auto a = st.session_app.find(e.session); a != st.session_app.end()) {
@@ -360,6 +367,7 @@ std::string status_json(self_ptr self) {
   j["invocations"] = {{"started", st.invocations}, {"retries", st.retries}, {"queued", st.queue.size()},
                       {"running", st.running.size()}};
   j["recent_failures"] = st.recent_failures;
+  j["recent_sessions"] = st.recent_sessions;
   return j.dump();
 }
 

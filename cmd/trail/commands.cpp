@@ -34,6 +34,15 @@ void print_status(const std::string& json) {
   auto& st = j["store"];
   std::cout << "store: " << st["objects"] << " objects, " << st["bytes_used"] << " of " << st["capacity"]
             << " bytes in use\n";
+  if (!j["recent_sessions"].empty()) {
+    std::cout << "recent sessions:\n";
+    for (auto& r : j["recent_sessions"]) {
+      std::cout << "  " << r["session"] << " " << r["app"].get<std::string>() << ": ";
+      if (r.contains("output")) std::cout << "output " << r["output"].dump() << "\n";
+      else if (r.contains("error")) std::cout << "failed: " << r["error"].get<std::string>() << "\n";
+      else std::cout << "ended without output\n";
+    }
+  }
   if (!j["recent_failures"].empty()) {
     std::cout << "recent failures:\n";
     for (auto& f : j["recent_failures"]) std::cout << "  " << f.get<std::string>() << "\n";

@@ -1,0 +1,122 @@
+// Sessions on a real node: concurrency without mixing, windows, crashes,
+// retries, deadlines.
+#include <nlohmann/json.hpp>
+
+#include "node_fixture.hpp"
+
+namespace trail::testing {
+namespace {
+
+const std::string apps_dir = TRAIL_TEST_APPS_DIR;
+
+// 100 sessions in flight at once; each must see only its own objects.
+TEST_F(node_test, ConcurrentSessionsNeverMixSessionState) {
+  deploy("fanout");
+  deploy("batch");
+  struct pending { std::uint64_t session; std::string expected; };
+  std::vector<pending> all;
+  for (int i = 0; i < 100; ++i) {
+    std::string w = "s" + std::to_string(i);
+    auto f = client_->invoke("fanout", {w + "a", w + "b", w + "c"}, 60s, true);
+    ASSERT_TRUE(f.ok()) << f.error().to_string();
+    std::string W = "S" + std::to_string(i);
+    all.push_back({f->session, W + "A | " + W + "B | " + W + "C"});
+    std::vector<std::string> items;
+    int sum = 0;
+    for (int k = 1; k <= 8; ++k) {
+      items.push_back(std::to_string(i * 8 + k));
+      sum += i * 8 + k;
+    }
+    auto b = client_->invoke("batch", items, 60s, true);
+    ASSERT_TRUE(b.ok()) << b.error().to_string();
+    all.push_back({b->session, "total=" + std::to_string(sum)});
+  }
+  for (auto& p : all) {
+    auto r = client_->result_of(p.session, 60s);
+    ASSERT_TRUE(r.ok()) << "session " << p.session << ": " << r.error().to_string();
+    EXPECT_EQ(r->output, p.expected) << "session " << p.session;
+  }
+}
+
+// The window's timer fires with no new arrival, after the session that sent
+// the event has ended — so the window reads an object of an ended session.
+TEST_F(node_test, AppScopedWindowFiresByTimerAndReadsObjectsOfEndedSessions) {
+  deploy("window");
+  auto r = client_->invoke("window", {"click"}, 10s);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_EQ(r->output, "queued") << "the sending session has ended";
+  // Nothing else arrives; the window must close by its timer (300 ms).
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  std::string seen;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto s = client_->status_json();
+    ASSERT_TRUE(s.ok());
+    auto j = nlohmann::json::parse(*s);
+    for (auto& e : j["recent_sessions"])
+      if (e["app"] == "window" && e.contains("output") && e["output"] != "queued") seen = e["output"];
+    if (!seen.empty()) break;
+    auto again = client_->result_of(r->session, 1s);  // a request round trip paces the loop
+    ASSERT_TRUE(again.ok());
+  }
+  EXPECT_EQ(seen, "window: 1 events");
+}
+
+TEST_F(node_test, ExecutorKilledMidFunctionIsReRunWithoutFeedingATriggerTwice) {
+  auto d = client_->deploy(apps_dir + "/flaky/flaky.yaml");
+  ASSERT_TRUE(d.ok()) << d.error().to_string();
+  auto r = client_->invoke("flaky", {}, 30s);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->output, "a+b") << "the re-run's second 'a' must not reach the batch";
+  auto s = nlohmann::json::parse(*client_->status_json());
+  EXPECT_GE(s["invocations"]["retries"].get<int>(), 1);
+  EXPECT_EQ(s["executors"]["total"].get<int>(), 2) << "the killed executor was replaced";
+}
+
+TEST_F(node_test, AFunctionThatAlwaysThrowsFailsAfterItsRetriesAndTheNodeKeepsServing) {
+  auto d = client_->deploy(apps_dir + "/flaky/throwing.yaml");
+  ASSERT_TRUE(d.ok()) << d.error().to_string();
+  auto r = client_->invoke("throwing", {}, 30s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("always fails"), std::string::npos) << r.error().message();
+  EXPECT_NE(r.error().message().find("after 3 attempts"), std::string::npos) << r.error().message();
+  deploy("chain");
+  auto ok = client_->invoke("chain", {"still", "here"}, 30s);
+  ASSERT_TRUE(ok.ok()) << ok.error().to_string();
+  EXPECT_EQ(ok->output, "<STILL HERE>");
+}
+
+TEST_F(node_test, AClientTimeoutCancelsTheSession) {
+  auto d = client_->deploy(apps_dir + "/flaky/slow.yaml");
+  ASSERT_TRUE(d.ok()) << d.error().to_string();
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = client_->invoke("slow", {}, 300ms);
+  ASSERT_FALSE(r.ok()) << "a 2 s function cannot answer within 300 ms";
+  EXPECT_NE(r.error().message().find("deadline of 300 ms exceeded"), std::string::npos) << r.error().message();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1900ms) << "the client got its answer at the deadline";
+  auto later = client_->invoke("slow", {}, 30s);
+  ASSERT_TRUE(later.ok()) << later.error().to_string();
+  EXPECT_EQ(later->output, "finally");
+}
+
+TEST_F(node_test, UnknownAppIsNotFound) {
+  auto r = client_->invoke("nope", {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), errc::not_found);
+  EXPECT_NE(r.error().message().find("\"nope\""), std::string::npos);
+}
+
+TEST_F(node_test, RedeployMakesANewVersion) {
+  deploy("chain");
+  auto again = client_->deploy(example("chain"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, "chain v2");
+  auto apps = client_->apps();
+  ASSERT_TRUE(apps.ok());
+  EXPECT_EQ(*apps, std::vector<std::string>{"chain v2"});
+  auto u = client_->undeploy("chain");
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(client_->invoke("chain", {"x"}).error().code(), errc::not_found);
+}
+
+}  // namespace
+}  // namespace trail::testing
