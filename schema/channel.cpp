@@ -127,7 +127,7 @@ template <class IO, class Int>
 void field(IO& io, Int& v) { io.num(v); }
 
 TRAIL_FIELDS(dispatch, m.invocation, m.session, m.attempt, m.library, m.function, m.args,
-             m.inputs, m.arena_offset, m.arena_size)
+             m.inputs, m.arena_offset, m.arena_size, m.inputs_offset, m.inputs_size)
 TRAIL_FIELDS(alloc_reply, m.invocation, m.code, m.error, m.object, m.offset, m.capacity)
 TRAIL_FIELDS(get_reply, m.invocation, m.found, m.object)
 TRAIL_FIELDS(ready, m.pid, m.abi_version)
@@ -174,6 +174,19 @@ result<Variant> decode_as(reader& r, const char* what) {
 }
 
 }  // namespace
+
+void encode_objects(const std::vector<object_desc>& objects, std::string& out) {
+  writer w(out);
+  field(w, objects);
+}
+
+result<std::vector<object_desc>> decode_objects(std::string_view bytes) {
+  reader r(bytes);
+  std::vector<object_desc> v;
+  field(r, v);
+  if (auto s = r.finish("object list"); !s.ok()) return s;
+  return v;
+}
 
 void encode(const to_executor& m, std::string& out) { encode_any(m, out); }
 void encode(const to_node& m, std::string& out) { encode_any(m, out); }

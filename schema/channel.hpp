@@ -44,6 +44,8 @@ struct dispatch {
   std::vector<object_desc> inputs;   // the objects that fired the trigger
   std::uint64_t arena_offset = 0;    // scratch block for small creates, no round trip
   std::uint64_t arena_size = 0;      // 0 = no scratch block; every create asks
+  std::uint64_t inputs_offset = 0;   // when inputs_size > 0: `inputs` is empty and the
+  std::uint64_t inputs_size = 0;     //   list is encode_objects()'d in the store here (large fan-ins)
 };
 
 // Answer to an alloc_request.
@@ -140,6 +142,10 @@ void encode(const to_node& m, std::string& out);
 // Decodes one record. Errors are invalid_argument, naming what was wrong.
 result<to_executor> decode_to_executor(std::string_view bytes);
 result<to_node> decode_to_node(std::string_view bytes);
+
+// An object list on its own (a dispatch's inputs too many for one record).
+void encode_objects(const std::vector<object_desc>& objects, std::string& out);
+result<std::vector<object_desc>> decode_objects(std::string_view bytes);
 
 // Limits that keep every record small enough for a ring.
 inline constexpr std::size_t max_error_text = 4096;   // longer texts are cut

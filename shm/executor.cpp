@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <deque>
 #include <iostream>
 #include <thread>
@@ -111,7 +112,14 @@ class context_impl final : public context {
   context_impl(const schema::dispatch& d, std::byte* base, node_link& link)
       : d_(d), base_(base), link_(link), arena_next_(d.arena_offset), arena_end_(d.arena_offset + d.arena_size) {
     for (auto& a : d.args) args_.emplace_back(a);
-    for (auto& in : d.inputs) inputs_.emplace_back(in.bucket, in.key, base + in.offset, in.size);
+    if (d.inputs_size > 0) {  // a large list, passed through the store
+      auto listed = schema::decode_objects({reinterpret_cast<const char*>(base + d.inputs_offset), d.inputs_size});
+      TRAIL_ASSERT(listed.ok(), "malformed input list from the node:", listed.error().to_string());
+      listed_ = std::move(*listed);
+    }
+    auto add = [&](const schema::object_desc& in) { inputs_.emplace_back(in.bucket, in.key, base + in.offset, in.size); };
+    std::for_each(d.inputs.begin(), d.inputs.end(), add);
+    std::for_each(listed_.begin(), listed_.end(), add);
   }
 
   std::span<const std::string_view> args() const override { return args_; }
@@ -190,6 +198,7 @@ class context_impl final : public context {
   std::uint64_t arena_end_;
   std::vector<std::string_view> args_;
   std::vector<object> inputs_;
+  std::vector<schema::object_desc> listed_;  // inputs passed through the store; owns their names
   std::deque<std::string> names_;  // bucket/key storage of get() results
 };
 

@@ -20,6 +20,7 @@ namespace {
 using clock = std::chrono::steady_clock;
 constexpr int max_early_deaths = 3;  // executors dying before ready: stop respawning
 constexpr auto spin_budget = std::chrono::microseconds(30);
+constexpr std::size_t inline_inputs = 256;  // more inputs travel as a list in the store
 
 enum fd_kind : std::uint64_t { doorbell_fd = 0, pid_fd = 1, output_fd = 2, wake_fd = 3 };
 
@@ -67,6 +68,7 @@ struct executor_pool::slot {
   std::optional<invocation> inv;
   clock::time_point deadline;
   block arena{};
+  block listing{};                   // the input list, when it went through the store
   std::uint64_t arena_claimed = 0;   // end of the last sealed carve
   std::vector<block> arena_kept;     // sealed carves, in offset order
   std::vector<object_id> created;    // reserved, not yet sealed
@@ -174,12 +176,25 @@ status executor_pool::dispatch(int index, invocation inv) {
     TRAIL_REQUIRE(o && o->state == object_state::sealed, "dispatch input not sealed", id);
     d.inputs.push_back({id, o->where.offset, o->size, o->bucket, o->key});
   }
+  block listing{};
+  if (d.inputs.size() > inline_inputs) {  // too many for one record: the list goes through the store
+    std::string bytes;
+    schema::encode_objects(d.inputs, bytes);
+    auto b = store_.allocate(bytes.size());
+    if (!b) return b.error();
+    std::memcpy(store_.seg().base() + b->offset, bytes.data(), bytes.size());
+    listing = *b;
+    d.inputs.clear();
+    d.inputs_offset = b->offset, d.inputs_size = bytes.size();
+  }
   if (opts_.arena_bytes > 0)
     if (auto a = store_.allocate(opts_.arena_bytes)) d.arena_offset = a->offset, d.arena_size = a->size;
   if (auto st = send_message(s.ch->to_executor(), d, opts_.send_timeout); !st.ok()) {
     if (d.arena_size) store_.free({d.arena_offset, d.arena_size});
+    if (listing.size) store_.free(listing);
     return st;
   }
+  s.listing = listing;
   if (s.ch->to_executor().needs_wake()) s.ch->to_executor().futex_wake();
   for (object_id id : inv.inputs) store_.retain(id);
   s.refs = inv.inputs;
@@ -465,8 +480,9 @@ void executor_pool::finish(slot& s) {
     pos = b.offset + b.size;
   }
   if (pos < end) store_.free({pos, end - pos});
+  if (s.listing.size) store_.free(s.listing);
   s.created.clear(), s.refs.clear(), s.arena_kept.clear();
-  s.arena = {};
+  s.arena = {}, s.listing = {};
   s.pending_alloc.reset();
   s.inv.reset();
 }

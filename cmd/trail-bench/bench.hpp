@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 
@@ -14,6 +15,12 @@ struct options {
   std::size_t trips = 20000;     // measured round trips (after a 10 % warm-up)
   std::string executor_path;     // trail-executor binary (default: beside trail-bench)
   std::string library_path;      // benchmark functions (default: ../lib/libtrail_bench_functions.so)
+  std::string node_path;         // trail-node binary (default: beside trail-bench)
+  std::size_t runs = 300;        // invocations per result line (local-hop, e2e)
+  std::size_t workflow_runs = 5; // whole workflows per result (chain, fanout)
+  std::uint64_t length = 1000;   // chain length
+  std::uint64_t width = 4000;    // fan-out width
+  int executors = 2;             // executors of the benchmark's node
 };
 
 inline int fail(const status& s) {
@@ -22,5 +29,9 @@ inline int fail(const status& s) {
 }
 
 int run_channel(const options& o);
+int run_local_hop(const options& o);
+int run_e2e(const options& o);
+int run_chain(const options& o);
+int run_fanout(const options& o);
 
 }  // namespace trail::bench

@@ -75,3 +75,63 @@ std::vector<double> shm_rtt_us(std::size_t trips, bool spin) {
 }
 
 }  // namespace trail::bench
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <thread>
+
+namespace trail::bench {
+namespace {
+
+bool full_io(int fd, char* buf, std::size_t n, bool write) {
+  for (std::size_t done = 0; done < n;) {
+    ssize_t r = write ? ::send(fd, buf + done, n - done, MSG_NOSIGNAL) : ::recv(fd, buf + done, n - done, 0);
+    if (r <= 0) return false;
+    done += static_cast<std::size_t>(r);
+  }
+  return true;
+}
+
+}  // namespace
+
+std::vector<double> tcp_rtt_us(std::size_t trips, std::size_t bytes) {
+  int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ::listen(listener, 1);
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  const std::size_t warmup = trips / 10;
+  std::thread echo([&] {
+    int c = ::accept(listener, nullptr, nullptr);
+    int one = 1;
+    ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    std::vector<char> buf(bytes);
+    for (std::size_t i = 0; i < trips + warmup; ++i)
+      if (!full_io(c, buf.data(), bytes, false) || !full_io(c, buf.data(), bytes, true)) break;
+    ::close(c);
+  });
+  int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ::connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  int one = 1;
+  ::setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  std::vector<char> buf(bytes, 'x');
+  std::vector<double> us;
+  for (std::size_t i = 0; i < trips + warmup; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    if (!full_io(s, buf.data(), bytes, true) || !full_io(s, buf.data(), bytes, false)) break;
+    auto t1 = std::chrono::steady_clock::now();
+    if (i >= warmup) us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+  }
+  ::close(s);
+  echo.join();
+  ::close(listener);
+  return us;
+}
+
+}  // namespace trail::bench

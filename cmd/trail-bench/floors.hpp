@@ -12,3 +12,11 @@ namespace trail::bench {
 std::vector<double> shm_rtt_us(std::size_t trips, bool spin);
 
 }  // namespace trail::bench
+
+namespace trail::bench {
+
+// Round trips of `bytes` over a TCP loopback connection between two threads
+// (blocking sockets, TCP_NODELAY): the floor for anything that crosses a socket.
+std::vector<double> tcp_rtt_us(std::size_t trips, std::size_t bytes = 64);
+
+}  // namespace trail::bench

@@ -1,4 +1,79 @@
 // Functions the benchmarks run. Built like any user library: SDK header only.
+#include <chrono>
+#include <cstring>
+#include <string>
+
 #include <trail/function.hpp>
 
+namespace {
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::uint64_t arg(trail::context& ctx, std::size_t i) { return std::stoull(std::string(ctx.args()[i])); }
+
+}  // namespace
+
 TRAIL_FUNCTION(noop)(trail::context&) {}
+
+// The app's output, nothing else: a 1-function app.
+TRAIL_FUNCTION(noop_out)(trail::context& ctx) { ctx.output("ok"); }
+
+// First of a 2-function app: an empty object for the next.
+TRAIL_FUNCTION(noop_put)(trail::context& ctx) { ctx.put("next", "k", ""); }
+
+// local-hop source. args: payload bytes. Writes the payload in place, then
+// stamps the time just before send (the hop starts when the data is ready).
+TRAIL_FUNCTION(hop_src)(trail::context& ctx) {
+  std::uint64_t size = std::max<std::uint64_t>(arg(ctx, 0), sizeof(std::int64_t));
+  trail::object_writer w = ctx.create("hop", "payload", size);
+  std::memset(w.data(), 'x', size);
+  w.resize(size);
+  std::int64_t t = now_ns();
+  std::memcpy(w.data(), &t, sizeof t);
+  ctx.send(std::move(w));
+}
+
+// local-hop target: the hop ends at its entry. Outputs the hop in ns.
+TRAIL_FUNCTION(hop_dst)(trail::context& ctx) {
+  std::int64_t t = now_ns(), sent = 0;
+  std::memcpy(&sent, ctx.inputs()[0].data(), sizeof sent);
+  ctx.output(std::to_string(t - sent));
+}
+
+// chain: args: length. Each step passes a counter on through bucket "c"
+// (immediate -> step) until `length` steps ran, then outputs.
+TRAIL_FUNCTION(chain_start)(trail::context& ctx) {
+  ctx.put("c", "0", std::string(ctx.args()[0]) + " " + std::to_string(now_ns()));
+}
+
+TRAIL_FUNCTION(chain_step)(trail::context& ctx) {
+  std::string in(ctx.inputs()[0].str());
+  std::uint64_t length = std::stoull(in.substr(0, in.find(' ')));
+  std::uint64_t step = std::stoull(std::string(ctx.inputs()[0].key())) + 1;
+  if (step >= length) {
+    ctx.output(std::to_string(now_ns() - std::stoll(in.substr(in.find(' ') + 1))));
+    return;
+  }
+  ctx.put("c", std::to_string(step), in);
+}
+
+// fanout: args: width. Puts `width` tasks; each is done by fan_work; a batch
+// of `width` results fires fan_collect, which outputs the elapsed ns.
+TRAIL_FUNCTION(fan_start)(trail::context& ctx) {
+  std::uint64_t width = arg(ctx, 0);
+  std::string t = std::to_string(now_ns());
+  for (std::uint64_t i = 0; i < width; ++i) ctx.put("tasks", std::to_string(i), t);
+}
+
+TRAIL_FUNCTION(fan_work)(trail::context& ctx) {
+  const trail::object& in = ctx.inputs()[0];
+  ctx.put("results", in.key(), in.str());
+}
+
+TRAIL_FUNCTION(fan_collect)(trail::context& ctx) {
+  ctx.output(std::to_string(now_ns() - std::stoll(std::string(ctx.inputs()[0].str()))) + " " +
+             std::to_string(ctx.inputs().size()));
+}

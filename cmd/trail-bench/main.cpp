@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   trail::bench::options o;
   o.executor_path = (self_dir() / "trail-executor").string();
   o.library_path = (self_dir().parent_path() / "lib" / "libtrail_bench_functions.so").string();
+  o.node_path = (self_dir() / "trail-node").string();
 
   CLI::App app{"trail-bench: trail's benchmarks, each printed beside a floor measured in the same run"};
   app.require_subcommand(1);
@@ -26,8 +27,26 @@ int main(int argc, char** argv) {
   auto* channel = app.add_subcommand("channel", "node <-> executor round trip vs raw shared-memory round trip");
   channel->add_flag("--json", o.json, "print JSON lines (the default and only format)");
   channel->add_option("--trips", o.trips, "measured round trips (>= 10000 for a stable p99)")->capture_default_str();
+  auto* hop = app.add_subcommand("local-hop", "function -> immediate trigger -> function on one node, per payload size");
+  auto* e2e = app.add_subcommand("e2e", "synchronous invokes of 1- and 2-function no-op apps through the client library");
+  auto* chain = app.add_subcommand("chain", "a chain of functions linked by immediate triggers");
+  chain->add_option("--length", o.length, "functions in the chain")->capture_default_str();
+  auto* fanout = app.add_subcommand("fanout", "a fan-out joined by a by_batch_size trigger");
+  fanout->add_option("--width", o.width, "parallel invocations")->capture_default_str();
+  for (auto* sub : {hop, e2e, chain, fanout}) {
+    sub->add_flag("--json", o.json, "print JSON lines (the default and only format)");
+    sub->add_option("--executors", o.executors, "executors of the node under test")->capture_default_str();
+  }
+  for (auto* sub : {hop, e2e}) sub->add_option("--runs", o.runs, "invocations per result line")->capture_default_str();
+  for (auto* sub : {chain, fanout})
+    sub->add_option("--runs", o.workflow_runs, "whole workflows per result")->capture_default_str();
+  app.add_option("--node", o.node_path, "trail-node binary")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   if (*channel) return trail::bench::run_channel(o);
+  if (*hop) return trail::bench::run_local_hop(o);
+  if (*e2e) return trail::bench::run_e2e(o);
+  if (*chain) return trail::bench::run_chain(o);
+  if (*fanout) return trail::bench::run_fanout(o);
   return 1;
 }

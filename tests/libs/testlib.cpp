@@ -119,3 +119,10 @@ TRAIL_FUNCTION(twice)(trail::context& ctx) {
   ctx.put("t", "same", "first");
   ctx.put("t", "same", "second");
 }
+
+// Outputs "<inputs> <total bytes>": for large fan-ins.
+TRAIL_FUNCTION(count_inputs)(trail::context& ctx) {
+  std::uint64_t bytes = 0;
+  for (const trail::object& in : ctx.inputs()) bytes += in.size();
+  ctx.output(std::to_string(ctx.inputs().size()) + " " + std::to_string(bytes));
+}

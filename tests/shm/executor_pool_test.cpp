@@ -212,6 +212,27 @@ TEST_F(pool_test, OnlyTheFirstOutputOfASessionCounts) {
   EXPECT_FALSE(events_.outputs.contains(b)) << "a later output is not fresh";
 }
 
+TEST_F(pool_test, ThousandsOfInputsTravelThroughTheStore) {
+  start(64 << 20, 1);
+  auto w = run(testlib, "writer", {"5", "3000", "100"});
+  ASSERT_TRUE(wait_end(w));
+  std::vector<object_id> inputs;
+  std::uint64_t bytes = 0;
+  for (int i = 0; i < 3000; ++i) {
+    auto id = store_->find(1, "w", "k" + std::to_string(i));
+    ASSERT_TRUE(id);
+    inputs.push_back(*id);
+    bytes += store_->info(*id)->size;
+  }
+  auto c = run(testlib, "count_inputs", {}, inputs, 2);  // session 1 already has its output
+  ASSERT_TRUE(wait_end(c));
+  ASSERT_TRUE(events_.finished[c].ok()) << events_.finished[c].to_string();
+  EXPECT_EQ(output_of(c), "3000 " + std::to_string(bytes));
+  store_->release_session(1);
+  store_->release_session(2);
+  EXPECT_EQ(store_->used_bytes(), 0u) << "the input list's block was freed too";
+}
+
 TEST_F(pool_test, AnIdleExecutorKilledIsNoticedAndReplaced) {
   start(64 << 20, 2);
   int pid = pool_->info(1).pid;

@@ -1,0 +1,119 @@
+// trail-bench local-hop, e2e, chain and fanout: whole workflows on a real
+// standalone node (started as a child process), each beside its floor.
+#include "bench.hpp"
+
+#include "floors.hpp"
+#include "node_process.hpp"
+#include "stats.hpp"
+
+namespace trail::bench {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string app_yaml(const options& o, const std::string& app, const std::string& entry,
+                     const std::vector<std::string>& functions, const std::string& buckets) {
+  std::string y = "app: " + app + "\nlibrary: " + o.library_path + "\nentry: " + entry + "\nfunctions:\n";
+  for (auto& f : functions) y += "  - { name: " + f + " }\n";
+  return y + (buckets.empty() ? "" : "buckets:\n" + buckets);
+}
+
+std::string trigger(const std::string& bucket, const std::string& spec) {
+  return "  - name: " + bucket + "\n    triggers:\n      - { " + spec + " }\n";
+}
+
+result<std::unique_ptr<node_process>> node(const options& o, const char* store = "256M") {
+  return node_process::start(o.node_path, store, o.executors);
+}
+
+// Invokes `app` `runs` times (after a warm-up) and returns each output parsed
+// as nanoseconds, in microseconds.
+result<std::vector<double>> reported_us(node_process& n, const std::string& app, std::vector<std::string> args,
+                                        std::size_t runs) {
+  std::vector<double> us;
+  for (std::size_t i = 0; i < runs + runs / 10 + 1; ++i) {
+    auto r = n.cli().invoke(app, args, 60s);
+    if (!r) return r.error();
+    if (i > runs / 10) us.push_back(std::stod(r->output.substr(0, r->output.find(' '))) / 1000.0);
+  }
+  return us;
+}
+
+}  // namespace
+
+int run_local_hop(const options& o) {
+  auto n = node(o);
+  if (!n) return fail(n.error());
+  auto st = (*n)->deploy(app_yaml(o, "hop", "hop_src", {"hop_src", "hop_dst"},
+                                  trigger("hop", "type: immediate, target: hop_dst")));
+  if (!st.ok()) return fail(st);
+  auto floor = summarize(shm_rtt_us(5000, false));
+  for (std::uint64_t size : {100ull, 1000ull, 1025ull, 100ull << 10, 1ull << 20, 10ull << 20}) {
+    auto us = reported_us(**n, "hop", {std::to_string(size)}, o.runs);
+    if (!us) return fail(us.error());
+    emit({{"bench", "local-hop"}, {"payload_bytes", size}, {"runs", o.runs}}, summarize(*us), "shm_rtt", floor);
+  }
+  return 0;
+}
+
+int run_e2e(const options& o) {
+  auto n = node(o);
+  if (!n) return fail(n.error());
+  auto a = (*n)->deploy(app_yaml(o, "e2e1", "noop_out", {"noop_out"}, ""));
+  auto b = (*n)->deploy(app_yaml(o, "e2e2", "noop_put", {"noop_put", "noop_out"},
+                                 trigger("next", "type: immediate, target: noop_out")));
+  if (!a.ok() || !b.ok()) return fail(a.ok() ? b : a);
+  auto floor = summarize(tcp_rtt_us(5000));
+  for (auto [app, fns] : {std::pair{"e2e1", 1}, std::pair{"e2e2", 2}}) {
+    std::vector<double> us;
+    for (std::size_t i = 0; i < o.runs + o.runs / 10; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      auto r = (*n)->cli().invoke(app, {}, 60s);
+      auto t1 = std::chrono::steady_clock::now();
+      if (!r) return fail(r.error());
+      if (i >= o.runs / 10) us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+    }
+    emit({{"bench", "e2e"}, {"functions", fns}, {"runs", o.runs}}, summarize(us), "tcp_rtt", floor);
+  }
+  return 0;
+}
+
+int run_chain(const options& o) {
+  auto n = node(o);
+  if (!n) return fail(n.error());
+  auto st = (*n)->deploy(app_yaml(o, "chain", "chain_start", {"chain_start", "chain_step"},
+                                  trigger("c", "type: immediate, target: chain_step")));
+  if (!st.ok()) return fail(st);
+  auto floor = summarize(shm_rtt_us(5000, false));
+  auto totals = reported_us(**n, "chain", {std::to_string(o.length)}, o.workflow_runs);
+  if (!totals) return fail(totals.error());
+  std::vector<double> per;
+  for (double t : *totals) per.push_back(t / static_cast<double>(o.length));
+  auto s = summarize(*totals);
+  emit({{"bench", "chain"}, {"length", o.length}, {"runs", o.workflow_runs}, {"total_ms_p50", s.p50_us / 1000},
+        {"per_invocation_us_p50", summarize(per).p50_us}},
+       summarize(per), "shm_rtt", floor);
+  return 0;
+}
+
+int run_fanout(const options& o) {
+  auto n = node(o);
+  if (!n) return fail(n.error());
+  auto st = (*n)->deploy(app_yaml(o, "fanout", "fan_start", {"fan_start", "fan_work", "fan_collect"},
+                                  trigger("tasks", "type: immediate, target: fan_work") +
+                                      trigger("results", "type: by_batch_size, count: " + std::to_string(o.width) +
+                                                             ", target: fan_collect")));
+  if (!st.ok()) return fail(st);
+  auto floor = summarize(shm_rtt_us(5000, false));
+  auto totals = reported_us(**n, "fanout", {std::to_string(o.width)}, o.workflow_runs);
+  if (!totals) return fail(totals.error());
+  std::vector<double> per;
+  for (double t : *totals) per.push_back(t / static_cast<double>(o.width));
+  auto s = summarize(*totals);
+  emit({{"bench", "fanout"}, {"width", o.width}, {"runs", o.workflow_runs}, {"total_ms_p50", s.p50_us / 1000},
+        {"per_invocation_us_p50", summarize(per).p50_us}},
+       summarize(per), "shm_rtt", floor);
+  return 0;
+}
+
+}  // namespace trail::bench
