@@ -57,11 +57,20 @@ class bucket {
   }
 
   bucket_result on_timer() {
-    bucket_result r{app_uid_, name_, 0, {}, false, false, {}};
+    bucket_result r{app_uid_, name_, 0, {}, false, false, {}, {}};
     auto now = clock::now();
     for (std::size_t i = 0; i < triggers_.size(); ++i) {
       auto fires = triggers_[i]->on_timer(now);
       take(i, fires, r);
+    }
+    // A closed window may have been all its session was waiting for.
+    std::set<std::uint64_t> sessions;
+    for (auto& f : r.fires)
+      if (f.session) sessions.insert(*f.session);
+    for (auto s : sessions) {
+      bool waiting = false;
+      for (auto& t : triggers_) waiting = waiting || t->waiting(s);
+      r.waiting_updates.emplace_back(s, waiting);
     }
     apply_refs();
     return r;
@@ -85,7 +94,7 @@ class bucket {
   }
 
  private:
-  bucket_result result_for(std::uint64_t s) { return {app_uid_, name_, s, {}, false, true, {}}; }
+  bucket_result result_for(std::uint64_t s) { return {app_uid_, name_, s, {}, false, true, {}, {}}; }
 
   // Moves trigger i's fires into r; each input carries a reference: the one
   // the trigger held, or a new one.

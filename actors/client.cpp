@@ -79,18 +79,20 @@ result<client> client::connect(const std::string& address, std::chrono::millisec
 }
 
 result<std::string> client::deploy(const fs::path& manifest) {
-  auto m = core::load_manifest(manifest);
-  if (!m) return m.error();
+  auto local = core::load_manifest(manifest);  // libraries as files here
+  if (!local) return local.error();
   auto text = read_file(manifest);
   if (!text) return text.error();
-  fs::path dir = fs::absolute(manifest).parent_path();
+  // The same manifest as the node will resolve it: those paths name the uploads.
+  auto remote = core::parse_manifest(*text, actors::upload_root);
+  if (!remote) return remote.error();
   std::vector<std::string> names, bytes;
-  for (auto& f : m->functions) {
-    std::string rel = fs::path(f.library).lexically_relative(dir).string();
-    if (std::find(names.begin(), names.end(), rel) != names.end()) continue;
-    auto lib = read_file(f.library);
+  for (std::size_t i = 0; i < local->functions.size(); ++i) {
+    const std::string& name = remote->functions[i].library;
+    if (std::find(names.begin(), names.end(), name) != names.end()) continue;
+    auto lib = read_file(local->functions[i].library);
     if (!lib) return lib.error();
-    names.push_back(rel);
+    names.push_back(name);
     bytes.push_back(std::move(*lib));
   }
   auto r = impl_->ask<std::string>(impl_->timeout, actors::deploy_atom::value, *text, names, bytes);

@@ -13,9 +13,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Where the node pretends the manifest was, to match uploaded libraries to
-// the manifest's `library:` entries.
-const fs::path upload_root = "/trail-upload";
 
 std::string sha1_hex(const std::string& bytes) {
   boost::uuids::detail::sha1 h;
@@ -44,6 +41,12 @@ result<fs::path> store_library(const fs::path& dir, const std::string& bytes) {
   return path;
 }
 
+// A library as the user's manifest names it.
+std::string display_name(const fs::path& resolved) {
+  auto rel = resolved.lexically_relative(upload_root);
+  return rel.empty() || *rel.begin() == ".." ? resolved.string() : rel.string();
+}
+
 struct registry_state {
   registry_options opts;
   shm::executor_service* svc = nullptr;
@@ -68,15 +71,15 @@ result<std::shared_ptr<app_version>> build(self_ptr self, const std::string& man
       return status::invalid("library '" + names[i] + "' is larger than " + std::to_string(st.opts.max_library_bytes) + " bytes");
     auto path = store_library(st.opts.library_dir, bytes[i]);
     if (!path) return path.error();
-    stored[(upload_root / names[i]).lexically_normal()] = *path;
+    stored[fs::path(names[i]).lexically_normal()] = *path;
   }
-  auto m = core::parse_manifest(manifest, upload_root);
+  auto m = core::parse_manifest(manifest, fs::path(upload_root));
   if (!m) return m.error();
   for (auto& f : m->functions) {
     auto it = stored.find(fs::path(f.library).lexically_normal());
     if (it == stored.end())
       return status::invalid("functions." + f.name + ".library: library \"" +
-                             fs::path(f.library).lexically_relative(upload_root).string() + "\" was not uploaded");
+                             display_name(f.library) + "\" was not uploaded");
     f.library = it->second.string();
   }
   if (auto s = core::check_libraries(*m); !s.ok()) {
@@ -84,7 +87,7 @@ result<std::shared_ptr<app_version>> build(self_ptr self, const std::string& man
     std::string msg = s.message();
     for (auto& [as_named, copy] : stored)
       for (auto at = msg.find(copy.string()); at != std::string::npos; at = msg.find(copy.string()))
-        msg.replace(at, copy.string().size(), as_named.lexically_relative(upload_root).string());
+        msg.replace(at, copy.string().size(), display_name(as_named));
     return status(s.code(), msg);
   }
   auto v = std::make_shared<app_version>();

@@ -24,6 +24,7 @@ struct task {
   std::vector<core::object_meta> inputs;       // one store reference each, held by the task
   std::uint32_t attempt = 0;
   std::uint64_t invocation = 0;                // id of the running attempt, 0 when not running
+  bool retry_pending = false;                  // a re-run is scheduled (exactly one)
 };
 
 // How a session ended, kept for `trail result`.
@@ -188,6 +189,8 @@ void pump(self_ptr self) {
   auto& st = self->state;
   for (auto& e : st.sessions->collect(clock::now())) finish_session(self, e);
   dispatch_queued(self);
+  // A dispatch error fails its session: report it now, not at the next message.
+  for (auto& e : st.sessions->collect(clock::now())) finish_session(self, e);
   if (auto d = st.sessions->next_deadline(); d && (!st.armed || *d < *st.armed)) {
     st.armed = d;
     self->delayed_send(self, std::max(*d - clock::now(), clock::duration::zero()), tick_atom_t::value);
@@ -226,6 +229,7 @@ void on_attempt_end(self_ptr self, std::uint64_t invocation, const status& outco
   if (delay && st.sessions->live(t->session)) {
     ++t->attempt;
     ++st.retries;
+    t->retry_pending = true;
     self->delayed_send(self, *delay, retry_atom::value, t->id);
     return;
   }
@@ -308,6 +312,7 @@ void on_bucket_result(self_ptr self, bucket_result& r) {
     if (auto e = enqueue(self, app->second, f.target, *s, {}, std::move(f.inputs)); !e.ok())
       st.sessions->fail(*s, e.message());
   }
+  for (auto [session, waiting] : r.waiting_updates) st.sessions->set_waiting(session, r.bucket, waiting);
   if (r.counted) st.sessions->work_done(r.session);
 }
 
@@ -330,10 +335,14 @@ caf::result<std::uint64_t, std::string> invoke(self_ptr self, const app_ref& app
     pump(self);
     return to_error(e);
   }
-  pump(self);
-  if (async) return {*s, std::string()};
+  if (async) {
+    pump(self);
+    return {*s, std::string()};
+  }
+  // Wait before pumping: the session may end within this very pump.
   auto rp = self->make_response_promise<std::uint64_t, std::string>();
   st.waiters[*s].push_back(rp);
+  pump(self);
   return rp;
 }
 
@@ -368,7 +377,8 @@ std::string status_json(self_ptr self) {
                       {"running", st.running.size()}};
   j["recent_failures"] = st.recent_failures;
   j["recent_sessions"] = st.recent_sessions;
-  return j.dump();
+  // Outputs and error texts are arbitrary bytes: never let invalid UTF-8 throw.
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 caf::behavior scheduler_actor(self_ptr self, shm::executor_service* svc, scheduler_options opts) {
@@ -391,7 +401,10 @@ caf::behavior scheduler_actor(self_ptr self, shm::executor_service* svc, schedul
         pump(self);
       },
       [=](retry_atom, std::uint64_t task_id) {
-        if (self->state.tasks.contains(task_id)) self->state.queue.push_back(task_id);
+        auto t = self->state.tasks.find(task_id);
+        if (t == self->state.tasks.end() || !t->second.retry_pending) return;  // stale or forged
+        t->second.retry_pending = false;
+        self->state.queue.push_back(task_id);
         pump(self);
       },
       [=](tick_atom_t) {

@@ -22,6 +22,11 @@
 
 namespace trail::actors {
 
+// Where a node pretends an uploaded manifest lives: both client and node
+// resolve the manifest's `library:` entries against it, so they name every
+// uploaded library the same way.
+inline constexpr const char* upload_root = "/trail-upload";
+
 // Bumped whenever a remote message changes shape; checked by hello_atom.
 inline constexpr std::uint32_t protocol_version = 1;
 
@@ -89,6 +94,8 @@ struct bucket_result {
   std::vector<core::fire> fires;
   bool waiting = false;
   bool counted = true;          // answers an event the scheduler counted as work
+  // Timer fires: whether each fired session still waits on this bucket.
+  std::vector<std::pair<std::uint64_t, bool>> waiting_updates;
   status problem;               // a rejected announcement: fails the session
 };
 

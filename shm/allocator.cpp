@@ -10,6 +10,7 @@ block_allocator::block_allocator(std::uint64_t capacity)
 }
 
 std::optional<block> block_allocator::allocate(std::uint64_t size) {
+  if (size > capacity_) return std::nullopt;  // also keeps round_up from overflowing
   std::uint64_t want = round_up(size);
   auto fit = by_size_.lower_bound({want, 0});
   if (fit == by_size_.end()) return std::nullopt;

@@ -109,8 +109,8 @@ class library_cache {
 
 class context_impl final : public context {
  public:
-  context_impl(const schema::dispatch& d, std::byte* base, node_link& link)
-      : d_(d), base_(base), link_(link), arena_next_(d.arena_offset), arena_end_(d.arena_offset + d.arena_size) {
+  context_impl(const schema::dispatch& d, std::byte* base, std::uint64_t store_size, node_link& link)
+      : d_(d), base_(base), store_size_(store_size), link_(link), arena_next_(d.arena_offset), arena_end_(d.arena_offset + d.arena_size) {
     for (auto& a : d.args) args_.emplace_back(a);
     if (d.inputs_size > 0) {  // a large list, passed through the store
       auto listed = schema::decode_objects({reinterpret_cast<const char*>(base + d.inputs_offset), d.inputs_size});
@@ -178,6 +178,9 @@ class context_impl final : public context {
 
   // Carves from the arena when it fits (no round trip), else asks the node.
   object_writer reserve(std::string_view bucket, std::string_view key, std::size_t capacity) {
+    if (capacity > store_size_)
+      throw error("object of " + std::to_string(capacity) + " bytes exceeds the store's capacity of " +
+                  std::to_string(store_size_) + " bytes");
     std::uint64_t need = block_allocator::round_up(capacity);
     if (arena_end_ - arena_next_ >= need) {
       char* p = reinterpret_cast<char*>(base_ + arena_next_);
@@ -193,6 +196,7 @@ class context_impl final : public context {
 
   const schema::dispatch& d_;
   std::byte* base_;
+  std::uint64_t store_size_;
   node_link& link_;
   std::uint64_t arena_next_;
   std::uint64_t arena_end_;
@@ -203,10 +207,10 @@ class context_impl final : public context {
 };
 
 // Runs one invocation; the error text when it failed.
-status invoke(const schema::dispatch& d, library_cache& libs, std::byte* base, node_link& link) {
+status invoke(const schema::dispatch& d, library_cache& libs, const segment& store, node_link& link) {
   auto fn = libs.find(d.library, d.function);
   if (!fn) return fn.error();
-  context_impl ctx(d, base, link);
+  context_impl ctx(d, store.base(), store.size(), link);
   try {
     (*fn)->fn(ctx);
     return {};
@@ -235,7 +239,7 @@ status run_executor(const executor_options& opts) {
     if (std::holds_alternative<schema::shutdown>(msg)) return {};
     auto* d = std::get_if<schema::dispatch>(&msg);
     TRAIL_ASSERT(d, "unexpected message from the node, index", msg.index());
-    status st = invoke(*d, libs, (*store)->base(), link);
+    status st = invoke(*d, libs, **store, link);
     std::cout.flush();
     std::fflush(stdout);
     std::fflush(stderr);

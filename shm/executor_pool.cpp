@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -69,8 +70,7 @@ struct executor_pool::slot {
   clock::time_point deadline;
   block arena{};
   block listing{};                   // the input list, when it went through the store
-  std::uint64_t arena_claimed = 0;   // end of the last sealed carve
-  std::vector<block> arena_kept;     // sealed carves, in offset order
+  std::map<std::uint64_t, std::uint64_t> arena_kept;  // sealed carves: offset -> size
   std::vector<object_id> created;    // reserved, not yet sealed
   std::vector<object_id> refs;       // inputs and get() results
   std::optional<schema::alloc_request> pending_alloc;
@@ -156,7 +156,7 @@ status executor_pool::launch(slot& s) {
 std::optional<int> executor_pool::idle_executor(std::string_view library) const {
   std::optional<int> any;
   for (auto& s : slots_) {
-    if (s->info.state != executor_state::idle) continue;
+    if (s->info.state != executor_state::idle || !s->kill_reason.empty()) continue;  // idle, or dying
     auto& libs = s->info.libraries;
     if (library.empty() || std::find(libs.begin(), libs.end(), library) != libs.end()) return s->index;
     if (!any) any = s->index;
@@ -168,7 +168,7 @@ std::optional<int> executor_pool::idle_executor(std::string_view library) const 
 
 status executor_pool::dispatch(int index, invocation inv) {
   slot& s = *slots_.at(index);
-  if (s.info.state != executor_state::idle)
+  if (s.info.state != executor_state::idle || !s.kill_reason.empty())
     return status::unavailable("executor " + std::to_string(index) + " is not idle");
   schema::dispatch d{inv.id, inv.session, inv.attempt, inv.library, inv.function, inv.args, {}, 0, 0};
   for (object_id id : inv.inputs) {
@@ -199,7 +199,6 @@ status executor_pool::dispatch(int index, invocation inv) {
   for (object_id id : inv.inputs) store_.retain(id);
   s.refs = inv.inputs;
   s.arena = {d.arena_offset, d.arena_size};
-  s.arena_claimed = d.arena_offset;
   s.deadline = clock::now() + inv.timeout;
   s.info.state = executor_state::busy;
   s.info.invocation = inv.id;
@@ -389,17 +388,31 @@ struct executor_pool::handlers {
       if (it == s.created.end()) return violation("seal of an object it does not hold");
       s.created.erase(it);
       r = p.store_.seal(id, size);
+      if (!r && r.error().code() != errc::not_found) {  // too large, sealed twice: the executor lied
+        p.store_.release(id);
+        return violation(r.error().message());
+      }
     } else {
-      block b{offset, block_allocator::round_up(size)};
-      if (offset % block_allocator::alignment || offset < s.arena_claimed ||
-          b.offset + b.size > s.arena.offset + s.arena.size)
-        return violation("seal outside its arena");
-      s.arena_claimed = b.offset + b.size;
-      s.arena_kept.push_back(b);
-      r = p.store_.seal_block(s.inv->session, bucket, key, b, size);
+      auto b = carve(offset, size);
+      if (!b) return violation("seal outside its arena or over another object");
+      s.arena_kept.emplace(b->offset, b->size);
+      r = p.store_.seal_block(s.inv->session, bucket, key, *b, size);
     }
     if (!r) return std::nullopt;  // the session ended meanwhile: dropped
     return *r;
+  }
+
+  // The block an arena object of `size` bytes at `offset` occupies, if it
+  // lies inside the arena and overlaps no sealed one. Overflow-safe.
+  std::optional<block> carve(std::uint64_t offset, std::uint64_t size) const {
+    const std::uint64_t begin = s.arena.offset, end = s.arena.offset + s.arena.size;
+    if (size > s.arena.size || offset < begin || offset > end || offset % block_allocator::alignment) return {};
+    block b{offset, block_allocator::round_up(size)};
+    if (b.size > end - offset) return {};
+    auto next = s.arena_kept.lower_bound(offset);
+    if (next != s.arena_kept.end() && next->first < offset + b.size) return {};
+    if (next != s.arena_kept.begin() && std::prev(next)->first + std::prev(next)->second > offset) return {};
+    return b;
   }
 
   std::nullopt_t violation(const std::string& what) {
@@ -475,9 +488,9 @@ void executor_pool::finish(slot& s) {
   for (object_id id : s.created) store_.release(id);
   for (object_id id : s.refs) store_.release(id);
   std::uint64_t pos = s.arena.offset, end = s.arena.offset + s.arena.size;
-  for (const block& b : s.arena_kept) {
-    if (b.offset > pos) store_.free({pos, b.offset - pos});
-    pos = b.offset + b.size;
+  for (auto [offset, size] : s.arena_kept) {
+    if (offset > pos) store_.free({pos, offset - pos});
+    pos = offset + size;
   }
   if (pos < end) store_.free({pos, end - pos});
   if (s.listing.size) store_.free(s.listing);
@@ -515,6 +528,8 @@ void executor_pool::read_output(slot& s, bool flush) {
   char buf[4096];
   for (;;) {
     ssize_t n = ::read(s.proc.output_fd(), buf, sizeof buf);
+    if (n == 0 && s.proc.output_fd() >= 0)  // the executor closed its stdout/stderr: stop watching
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s.proc.output_fd(), nullptr);
     if (n <= 0) break;
     s.out_buf.append(buf, static_cast<std::size_t>(n));
   }

@@ -74,6 +74,19 @@ TEST_F(deploy_test, AtLeastTenKindsOfBadManifestAreRejectedClearly) {
   EXPECT_EQ(ok->output, "<STILL SERVING>");
 }
 
+TEST_F(deploy_test, LibrariesMayBeNamedByAbsoluteOrRelativePaths) {
+  auto m = manifest("app: t\nlibrary: libchain.so\nentry: first\nfunctions:\n"
+                    "  - { name: first }\n  - { name: second, library: " + (dir_ / "libchain.so").string() + " }\n"
+                    "  - { name: third, library: ../" + dir_.filename().string() + "/libchain.so }\n"
+                    "buckets:\n  - { name: a, triggers: [ { type: immediate, target: second } ] }\n"
+                    "  - { name: b, triggers: [ { type: immediate, target: third } ] }\n");
+  auto r = client_->deploy(m);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  auto out = client_->invoke("t", {"abs", "rel"}, 30s);
+  ASSERT_TRUE(out.ok()) << out.error().to_string();
+  EXPECT_EQ(out->output, "<ABS REL>");
+}
+
 TEST_F(deploy_test, ALibraryThatIsNotAnElfIsRejected) {
   auto path = manifest("app: t\nlibrary: fake.so\nentry: f\nfunctions:\n  - { name: f }\n");
   std::ofstream(dir_ / "fake.so") << "not a library";

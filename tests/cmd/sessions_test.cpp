@@ -98,6 +98,35 @@ TEST_F(node_test, AClientTimeoutCancelsTheSession) {
   EXPECT_EQ(later->output, "finally");
 }
 
+TEST_F(node_test, ASessionWhoseWindowFiredAndWroteNothingFailsWithNoOutputAtOnce) {
+  ASSERT_TRUE(client_->deploy(apps_dir + "/flaky/quiet_window.yaml").ok());
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = client_->invoke("quiet_window", {}, 30s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("no output"), std::string::npos) << r.error().message();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s) << "not at the 30 s deadline";
+}
+
+TEST_F(node_test, OutputsThatAreNotUtf8DoNotBreakStatus) {
+  ASSERT_TRUE(client_->deploy(apps_dir + "/flaky/binary.yaml").ok());
+  auto r = client_->invoke("binary", {}, 30s);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->output, std::string("\xff\xfe\x00\x80", 4));
+  auto s = client_->status_json();
+  ASSERT_TRUE(s.ok()) << s.error().to_string();
+  deploy("chain");
+  EXPECT_TRUE(client_->invoke("chain", {"alive"}, 30s).ok()) << "the scheduler survived";
+}
+
+TEST_F(node_test, ADispatchThatCannotBeSentFailsTheSessionPromptly) {
+  deploy("chain");
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = client_->invoke("chain", {std::string(65530, 'x')}, 30s);  // within the args limit, not the channel record
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("exceeds the channel limit"), std::string::npos) << r.error().message();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+}
+
 TEST_F(node_test, UnknownAppIsNotFound) {
   auto r = client_->invoke("nope", {});
   ASSERT_FALSE(r.ok());

@@ -126,3 +126,16 @@ TRAIL_FUNCTION(count_inputs)(trail::context& ctx) {
   for (const trail::object& in : ctx.inputs()) bytes += in.size();
   ctx.output(std::to_string(ctx.inputs().size()) + " " + std::to_string(bytes));
 }
+
+// Sends two arena objects in the opposite order of their creation.
+TRAIL_FUNCTION(send_reversed)(trail::context& ctx) {
+  trail::object_writer a = ctx.create("r", "a", 10);
+  trail::object_writer b = ctx.create("r", "b", 10);
+  std::memcpy(a.data(), "first", 5), a.resize(5);
+  std::memcpy(b.data(), "second", 6), b.resize(6);
+  ctx.send(std::move(b));
+  ctx.send(std::move(a));
+}
+
+// Asks for an object larger than any store.
+TRAIL_FUNCTION(huge_create)(trail::context& ctx) { ctx.create("h", "k", ~std::size_t{0}); }

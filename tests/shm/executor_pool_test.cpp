@@ -233,6 +233,27 @@ TEST_F(pool_test, ThousandsOfInputsTravelThroughTheStore) {
   EXPECT_EQ(store_->used_bytes(), 0u) << "the input list's block was freed too";
 }
 
+TEST_F(pool_test, ArenaObjectsMaySealInAnyOrder) {
+  start(64 << 20, 1);
+  auto id = run(testlib, "send_reversed");
+  ASSERT_TRUE(wait_end(id));
+  ASSERT_TRUE(events_.finished.contains(id)) << "the executor was not killed";
+  EXPECT_TRUE(events_.finished[id].ok()) << events_.finished[id].to_string();
+  EXPECT_EQ(bytes_of(*store_->find(1, "r", "a")), "first");
+  EXPECT_EQ(bytes_of(*store_->find(1, "r", "b")), "second");
+  store_->release_session(1);
+  EXPECT_EQ(store_->used_bytes(), 0u);
+}
+
+TEST_F(pool_test, AnAbsurdCapacityIsAClearErrorNotCorruption) {
+  start(64 << 20, 1);
+  auto id = run(testlib, "huge_create");
+  ASSERT_TRUE(wait_end(id));
+  ASSERT_TRUE(events_.finished.contains(id));
+  EXPECT_TRUE(contains(events_.finished[id].message(), "exceeds the store's capacity"))
+      << events_.finished[id].message();
+}
+
 TEST_F(pool_test, AnIdleExecutorKilledIsNoticedAndReplaced) {
   start(64 << 20, 2);
   int pid = pool_->info(1).pid;

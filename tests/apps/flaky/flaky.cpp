@@ -31,3 +31,12 @@ TRAIL_FUNCTION(slow)(trail::context& ctx) {
   ::usleep(2000 * 1000);
   ctx.output("finally");
 }
+
+// Puts one event and ends without output (session-scoped window behind it).
+TRAIL_FUNCTION(put_event)(trail::context& ctx) { ctx.put("ev", "e", "1"); }
+
+// A window target that writes nothing and outputs nothing.
+TRAIL_FUNCTION(swallow)(trail::context&) {}
+
+// Outputs bytes that are not UTF-8.
+TRAIL_FUNCTION(binary_out)(trail::context& ctx) { ctx.output(std::string("\xff\xfe\x00\x80", 4)); }
