@@ -24,6 +24,15 @@ class bucket {
     held_.resize(triggers_.size());
   }
 
+  // The actor stops (its app version is gone, or the node shuts down): the
+  // references the triggers' state held go with it.
+  ~bucket() {
+    for (auto& h : held_) release_.insert(release_.end(), h.begin(), h.end());
+    apply_refs();
+  }
+  bucket(const bucket&) = delete;
+  bucket& operator=(const bucket&) = delete;
+
   bucket_result on_object(const core::object_meta& o) {
     auto r = result_for(o.session);
     auto now = clock::now();
@@ -178,7 +187,7 @@ caf::behavior bucket_actor(caf::stateful_actor<bucket_state>* self, std::uint64_
 caf::actor spawn_bucket(caf::local_actor* parent, std::uint64_t app_uid, std::string bucket,
                         std::vector<core::trigger_spec> specs, shm::executor_service* svc,
                         caf::actor scheduler) {
-  return parent->spawn<caf::linked>(bucket_actor, app_uid, std::move(bucket), std::move(specs), svc, std::move(scheduler));
+  return parent->home_system().spawn(bucket_actor, app_uid, std::move(bucket), std::move(specs), svc, std::move(scheduler));
 }
 
 }  // namespace trail::actors

@@ -22,9 +22,9 @@
 
 namespace trail::actors {
 
-// Spawns the actor for `bucket` of app version `app_uid`, linked to `parent`
-// (it goes down with the registry). REQUIRES: `svc` outlives the actor;
-// `specs` were validated.
+// Spawns the actor for `bucket` of app version `app_uid`. It lives as long as
+// its app_version (whose destructor stops it). REQUIRES: `svc` outlives the
+// actor; `specs` were validated.
 caf::actor spawn_bucket(caf::local_actor* parent, std::uint64_t app_uid, std::string bucket,
                         std::vector<core::trigger_spec> specs, shm::executor_service* svc,
                         caf::actor scheduler);

@@ -161,6 +161,7 @@ caf::behavior registry_actor(self_ptr self, registry_options opts, shm::executor
       [=](apps_atom) { return apps(self); },
       [=](undeploy_atom, const std::string& app) -> caf::result<std::string> {
         if (self->state.current.erase(app) == 0) return to_error(status::not_found("no app \"" + app + "\" is deployed"));
+        self->send(self->state.scheduler, undeploy_atom::value, app);
         return "undeployed " + app + " (sessions in flight finish on their version)";
       },
   };

@@ -46,6 +46,7 @@ struct scheduler_state {
   std::unordered_map<std::uint64_t, std::vector<caf::response_promise>> waiters;
   std::unordered_map<std::uint64_t, outcome> results;
   std::deque<std::uint64_t> result_order;
+  std::size_t result_bytes = 0;
   std::deque<std::string> recent_failures;
   std::deque<nlohmann::json> recent_sessions;       // the last ended sessions, for `trail status`
   std::uint64_t next_session = 1, next_task = 1, next_invocation = 1;
@@ -142,12 +143,21 @@ std::string read_output(self_ptr self, std::uint64_t object) {
 
 void remember(self_ptr self, std::uint64_t s, outcome o) {
   auto& st = self->state;
+  st.result_bytes += o.output.size();
   st.results[s] = std::move(o);
   st.result_order.push_back(s);
-  while (st.result_order.size() > st.opts.result_cache) {
-    st.results.erase(st.result_order.front());
+  while (st.result_order.size() > st.opts.result_cache || st.result_bytes > st.opts.result_cache_bytes) {
+    auto old = st.results.find(st.result_order.front());
+    st.result_bytes -= old->second.output.size();
+    st.results.erase(old);
     st.result_order.pop_front();
   }
+}
+
+void note_failure(self_ptr self, std::string what) {
+  auto& st = self->state;
+  st.recent_failures.push_back(std::move(what));
+  if (st.recent_failures.size() > 20) st.recent_failures.pop_front();
 }
 
 void finish_session(self_ptr self, const core::session_end& e) {
@@ -160,8 +170,7 @@ void finish_session(self_ptr self, const core::session_end& e) {
   } else if (e.how == core::session_end::kind::failed) {
     o.error = status::internal(e.error);
     ++st.sessions_failed;
-    st.recent_failures.push_back("session " + std::to_string(e.session) + " (" + e.app + "): " + e.error);
-    if (st.recent_failures.size() > 20) st.recent_failures.pop_front();
+    note_failure(self, "session " + std::to_string(e.session) + " (" + e.app + "): " + e.error);
   }
   if (auto w = st.waiters.find(e.session); w != st.waiters.end()) {
     for (auto& rp : w->second) {
@@ -263,8 +272,14 @@ void on_exec_event(self_ptr self, const exec_event& e) {
       }
       break;
     case k::output:
-      if (e.fresh) st.sessions->output(e.session, e.object.id);
+      if (!e.fresh) break;
+      if (e.object.size > st.opts.max_output_bytes)
+        st.sessions->fail(e.session, "output of " + std::to_string(e.object.size) + " bytes exceeds the limit of " +
+                                         std::to_string(st.opts.max_output_bytes));
+      else
+        st.sessions->output(e.session, e.object.id);
       break;
+    case k::died: note_failure(self, e.outcome.message()); break;
     case k::announce:
     case k::done: {
       task* t = task_of(self, e.invocation);
@@ -306,7 +321,7 @@ void on_bucket_result(self_ptr self, bucket_result& r) {
                                   : start_session(self, app->second, core::session_origin::app_trigger, {});
     if (!s) {
       release_inputs(self, f.inputs);
-      st.recent_failures.push_back("app-scoped trigger on '" + r.bucket + "': " + s.error().message());
+      note_failure(self, "app-scoped trigger on '" + r.bucket + "': " + s.error().message());
       continue;
     }
     if (auto e = enqueue(self, app->second, f.target, *s, {}, std::move(f.inputs)); !e.ok())
@@ -391,7 +406,13 @@ caf::behavior scheduler_actor(self_ptr self, shm::executor_service* svc, schedul
       },
       [=](result_atom, std::uint64_t s) { return result_of(self, s); },
       [=](status_atom) { return status_json(self); },
-      [=](const app_ref& app) { self->state.apps[app->uid] = app; },
+      [=](const app_ref& app) {  // a (re)deploy: app-scoped fires start sessions on it only
+        std::erase_if(self->state.apps, [&](auto& kv) { return kv.second->app == app->app; });
+        self->state.apps[app->uid] = app;
+      },
+      [=](undeploy_atom, const std::string& app) {
+        std::erase_if(self->state.apps, [&](auto& kv) { return kv.second->app == app; });
+      },
       [=](const exec_event& e) {
         on_exec_event(self, e);
         pump(self);
@@ -480,6 +501,13 @@ void event_forwarder::on_done(const shm::invocation& inv, std::string_view bucke
 void event_forwarder::on_finished(const shm::invocation& inv, const status& st) {
   auto e = event(exec_event::kind::finished, inv);
   e.outcome = st;
+  forward(std::move(e));
+}
+
+void event_forwarder::on_executor_died(int slot, const std::string& why) {
+  exec_event e;
+  e.what = exec_event::kind::died;
+  e.outcome = status::unavailable("executor " + std::to_string(slot) + ": " + why);
   forward(std::move(e));
 }
 

@@ -28,6 +28,8 @@ struct scheduler_options {
   std::size_t max_queue = 100000;               // queued invocations before "overloaded"
   std::size_t max_args_bytes = 64 << 10;        // invocation arguments, all together
   std::size_t result_cache = 10000;             // ended sessions kept for `trail result`
+  std::size_t result_cache_bytes = 256u << 20;  // ... and their outputs' bytes at most
+  std::size_t max_output_bytes = 64u << 20;     // a larger output fails its session
 };
 
 // REQUIRES: `svc` outlives the actor.
@@ -46,6 +48,7 @@ class event_forwarder : public shm::pool_events {
   void on_done(const shm::invocation& inv, std::string_view bucket) override;
   void on_finished(const shm::invocation& inv, const status& st) override;
   void on_lost(const shm::invocation& inv, const std::string& why) override;
+  void on_executor_died(int slot, const std::string& why) override;
 
   // Where objects' metadata comes from; set before attach().
   shm::store* store = nullptr;

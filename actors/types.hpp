@@ -51,8 +51,18 @@ using tick_atom_t = caf::atom_constant<caf::atom("ttick")>;      // a timer went
 using end_atom = caf::atom_constant<caf::atom("tend")>;          // a session ended
 
 // One deployed version of an app: immutable once built, shared by every
-// session that started on it (a redeploy makes a new one).
+// session that started on it (a redeploy makes a new one). When the last
+// holder lets go — the registry after a redeploy or undeploy, and every
+// session that ran on it — its bucket actors stop and release what their
+// triggers held.
 struct app_version {
+  app_version() = default;
+  app_version(const app_version&) = delete;
+  app_version& operator=(const app_version&) = delete;
+  ~app_version() {
+    for (auto& [name, b] : buckets) caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
+  }
+
   std::string app;
   std::uint32_t version = 0;
   std::uint64_t uid = 0;                         // node-unique across apps and versions
@@ -63,7 +73,7 @@ using app_ref = std::shared_ptr<const app_version>;
 
 // Something an executor did, reported by the executor service's I/O thread.
 struct exec_event {
-  enum class kind : std::uint8_t { ready, sealed, output, announce, done, finished, lost };
+  enum class kind : std::uint8_t { ready, sealed, output, announce, done, finished, lost, died };
   kind what = kind::ready;
   std::uint64_t invocation = 0;
   std::uint64_t session = 0;
@@ -71,7 +81,7 @@ struct exec_event {
   bool fresh = true;          // sealed, output: false when an earlier seal won
   std::string bucket;         // announce, done
   std::uint64_t count = 0;    // announce
-  status outcome;             // finished, lost
+  status outcome;             // finished, lost, died
 };
 
 // An object for a bucket actor's triggers (session-scoped or app-scoped).

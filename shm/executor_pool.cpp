@@ -21,7 +21,13 @@ namespace {
 using clock = std::chrono::steady_clock;
 constexpr int max_early_deaths = 3;  // executors dying before ready: stop respawning
 constexpr auto spin_budget = std::chrono::microseconds(30);
-constexpr std::size_t inline_inputs = 256;  // more inputs travel as a list in the store
+// Whether a dispatch's input list should travel through the store rather than
+// in the channel record: many inputs, or long names.
+bool inputs_too_big(const std::vector<schema::object_desc>& inputs, std::size_t max_message) {
+  std::size_t bytes = 0;
+  for (auto& in : inputs) bytes += 40 + in.bucket.size() + in.key.size();
+  return bytes > max_message / 2;
+}
 
 enum fd_kind : std::uint64_t { doorbell_fd = 0, pid_fd = 1, output_fd = 2, wake_fd = 3 };
 
@@ -177,7 +183,7 @@ status executor_pool::dispatch(int index, invocation inv) {
     d.inputs.push_back({id, o->where.offset, o->size, o->bucket, o->key});
   }
   block listing{};
-  if (d.inputs.size() > inline_inputs) {  // too many for one record: the list goes through the store
+  if (inputs_too_big(d.inputs, s.ch->max_message())) {  // the list goes through the store
     std::string bytes;
     schema::encode_objects(d.inputs, bytes);
     auto b = store_.allocate(bytes.size());

@@ -1,6 +1,8 @@
 // Bad manifests are rejected with clear errors, and the node keeps serving.
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "node_fixture.hpp"
 
 namespace trail::testing {
@@ -85,6 +87,28 @@ TEST_F(deploy_test, LibrariesMayBeNamedByAbsoluteOrRelativePaths) {
   auto out = client_->invoke("t", {"abs", "rel"}, 30s);
   ASSERT_TRUE(out.ok()) << out.error().to_string();
   EXPECT_EQ(out->output, "<ABS REL>");
+}
+
+// Objects held by app-scoped trigger state outlive their sessions, but not
+// their app: after an undeploy with nothing in flight, the store is empty.
+TEST_F(deploy_test, UndeployReleasesWhatAppScopedTriggersHeld) {
+  auto m = manifest(good_head + "buckets:\n  - name: a\n    triggers:\n"
+                                "      - { type: by_batch_size, count: 3, scope: app, target: second }\n");
+  ASSERT_TRUE(client_->deploy(m).ok());
+  auto objects = [&] {
+    auto s = client_->status_json();
+    EXPECT_TRUE(s.ok()) << s.error().to_string();
+    return s.ok() ? nlohmann::json::parse(*s)["store"]["objects"].get<int>() : -1;
+  };
+  auto r = client_->invoke("t", {"held"}, 30s);
+  ASSERT_FALSE(r.ok()) << "the entry writes but never outputs";
+  EXPECT_NE(r.error().message().find("no output"), std::string::npos) << r.error().message();
+  EXPECT_EQ(objects(), 1) << "the batch holds the object of an ended session";
+  ASSERT_TRUE(client_->undeploy("t").ok());
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (objects() != 0 && std::chrono::steady_clock::now() < deadline) {
+  }
+  EXPECT_EQ(objects(), 0) << "the retired version's bucket released it";
 }
 
 TEST_F(deploy_test, ALibraryThatIsNotAnElfIsRejected) {

@@ -110,13 +110,21 @@ class node_test : public ::testing::Test {
     pollfd pfd{node_.pidfd(), POLLIN, 0};
     ASSERT_EQ(::poll(&pfd, 1, 20000), 1) << "node did not stop on SIGTERM";
     std::string how = node_.try_reap();
-    EXPECT_EQ(how, "exited with status 0");
+    EXPECT_EQ(how, "exited with status 0") << "the node said:\n" << drain_output();
     for (auto& e : std::filesystem::directory_iterator("/dev/shm")) {
       shm::process_identity owner;
       if (shm::parse_owner(e.path().filename().string(), owner)) {
         EXPECT_NE(owner.pid, pid) << "segment left behind: " << e.path();
       }
     }
+  }
+
+  // Whatever the node printed that was not read yet.
+  std::string drain_output() {
+    std::string out;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(node_.output_fd(), buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+    return out;
   }
 
   void deploy(const std::string& name) {
