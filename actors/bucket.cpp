@@ -49,6 +49,7 @@ class bucket {
   }
 
   bucket_result on_announce(const bucket_announce& a) {
+    if (a.is_replica_failure) return on_replica_failure(a);
     auto r = result_for(a.session);
     auto now = clock::now();
     std::size_t i = dynamic_index();
@@ -62,6 +63,20 @@ class bucket {
                           : triggers_[i]->announce(a.session, a.count, now, fires);
     if (!st.ok()) r.problem = st;
     take(i, fires, r);
+    return finish(std::move(r));
+  }
+
+  // A function of the session failed for good. If it was a replica, the
+  // session survives as long as every redundant round can still reach k.
+  bucket_result on_replica_failure(const bucket_announce& a) {
+    auto r = result_for(a.session);
+    for (auto& t : triggers_) {
+      if (t->spec().type != "redundant") continue;
+      auto reachable = t->replica_failed(a.session);
+      if (!reachable.ok() || !*reachable)
+        r.problem = status::internal(a.error + " (and bucket '" + name_ + "' can no longer collect " +
+                                     std::to_string(t->spec().k) + " of " + std::to_string(t->spec().n) + ")");
+    }
     return finish(std::move(r));
   }
 

@@ -95,9 +95,12 @@ result<std::shared_ptr<app_version>> build(self_ptr self, const std::string& man
   v->version = ++st.versions[m->app];
   v->uid = st.next_uid++;
   v->manifest = std::move(*m);
-  for (auto& b : v->manifest.buckets)
-    if (!b.triggers.empty())
-      v->buckets[b.name] = spawn_bucket(self, v->uid, b.name, b.triggers, st.svc, st.scheduler);
+  for (auto& b : v->manifest.buckets) {
+    if (b.triggers.empty()) continue;
+    v->buckets[b.name] = spawn_bucket(self, v->uid, b.name, b.triggers, st.svc, st.scheduler);
+    for (auto& t : b.triggers)
+      if (t.type == "redundant") v->redundant_buckets.push_back(b.name);
+  }
   return v;
 }
 

@@ -226,6 +226,16 @@ task* task_of(self_ptr self, std::uint64_t invocation) {
   return t == st.tasks.end() ? nullptr : &t->second;
 }
 
+void route_to_bucket(self_ptr self, std::uint64_t s, const std::string& bucket, caf::message msg) {
+  auto& st = self->state;
+  auto app = st.session_app.find(s);
+  if (app == st.session_app.end()) return;  // session over: dropped
+  auto b = app->second->buckets.find(bucket);
+  if (b == app->second->buckets.end()) return;
+  st.sessions->work_added(s);
+  self->send(b->second, std::move(msg));
+}
+
 void on_attempt_end(self_ptr self, std::uint64_t invocation, const status& outcome) {
   auto& st = self->state;
   task* t = task_of(self, invocation);
@@ -243,18 +253,17 @@ void on_attempt_end(self_ptr self, std::uint64_t invocation, const status& outco
     return;
   }
   std::string tries = t->attempt > 0 ? " after " + std::to_string(t->attempt + 1) + " attempts" : "";
-  st.sessions->fail(t->session, "function '" + t->fn->name + "' failed" + tries + ": " + outcome.message());
+  std::string error = "function '" + t->fn->name + "' failed" + tries + ": " + outcome.message();
+  auto app = st.session_app.find(t->session);
+  if (app != st.session_app.end() && !app->second->redundant_buckets.empty()) {
+    // Maybe one replica of several: its redundant buckets decide whether
+    // the session can still succeed (they answer with a problem if not).
+    for (auto& b : app->second->redundant_buckets)
+      route_to_bucket(self, t->session, b, caf::make_message(bucket_announce{t->session, 0, false, t->id, true, error}));
+  } else {
+    st.sessions->fail(t->session, error);
+  }
   retire(self, *t);
-}
-
-void route_to_bucket(self_ptr self, std::uint64_t s, const std::string& bucket, caf::message msg) {
-  auto& st = self->state;
-  auto app = st.session_app.find(s);
-  if (app == st.session_app.end()) return;  // session over: dropped
-  auto b = app->second->buckets.find(bucket);
-  if (b == app->second->buckets.end()) return;
-  st.sessions->work_added(s);
-  self->send(b->second, std::move(msg));
 }
 
 void on_exec_event(self_ptr self, const exec_event& e) {
@@ -291,7 +300,7 @@ void on_exec_event(self_ptr self, const exec_event& e) {
         break;
       }
       route_to_bucket(self, e.session, e.bucket,
-                      caf::make_message(bucket_announce{e.session, e.count, e.what == k::done, t->id}));
+                      caf::make_message(bucket_announce{e.session, e.count, e.what == k::done, t->id, false, {}}));
       break;
     }
     case k::finished:

@@ -68,6 +68,7 @@ struct app_version {
   std::uint64_t uid = 0;                         // node-unique across apps and versions
   core::app_manifest manifest;                   // libraries resolved to content-addressed paths
   std::map<std::string, caf::actor> buckets;     // bucket actors, for buckets with triggers
+  std::vector<std::string> redundant_buckets;    // buckets with a redundant trigger
 };
 using app_ref = std::shared_ptr<const app_version>;
 
@@ -89,11 +90,15 @@ struct bucket_object {
   core::object_meta object;
 };
 // ctx.announce / ctx.done for a bucket actor's dynamic trigger.
+// Also: a function of the session failed for good — for a redundant
+// trigger, one replica less (is_replica_failure).
 struct bucket_announce {
   std::uint64_t session = 0;
   std::uint64_t count = 0;
   bool is_done = false;       // done(producer) instead of announce(count)
   std::uint64_t producer = 0; // stable across retries of one task
+  bool is_replica_failure = false;
+  std::string error;          // the failed function's error (replica failures)
 };
 // What a bucket actor did with an event: fires to start, and whether its
 // triggers still wait for something in that session.

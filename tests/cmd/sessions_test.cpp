@@ -127,6 +127,17 @@ TEST_F(node_test, ADispatchThatCannotBeSentFailsTheSessionPromptly) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
 }
 
+TEST_F(node_test, AFailedReplicaDoesNotFailTheSessionWhileKCanBeReached) {
+  ASSERT_TRUE(client_->deploy(apps_dir + "/flaky/replicas.yaml").ok());
+  auto one = client_->invoke("replicas", {"1"}, 30s);
+  ASSERT_TRUE(one.ok()) << one.error().to_string();
+  EXPECT_EQ(one->output, "ok,ok");
+  auto two = client_->invoke("replicas", {"2"}, 30s);
+  ASSERT_FALSE(two.ok()) << "only one of the needed two can arrive";
+  EXPECT_NE(two.error().message().find("broke"), std::string::npos) << two.error().message();
+  EXPECT_NE(two.error().message().find("2 of 3"), std::string::npos) << two.error().message();
+}
+
 TEST_F(node_test, UnknownAppIsNotFound) {
   auto r = client_->invoke("nope", {});
   ASSERT_FALSE(r.ok());

@@ -40,3 +40,23 @@ TRAIL_FUNCTION(swallow)(trail::context&) {}
 
 // Outputs bytes that are not UTF-8.
 TRAIL_FUNCTION(binary_out)(trail::context& ctx) { ctx.output(std::string("\xff\xfe\x00\x80", 4)); }
+
+// k-of-n with failing replicas. args: how many of the 3 replicas fail.
+TRAIL_FUNCTION(replicas)(trail::context& ctx) {
+  std::string failures(ctx.args().empty() ? "0" : ctx.args()[0]);
+  for (int i = 0; i < 3; ++i) ctx.put("req", "replica-" + std::to_string(i), failures);
+}
+
+// Replica i fails (always) when i < the requested number of failures.
+TRAIL_FUNCTION(maybe_fail)(trail::context& ctx) {
+  const trail::object& in = ctx.inputs()[0];
+  int index = in.key().back() - '0';
+  if (index < std::stoi(std::string(in.str()))) throw std::runtime_error("replica " + std::to_string(index) + " broke");
+  ctx.put("answers", in.key(), "ok");
+}
+
+TRAIL_FUNCTION(vote2)(trail::context& ctx) {
+  std::string out;
+  for (const trail::object& in : ctx.inputs()) out += (out.empty() ? "" : ",") + std::string(in.str());
+  ctx.output(out);
+}
