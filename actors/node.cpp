@@ -63,7 +63,10 @@ int run_standalone(const node_options& opts) {
   if (!svc) return fail(svc.error().to_string());
   (*svc)->with_store([&](shm::store& st) { events.store = &st; });
 
-  auto scheduler = spawn_scheduler(sys, svc->get(), {});
+  scheduler_options sched;
+  sched.limits.per_node = opts.max_sessions;
+  sched.limits.per_app = opts.max_sessions_per_app;
+  auto scheduler = spawn_scheduler(sys, svc->get(), sched);
   events.attach(scheduler);
   auto registry = spawn_registry(sys, {state.dir / "libs", 256u << 20}, svc->get(), scheduler);
 

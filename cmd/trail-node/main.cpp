@@ -32,6 +32,12 @@ int main(int argc, char** argv) {
   app.add_option("--store-size", store_size, "shared-memory object store size, with K/M/G suffix")->capture_default_str();
   app.add_option("--executor", opts.executor_path, "trail-executor binary")->capture_default_str();
   app.add_option("--state-dir", opts.state_dir, "where uploaded libraries are kept (default: a temp dir)");
+  app.add_option("--max-sessions", opts.max_sessions, "sessions in flight on this node before 'overloaded'")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-sessions-per-app", opts.max_sessions_per_app, "sessions in flight per app before 'overloaded'")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   if (!coordinator.empty()) {

@@ -160,3 +160,28 @@ TEST_F(node_test, RedeployMakesANewVersion) {
 
 }  // namespace
 }  // namespace trail::testing
+
+namespace trail::testing {
+namespace {
+
+class limited_node_test : public node_test {
+ protected:
+  void SetUp() override { start_node({"--max-sessions-per-app", "2"}); }
+};
+
+TEST_F(limited_node_test, SessionsBeyondTheLimitAreOverloadedAndTheNodeRecovers) {
+  ASSERT_TRUE(client_->deploy(apps_dir + "/flaky/slow.yaml").ok());
+  auto a = client_->invoke("slow", {}, 30s, true);
+  auto b = client_->invoke("slow", {}, 30s, true);
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto c = client_->invoke("slow", {}, 30s, true);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code(), errc::overloaded) << c.error().to_string();
+  EXPECT_NE(c.error().message().find("limit 2"), std::string::npos) << c.error().message();
+  ASSERT_TRUE(client_->result_of(a->session, 30s).ok());
+  auto d = client_->invoke("slow", {}, 30s);
+  EXPECT_TRUE(d.ok()) << "room again once a session ended: " << d.error().to_string();
+}
+
+}  // namespace
+}  // namespace trail::testing
