@@ -15,9 +15,12 @@ std::string describe(const node_info& n) {
 
 const char* cause_name(node_down::cause c) {
   switch (c) {
-    case node_down::cause::timeout: return "heartbeat timeout";
-    case node_down::cause::connection_lost: return "connection lost";
-    case node_down::cause::replaced: return "replaced by a newer incarnation";
+    case node_down::cause::timeout:
+      return "heartbeat timeout";
+    case node_down::cause::connection_lost:
+      return "connection lost";
+    case node_down::cause::replaced:
+      return "replaced by a newer incarnation";
   }
   return "unknown";
 }
@@ -63,8 +66,8 @@ result<node_id> membership::reregister(node_info& latest, std::uint64_t incarnat
   return latest.id;
 }
 
-node_id membership::add(std::string_view name, std::uint64_t incarnation,
-                        std::string_view address, std::uint32_t executors, time_point now) {
+node_id membership::add(std::string_view name, std::uint64_t incarnation, std::string_view address,
+                        std::uint32_t executors, time_point now) {
   const node_id id = next_id_++;
   node_info n;
   n.id = id;
@@ -79,9 +82,8 @@ node_id membership::add(std::string_view name, std::uint64_t incarnation,
   return id;
 }
 
-status membership::heartbeat(node_id node, std::uint64_t incarnation,
-                             std::uint32_t free_executors, std::optional<std::uint64_t> held_bytes,
-                             time_point now) {
+status membership::heartbeat(node_id node, std::uint64_t incarnation, std::uint32_t free_executors,
+                             std::optional<std::uint64_t> held_bytes, time_point now) {
   if (auto st = check(node, incarnation); !st.ok()) return st;
   node_info& n = *find_mutable(node);
   if (free_executors > n.executors)
@@ -111,7 +113,8 @@ status membership::fenced(const node_info& n) const {
 // -- deaths -------------------------------------------------------------------
 
 void membership::connection_lost(node_id node, time_point now) {
-  if (node_info* n = find_live_mutable(node)) declare_dead(*n, node_down::cause::connection_lost, now);
+  if (node_info* n = find_live_mutable(node))
+    declare_dead(*n, node_down::cause::connection_lost, now);
 }
 
 std::vector<node_down> membership::tick(time_point now) {

@@ -33,6 +33,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -77,14 +78,14 @@ struct node_down {
 // What a shard knows about one node incarnation.
 struct node_info {
   node_id id = 0;
-  std::string name;               // --name; unique among live nodes
-  std::uint64_t incarnation = 0;  // increases with every restart/rejoin of `name`
-  std::string address;            // opaque to the core (e.g. "host:port")
-  std::uint32_t executors = 0;    // executor processes; > 0
-  std::uint32_t free_executors = 0;    // capacity hint
-  std::uint64_t held_bytes = 0;        // store bytes in use, last reported
-  time_point last_heard{};             // latest registration or heartbeat
-  std::optional<time_point> dead_at;   // set once declared dead; then fenced
+  std::string name;                   // --name; unique among live nodes
+  std::uint64_t incarnation = 0;      // increases with every restart/rejoin of `name`
+  std::string address;                // opaque to the core (e.g. "host:port")
+  std::uint32_t executors = 0;        // executor processes; > 0
+  std::uint32_t free_executors = 0;   // capacity hint; 0 once dead
+  std::uint64_t held_bytes = 0;       // store bytes in use, last reported
+  time_point last_heard{};            // latest registration or heartbeat
+  std::optional<time_point> dead_at;  // set once declared dead; then fenced
   node_down::cause cause = node_down::cause::timeout;  // why, once dead_at is set
 };
 
@@ -100,8 +101,7 @@ class membership {
   // fenced (dead or older) incarnation, or the same incarnation with another
   // address or executor count.
   result<node_id> register_node(std::string_view name, std::uint64_t incarnation,
-                                std::string_view address, std::uint32_t executors,
-                                time_point now);
+                                std::string_view address, std::uint32_t executors, time_point now);
 
   // A live node reports its free executors (and, if known, its store's bytes
   // in use). Errors: not_found for an unknown id; invalid_argument for a
@@ -136,26 +136,28 @@ class membership {
   // -- queries ---------------------------------------------------------------
 
   bool live(node_id node) const;
-  std::vector<node_id> live_nodes() const;                     // ascending
-  std::vector<node_load> loads() const;                        // live nodes, ascending id
+  std::vector<node_id> live_nodes() const;                          // ascending
+  std::vector<node_load> loads() const;                             // live nodes, ascending id
   std::optional<std::uint32_t> free_executors(node_id node) const;  // nullopt unless live
-  std::optional<node_id> find_live(std::string_view name) const;   // placement hints
-  const node_info* find(node_id node) const;  // live or dead; nullptr if unknown
+  std::optional<node_id> find_live(std::string_view name) const;    // placement hints
+  // Live or dead; nullptr if unknown. Valid as long as the membership (records
+  // are never erased).
+  const node_info* find(node_id node) const;
 
  private:
   node_info* find_mutable(node_id node);
   node_info* find_live_mutable(node_id node);
   status fenced(const node_info& n) const;
-  result<node_id> reregister(node_info& latest, std::uint64_t incarnation,
-                             std::string_view address, std::uint32_t executors, time_point now);
+  result<node_id> reregister(node_info& latest, std::uint64_t incarnation, std::string_view address,
+                             std::uint32_t executors, time_point now);
   node_id add(std::string_view name, std::uint64_t incarnation, std::string_view address,
               std::uint32_t executors, time_point now);
   void declare_dead(node_info& n, node_down::cause why, time_point now);
 
   membership_config config_;
-  std::map<node_id, node_info> nodes_;                         // live and dead
-  std::map<std::string, node_id, std::less<>> latest_;         // name -> newest incarnation
-  std::vector<node_down> pending_;                             // deaths not yet reported
+  std::map<node_id, node_info> nodes_;                  // live and dead
+  std::map<std::string, node_id, std::less<>> latest_;  // name -> newest incarnation
+  std::vector<node_down> pending_;                      // deaths not yet reported
   node_id next_id_ = 1;
 };
 

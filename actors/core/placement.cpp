@@ -86,8 +86,7 @@ result<node_id> place_session(std::span<const node_load> nodes, std::span<const 
 result<node_id> place_forwarded(std::span<const node_load> nodes,
                                 std::span<const held_input> inputs, node_id origin,
                                 const std::set<node_id>& excluded) {
-  auto top =
-      best(nodes, inputs, [&](node_id n) { return n == origin || excluded.count(n) != 0; });
+  auto top = best(nodes, inputs, [&](node_id n) { return n == origin || excluded.count(n) != 0; });
   if (top) return *top;
   return place_session(nodes, inputs, excluded);  // origin, if it is in the view
 }
