@@ -78,42 +78,40 @@ int run_e2e(const options& o) {
   return 0;
 }
 
-int run_chain(const options& o) {
+// Runs a whole workflow `runs` times; its last function outputs the elapsed
+// ns since its first started. Reports the total and the cost per invocation.
+int run_workflow(const options& o, const char* name, const std::string& yaml, std::uint64_t invocations,
+                 nlohmann::json line) {
   auto n = node(o);
   if (!n) return fail(n.error());
-  auto st = (*n)->deploy(app_yaml(o, "chain", "chain_start", {"chain_start", "chain_step"},
-                                  trigger("c", "type: immediate, target: chain_step")));
-  if (!st.ok()) return fail(st);
+  if (auto st = (*n)->deploy(yaml); !st.ok()) return fail(st);
   auto floor = summarize(shm_rtt_us(5000, false));
-  auto totals = reported_us(**n, "chain", {std::to_string(o.length)}, o.workflow_runs);
+  auto totals = reported_us(**n, name, {std::to_string(invocations)}, o.workflow_runs);
   if (!totals) return fail(totals.error());
   std::vector<double> per;
-  for (double t : *totals) per.push_back(t / static_cast<double>(o.length));
-  auto s = summarize(*totals);
-  emit({{"bench", "chain"}, {"length", o.length}, {"runs", o.workflow_runs}, {"total_ms_p50", s.p50_us / 1000},
-        {"per_invocation_us_p50", summarize(per).p50_us}},
-       summarize(per), "shm_rtt", floor);
+  for (double t : *totals) per.push_back(t / static_cast<double>(invocations));
+  auto each = summarize(per);
+  line["bench"] = name;
+  line["runs"] = o.workflow_runs;
+  line["total_ms_p50"] = summarize(*totals).p50_us / 1000;
+  line["per_invocation_us_p50"] = each.p50_us;
+  emit(line, each, "shm_rtt", floor);
   return 0;
 }
 
+int run_chain(const options& o) {
+  return run_workflow(o, "chain",
+                      app_yaml(o, "chain", "chain_start", {"chain_start", "chain_step"},
+                               trigger("c", "type: immediate, target: chain_step")),
+                      o.length, {{"length", o.length}});
+}
+
 int run_fanout(const options& o) {
-  auto n = node(o);
-  if (!n) return fail(n.error());
-  auto st = (*n)->deploy(app_yaml(o, "fanout", "fan_start", {"fan_start", "fan_work", "fan_collect"},
-                                  trigger("tasks", "type: immediate, target: fan_work") +
-                                      trigger("results", "type: by_batch_size, count: " + std::to_string(o.width) +
-                                                             ", target: fan_collect")));
-  if (!st.ok()) return fail(st);
-  auto floor = summarize(shm_rtt_us(5000, false));
-  auto totals = reported_us(**n, "fanout", {std::to_string(o.width)}, o.workflow_runs);
-  if (!totals) return fail(totals.error());
-  std::vector<double> per;
-  for (double t : *totals) per.push_back(t / static_cast<double>(o.width));
-  auto s = summarize(*totals);
-  emit({{"bench", "fanout"}, {"width", o.width}, {"runs", o.workflow_runs}, {"total_ms_p50", s.p50_us / 1000},
-        {"per_invocation_us_p50", summarize(per).p50_us}},
-       summarize(per), "shm_rtt", floor);
-  return 0;
+  std::string batch = "type: by_batch_size, count: " + std::to_string(o.width) + ", target: fan_collect";
+  return run_workflow(o, "fanout",
+                      app_yaml(o, "fanout", "fan_start", {"fan_start", "fan_work", "fan_collect"},
+                               trigger("tasks", "type: immediate, target: fan_work") + trigger("results", batch)),
+                      o.width, {{"width", o.width}});
 }
 
 }  // namespace trail::bench

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Every trail-bench subcommand runs (small sizes) and prints result lines of
+# the agreed shape. A shape check, not a timing test.
+set -euo pipefail
+bench="$1"
+check() {
+  python3 -c '
+import json, sys
+lines = [l for l in sys.stdin if l.strip()]
+assert lines, "no result lines"
+for l in lines:
+    r = json.loads(l)
+    for k in ("bench", "p50_us", "p99_us", "floor", "floor_p50_us", "ratio_p50"):
+        assert k in r, f"missing {k}: {l}"
+    assert r["floor"] in ("shm_rtt", "tcp_rtt", "caf_rtt"), l
+    assert r["p50_us"] > 0 and r["floor_p50_us"] > 0, l
+print(len(lines), "result lines ok")'
+}
+"$bench" channel --json --trips 2000 | check
+"$bench" local-hop --json --runs 20 | check
+"$bench" e2e --json --runs 20 | check
+"$bench" chain --json --length 50 --runs 1 | check
+"$bench" fanout --json --width 100 --runs 1 | check
