@@ -1,6 +1,6 @@
 #include "shm/allocator.hpp"
 
-#include "shm/check.hpp"
+#include <trail/check.hpp>
 
 namespace trail::shm {
 

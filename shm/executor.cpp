@@ -15,7 +15,7 @@
 
 #include "shm/allocator.hpp"
 #include "shm/channel.hpp"
-#include "shm/check.hpp"
+#include <trail/check.hpp>
 
 namespace trail::shm {
 namespace {

@@ -12,7 +12,7 @@
 #include <cstring>
 
 #include "shm/channel.hpp"
-#include "shm/check.hpp"
+#include <trail/check.hpp>
 #include "shm/process.hpp"
 
 namespace trail::shm {

@@ -11,7 +11,7 @@
 #include <new>
 #include <thread>
 
-#include "shm/check.hpp"
+#include <trail/check.hpp>
 
 namespace trail::shm {
 namespace {

@@ -3,7 +3,7 @@
 #include <cctype>
 #include <charconv>
 
-#include "shm/check.hpp"
+#include <trail/check.hpp>
 
 namespace trail::shm {
 

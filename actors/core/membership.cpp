@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "shm/check.hpp"
+#include <trail/check.hpp>
 
 namespace trail::core {
 namespace {

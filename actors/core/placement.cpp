@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "shm/check.hpp"
+#include <trail/check.hpp>
 
 namespace trail::core {
 namespace {

@@ -1,6 +1,6 @@
 #include "actors/core/session_table.hpp"
 
-#include "shm/check.hpp"
+#include <trail/check.hpp>
 
 namespace trail::core {
 

@@ -1,4 +1,5 @@
-// Loud checks that stay on in release builds (kj/debug.h style).
+// Loud checks that stay on in release builds (kj/debug.h style), for trail's
+// own code at every layer (not part of the function SDK).
 //   TRAIL_ASSERT(cond, values...)   a bug in trail itself
 //   TRAIL_REQUIRE(cond, values...)  the caller broke a precondition
 // Both print the condition, the location and the values, then abort.
