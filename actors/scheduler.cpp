@@ -119,7 +119,10 @@ void dispatch_queued(self_ptr self) {
     }
     std::uint64_t id = st.next_invocation++;
     status s = st.svc->dispatch(to_invocation(t, id));
-    if (s.code() == errc::unavailable) return;  // no idle executor: wait for one
+    if (s.code() == errc::unavailable) {
+      if (st.svc->with_pool([](shm::executor_pool& p) { return p.live_executors(); }) > 0) return;  // wait
+      s = status::unavailable("no executor can run on this node (see `trail status`)");
+    }
     st.queue.pop_front();
     if (!s.ok()) {
       st.sessions->fail(t.session, "cannot start '" + t.fn->name + "': " + s.message());
@@ -288,7 +291,15 @@ void on_exec_event(self_ptr self, const exec_event& e) {
       else
         st.sessions->output(e.session, e.object.id);
       break;
-    case k::died: note_failure(self, e.outcome.message()); break;
+    case k::died:
+      note_failure(self, e.outcome.message());
+      if (st.svc->with_pool([](shm::executor_pool& p) { return p.live_executors(); }) == 0) {
+        // Nothing can run any more: say so now rather than at each deadline.
+        for (auto id : st.queue)
+          if (auto t = st.tasks.find(id); t != st.tasks.end())
+            st.sessions->fail(t->second.session, "no executor can run: " + e.outcome.message());
+      }
+      break;
     case k::announce:
     case k::done: {
       task* t = task_of(self, e.invocation);

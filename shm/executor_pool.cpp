@@ -237,28 +237,32 @@ int executor_pool::poll(std::chrono::milliseconds timeout) {
       if (s->ch && !s->ch->to_node().empty()) drain(*s), ++n;
     return n;
   };
-  if (int n = drain_all()) return n;
+  // Messages first; but even then look at the fds (without waiting), so that
+  // deaths and output pipes are served while the rings stay busy.
+  int handled = drain_all();
   bool busy = std::any_of(slots_.begin(), slots_.end(),
                           [](auto& s) { return s->info.state == executor_state::busy; });
-  if (busy && spin_.should_spin()) {
+  if (!handled && busy && spin_.should_spin()) {
     bool arrived;
     {
       unlock_guard unlocked(wait_lock_);
       arrived = spin_until(has_messages, spin_budget);
     }
-    if (arrived) return drain_all();
+    if (arrived) handled += drain_all();
   }
 
-  bool blocked = true;
-  for (auto& s : slots_)
-    if (s->ch && !s->ch->to_node().prepare_wait()) blocked = false;
-  int handled = 0;
+  bool blocked = !handled;
+  if (blocked)
+    for (auto& s : slots_)
+      if (s->ch && !s->ch->to_node().prepare_wait()) blocked = false;
   epoll_event evs[32];
   int n;
-  {
-    int wait_ms = blocked ? static_cast<int>(next_wait(timeout).count()) : 0;
+  if (blocked) {
+    int wait_ms = static_cast<int>(next_wait(timeout).count());
     unlock_guard unlocked(wait_lock_);
     n = ::epoll_wait(epoll_fd_, evs, 32, wait_ms);
+  } else {
+    n = ::epoll_wait(epoll_fd_, evs, 32, 0);
   }
   for (auto& s : slots_)
     if (s->ch) s->ch->to_node().finish_wait();
@@ -523,11 +527,20 @@ void executor_pool::on_death(slot& s, const std::string& how) {
   s.info.state = executor_state::dead;
   s.proc = child_process{};
   s.ch.reset();
+  // Replace it before reporting, so that listeners see the pool as it is now.
+  bool respawning = opts_.respawn && s.early_deaths < max_early_deaths;
+  status respawned = respawning ? launch(s) : status::unavailable("not respawned");
   if (lost) events_.on_lost(*lost, why);
   else events_.on_executor_died(s.index, why);
-  if (opts_.respawn && s.info.state == executor_state::dead && s.early_deaths < max_early_deaths) {
-    if (auto st = launch(s); !st.ok()) events_.on_executor_died(s.index, "respawn failed: " + st.message());
-  }
+  if (opts_.respawn && !respawned.ok())
+    events_.on_executor_died(s.index, respawning ? "respawn failed: " + respawned.message()
+                                                 : "died " + std::to_string(s.early_deaths) +
+                                                       " times before it started: not respawned");
+}
+
+int executor_pool::live_executors() const {
+  return static_cast<int>(std::count_if(slots_.begin(), slots_.end(),
+                                        [](auto& s) { return s->info.state != executor_state::dead; }));
 }
 
 void executor_pool::read_output(slot& s, bool flush) {

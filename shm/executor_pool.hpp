@@ -98,6 +98,8 @@ class executor_pool {
   // Launches the executors (they report on_ready when up).
   status start();
   int size() const;
+  // Executors running or starting (dead slots that will not come back excluded).
+  int live_executors() const;
   const executor_info& info(int slot) const;
   // An idle executor, preferring one that already loaded `library`.
   std::optional<int> idle_executor(std::string_view library = {}) const;

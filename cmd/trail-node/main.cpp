@@ -1,5 +1,7 @@
 // trail-node: a trail worker node. `--standalone` runs the coordinator and the
 // node in one process — the single-machine default.
+#include <unistd.h>
+
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -46,6 +48,10 @@ int main(int argc, char** argv) {
   }
   if (!standalone) {
     std::fprintf(stderr, "%s\ntrail-node: choose --standalone (or --coordinator HOST:PORT)\n", app.help().c_str());
+    return 2;
+  }
+  if (::access(opts.executor_path.c_str(), X_OK) != 0) {
+    std::fprintf(stderr, "trail-node: executor binary '%s' is not executable (--executor)\n", opts.executor_path.c_str());
     return 2;
   }
   auto size = trail::shm::parse_size(store_size);

@@ -185,3 +185,30 @@ TEST_F(limited_node_test, SessionsBeyondTheLimitAreOverloadedAndTheNodeRecovers)
 
 }  // namespace
 }  // namespace trail::testing
+
+namespace trail::testing {
+namespace {
+
+// Executors that cannot start: invocations fail at once with a clear error.
+class broken_executor_test : public node_test {
+ protected:
+  void SetUp() override { start_node({"--executor", "/bin/false"}); }
+};
+
+TEST_F(broken_executor_test, InvocationsFailClearlyWhenNoExecutorCanRun) {
+  deploy("chain");
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = client_->invoke("chain", {"x"}, 30s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("no executor can run"), std::string::npos) << r.error().message();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 20s);
+}
+
+TEST(NodeStart, AMissingExecutorBinaryIsAClearError) {
+  auto r = run_program(TRAIL_NODE_PATH, {"--standalone", "--executor", "/nonexistent/trail-executor"});
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("is not executable"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace trail::testing
