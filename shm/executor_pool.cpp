@@ -256,13 +256,15 @@ int executor_pool::poll(std::chrono::milliseconds timeout) {
     for (auto& s : slots_)
       if (s->ch && !s->ch->to_node().prepare_wait()) blocked = false;
   epoll_event evs[32];
-  int n;
+  int n = 0;
   if (blocked) {
     int wait_ms = static_cast<int>(next_wait(timeout).count());
     unlock_guard unlocked(wait_lock_);
     n = ::epoll_wait(epoll_fd_, evs, 32, wait_ms);
-  } else {
-    n = ::epoll_wait(epoll_fd_, evs, 32, 0);
+    last_fd_check_ = clock::now();
+  } else if (clock::now() - last_fd_check_ >= std::chrono::milliseconds(1)) {
+    n = ::epoll_wait(epoll_fd_, evs, 32, 0);  // at least every ms, however busy the rings
+    last_fd_check_ = clock::now();
   }
   for (auto& s : slots_)
     if (s->ch) s->ch->to_node().finish_wait();

@@ -144,6 +144,7 @@ class executor_pool {
   std::uint64_t seen_free_generation_ = 0;
   spin_policy spin_;
   std::mutex* wait_lock_ = nullptr;
+  std::chrono::steady_clock::time_point last_fd_check_{};  // last look at the epoll set
   int wake_fd_ = -1;
 };
 

@@ -37,8 +37,10 @@ void await(mailbox& m, std::uint32_t v, bool spin, shm::spin_policy& policy, std
     std::uint32_t seen = m.value.load(std::memory_order_acquire);
     m.waiting.store(1, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);
+    // Timed, so that a lost wake-up shows up in p99 instead of hanging the run.
+    timespec limit{0, 50 * 1000 * 1000};
     if (seen == m.value.load(std::memory_order_relaxed) && seen != v)
-      ::syscall(SYS_futex, &m.value, FUTEX_WAIT, seen, nullptr, nullptr, 0);
+      ::syscall(SYS_futex, &m.value, FUTEX_WAIT, seen, &limit, nullptr, 0);
     m.waiting.store(0, std::memory_order_relaxed);
   }
 }
