@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "temp_dir.hpp"
+
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -15,12 +17,8 @@ namespace trail::core {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Passes when `text` contains `part`.
-::testing::AssertionResult has(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "\"" << text << "\" does not contain \"" << part << "\"";
-}
+using trail::testing::has;
+using trail::testing::temp_dir;
 
 // The issue's example.
 constexpr std::string_view wordcount = R"(app: wordcount
@@ -270,32 +268,6 @@ TEST(Manifest, RejectsEmptyAndMultiDocumentText) {
 }
 
 // -- files and libraries -------------------------------------------------------
-
-// A fresh directory under the system temp dir, removed with its contents.
-class temp_dir {
- public:
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "trail_manifest_test_XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
-    path_ = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-
-  // Writes `text` to a file `name` in the directory and returns its path.
-  fs::path write(const std::string& name, const std::string& text) const {
-    std::ofstream(path_ / name, std::ios::binary) << text;
-    return path_ / name;
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 const fs::path chain = TRAIL_CHAIN_PATH;
 
