@@ -531,6 +531,13 @@ void event_forwarder::on_executor_died(int slot, const std::string& why) {
   forward(std::move(e));
 }
 
+void event_forwarder::on_log(int slot, const shm::invocation* inv, std::string_view line) {
+  if (inv)
+    log_.post("[session " + std::to_string(inv->session) + " " + inv->function + "] " + std::string(line));
+  else
+    log_.post("[executor " + std::to_string(slot) + "] " + std::string(line));
+}
+
 void event_forwarder::on_lost(const shm::invocation& inv, const std::string& why) {
   auto e = event(exec_event::kind::lost, inv);
   e.outcome = status::unavailable(why);

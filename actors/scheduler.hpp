@@ -19,6 +19,7 @@
 
 #include "actors/core/session_table.hpp"
 #include "actors/types.hpp"
+#include "shm/async_log.hpp"
 #include "shm/executor_service.hpp"
 
 namespace trail::actors {
@@ -49,12 +50,15 @@ class event_forwarder : public shm::pool_events {
   void on_finished(const shm::invocation& inv, const status& st) override;
   void on_lost(const shm::invocation& inv, const std::string& why) override;
   void on_executor_died(int slot, const std::string& why) override;
+  // Executor output, "[session N function] line", written off the I/O thread.
+  void on_log(int slot, const shm::invocation* inv, std::string_view line) override;
 
   // Where objects' metadata comes from; set before attach().
   shm::store* store = nullptr;
 
  private:
   void forward(exec_event e);
+  shm::async_log log_{stderr};
   std::mutex mu_;
   caf::actor target_;
 };
