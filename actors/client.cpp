@@ -1,7 +1,9 @@
 // The client library (include/trail/client.hpp) over CAF's remote actors.
 #include <trail/client.hpp>
 
+#include <algorithm>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include <caf/io/all.hpp>
@@ -105,7 +107,9 @@ result<invocation_result> client::invoke(const std::string& app, const std::vect
   // The node cancels the session at `timeout`; the reply may take a little longer.
   auto wait = async ? impl_->timeout : timeout + std::chrono::seconds(5);
   auto r = impl_->ask<std::uint64_t, std::string>(wait, actors::invoke_atom::value, app, args,
-                                                  static_cast<std::uint32_t>(timeout.count()), async);
+                                                  static_cast<std::uint32_t>(std::clamp<std::int64_t>(
+                                                      timeout.count(), 1, std::numeric_limits<std::uint32_t>::max())),
+                                                  async);
   if (!r) return r.error();
   return invocation_result{std::get<0>(*r), std::move(std::get<1>(*r))};
 }

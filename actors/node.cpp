@@ -3,7 +3,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 
 #include <caf/io/all.hpp>
 
@@ -37,6 +39,18 @@ struct state_dir_guard {
   }
 };
 
+// Default state dirs (trail-node-<pid> in the temp dir) of nodes that died
+// without cleaning up.
+void remove_stale_state_dirs() {
+  std::error_code ec;
+  for (auto& e : std::filesystem::directory_iterator(std::filesystem::temp_directory_path(), ec)) {
+    std::string name = e.path().filename().string();
+    if (!name.starts_with("trail-node-")) continue;
+    int pid = std::atoi(name.c_str() + 11);
+    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) std::filesystem::remove_all(e.path(), ec);
+  }
+}
+
 }  // namespace
 
 int run_standalone(const node_options& opts) {
@@ -45,6 +59,7 @@ int run_standalone(const node_options& opts) {
   sigset_t signals = shutdown_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  if (opts.state_dir.empty()) remove_stale_state_dirs();
   state_dir_guard state{opts.state_dir.empty()
                             ? std::filesystem::temp_directory_path() / ("trail-node-" + std::to_string(::getpid()))
                             : opts.state_dir};

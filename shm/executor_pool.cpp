@@ -297,16 +297,19 @@ int executor_pool::poll(std::chrono::milliseconds timeout) {
 
 bool executor_pool::wait_ready(std::chrono::milliseconds timeout) {
   auto deadline = clock::now() + timeout;
-  auto all_idle = [&] {
-    return std::all_of(slots_.begin(), slots_.end(),
-                       [](auto& s) { return s->info.state == executor_state::idle; });
+  auto state_is = [&](executor_state st) {
+    return std::all_of(slots_.begin(), slots_.end(), [st](auto& s) { return s->info.state == st; });
   };
-  while (!all_idle()) {
+  auto settled = [&] {  // nothing is starting any more
+    return std::none_of(slots_.begin(), slots_.end(),
+                        [](auto& s) { return s->info.state == executor_state::starting; });
+  };
+  while (!settled()) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
     if (left.count() <= 0) return false;
     poll(left);
   }
-  return true;
+  return state_is(executor_state::idle);
 }
 
 std::chrono::milliseconds executor_pool::next_wait(std::chrono::milliseconds cap) const {

@@ -110,7 +110,8 @@ class executor_pool {
   // Waits up to `timeout` for work, handles all of it, returns how many
   // events were handled. Spins briefly before blocking when cores allow.
   int poll(std::chrono::milliseconds timeout);
-  // poll() until every executor is idle or `timeout` passes.
+  // poll() until no executor is starting any more (each is idle, or dead
+  // and given up) or `timeout` passes; true when all are idle.
   bool wait_ready(std::chrono::milliseconds timeout);
 
   // Sends `sig` to an executor (tests; SIGKILL ends its invocation as lost).

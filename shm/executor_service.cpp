@@ -26,6 +26,7 @@ void executor_service::run(pool_events& events, std::promise<status>& started) {
   pool_ = std::make_unique<executor_pool>(*store_, opts_.pool, events);
   pool_->unlock_while_waiting(mu_);
   status s = pool_->start();
+  if (s.ok()) pool_->wait_ready(std::chrono::seconds(10));  // up (or given up) before serving
   started.set_value(s);  // `started` is gone after this
   if (!s.ok()) return;
   while (!stop_.load(std::memory_order_acquire)) pool_->poll(std::chrono::milliseconds(50));

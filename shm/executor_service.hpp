@@ -30,7 +30,7 @@ struct service_options {
 class executor_service {
  public:
   // Creates the store, starts the I/O thread and the executors. Returns once
-  // the executors were launched (not necessarily ready: see on_ready).
+  // the executors are ready, or gave up starting, or after 10 s.
   static result<std::unique_ptr<executor_service>> start(service_options opts, pool_events& events);
   // Stops the I/O thread; executors are killed and reaped, segments removed.
   ~executor_service();

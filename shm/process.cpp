@@ -38,6 +38,13 @@ result<child_process> child_process::launch(const launch_spec& spec) {
     return status::overloaded(std::string("fork: ") + std::strerror(errno));
   }
   if (pid == 0) {
+    // A node blocks SIGINT/SIGTERM to sigwait() for them; its children must
+    // not inherit that (the mask survives exec).
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGINT, SIG_DFL);
+    ::signal(SIGTERM, SIG_DFL);
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
     ::dup2(pipe_fds[1], STDOUT_FILENO);

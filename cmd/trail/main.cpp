@@ -6,6 +6,8 @@
 //
 // stdout carries results only (for `invoke`: the output bytes); everything
 // else goes to stderr. Failures exit non-zero with a clear message.
+#include <unistd.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -34,6 +36,17 @@ int run_lines(trail::cli::session& s, std::istream& in, bool stop_on_failure) {
 }
 
 int run_shell(trail::cli::session& s) {
+  if (!::isatty(0)) {  // piped commands: like a script that goes on after failures
+    int failures = 0;
+    std::string line;
+    while (std::getline(std::cin, line)) {
+      auto first = line.find_first_not_of(" \t");
+      if (first == std::string::npos || line[first] == '#') continue;
+      if (line == "quit" || line == "exit") break;
+      failures += s.run_line(line) != 0;
+    }
+    return failures ? 1 : 0;
+  }
   std::cerr << "trail admin shell — `help` lists commands, `quit` leaves\n";
   while (char* raw = ::readline("trail> ")) {
     std::string line(raw);

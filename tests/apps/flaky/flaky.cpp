@@ -26,9 +26,9 @@ TRAIL_FUNCTION(join2)(trail::context& ctx) {
 
 TRAIL_FUNCTION(always_throws)(trail::context&) { throw std::runtime_error("always fails"); }
 
-// Takes two seconds, then outputs: longer than a short client timeout.
+// Takes four seconds, then outputs: longer than a short client timeout.
 TRAIL_FUNCTION(slow)(trail::context& ctx) {
-  ::usleep(2000 * 1000);
+  ::usleep(4000 * 1000);
   ctx.output("finally");
 }
 
