@@ -229,14 +229,21 @@ task* task_of(self_ptr self, std::uint64_t invocation) {
   return t == st.tasks.end() ? nullptr : &t->second;
 }
 
-void route_to_bucket(self_ptr self, std::uint64_t s, const std::string& bucket, caf::message msg) {
+// Sends `msg` to session `s`'s bucket actor, counting it as work in flight;
+// false when the session is over or the bucket has no triggers. With
+// `carry`, the object gets a reference for the trip (the session may end
+// before the bucket sees it), which the bucket drops.
+bool route_to_bucket(self_ptr self, std::uint64_t s, const std::string& bucket, caf::message msg,
+                     std::optional<std::uint64_t> carry = std::nullopt) {
   auto& st = self->state;
   auto app = st.session_app.find(s);
-  if (app == st.session_app.end()) return;  // session over: dropped
+  if (app == st.session_app.end()) return false;  // session over: dropped
   auto b = app->second->buckets.find(bucket);
-  if (b == app->second->buckets.end()) return;
+  if (b == app->second->buckets.end()) return false;
+  if (carry) st.svc->with_store([&](shm::store& store) { store.retain(*carry); });
   st.sessions->work_added(s);
   self->send(b->second, std::move(msg));
+  return true;
 }
 
 void on_attempt_end(self_ptr self, std::uint64_t invocation, const status& outcome) {
@@ -275,13 +282,8 @@ void on_exec_event(self_ptr self, const exec_event& e) {
   switch (e.what) {
     case k::ready: break;
     case k::sealed:
-      if (e.fresh && st.sessions->live(e.session)) {
-        auto app = st.session_app.find(e.session);
-        if (app == st.session_app.end() || !app->second->buckets.contains(e.object.bucket)) break;
-        // A reference for the trip: the session may end before the bucket sees it.
-        st.svc->with_store([&](shm::store& s) { s.retain(e.object.id); });
-        route_to_bucket(self, e.session, e.object.bucket, caf::make_message(bucket_object{e.object}));
-      }
+      if (e.fresh && st.sessions->live(e.session))
+        route_to_bucket(self, e.session, e.object.bucket, caf::make_message(bucket_object{e.object}), e.object.id);
       break;
     case k::output:
       if (!e.fresh) break;
@@ -303,15 +305,11 @@ void on_exec_event(self_ptr self, const exec_event& e) {
     case k::announce:
     case k::done: {
       task* t = task_of(self, e.invocation);
-      auto app = st.session_app.find(e.session);
-      if (!t || app == st.session_app.end()) break;
-      if (!app->second->buckets.contains(e.bucket)) {
+      if (!t) break;
+      auto msg = caf::make_message(bucket_announce{e.session, e.count, e.what == k::done, t->id, false, {}});
+      if (!route_to_bucket(self, e.session, e.bucket, std::move(msg)))  // (fail is a no-op once it ended)
         st.sessions->fail(e.session, "'" + t->fn->name + "' " + (e.what == k::done ? "called done on" : "announced on") +
                                          " bucket '" + e.bucket + "', which has no dynamic trigger");
-        break;
-      }
-      route_to_bucket(self, e.session, e.bucket,
-                      caf::make_message(bucket_announce{e.session, e.count, e.what == k::done, t->id, false, {}}));
       break;
     }
     case k::finished:
