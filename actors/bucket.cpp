@@ -33,10 +33,13 @@ class bucket {
   bucket(const bucket&) = delete;
   bucket& operator=(const bucket&) = delete;
 
-  bucket_result on_object(const core::object_meta& o) {
+  bucket_result on_object(const core::object_meta& o, bucket_object::scope_filter filter) {
+    using f = bucket_object::scope_filter;
     auto r = result_for(o.session);
     auto now = clock::now();
     for (std::size_t i = 0; i < triggers_.size(); ++i) {
+      bool app_scoped = triggers_[i]->spec().sc == core::scope::app;
+      if ((filter == f::session_only && app_scoped) || (filter == f::app_only && !app_scoped)) continue;
       auto out = triggers_[i]->on_object(o, now);
       if (out.held) {
         held_[i].insert(o.id);
@@ -45,6 +48,7 @@ class bucket {
       take(i, out.fires, r);
     }
     release_.push_back(o.id);  // the reference the scheduler took for the trip here
+    r.counted = filter != f::app_only;  // an object of another node's session: not counted here
     return finish(std::move(r));
   }
 
@@ -185,7 +189,7 @@ caf::behavior bucket_actor(caf::stateful_actor<bucket_state>* self, std::uint64_
     rearm(self);
   };
   return {
-      [=](const bucket_object& o) { reply(self->state.b->on_object(o.object)); },
+      [=](const bucket_object& o) { reply(self->state.b->on_object(o.object, o.scope)); },
       [=](const bucket_announce& a) { reply(self->state.b->on_announce(a)); },
       [=](end_atom, std::uint64_t session) { self->state.b->end_session(session); },
       [=](tick_atom_t) {

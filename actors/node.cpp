@@ -3,12 +3,16 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 
 #include <caf/io/all.hpp>
 
+#include "actors/agent.hpp"
+#include "actors/cluster_types.hpp"
+#include "actors/net/transfer.hpp"
 #include "actors/registry.hpp"
 #include "actors/scheduler.hpp"
 #include "actors/types.hpp"
@@ -53,10 +57,18 @@ void remove_stale_state_dirs() {
 
 }  // namespace
 
-int run_standalone(const node_options& opts) {
+namespace {
+
+std::atomic<bool> restart_requested{false};
+
+// The part both modes share: executors, scheduler and registry, published on
+// the --listen port (the registry for clients standalone, the agent in a
+// cluster), until SIGINT/SIGTERM (or SIGUSR1: restart).
+int run_node(const node_options& opts, bool cluster) {
   // Every thread started from here on inherits the mask: only sigwait() below
-  // sees SIGINT/SIGTERM.
+  // sees SIGINT/SIGTERM/SIGUSR1.
   sigset_t signals = shutdown_signals();
+  sigaddset(&signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   if (opts.state_dir.empty()) remove_stale_state_dirs();
@@ -78,14 +90,47 @@ int run_standalone(const node_options& opts) {
   if (!svc) return fail(svc.error().to_string());
   (*svc)->with_store([&](shm::store& st) { events.store = &st; });
 
+  std::unique_ptr<net::transfer_service> xfer;
+  if (cluster) {
+    auto x = net::transfer_service::start(svc->get(), {.host = opts.host});
+    if (!x) return fail("cannot serve the data path on " + opts.host + ": " + x.error().message());
+    xfer = std::move(*x);
+  }
+
   scheduler_options sched;
   sched.limits.per_node = opts.max_sessions;
   sched.limits.per_app = opts.max_sessions_per_app;
-  auto scheduler = spawn_scheduler(sys, svc->get(), sched);
-  events.attach(scheduler);
-  auto registry = spawn_registry(sys, {state.dir / "libs", 256u << 20}, svc->get(), scheduler);
+  sched.cluster = cluster;
+  sched.xfer = xfer.get();
+  sched.forward_wait = opts.forward_wait;
+  auto scheduler_handle = spawn_scheduler(sys, svc->get(), sched);
+  events.attach(scheduler_handle);
+  auto registry = spawn_registry(sys, {state.dir / "libs", 256u << 20}, svc->get(), scheduler_handle);
 
-  auto port = sys.middleman().publish(registry, opts.port, opts.host.c_str(), true);
+  // The port opens before the agent knows it: publish first, then join.
+  caf::actor front_door = registry;
+  caf::actor agent;
+  caf::expected<std::uint16_t> port{caf::sec::runtime_error};
+  if (!cluster) {
+    port = sys.middleman().publish(registry, opts.port, opts.host.c_str(), true);
+  } else {
+    agent_options ao;
+    ao.coordinator_host = opts.coordinator_host;
+    ao.coordinator_port = opts.coordinator_port;
+    ao.incarnation = static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+    ao.data = xfer->address();
+    ao.executors = static_cast<std::uint32_t>(opts.executors);
+    ao.restart = [](const std::string&) {
+      restart_requested = true;
+      ::kill(::getpid(), SIGUSR1);
+    };
+    ao.name = opts.name;
+    agent = spawn_agent(sys, ao, svc->get(), scheduler_handle, registry);
+    port = sys.middleman().publish(agent, opts.port, opts.host.c_str(), true);
+    // Only now is the port known: the agent starts joining.
+    if (port) caf::anon_send(agent, cluster_atom::value, opts.host + ":" + std::to_string(*port));
+    front_door = agent;
+  }
   int code = 0;
   if (!port) {
     code = fail("cannot listen on " + opts.host + ":" + std::to_string(opts.port) + ": " + sys.render(port.error()));
@@ -94,14 +139,22 @@ int run_standalone(const node_options& opts) {
     std::fflush(stdout);
     int sig = 0;
     sigwait(&signals, &sig);
-    std::fprintf(stderr, "trail-node: %s, shutting down\n", strsignal(sig));
+    if (sig == SIGUSR1 && restart_requested) code = restart_exit_code;
+    else std::fprintf(stderr, "trail-node: %s, shutting down\n", strsignal(sig));
   }
-  caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(scheduler, caf::exit_reason::user_shutdown);
+  for (auto& a : {agent, front_door, registry, scheduler_handle})
+    if (a) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   sys.await_all_actors_done();
   events.attach(caf::actor{});
+  xfer.reset();  // pulls in flight end before the store goes
   svc->reset();  // executors killed and reaped, segments removed
   return code;
 }
+
+}  // namespace
+
+int run_standalone(const node_options& opts) { return run_node(opts, false); }
+
+int run_cluster(const node_options& opts) { return run_node(opts, true); }
 
 }  // namespace trail::actors

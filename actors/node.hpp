@@ -2,6 +2,7 @@
 // the registry and its bucket actors, published on a TCP port for clients.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -17,12 +18,30 @@ struct node_options {
   std::filesystem::path state_dir;           // uploaded libraries (default: a fresh temp dir, removed at exit)
   std::uint32_t max_sessions = 8192;         // --max-sessions: in flight on this node
   std::uint32_t max_sessions_per_app = 1024; // --max-sessions-per-app
+  // Cluster mode (--coordinator): empty host = standalone.
+  std::string coordinator_host;
+  std::uint16_t coordinator_port = 0;
+  std::string name;                          // --name (default: host:port it listens on)
+  std::chrono::milliseconds forward_wait{0}; // --forward-wait
 };
+
+// run_cluster's exit code when the node must start over as a new
+// incarnation (it was fenced, or lost the coordinator): everything is
+// cleaned up; the caller re-executes the binary.
+inline constexpr int restart_exit_code = 75;
 
 // Runs a standalone node (coordinator and node in one process) until SIGINT
 // or SIGTERM, then shuts down cleanly: executors gone, shared memory and the
 // state directory removed. Prints "trail-node: listening on HOST:PORT" on
 // stdout once clients can connect. Returns the process exit code.
 int run_standalone(const node_options& opts);
+
+// Runs a node of a cluster: like a standalone node, but it joins the
+// coordinator at opts.coordinator_host:port (retrying until it answers),
+// serves its data path beside the CAF port, and takes its work from the
+// coordinator. Prints "trail-node: listening on HOST:PORT" and, once
+// registered, "trail-node: joined HOST:PORT as NAME". Returns the exit code
+// (restart_exit_code: re-execute).
+int run_cluster(const node_options& opts);
 
 }  // namespace trail::actors

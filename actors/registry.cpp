@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/bucket.hpp"
+#include "actors/cluster_types.hpp"
 
 namespace trail::actors {
 namespace {
@@ -59,17 +60,17 @@ struct registry_state {
 
 using self_ptr = caf::stateful_actor<registry_state>*;
 
-// Builds an app version from an uploaded manifest and its libraries.
-result<std::shared_ptr<app_version>> build(self_ptr self, const std::string& manifest,
-                                           const std::vector<std::string>& names,
-                                           const std::vector<std::string>& bytes) {
-  auto& st = self->state;
+}  // namespace
+
+result<core::app_manifest> prepare_upload(const fs::path& dir, std::size_t max_library_bytes,
+                                          const std::string& manifest, const std::vector<std::string>& names,
+                                          const std::vector<std::string>& bytes) {
   if (names.size() != bytes.size()) return status::invalid("malformed deploy request: names and libraries differ");
   std::map<fs::path, fs::path> stored;  // as the manifest resolves it -> content-addressed copy
   for (std::size_t i = 0; i < names.size(); ++i) {
-    if (bytes[i].size() > st.opts.max_library_bytes)
-      return status::invalid("library '" + names[i] + "' is larger than " + std::to_string(st.opts.max_library_bytes) + " bytes");
-    auto path = store_library(st.opts.library_dir, bytes[i]);
+    if (bytes[i].size() > max_library_bytes)
+      return status::invalid("library '" + names[i] + "' is larger than " + std::to_string(max_library_bytes) + " bytes");
+    auto path = store_library(dir, bytes[i]);
     if (!path) return path.error();
     stored[fs::path(names[i]).lexically_normal()] = *path;
   }
@@ -90,9 +91,24 @@ result<std::shared_ptr<app_version>> build(self_ptr self, const std::string& man
         msg.replace(at, copy.string().size(), display_name(as_named));
     return status(s.code(), msg);
   }
+  return m;
+}
+
+namespace {
+
+// Builds an app version from an uploaded manifest and its libraries; `version`
+// 0: the next one of the app here (a coordinator numbers them in a cluster).
+result<std::shared_ptr<app_version>> build(self_ptr self, const std::string& manifest,
+                                           const std::vector<std::string>& names,
+                                           const std::vector<std::string>& bytes, std::uint32_t version) {
+  auto& st = self->state;
+  auto m = prepare_upload(st.opts.library_dir, st.opts.max_library_bytes, manifest, names, bytes);
+  if (!m) return m.error();
   auto v = std::make_shared<app_version>();
   v->app = m->app;
-  v->version = ++st.versions[m->app];
+  auto& latest = st.versions[m->app];
+  latest = version ? std::max(latest, version) : latest + 1;
+  v->version = version ? version : latest;
   v->uid = st.next_uid++;
   v->manifest = std::move(*m);
   for (auto& b : v->manifest.buckets) {
@@ -100,13 +116,15 @@ result<std::shared_ptr<app_version>> build(self_ptr self, const std::string& man
     v->buckets[b.name] = spawn_bucket(self, v->uid, b.name, b.triggers, st.svc, st.scheduler);
     for (auto& t : b.triggers)
       if (t.type == "redundant") v->redundant_buckets.push_back(b.name);
+    for (auto& t : b.triggers)
+      if (t.sc == core::scope::app) v->app_scoped_buckets.insert(b.name);
   }
   return v;
 }
 
 caf::result<std::string> deploy(self_ptr self, const std::string& manifest, const std::vector<std::string>& names,
-                                const std::vector<std::string>& bytes) {
-  auto v = build(self, manifest, names, bytes);
+                                const std::vector<std::string>& bytes, std::uint32_t version = 0) {
+  auto v = build(self, manifest, names, bytes, version);
   if (!v) return to_error(v.error());
   app_ref ref = *v;
   self->state.current[ref->app] = ref;
@@ -155,6 +173,8 @@ caf::behavior registry_actor(self_ptr self, registry_options opts, shm::executor
       },
       [=](deploy_atom, const std::string& manifest, const std::vector<std::string>& names,
           const std::vector<std::string>& bytes) { return deploy(self, manifest, names, bytes); },
+      [=](cdeploy_atom, std::uint32_t version, const std::string& manifest, const std::vector<std::string>& names,
+          const std::vector<std::string>& bytes) { return deploy(self, manifest, names, bytes, version); },
       [=](invoke_atom, const std::string& app, std::vector<std::string>& args, std::uint32_t timeout_ms,
           bool async) { return invoke(self, app, args, timeout_ms, async); },
       [=](result_atom, std::uint64_t session) {

@@ -22,6 +22,14 @@ struct registry_options {
   std::size_t max_library_bytes = 256u << 20;
 };
 
+// Stores uploaded libraries content-addressed under `dir` and parses the
+// manifest against them (functions' libraries resolved to the stored copies,
+// their exports checked without loading them). Errors name libraries as the
+// user did.
+result<core::app_manifest> prepare_upload(const std::filesystem::path& dir, std::size_t max_library_bytes,
+                                          const std::string& manifest, const std::vector<std::string>& names,
+                                          const std::vector<std::string>& bytes);
+
 caf::actor spawn_registry(caf::actor_system& sys, registry_options opts, shm::executor_service* svc,
                           caf::actor scheduler);
 

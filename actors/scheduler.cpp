@@ -1,61 +1,14 @@
 #include "actors/scheduler.hpp"
 
-#include <deque>
-#include <unordered_map>
-
-#include <nlohmann/json.hpp>
-
+#include "actors/cluster_types.hpp"
 #include "actors/core/retry.hpp"
-#include "actors/core/session_table.hpp"
+#include "actors/scheduler_state.hpp"
 
 namespace trail::actors {
-namespace {
+namespace sched {
 
-using clock = std::chrono::steady_clock;
 using retry_atom = caf::atom_constant<caf::atom("tretry")>;
 
-// One logical invocation of a function in a session, across its attempts.
-struct task {
-  std::uint64_t id = 0;
-  app_ref app;
-  const core::function_spec* fn = nullptr;
-  std::uint64_t session = 0;
-  std::vector<std::string> args;               // entry invocations only
-  std::vector<core::object_meta> inputs;       // one store reference each, held by the task
-  std::uint32_t attempt = 0;
-  std::uint64_t invocation = 0;                // id of the running attempt, 0 when not running
-  bool retry_pending = false;                  // a re-run is scheduled (exactly one)
-};
-
-// How a session ended, kept for `trail result`.
-struct outcome {
-  bool ok = false;
-  std::string output;  // ok
-  status error;        // !ok
-};
-
-struct scheduler_state {
-  shm::executor_service* svc = nullptr;
-  scheduler_options opts;
-  std::unique_ptr<core::session_table> sessions;
-  std::unordered_map<std::uint64_t, app_ref> session_app;
-  std::unordered_map<std::uint64_t, app_ref> apps;  // by uid: app-scoped fires start sessions on them
-  std::unordered_map<std::uint64_t, task> tasks;
-  std::deque<std::uint64_t> queue;                  // task ids ready to run, in order
-  std::unordered_map<std::uint64_t, std::uint64_t> running;  // invocation -> task
-  std::unordered_map<std::uint64_t, std::vector<caf::response_promise>> waiters;
-  std::unordered_map<std::uint64_t, outcome> results;
-  std::deque<std::uint64_t> result_order;
-  std::size_t result_bytes = 0;
-  std::deque<std::string> recent_failures;
-  std::deque<nlohmann::json> recent_sessions;       // the last ended sessions, for `trail status`
-  std::uint64_t next_session = 1, next_task = 1, next_invocation = 1;
-  std::uint64_t invocations = 0, retries = 0, sessions_ok = 0, sessions_failed = 0;
-  std::optional<clock::time_point> armed;
-  static inline const char* name = "trail.scheduler";
-};
-
-using self_ptr = caf::stateful_actor<scheduler_state>*;
 
 // -- store references ------------------------------------------------------------
 
@@ -81,7 +34,14 @@ status enqueue(self_ptr self, const app_ref& app, std::string_view fn, std::uint
     release_inputs(self, inputs);
     return status::overloaded("overloaded: " + std::to_string(st.queue.size()) + " invocations queued");
   }
-  task t{st.next_task++, app, spec, s, std::move(args), std::move(inputs), 0, 0};
+  task t;
+  t.id = st.next_task++;
+  t.app = app;
+  t.fn = spec;
+  t.session = s;
+  t.args = std::move(args);
+  t.inputs = std::move(inputs);
+  t.queued_at = clock::now();
   st.sessions->work_added(s);
   st.queue.push_back(t.id);
   st.tasks.emplace(t.id, std::move(t));
@@ -91,7 +51,7 @@ status enqueue(self_ptr self, const app_ref& app, std::string_view fn, std::uint
 // Ends a task for good: its references go, the session loses a piece of work.
 void retire(self_ptr self, task& t) {
   release_inputs(self, t.inputs);
-  self->state.sessions->work_done(t.session);
+  if (!t.home) self->state.sessions->work_done(t.session);  // work for another node: not ours to count
   self->state.tasks.erase(t.id);
 }
 
@@ -102,37 +62,74 @@ shm::invocation to_invocation(const task& t, std::uint64_t id) {
   return inv;
 }
 
-// Starts queued tasks while executors are idle.
+bool idle_executor(self_ptr self) {
+  return self->state.svc->with_pool([](shm::executor_pool& p) {
+    for (int i = 0; i < p.size(); ++i)
+      if (p.info(i).state == shm::executor_state::idle) return true;
+    return false;
+  });
+}
+
+// Starts queued tasks while executors are idle; in a cluster, sends the
+// others away (two-level scheduling). Tasks that must wait keep their order.
 void dispatch_queued(self_ptr self) {
   auto& st = self->state;
+  std::deque<std::uint64_t> waiting;
+  bool local_free = true;  // until a dispatch says otherwise
   while (!st.queue.empty()) {
-    auto it = st.tasks.find(st.queue.front());
-    if (it == st.tasks.end()) {
-      st.queue.pop_front();
-      continue;
-    }
+    std::uint64_t id = st.queue.front();
+    st.queue.pop_front();
+    auto it = st.tasks.find(id);
+    if (it == st.tasks.end()) continue;
     task& t = it->second;
-    if (!st.sessions->live(t.session)) {  // the session ended while this waited
-      st.queue.pop_front();
+    bool live = t.home ? st.cluster && st.cluster->foreign.contains(t.session) : st.sessions->live(t.session);
+    if (!live) {  // the session ended while this waited
       retire(self, t);
       continue;
     }
-    std::uint64_t id = st.next_invocation++;
-    status s = st.svc->dispatch(to_invocation(t, id));
+    if (t.pending_inputs > 0) {  // (not queued until its pulls are in)
+      waiting.push_back(id);
+      continue;
+    }
+    if (st.cluster && should_forward(self, t, local_free)) {
+      forward(self, t);
+      continue;
+    }
+    if (!local_free) {
+      waiting.push_back(id);
+      continue;
+    }
+    std::uint64_t inv = st.next_invocation++;
+    status s = st.svc->dispatch(to_invocation(t, inv));
     if (s.code() == errc::unavailable) {
-      if (st.svc->with_pool([](shm::executor_pool& p) { return p.live_executors(); }) > 0) return;  // wait
+      if (st.svc->with_pool([](shm::executor_pool& p) { return p.live_executors(); }) > 0) {
+        local_free = false;  // wait here, or go elsewhere
+        st.queue.push_front(id);
+        continue;
+      }
       s = status::unavailable("no executor can run on this node (see `trail status`)");
     }
-    st.queue.pop_front();
     if (!s.ok()) {
+      if (t.home) {  // the home decides: report the failed attempt
+        t.invocation = inv;
+        st.running[inv] = t.id;
+        exec_event e;
+        e.what = exec_event::kind::finished;
+        e.invocation = inv;
+        e.session = t.session;
+        e.outcome = s;
+        report_event(self, e);
+        continue;
+      }
       st.sessions->fail(t.session, "cannot start '" + t.fn->name + "': " + s.message());
       retire(self, t);
       continue;
     }
-    t.invocation = id;
-    st.running[id] = t.id;
+    t.invocation = inv;
+    st.running[inv] = t.id;
     ++st.invocations;
   }
+  st.queue = std::move(waiting);
 }
 
 // -- sessions ---------------------------------------------------------------------
@@ -188,6 +185,7 @@ void finish_session(self_ptr self, const core::session_end& e) {
   else summary["ended"] = "without output";
   st.recent_sessions.push_back(std::move(summary));
   if (st.recent_sessions.size() > 20) st.recent_sessions.pop_front();
+  if (st.cluster) on_session_end(self, e.session, &o, e.how == core::session_end::kind::quiet);
   if (e.how != core::session_end::kind::quiet) remember(self, e.session, std::move(o));
   st.svc->with_store([&](shm::store& s) { s.release_session(e.session); });
   if (auto a = st.session_app.find(e.session); a != st.session_app.end()) {
@@ -210,9 +208,10 @@ void pump(self_ptr self) {
 }
 
 result<std::uint64_t> start_session(self_ptr self, const app_ref& app, core::session_origin origin,
-                                    std::optional<std::chrono::milliseconds> deadline) {
+                                    std::optional<std::chrono::milliseconds> deadline, std::uint64_t id) {
   auto& st = self->state;
-  std::uint64_t s = st.next_session++;
+  std::uint64_t s = id ? id : st.next_session++;
+  if (st.sessions->live(s) || st.session_app.contains(s)) return status::invalid("session " + std::to_string(s) + " exists");
   if (auto r = st.sessions->start(s, app->app, origin, clock::now(), deadline); !r.ok()) return r;
   st.session_app[s] = app;
   st.svc->with_store([&](shm::store& store) { store.open_session(s); });
@@ -234,7 +233,7 @@ task* task_of(self_ptr self, std::uint64_t invocation) {
 // `carry`, the object gets a reference for the trip (the session may end
 // before the bucket sees it), which the bucket drops.
 bool route_to_bucket(self_ptr self, std::uint64_t s, const std::string& bucket, caf::message msg,
-                     std::optional<std::uint64_t> carry = std::nullopt) {
+                     std::optional<std::uint64_t> carry) {
   auto& st = self->state;
   auto app = st.session_app.find(s);
   if (app == st.session_app.end()) return false;  // session over: dropped
@@ -250,8 +249,11 @@ void on_attempt_end(self_ptr self, std::uint64_t invocation, const status& outco
   auto& st = self->state;
   task* t = task_of(self, invocation);
   st.running.erase(invocation);
+  if (st.cluster) st.cluster->inbox.erase(invocation), st.cluster->pulling.erase(invocation);
   if (!t) return;
   t->invocation = 0;
+  t->remote = 0;
+  t->forwarding = false;
   if (outcome.ok()) return retire(self, *t);
   core::retry_policy policy{t->fn->retries};
   auto delay = core::retryable(outcome) ? core::retry_delay(policy, t->attempt) : std::nullopt;
@@ -276,42 +278,66 @@ void on_attempt_end(self_ptr self, std::uint64_t invocation, const status& outco
   retire(self, *t);
 }
 
+core::object_meta meta_of(self_ptr self, std::uint64_t object) {
+  return self->state.svc->with_store([&](shm::store& st) {
+    const shm::object_info* o = st.info(object);
+    return o ? core::object_meta{o->session, o->bucket, o->key, o->id, o->size} : core::object_meta{};
+  });
+}
+
+void on_object(self_ptr self, const core::object_meta& o) {
+  auto& st = self->state;
+  if (!st.sessions->live(o.session)) return;
+  auto app = st.session_app.find(o.session);
+  if (app == st.session_app.end()) return;
+  auto scope = bucket_object::scope_filter::all;
+  if (app->second->app_scoped_buckets.contains(o.bucket) && send_to_owner(self, app->second, o))
+    scope = bucket_object::scope_filter::session_only;
+  route_to_bucket(self, o.session, o.bucket, caf::make_message(bucket_object{o, scope}), o.id);
+}
+
+void on_output(self_ptr self, std::uint64_t session, const core::object_meta& o) {
+  auto& st = self->state;
+  if (o.size > st.opts.max_output_bytes)
+    st.sessions->fail(session, "output of " + std::to_string(o.size) + " bytes exceeds the limit of " +
+                                   std::to_string(st.opts.max_output_bytes));
+  else
+    st.sessions->output(session, o.id);
+}
+
+void on_announce(self_ptr self, task& t, std::uint64_t session, const std::string& bucket, std::uint64_t count,
+                 bool is_done) {
+  auto msg = caf::make_message(bucket_announce{session, count, is_done, t.id, false, {}});
+  if (!route_to_bucket(self, session, bucket, std::move(msg)))  // (fail is a no-op once it ended)
+    self->state.sessions->fail(session, "'" + t.fn->name + "' " + (is_done ? "called done on" : "announced on") +
+                                            " bucket '" + bucket + "', which has no dynamic trigger");
+}
+
 void on_exec_event(self_ptr self, const exec_event& e) {
   auto& st = self->state;
   using k = exec_event::kind;
+  if (st.cluster && report_event(self, e)) return;  // work run for another node
   switch (e.what) {
     case k::ready: break;
     case k::sealed:
-      if (e.fresh && st.sessions->live(e.session))
-        route_to_bucket(self, e.session, e.object.bucket, caf::make_message(bucket_object{e.object}), e.object.id);
+      if (e.fresh) on_object(self, e.object);
       break;
     case k::output:
-      if (!e.fresh) break;
-      if (e.object.size > st.opts.max_output_bytes)
-        st.sessions->fail(e.session, "output of " + std::to_string(e.object.size) + " bytes exceeds the limit of " +
-                                         std::to_string(st.opts.max_output_bytes));
-      else
-        st.sessions->output(e.session, e.object.id);
+      if (e.fresh) on_output(self, e.session, e.object);
       break;
     case k::died:
       note_failure(self, e.outcome.message());
       if (st.svc->with_pool([](shm::executor_pool& p) { return p.live_executors(); }) == 0) {
         // Nothing can run any more: say so now rather than at each deadline.
         for (auto id : st.queue)
-          if (auto t = st.tasks.find(id); t != st.tasks.end())
+          if (auto t = st.tasks.find(id); t != st.tasks.end() && !t->second.home)
             st.sessions->fail(t->second.session, "no executor can run: " + e.outcome.message());
       }
       break;
     case k::announce:
-    case k::done: {
-      task* t = task_of(self, e.invocation);
-      if (!t) break;
-      auto msg = caf::make_message(bucket_announce{e.session, e.count, e.what == k::done, t->id, false, {}});
-      if (!route_to_bucket(self, e.session, e.bucket, std::move(msg)))  // (fail is a no-op once it ended)
-        st.sessions->fail(e.session, "'" + t->fn->name + "' " + (e.what == k::done ? "called done on" : "announced on") +
-                                         " bucket '" + e.bucket + "', which has no dynamic trigger");
+    case k::done:
+      if (task* t = task_of(self, e.invocation)) on_announce(self, *t, e.session, e.bucket, e.count, e.what == k::done);
       break;
-    }
     case k::finished:
     case k::lost: on_attempt_end(self, e.invocation, e.outcome); break;
   }
@@ -336,7 +362,7 @@ void on_bucket_result(self_ptr self, bucket_result& r) {
     }
     auto app = st.apps.find(r.app_uid);  // app scope: every firing starts a session
     auto s = app == st.apps.end() ? result<std::uint64_t>(status::not_found("app gone"))
-                                  : start_session(self, app->second, core::session_origin::app_trigger, {});
+                                  : start_session(self, app->second, core::session_origin::app_trigger, {}, 0);
     if (!s) {
       release_inputs(self, f.inputs);
       note_failure(self, "app-scoped trigger on '" + r.bucket + "': " + s.error().message());
@@ -361,7 +387,7 @@ caf::result<std::uint64_t, std::string> invoke(self_ptr self, const app_ref& app
                                     std::to_string(st.opts.max_args_bytes)));
   std::optional<std::chrono::milliseconds> deadline;
   if (timeout_ms > 0) deadline = std::chrono::milliseconds(timeout_ms);
-  auto s = start_session(self, app, core::session_origin::invoked, deadline);
+  auto s = start_session(self, app, core::session_origin::invoked, deadline, 0);
   if (!s) return to_error(s.error());
   if (auto e = enqueue(self, app, app->manifest.entry, *s, std::move(args), {}); !e.ok()) {
     st.sessions->fail(*s, e.message());
@@ -408,6 +434,10 @@ std::string status_json(self_ptr self) {
   j["sessions"] = {{"in_flight", st.sessions->in_flight()}, {"ok", st.sessions_ok}, {"failed", st.sessions_failed}};
   j["invocations"] = {{"started", st.invocations}, {"retries", st.retries}, {"queued", st.queue.size()},
                       {"running", st.running.size()}};
+  if (st.cluster) {
+    j["cluster"] = {{"name", st.cluster->name}, {"number", st.cluster->number}, {"forwarded", st.forwarded},
+                    {"worked_for_others", st.worked}, {"peers", st.cluster->peers.size()}};
+  }
   j["recent_failures"] = st.recent_failures;
   j["recent_sessions"] = st.recent_sessions;
   // Outputs and error texts are arbitrary bytes: never let invalid UTF-8 throw.
@@ -417,8 +447,15 @@ std::string status_json(self_ptr self) {
 caf::behavior scheduler_actor(self_ptr self, shm::executor_service* svc, scheduler_options opts) {
   self->state.svc = svc;
   self->state.sessions = std::make_unique<core::session_table>(opts.limits);
+  if (opts.cluster) {
+    auto& c = self->state.cluster.emplace();
+    c.name = opts.node_name;
+    c.xfer = opts.xfer;
+    c.data_address = opts.xfer ? opts.xfer->address() : std::string();
+    c.forward_wait = opts.forward_wait;
+  }
   self->state.opts = std::move(opts);
-  return {
+  caf::message_handler local{
       [=](invoke_atom, const app_ref& app, std::vector<std::string>& args, std::uint32_t timeout_ms, bool async) {
         return invoke(self, app, std::move(args), timeout_ms, async);
       },
@@ -427,9 +464,12 @@ caf::behavior scheduler_actor(self_ptr self, shm::executor_service* svc, schedul
       [=](const app_ref& app) {  // a (re)deploy: app-scoped fires start sessions on it only
         std::erase_if(self->state.apps, [&](auto& kv) { return kv.second->app == app->app; });
         self->state.apps[app->uid] = app;
+        if (self->state.cluster) self->state.cluster->versions[{app->app, app->version}] = app;
       },
       [=](undeploy_atom, const std::string& app) {
         std::erase_if(self->state.apps, [&](auto& kv) { return kv.second->app == app; });
+        if (self->state.cluster)
+          std::erase_if(self->state.cluster->versions, [&](auto& kv) { return kv.first.first == app; });
       },
       [=](const exec_event& e) {
         on_exec_event(self, e);
@@ -443,6 +483,7 @@ caf::behavior scheduler_actor(self_ptr self, shm::executor_service* svc, schedul
         auto t = self->state.tasks.find(task_id);
         if (t == self->state.tasks.end() || !t->second.retry_pending) return;  // stale or forged
         t->second.retry_pending = false;
+        t->second.queued_at = clock::now();
         self->state.queue.push_back(task_id);
         pump(self);
       },
@@ -451,12 +492,13 @@ caf::behavior scheduler_actor(self_ptr self, shm::executor_service* svc, schedul
         pump(self);
       },
   };
+  return local.or_else(cluster_handlers(self));
 }
 
-}  // namespace
+}  // namespace sched
 
 caf::actor spawn_scheduler(caf::actor_system& sys, shm::executor_service* svc, scheduler_options opts) {
-  return sys.spawn(scheduler_actor, svc, std::move(opts));
+  return sys.spawn(sched::scheduler_actor, svc, std::move(opts));
 }
 
 // -- event_forwarder --------------------------------------------------------------

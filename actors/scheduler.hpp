@@ -18,6 +18,7 @@
 #include <caf/all.hpp>
 
 #include "actors/core/session_table.hpp"
+#include "actors/net/transfer.hpp"
 #include "actors/types.hpp"
 #include "shm/async_log.hpp"
 #include "shm/executor_service.hpp"
@@ -31,6 +32,12 @@ struct scheduler_options {
   std::size_t result_cache = 10000;             // ended sessions kept for `trail result`
   std::size_t result_cache_bytes = 256u << 20;  // ... and their outputs' bytes at most
   std::size_t max_output_bytes = 64u << 20;     // a larger output fails its session
+  // A node of a cluster (not standalone): it forwards work it cannot run and
+  // runs work of other nodes; see scheduler_cluster.cpp.
+  bool cluster = false;
+  std::string node_name;                        // --name
+  net::transfer_service* xfer = nullptr;        // the data path; outlives the actor
+  std::chrono::milliseconds forward_wait{0};    // wait for a local executor before forwarding
 };
 
 // REQUIRES: `svc` outlives the actor.

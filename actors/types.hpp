@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,7 @@ struct app_version {
   core::app_manifest manifest;                   // libraries resolved to content-addressed paths
   std::map<std::string, caf::actor> buckets;     // bucket actors, for buckets with triggers
   std::vector<std::string> redundant_buckets;    // buckets with a redundant trigger
+  std::set<std::string> app_scoped_buckets;      // buckets with an app-scoped trigger
 };
 using app_ref = std::shared_ptr<const app_version>;
 
@@ -88,6 +90,8 @@ struct exec_event {
 // An object for a bucket actor's triggers (session-scoped or app-scoped).
 struct bucket_object {
   core::object_meta object;
+  // In a cluster, a bucket's app-scoped triggers live on one node only.
+  enum class scope_filter : std::uint8_t { all, session_only, app_only } scope = scope_filter::all;
 };
 // ctx.announce / ctx.done for a bucket actor's dynamic trigger.
 // Also: a function of the session failed for good — for a redundant

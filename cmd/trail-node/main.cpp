@@ -24,10 +24,16 @@ int main(int argc, char** argv) {
   bool standalone = false;
   std::string listen = "127.0.0.1:7411", store_size = "512M", coordinator;
 
-  CLI::App app{"trail-node: a trail worker node (--standalone: node and coordinator in one process)"};
+  std::uint32_t forward_wait_ms = 0;
+  CLI::App app{"trail-node: a trail worker node (--standalone: node and coordinator in one process; "
+               "--coordinator: a node of a cluster)"};
   app.add_flag("--standalone", standalone, "run the coordinator and the node in this one process");
   app.add_option("--coordinator", coordinator, "HOST:PORT of the coordinator to join (multi-node mode)");
-  app.add_option("--listen", listen, "HOST:PORT to accept clients on (port 0: any free port)")->capture_default_str();
+  app.add_option("--listen", listen, "HOST:PORT to accept clients (standalone) or peers (cluster) on; port 0: any free port")
+      ->capture_default_str();
+  app.add_option("--name", opts.name, "this node's name in the cluster (default: its listen address)");
+  app.add_option("--forward-wait-ms", forward_wait_ms, "cluster: how long work waits for a local executor before it is forwarded")
+      ->capture_default_str();
   app.add_option("--executors", opts.executors, "executor processes (default: cores, at least 2)")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
@@ -42,11 +48,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
-  if (!coordinator.empty()) {
-    std::fprintf(stderr, "trail-node: multi-node mode (--coordinator) is not available yet; use --standalone\n");
+  if (!coordinator.empty() && standalone) {
+    std::fprintf(stderr, "trail-node: choose one of --standalone and --coordinator\n");
     return 2;
   }
-  if (!standalone) {
+  if (!standalone && coordinator.empty()) {
     std::fprintf(stderr, "%s\ntrail-node: choose --standalone (or --coordinator HOST:PORT)\n", app.help().c_str());
     return 2;
   }
@@ -71,5 +77,27 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "trail-node: --listen: invalid address '%s': expected HOST:PORT\n", listen.c_str());
     return 2;
   }
-  return trail::actors::run_standalone(opts);
+  if (standalone) return trail::actors::run_standalone(opts);
+  auto ccolon = coordinator.rfind(':');
+  try {
+    if (ccolon == std::string::npos) throw std::invalid_argument("no port");
+    opts.coordinator_host = coordinator.substr(0, ccolon);
+    int port = std::stoi(coordinator.substr(ccolon + 1));
+    if (port <= 0 || port > 65535) throw std::out_of_range("port");
+    opts.coordinator_port = static_cast<std::uint16_t>(port);
+  } catch (const std::exception&) {
+    std::fprintf(stderr, "trail-node: --coordinator: invalid address '%s': expected HOST:PORT\n", coordinator.c_str());
+    return 2;
+  }
+  opts.forward_wait = std::chrono::milliseconds(forward_wait_ms);
+  int code = trail::actors::run_cluster(opts);
+  if (code == trail::actors::restart_exit_code) {
+    // Fenced or cut off: start over as a new incarnation, same arguments.
+    // Everything of this incarnation is gone; no descriptor may leak into the next.
+    ::close_range(3, ~0u, 0);
+    ::execv("/proc/self/exe", argv);
+    std::perror("trail-node: cannot restart");
+    return 1;
+  }
+  return code;
 }

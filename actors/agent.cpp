@@ -1,0 +1,149 @@
+#include "actors/agent.hpp"
+
+#include <caf/io/all.hpp>
+
+#include "actors/cluster_types.hpp"
+#include "actors/types.hpp"
+
+namespace trail::actors {
+namespace {
+
+using connect_retry_atom = caf::atom_constant<caf::atom("tconnect")>;
+
+struct agent_state {
+  agent_options opts;
+  shm::executor_service* svc = nullptr;
+  caf::actor scheduler, registry;
+  caf::actor front;
+  std::uint64_t number = 0;
+  std::chrono::milliseconds backoff{100};
+  bool restarting = false;
+  static inline const char* name = "trail.agent";
+};
+
+using self_ptr = caf::stateful_actor<agent_state>*;
+
+void log_line(const std::string& what) { std::fprintf(stderr, "trail-node: %s\n", what.c_str()); }
+
+void restart(self_ptr self, const std::string& why) {
+  if (self->state.restarting) return;
+  self->state.restarting = true;
+  log_line(why + "; dropping every session and rejoining as a new incarnation");
+  if (self->state.opts.restart) self->state.opts.restart(why);
+}
+
+void retry_later(self_ptr self, const std::string& why) {
+  auto& st = self->state;
+  log_line("coordinator " + st.opts.coordinator_host + ":" + std::to_string(st.opts.coordinator_port) +
+           " not reachable (" + why + "); retrying in " + std::to_string(st.backoff.count()) + " ms");
+  self->delayed_send(self, st.backoff, connect_retry_atom::value);
+  st.backoff = std::min<std::chrono::milliseconds>(st.backoff * 2, std::chrono::seconds(2));
+}
+
+void join(self_ptr self) {
+  auto& st = self->state;
+  auto& o = st.opts;
+  self->request(st.front, std::chrono::seconds(5), join_atom::value, protocol_version, o.name, o.incarnation, o.listen,
+                o.data, o.executors, caf::actor_cast<caf::actor>(self), st.scheduler, st.registry)
+      .then(
+          [=](std::uint64_t number) {
+            auto& st = self->state;
+            st.number = number;
+            self->monitor(st.front);
+            self->send(st.scheduler, cluster_atom::value, st.front, number, st.opts.incarnation);
+            std::printf("trail-node: joined %s:%u as %s\n", st.opts.coordinator_host.c_str(),
+                        static_cast<unsigned>(st.opts.coordinator_port), st.opts.name.c_str());
+            std::fflush(stdout);
+            self->send(self, beat_atom::value);
+          },
+          [=](caf::error& e) {
+            auto s = to_status(e, self->system());
+            if (s.code() == errc::invalid_argument) {
+              log_line("the coordinator refused this node: " + s.message());
+              if (s.message().find("fenced") != std::string::npos) restart(self, "fenced");
+              return;
+            }
+            retry_later(self, s.message());
+          });
+}
+
+void connect(self_ptr self) {
+  auto& st = self->state;
+  auto mm = self->system().middleman().actor_handle();
+  self->request(mm, std::chrono::seconds(5), caf::connect_atom::value, st.opts.coordinator_host, st.opts.coordinator_port)
+      .then(
+          [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+            if (!ptr) return retry_later(self, "no actor published there");
+            self->state.front = caf::actor_cast<caf::actor>(ptr);
+            self->state.backoff = std::chrono::milliseconds(100);
+            join(self);
+          },
+          [=](caf::error& e) { retry_later(self, self->system().render(e)); });
+}
+
+// Opens a direct connection to a peer, so messages to it do not hop through
+// the coordinator; the peer is usable either way.
+void connect_peer(self_ptr self, const std::string& listen) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return;
+  auto port = static_cast<std::uint16_t>(std::stoul(listen.substr(colon + 1)));
+  auto mm = self->system().middleman().actor_handle();
+  self->request(mm, std::chrono::seconds(5), caf::connect_atom::value, listen.substr(0, colon), port)
+      .then([](const caf::node_id&, caf::strong_actor_ptr&, const std::set<std::string>&) {},
+            [=](caf::error& e) { log_line("cannot connect to peer " + listen + ": " + self->system().render(e)); });
+}
+
+std::uint32_t free_executors(shm::executor_service* svc) {
+  return svc->with_pool([](shm::executor_pool& p) {
+    std::uint32_t idle = 0;
+    for (int i = 0; i < p.size(); ++i) idle += p.info(i).state == shm::executor_state::idle;
+    return idle;
+  });
+}
+
+caf::behavior agent_actor(self_ptr self, agent_options opts, shm::executor_service* svc, caf::actor scheduler,
+                          caf::actor registry) {
+  self->state.opts = std::move(opts);
+  self->state.svc = svc;
+  self->state.scheduler = std::move(scheduler);
+  self->state.registry = std::move(registry);
+  self->set_down_handler([=](caf::down_msg& m) {
+    if (m.source == self->state.front.address()) restart(self, "lost the connection to the coordinator");
+  });
+  return {
+      [=](cluster_atom, const std::string& listen) {  // published: join the cluster
+        self->state.opts.listen = listen;
+        if (self->state.opts.name.empty()) self->state.opts.name = listen;
+        connect(self);
+      },
+      [=](connect_retry_atom) { connect(self); },
+      [=](beat_atom) {
+        auto& st = self->state;
+        if (st.restarting) return;
+        auto used = st.svc->with_store([](shm::store& s) { return s.used_bytes(); });
+        self->send(st.front, beat_atom::value, st.number, st.opts.incarnation, free_executors(st.svc), used);
+        self->delayed_send(self, st.opts.heartbeat, beat_atom::value);
+      },
+      [=](fenced_atom, const std::string& why) { restart(self, "the coordinator fenced this node (" + why + ")"); },
+      [=](peer_atom, std::uint64_t number, const std::string& name, const caf::actor& scheduler, const std::string& data,
+          const std::string& listen) {
+        connect_peer(self, listen);
+        self->send(self->state.scheduler, peer_atom::value, number, name, scheduler, data);
+      },
+      [=](down_atom, std::uint64_t number) { self->send(self->state.scheduler, down_atom::value, number); },
+      [=](hello_atom, std::uint32_t) -> caf::result<std::uint32_t> {
+        return to_error(status::invalid("node " + self->state.opts.name + " is part of a cluster: connect to its coordinator at " +
+                                        self->state.opts.coordinator_host + ":" +
+                                        std::to_string(self->state.opts.coordinator_port)));
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_agent(caf::actor_system& sys, agent_options opts, shm::executor_service* svc, caf::actor scheduler,
+                       caf::actor registry) {
+  return sys.spawn(agent_actor, std::move(opts), svc, std::move(scheduler), std::move(registry));
+}
+
+}  // namespace trail::actors

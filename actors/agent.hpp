@@ -1,0 +1,47 @@
+// A cluster node's agent (issue 4 §1, §4): its membership in the cluster.
+//
+// It connects to the coordinator (retrying with backoff until it answers),
+// registers the node — name, incarnation, addresses, executors and the
+// handles of its scheduler and registry — then heartbeats the free executors
+// every `heartbeat`. It connects to each peer it learns of, so node-to-node
+// messages go directly and not through the coordinator, and passes peers and
+// deaths on to the scheduler.
+//
+// Fencing: when the coordinator declares this node dead (it hung, or lost
+// its connection), or the connection to the coordinator drops, the node's
+// sessions are no longer its own: `restart` is called, and the process starts
+// over as a new incarnation (node.cpp re-executes itself).
+//
+// It is also what the node's --listen port publishes: a client that connects
+// there is told to use the coordinator.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include <caf/all.hpp>
+
+#include "shm/executor_service.hpp"
+
+namespace trail::actors {
+
+struct agent_options {
+  std::string coordinator_host;
+  std::uint16_t coordinator_port = 0;
+  std::string name;                  // empty: the listen address
+  std::uint64_t incarnation = 0;     // larger for every start of `name`
+  std::string listen;                // host:port the node publishes (for peers); set by
+                                     // (cluster_atom, listen), which starts the joining
+  std::string data;                  // host:port of its data path
+  std::uint32_t executors = 0;
+  std::chrono::milliseconds heartbeat{100};
+  std::function<void(const std::string& why)> restart;  // called once, from an actor thread
+};
+
+// REQUIRES: `svc` outlives the actor.
+caf::actor spawn_agent(caf::actor_system& sys, agent_options opts, shm::executor_service* svc,
+                       caf::actor scheduler, caf::actor registry);
+
+}  // namespace trail::actors

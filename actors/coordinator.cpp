@@ -1,0 +1,227 @@
+// The coordinator's front actor; see coordinator.hpp.
+#include "actors/coordinator.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "actors/cluster_types.hpp"
+#include "actors/core/manifest.hpp"
+#include "actors/core/membership.hpp"
+#include "actors/core/placement.hpp"
+#include "actors/types.hpp"
+
+namespace trail::actors {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+struct node_rec {
+  std::string name;
+  caf::actor agent, scheduler, registry;
+  std::string listen, data;
+};
+
+struct front_state {
+  coordinator_options opts;
+  std::unique_ptr<core::membership> members;
+  std::map<std::uint64_t, node_rec> nodes;                 // live
+  std::map<caf::actor_addr, std::uint64_t> by_agent;      // monitored agents
+  std::vector<caf::actor> shards;
+  static inline const char* name = "trail.coordinator";
+};
+
+using self_ptr = caf::stateful_actor<front_state>*;
+
+void log_line(const std::string& what) { std::fprintf(stderr, "trail-coordinator: %s\n", what.c_str()); }
+
+const caf::actor& shard_for_app(self_ptr self, std::string_view app) {
+  return self->state.shards[core::shard_of(app, static_cast<std::uint32_t>(self->state.shards.size()))];
+}
+
+const caf::actor* shard_for_session(self_ptr self, std::uint64_t session) {
+  auto s = shard_of_session(session);
+  if (!s || *s >= self->state.shards.size()) return nullptr;
+  return &self->state.shards[*s];
+}
+
+// -- membership ------------------------------------------------------------------
+
+void on_deaths(self_ptr self) {
+  auto& st = self->state;
+  for (auto& d : st.members->tick(clock::now())) {
+    const char* why = d.why == core::node_down::cause::timeout           ? "no heartbeat"
+                      : d.why == core::node_down::cause::connection_lost ? "connection lost"
+                                                                         : "replaced by a newer incarnation";
+    log_line("node " + d.name + " (#" + std::to_string(d.node) + ") is dead: " + why);
+    auto it = st.nodes.find(d.node);
+    if (it != st.nodes.end()) {
+      // If it is only hung, it learns on waking up that it must start over.
+      self->send(it->second.agent, fenced_atom::value, std::string("declared dead: ") + why);
+      st.by_agent.erase(it->second.agent.address());
+      st.nodes.erase(it);
+    }
+    for (auto& s : st.shards) self->send(s, down_atom::value, d.node);
+    for (auto& [n, rec] : st.nodes) self->send(rec.agent, down_atom::value, d.node);
+  }
+}
+
+caf::result<std::uint64_t> join(self_ptr self, std::uint32_t protocol, const std::string& name, std::uint64_t incarnation,
+                                const std::string& listen, const std::string& data, std::uint32_t executors,
+                                const caf::actor& agent, const caf::actor& scheduler, const caf::actor& registry) {
+  auto& st = self->state;
+  if (protocol != protocol_version)
+    return to_error(status::invalid("protocol version " + std::to_string(protocol) + " is not " +
+                                    std::to_string(protocol_version) + ": node and coordinator are from different trail builds"));
+  if (!agent || !scheduler || !registry) return to_error(status::invalid("malformed join: missing actor handles"));
+  auto id = st.members->register_node(name, incarnation, listen, executors, clock::now());
+  if (!id) return to_error(id.error());
+  on_deaths(self);  // an older incarnation it replaced
+  if (!st.nodes.contains(*id)) {
+    node_rec rec{name, agent, scheduler, registry, listen, data};
+    self->monitor(agent);
+    st.by_agent[agent.address()] = *id;
+    // Peers learn of each other; the newcomer of everyone.
+    for (auto& [n, other] : st.nodes) {
+      self->send(other.agent, peer_atom::value, *id, name, scheduler, data, listen);
+      self->send(agent, peer_atom::value, n, other.name, other.scheduler, other.data, other.listen);
+    }
+    st.nodes.emplace(*id, rec);
+    for (auto& s : st.shards) self->send(s, peer_atom::value, *id, name, scheduler, registry, executors);
+    log_line("node " + name + " joined as #" + std::to_string(*id) + " (" + listen + ")");
+  }
+  return *id;
+}
+
+void beat(self_ptr self, std::uint64_t number, std::uint64_t incarnation, std::uint32_t free, std::uint64_t used) {
+  auto& st = self->state;
+  auto s = st.members->heartbeat(number, incarnation, free, used, clock::now());
+  if (!s.ok()) {
+    if (auto sender = caf::actor_cast<caf::actor>(self->current_sender()))
+      self->send(sender, fenced_atom::value, s.message());
+    return;
+  }
+  for (auto& sh : st.shards) self->send(sh, beat_atom::value, number, free);
+}
+
+// -- client requests -------------------------------------------------------------
+
+// Asks every shard and merges the answers into one.
+template <class T, class Merge>
+caf::result<T> gather(self_ptr self, caf::message request, T init, Merge merge) {
+  auto rp = self->make_response_promise<T>();
+  auto acc = std::make_shared<T>(std::move(init));
+  auto left = std::make_shared<std::size_t>(self->state.shards.size());
+  for (auto& s : self->state.shards) {
+    self->request(s, std::chrono::seconds(5), request)
+        .then([=](T& part) mutable {
+          merge(*acc, part);
+          if (--*left == 0) rp.deliver(*acc);
+        },
+        [=](caf::error& e) mutable {
+          if (*left > 0) rp.deliver(std::move(e));
+          *left = 0;
+        });
+  }
+  return rp;
+}
+
+std::string nodes_json(self_ptr self) {
+  nlohmann::json nodes = nlohmann::json::array();
+  for (auto& [n, rec] : self->state.nodes) {
+    nlohmann::json j{{"number", n}, {"name", rec.name}, {"address", rec.listen}, {"data", rec.data}};
+    if (auto free = self->state.members->free_executors(n)) j["free_executors"] = *free;
+    if (auto info = self->state.members->find(n)) j["executors"] = info->executors;
+    nodes.push_back(std::move(j));
+  }
+  return nodes.dump();
+}
+
+caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<caf::actor> shards) {
+  auto& st = self->state;
+  st.opts = opts;
+  st.members = std::make_unique<core::membership>(core::membership_config{opts.node_timeout});
+  st.shards = std::move(shards);
+  for (auto& s : st.shards) self->link_to(s);
+  self->set_down_handler([=](caf::down_msg& m) {
+    auto it = self->state.by_agent.find(m.source);
+    if (it == self->state.by_agent.end()) return;
+    self->state.members->connection_lost(it->second, clock::now());
+    on_deaths(self);
+  });
+  self->send(self, tick_atom_t::value);
+  return {
+      [=](tick_atom_t) {
+        on_deaths(self);
+        self->delayed_send(self, std::chrono::milliseconds(50), tick_atom_t::value);
+      },
+      // -- nodes --
+      [=](join_atom, std::uint32_t protocol, const std::string& name, std::uint64_t incarnation,
+          const std::string& listen, const std::string& data, std::uint32_t executors, const caf::actor& agent,
+          const caf::actor& scheduler, const caf::actor& registry) {
+        return join(self, protocol, name, incarnation, listen, data, executors, agent, scheduler, registry);
+      },
+      [=](beat_atom, std::uint64_t number, std::uint64_t incarnation, std::uint32_t free, std::uint64_t used) {
+        beat(self, number, incarnation, free, used);
+      },
+      [=](ended_atom, std::uint64_t number, std::uint64_t incarnation, std::uint64_t session, bool ok,
+          std::string& output, std::uint8_t code, std::string& error) {
+        if (auto s = self->state.members->check(number, incarnation); !s.ok())
+          return log_line("ignored the end of session " + std::to_string(session) + ": " + s.message());
+        if (auto* shard = shard_for_session(self, session))
+          self->send(*shard, ended_atom::value, number, session, ok, std::move(output), code, std::move(error));
+      },
+      [=](fwd_atom, const std::string& app, std::uint64_t origin, const std::string& hint,
+          const std::string& blob) -> caf::result<caf::message> {
+        if (!self->state.members->live(origin)) return to_error(status::invalid("fenced: node " + std::to_string(origin) + " is not live"));
+        return self->delegate(shard_for_app(self, app), fwd_atom::value, app, origin, hint, blob);
+      },
+      // -- clients --
+      [=](hello_atom, std::uint32_t version) -> caf::result<std::uint32_t> {
+        if (version != protocol_version)
+          return to_error(status::invalid("protocol version " + std::to_string(version) + " is not " +
+                                          std::to_string(protocol_version) + ": client and coordinator are from different trail builds"));
+        return protocol_version;
+      },
+      [=](deploy_atom, const std::string& manifest, const std::vector<std::string>& names,
+          const std::vector<std::string>& bytes) -> caf::result<caf::message> {
+        auto m = core::parse_manifest(manifest, upload_root);
+        if (!m) return to_error(m.error());
+        return self->delegate(shard_for_app(self, m->app), deploy_atom::value, manifest, names, bytes);
+      },
+      [=](invoke_atom, const std::string& app, std::vector<std::string>& args, std::uint32_t timeout_ms,
+          bool async) -> caf::result<caf::message> {
+        return self->delegate(shard_for_app(self, app), invoke_atom::value, app, std::move(args), timeout_ms, async);
+      },
+      [=](result_atom, std::uint64_t session) -> caf::result<caf::message> {
+        auto* shard = shard_for_session(self, session);
+        if (!shard) return to_error(status::not_found("no session " + std::to_string(session)));
+        return self->delegate(*shard, result_atom::value, session);
+      },
+      [=](undeploy_atom, const std::string& app) -> caf::result<caf::message> {
+        return self->delegate(shard_for_app(self, app), undeploy_atom::value, app);
+      },
+      [=](apps_atom) {
+        return gather<std::vector<std::string>>(self, caf::make_message(apps_atom::value), {},
+                                                [](auto& acc, auto& part) { acc.insert(acc.end(), part.begin(), part.end()); });
+      },
+      [=](status_atom) -> caf::result<std::string> {
+        nlohmann::json init{{"coordinator", {{"shards", self->state.shards.size()}}},
+                            {"nodes", nlohmann::json::parse(nodes_json(self))}};
+        return gather<std::string>(self, caf::make_message(status_atom::value), init.dump(),
+                                          [](std::string& acc, std::string& part) {
+                                            auto j = nlohmann::json::parse(acc);
+                                            j["shards"].push_back(nlohmann::json::parse(part));
+                                            acc = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+                                          });
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_coordinator(caf::actor_system& sys, const coordinator_options& opts) {
+  std::vector<caf::actor> shards;
+  for (std::uint32_t i = 0; i < std::max<std::uint32_t>(opts.shards, 1); ++i) shards.push_back(spawn_shard(sys, i, opts));
+  return sys.spawn(front_actor, opts, std::move(shards));
+}
+
+}  // namespace trail::actors

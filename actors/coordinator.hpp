@@ -1,0 +1,43 @@
+// The coordinator of a trail cluster (issue 4 §1, §2): a front actor and N
+// shard actors in one process.
+//
+// The front is what clients and nodes connect to. It keeps the membership
+// (core::membership: registrations, heartbeats, fencing, monitors) and routes
+// everything about an app to the app's shard (core::shard_of) and everything
+// about a session to the shard that numbered it. It carries metadata only.
+//
+// A shard owns a disjoint set of apps and shares nothing with the other
+// shards: their deployments (pushed to every node, including nodes that
+// join later), their sessions (placed on a home node by capacity, re-placed
+// under a new attempt when the home is lost), forwarded work (placed on a
+// node with capacity; a node may refuse and the shard tries the next), and
+// which node owns each app's app-scoped triggers.
+//
+// Clients speak the same protocol as to a standalone node (types.hpp);
+// nodes speak cluster_types.hpp.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include <caf/all.hpp>
+
+namespace trail::actors {
+
+struct coordinator_options {
+  std::uint32_t shards = 2;                       // --shards
+  std::filesystem::path state_dir;                // uploaded libraries are checked here
+  std::chrono::milliseconds node_timeout{1000};   // silence after which a node is dead
+  std::chrono::milliseconds placement_wait{10000};  // an invocation waits this long for a node
+  std::size_t result_cache = 10000;               // ended sessions kept per shard for `trail result`
+};
+
+// Spawns the shards and the front; returns the front (publish it).
+caf::actor spawn_coordinator(caf::actor_system& sys, const coordinator_options& opts);
+
+// One shard. `index` numbers its sessions (cluster_types.hpp).
+caf::actor spawn_shard(caf::actor_system& sys, std::uint32_t index, const coordinator_options& opts);
+
+}  // namespace trail::actors

@@ -1,0 +1,160 @@
+// The scheduler actor's state and the steps its two halves share: the local
+// half (scheduler.cpp: sessions, tasks, executors, buckets) and the cluster
+// half (scheduler_cluster.cpp: forwarding, work run for other nodes, reports,
+// pulls). Internal to actors/; see scheduler.hpp for the protocol.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/core/session_table.hpp"
+#include "actors/net/transfer.hpp"
+#include "actors/scheduler.hpp"
+#include "schema/cluster.hpp"
+
+namespace trail::actors::sched {
+
+using clock = std::chrono::steady_clock;
+
+// One logical invocation of a function in a session, across its attempts.
+struct task {
+  std::uint64_t id = 0;
+  app_ref app;
+  const core::function_spec* fn = nullptr;
+  std::uint64_t session = 0;
+  std::vector<std::string> args;               // entry invocations only
+  std::vector<core::object_meta> inputs;       // one store reference each, held by the task
+  std::uint32_t attempt = 0;
+  std::uint64_t invocation = 0;                // id of the running attempt, 0 when not running
+  bool retry_pending = false;                  // a re-run is scheduled (exactly one)
+  clock::time_point queued_at{};               // when it last became runnable
+  // -- cluster, home side --
+  bool no_forward = false;                     // runs here only
+  bool forwarding = false;                     // the attempt is being placed by the shard
+  std::uint64_t remote = 0;                    // worker number running the attempt; 0 = here
+  // -- cluster, worker side: work another node (the home) sent here --
+  caf::actor home;                             // set: report to it instead of deciding
+  std::uint64_t home_number = 0;
+  std::uint64_t home_invocation = 0;
+  std::uint32_t pending_inputs = 0;            // pulls still running; queued when 0
+};
+
+// How a session ended, kept for `trail result`.
+struct outcome {
+  bool ok = false;
+  std::string output;  // ok
+  status error;        // !ok
+};
+
+struct peer {
+  std::string name;
+  caf::actor scheduler;
+  std::string data;  // data-path address
+};
+
+// A session of another node's that runs work here.
+struct foreign_session {
+  std::uint64_t home_number = 0;
+  caf::actor home;
+};
+
+// What a node in a cluster knows beyond itself.
+struct cluster_state {
+  caf::actor front;                 // the coordinator
+  std::uint64_t number = 0, incarnation = 0;
+  std::string name, data_address;
+  net::transfer_service* xfer = nullptr;
+  std::chrono::milliseconds forward_wait{0};
+  std::map<std::uint64_t, peer> peers;  // live peers by cluster number
+  std::set<std::uint64_t> dead;         // fenced numbers: their reports are rejected
+  std::map<std::pair<std::string, std::uint32_t>, app_ref> versions;  // every version deployed here
+  std::map<std::string, std::uint64_t> owners;  // app -> number owning its app-scoped triggers
+  std::unordered_set<std::uint64_t> placed;     // sessions the shard placed here (reported when they end)
+  // home side
+  std::unordered_map<std::uint64_t, std::set<std::uint64_t>> workers;  // session -> numbers it ran work on
+  std::unordered_map<std::uint64_t, std::deque<schema::report>> inbox; // invocation -> reports behind a pull
+  std::unordered_set<std::uint64_t> pulling;                           // invocations with a pull in flight
+  // app-scoped objects of other nodes' sessions being pulled here
+  struct app_import {
+    std::uint64_t session = 0;
+    bool opened = false;  // the session's name space was opened for it (closed after)
+    caf::actor bucket;
+  };
+  std::unordered_map<std::uint64_t, app_import> app_imports;
+  std::uint64_t next_import = 1;
+  // worker side
+  std::unordered_map<std::uint64_t, foreign_session> foreign;
+};
+
+struct scheduler_state {
+  shm::executor_service* svc = nullptr;
+  scheduler_options opts;
+  std::unique_ptr<core::session_table> sessions;
+  std::unordered_map<std::uint64_t, app_ref> session_app;
+  std::unordered_map<std::uint64_t, app_ref> apps;  // by uid: app-scoped fires start sessions on them
+  std::unordered_map<std::uint64_t, task> tasks;
+  std::deque<std::uint64_t> queue;                  // task ids ready to run, in order
+  std::unordered_map<std::uint64_t, std::uint64_t> running;  // invocation -> task
+  std::unordered_map<std::uint64_t, std::vector<caf::response_promise>> waiters;
+  std::unordered_map<std::uint64_t, outcome> results;
+  std::deque<std::uint64_t> result_order;
+  std::size_t result_bytes = 0;
+  std::deque<std::string> recent_failures;
+  std::deque<nlohmann::json> recent_sessions;       // the last ended sessions, for `trail status`
+  std::uint64_t next_session = 1, next_task = 1, next_invocation = 1;
+  std::uint64_t invocations = 0, retries = 0, sessions_ok = 0, sessions_failed = 0;
+  std::uint64_t forwarded = 0, worked = 0;          // cluster: attempts sent away / run for others
+  std::optional<clock::time_point> armed;
+  std::optional<cluster_state> cluster;
+  static inline const char* name = "trail.scheduler";
+};
+
+using self_ptr = caf::stateful_actor<scheduler_state>*;
+
+// -- shared steps (scheduler.cpp) -------------------------------------------------
+// Queues an invocation of `fn` in live session `s`; takes the inputs' references.
+status enqueue(self_ptr self, const app_ref& app, std::string_view fn, std::uint64_t s,
+               std::vector<std::string> args, std::vector<core::object_meta> inputs);
+// `id` 0: the node numbers the session.
+result<std::uint64_t> start_session(self_ptr self, const app_ref& app, core::session_origin origin,
+                                    std::optional<std::chrono::milliseconds> deadline, std::uint64_t id);
+void release_inputs(self_ptr self, const std::vector<core::object_meta>& inputs);
+task* task_of(self_ptr self, std::uint64_t invocation);
+void retire(self_ptr self, task& t);
+void on_attempt_end(self_ptr self, std::uint64_t invocation, const status& outcome);
+bool route_to_bucket(self_ptr self, std::uint64_t s, const std::string& bucket, caf::message msg,
+                     std::optional<std::uint64_t> carry = std::nullopt);
+// A fresh object of a live home session, sealed here or brought here: feeds
+// its bucket's triggers (and the app-scoped owner elsewhere).
+void on_object(self_ptr self, const core::object_meta& o);
+void on_output(self_ptr self, std::uint64_t session, const core::object_meta& o);
+void on_announce(self_ptr self, task& t, std::uint64_t session, const std::string& bucket, std::uint64_t count,
+                 bool is_done);
+void note_failure(self_ptr self, std::string what);
+void pump(self_ptr self);
+core::object_meta meta_of(self_ptr self, std::uint64_t object);
+
+// -- cluster steps (scheduler_cluster.cpp) -----------------------------------------
+// Whether `t` should leave this node now, given that no executor is free here
+// (or the function names another node).
+bool should_forward(self_ptr self, const task& t, bool local_free);
+void forward(self_ptr self, task& t);
+// An executor event of work run for another node: reported there. False if
+// the invocation is not such work.
+bool report_event(self_ptr self, const exec_event& e);
+// An object for an app-scoped trigger owned elsewhere: sent there. False when
+// this node owns the app's app-scoped triggers (or runs standalone).
+bool send_to_owner(self_ptr self, const app_ref& app, const core::object_meta& o);
+// Home-side end of a session: workers drop their copies; the shard learns the outcome.
+void on_session_end(self_ptr self, std::uint64_t session, const outcome* o, bool quiet);
+// The cluster protocol (cluster_types.hpp); empty for a standalone node.
+caf::message_handler cluster_handlers(self_ptr self);
+
+}  // namespace trail::actors::sched

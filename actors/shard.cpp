@@ -1,0 +1,366 @@
+// A coordinator shard; see coordinator.hpp.
+//
+// Sessions. An invocation gets a session id from this shard; its first
+// attempt runs under that id on the home node the shard picks (capacity
+// first: core::place_session). If the home is lost, the session starts again
+// from its arguments under a new node-level id (a new attempt) on a live
+// node; whatever the lost attempt left is ignored (reports of a dead node
+// are rejected everywhere, and its session ids are never reused). The client
+// sees one session id and exactly one outcome.
+//
+// Invocations that arrive while no node holds the app wait, bounded by
+// `placement_wait` (or the invocation's own timeout), then fail "unavailable".
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/cluster_types.hpp"
+#include "actors/coordinator.hpp"
+#include "actors/core/placement.hpp"
+#include "actors/registry.hpp"
+#include "actors/types.hpp"
+
+namespace trail::actors {
+namespace {
+
+using clock = std::chrono::steady_clock;
+using sweep_atom = caf::atom_constant<caf::atom("tsweep")>;
+
+struct node_view {
+  std::string name;
+  caf::actor scheduler, registry;
+  std::uint32_t executors = 0;
+  std::uint32_t free = 0;  // hint: last heartbeat, lowered as work is placed
+};
+
+struct app_entry {
+  std::uint32_t version = 0;
+  std::string manifest;
+  std::vector<std::string> names, bytes;
+  std::set<std::uint64_t> holders;   // nodes that hold this version
+  std::uint64_t owner = 0;           // node owning its app-scoped triggers; 0: none yet
+  bool app_scoped = false;           // it has app-scoped triggers
+};
+
+struct session_rec {
+  std::string app;
+  std::uint32_t version = 0;
+  std::vector<std::string> args;
+  std::uint32_t timeout_ms = 0;
+  std::uint64_t node_session = 0;  // id of the current attempt on its home; 0 while waiting
+  std::uint64_t home = 0;
+  std::uint32_t attempt = 0;
+  clock::time_point wait_until{};  // while waiting for a node
+  std::vector<caf::response_promise> waiters;
+};
+
+struct outcome {
+  bool ok = false;
+  std::string output;
+  status error;
+};
+
+struct shard_state {
+  std::uint32_t index = 0;
+  coordinator_options opts;
+  std::map<std::uint64_t, node_view> nodes;            // live
+  std::map<std::string, app_entry> apps;
+  std::map<std::string, std::uint32_t> versions;       // latest version number ever given, per app
+  std::unordered_map<std::uint64_t, session_rec> sessions;   // by client-visible id
+  std::unordered_map<std::uint64_t, std::uint64_t> attempts;  // node-level id -> client-visible id
+  std::unordered_map<std::uint64_t, outcome> results;
+  std::deque<std::uint64_t> result_order;
+  std::uint64_t next = 1;
+  std::uint64_t ok = 0, failed = 0, replaced = 0, forwarded = 0, refused = 0;
+  static inline const char* name = "trail.shard";
+};
+
+using self_ptr = caf::stateful_actor<shard_state>*;
+
+void log_line(self_ptr self, const std::string& what) {
+  std::fprintf(stderr, "trail-coordinator: shard %u: %s\n", self->state.index, what.c_str());
+}
+
+std::uint64_t next_id(self_ptr self) { return shard_session_base(self->state.index) + self->state.next++; }
+
+std::vector<core::node_load> loads(self_ptr self, const app_entry& a) {
+  std::vector<core::node_load> out;
+  for (auto n : a.holders)
+    if (auto it = self->state.nodes.find(n); it != self->state.nodes.end()) out.push_back({n, it->second.free});
+  return out;
+}
+
+// -- sessions ------------------------------------------------------------------------
+
+void finish(self_ptr self, std::uint64_t id, outcome o) {
+  auto& st = self->state;
+  auto it = st.sessions.find(id);
+  if (it == st.sessions.end()) return;
+  for (auto& rp : it->second.waiters) {
+    if (o.ok) rp.deliver(id, o.output);
+    else rp.deliver(to_error(o.error));
+  }
+  if (it->second.node_session) st.attempts.erase(it->second.node_session);
+  st.sessions.erase(it);
+  (o.ok ? st.ok : st.failed)++;
+  st.results[id] = std::move(o);
+  st.result_order.push_back(id);
+  while (st.result_order.size() > st.opts.result_cache) {
+    st.results.erase(st.result_order.front());
+    st.result_order.pop_front();
+  }
+}
+
+// Starts (or restarts) a session's attempt on a home node, or lets it wait.
+void place(self_ptr self, std::uint64_t id) {
+  auto& st = self->state;
+  auto& rec = st.sessions.at(id);
+  auto a = st.apps.find(rec.app);
+  if (a == st.apps.end()) return finish(self, id, {false, {}, status::not_found("no app \"" + rec.app + "\" is deployed")});
+  auto ls = loads(self, a->second);
+  auto home = core::place_session(ls, {});
+  if (!home) {  // nobody holds the app (yet): wait
+    rec.node_session = 0;
+    rec.home = 0;
+    return;
+  }
+  rec.version = a->second.version;
+  rec.home = *home;
+  rec.node_session = rec.attempt == 0 ? id : next_id(self);
+  st.attempts[rec.node_session] = id;
+  auto& node = st.nodes.at(*home);
+  if (node.free > 0) --node.free;
+  self->send(node.scheduler, run_atom::value, rec.node_session, rec.app, rec.version, rec.args, rec.timeout_ms);
+}
+
+void place_waiting(self_ptr self, const std::string& app) {
+  std::vector<std::uint64_t> ready;
+  for (auto& [id, rec] : self->state.sessions)
+    if (rec.home == 0 && rec.app == app) ready.push_back(id);
+  for (auto id : ready) place(self, id);
+}
+
+caf::result<std::uint64_t, std::string> invoke(self_ptr self, const std::string& app, std::vector<std::string>& args,
+                                               std::uint32_t timeout_ms, bool async) {
+  auto& st = self->state;
+  if (!st.apps.contains(app)) return to_error(status::not_found("no app \"" + app + "\" is deployed"));
+  std::uint64_t id = next_id(self);
+  auto& rec = st.sessions[id];
+  rec.app = app;
+  rec.args = std::move(args);
+  rec.timeout_ms = timeout_ms;
+  auto wait = timeout_ms > 0 ? std::min<std::chrono::milliseconds>(st.opts.placement_wait, std::chrono::milliseconds(timeout_ms))
+                             : st.opts.placement_wait;
+  rec.wait_until = clock::now() + wait;
+  std::optional<caf::response_promise> rp;
+  if (!async) rp = rec.waiters.emplace_back(self->make_response_promise<std::uint64_t, std::string>());
+  place(self, id);
+  if (async) return {id, std::string()};
+  return *rp;
+}
+
+void on_ended(self_ptr self, std::uint64_t number, std::uint64_t node_session, bool ok, std::string& output,
+              std::uint8_t code, std::string& error) {
+  auto& st = self->state;
+  auto a = st.attempts.find(node_session);
+  if (a == st.attempts.end()) return;  // an attempt that was replaced
+  auto it = st.sessions.find(a->second);
+  if (it == st.sessions.end() || it->second.home != number) return;
+  finish(self, a->second, ok ? outcome{true, std::move(output), {}} : outcome{false, {}, status(static_cast<errc>(code), error)});
+}
+
+// Fails sessions that waited too long for a node.
+void sweep(self_ptr self) {
+  auto now = clock::now();
+  std::vector<std::uint64_t> expired;
+  for (auto& [id, rec] : self->state.sessions)
+    if (rec.home == 0 && now >= rec.wait_until) expired.push_back(id);
+  for (auto id : expired) {
+    auto app = self->state.sessions.at(id).app;
+    finish(self, id, {false, {}, status::unavailable("no node can run app \"" + app + "\": none joined or none holds it yet")});
+  }
+  self->delayed_send(self, std::chrono::milliseconds(100), sweep_atom::value);
+}
+
+// -- apps ------------------------------------------------------------------------------
+
+void announce_owner(self_ptr self, const std::string& app, std::uint64_t owner) {
+  for (auto& [n, node] : self->state.nodes) self->send(node.scheduler, owner_atom::value, app, owner);
+}
+
+void push_deploy(self_ptr self, const std::string& app, std::uint64_t number) {
+  auto& st = self->state;
+  auto a = st.apps.find(app);
+  auto n = st.nodes.find(number);
+  if (a == st.apps.end() || n == st.nodes.end()) return;
+  std::uint32_t version = a->second.version;
+  self->request(n->second.registry, std::chrono::seconds(30), cdeploy_atom::value, version, a->second.manifest,
+                a->second.names, a->second.bytes)
+      .then(
+          [=](const std::string&) {
+            auto& st = self->state;
+            auto a = st.apps.find(app);
+            if (a == st.apps.end() || a->second.version != version || !st.nodes.contains(number)) return;
+            a->second.holders.insert(number);
+            if (a->second.app_scoped && a->second.owner == 0) {
+              a->second.owner = number;
+              announce_owner(self, app, number);
+            } else if (a->second.owner) {
+              self->send(st.nodes.at(number).scheduler, owner_atom::value, app, a->second.owner);
+            }
+            place_waiting(self, app);
+          },
+          [=](caf::error& e) { log_line(self, "node #" + std::to_string(number) + " cannot deploy " + app + ": " + self->system().render(e)); });
+}
+
+caf::result<std::string> deploy(self_ptr self, const std::string& manifest, const std::vector<std::string>& names,
+                                const std::vector<std::string>& bytes) {
+  auto& st = self->state;
+  auto m = prepare_upload(st.opts.state_dir / "libs", 256u << 20, manifest, names, bytes);
+  if (!m) return to_error(m.error());
+  auto& a = st.apps[m->app];
+  a = app_entry{};
+  a.version = ++st.versions[m->app];
+  a.manifest = manifest;
+  a.names = names;
+  a.bytes = bytes;
+  for (auto& b : m->buckets)
+    for (auto& t : b.triggers) a.app_scoped = a.app_scoped || t.sc == core::scope::app;
+  for (auto& [n, node] : st.nodes) push_deploy(self, m->app, n);
+  return m->app + " v" + std::to_string(a.version) + (st.nodes.empty() ? " (no node has joined yet)" : "");
+}
+
+// -- nodes -----------------------------------------------------------------------------
+
+void on_node_down(self_ptr self, std::uint64_t number) {
+  auto& st = self->state;
+  if (st.nodes.erase(number) == 0) return;
+  for (auto& [app, a] : st.apps) {
+    a.holders.erase(number);
+    if (a.owner == number) {
+      a.owner = a.holders.empty() ? 0 : *a.holders.begin();
+      if (a.owner) announce_owner(self, app, a.owner);
+    }
+  }
+  std::vector<std::uint64_t> lost;
+  for (auto& [id, rec] : st.sessions)
+    if (rec.home == number) lost.push_back(id);
+  for (auto id : lost) {
+    auto& rec = st.sessions.at(id);
+    st.attempts.erase(rec.node_session);
+    ++rec.attempt;
+    ++st.replaced;
+    rec.wait_until = clock::now() + st.opts.placement_wait;
+    log_line(self, "session " + std::to_string(id) + " lost its home #" + std::to_string(number) + ": attempt " +
+                       std::to_string(rec.attempt + 1));
+    place(self, id);
+  }
+}
+
+// Forwarded work: the first node that accepts it, by the placement ranking.
+void place_work(self_ptr self, caf::response_promise rp, std::string app, std::uint64_t origin, std::string hint,
+                std::string blob, std::set<core::node_id> excluded) {
+  auto& st = self->state;
+  auto a = st.apps.find(app);
+  if (a == st.apps.end()) return rp.deliver(origin);
+  std::optional<std::uint64_t> target;
+  if (!hint.empty())
+    for (auto n : a->second.holders)
+      if (st.nodes.at(n).name == hint && !excluded.contains(n)) target = n;
+  if (!target) {
+    auto ls = loads(self, a->second);
+    auto placed = core::place_forwarded(ls, {}, origin, excluded);
+    if (placed) target = *placed;
+  }
+  if (!target || *target == origin) return rp.deliver(origin);  // it runs where it is
+  std::uint64_t n = *target;
+  auto& node = st.nodes.at(n);
+  if (node.free > 0) --node.free;
+  ++st.forwarded;
+  self->request(node.scheduler, std::chrono::seconds(2), work_atom::value, blob)
+      .then([=](bool) mutable { rp.deliver(n); },
+            [=](caf::error& e) mutable {
+              ++self->state.refused;
+              if (auto it = self->state.nodes.find(n); it != self->state.nodes.end()) it->second.free = 0;
+              log_line(self, "node #" + std::to_string(n) + " refused work: " + self->system().render(e));
+              excluded.insert(n);
+              place_work(self, rp, app, origin, hint, blob, excluded);
+            });
+}
+
+std::string status_json(self_ptr self) {
+  auto& st = self->state;
+  std::size_t waiting = 0;
+  for (auto& [id, rec] : st.sessions) waiting += rec.home == 0;
+  nlohmann::json apps = nlohmann::json::object();
+  for (auto& [name, a] : st.apps)
+    apps[name] = {{"version", a.version}, {"holders", a.holders}, {"owner", a.owner}};
+  nlohmann::json j{{"shard", st.index},
+                   {"apps", apps},
+                   {"sessions", {{"in_flight", st.sessions.size()}, {"waiting_for_a_node", waiting}, {"ok", st.ok},
+                                 {"failed", st.failed}, {"restarted_elsewhere", st.replaced}}},
+                   {"forwarded", {{"placed", st.forwarded}, {"refused", st.refused}}}};
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+caf::behavior shard_actor(self_ptr self, std::uint32_t index, coordinator_options opts) {
+  self->state.index = index;
+  self->state.opts = std::move(opts);
+  std::filesystem::create_directories(self->state.opts.state_dir / "libs");
+  self->send(self, sweep_atom::value);
+  return {
+      [=](sweep_atom) { sweep(self); },
+      [=](peer_atom, std::uint64_t number, const std::string& name, const caf::actor& scheduler,
+          const caf::actor& registry, std::uint32_t executors) {
+        self->state.nodes[number] = {name, scheduler, registry, executors, executors};
+        for (auto& [app, a] : self->state.apps) push_deploy(self, app, number);
+      },
+      [=](down_atom, std::uint64_t number) { on_node_down(self, number); },
+      [=](beat_atom, std::uint64_t number, std::uint32_t free) {
+        if (auto it = self->state.nodes.find(number); it != self->state.nodes.end()) it->second.free = free;
+      },
+      [=](ended_atom, std::uint64_t number, std::uint64_t session, bool ok, std::string& output, std::uint8_t code,
+          std::string& error) { on_ended(self, number, session, ok, output, code, error); },
+      [=](fwd_atom, std::string& app, std::uint64_t origin, std::string& hint, std::string& blob) {
+        auto rp = self->make_response_promise<std::uint64_t>();
+        place_work(self, rp, std::move(app), origin, std::move(hint), std::move(blob), {});
+        return rp;
+      },
+      [=](deploy_atom, const std::string& manifest, const std::vector<std::string>& names,
+          const std::vector<std::string>& bytes) { return deploy(self, manifest, names, bytes); },
+      [=](invoke_atom, const std::string& app, std::vector<std::string>& args, std::uint32_t timeout_ms, bool async) {
+        return invoke(self, app, args, timeout_ms, async);
+      },
+      [=](result_atom, std::uint64_t id) -> caf::result<std::uint64_t, std::string> {
+        auto& st = self->state;
+        if (auto r = st.results.find(id); r != st.results.end()) {
+          if (r->second.ok) return {id, r->second.output};
+          return to_error(r->second.error);
+        }
+        auto s = st.sessions.find(id);
+        if (s == st.sessions.end()) return to_error(status::not_found("no session " + std::to_string(id)));
+        return s->second.waiters.emplace_back(self->make_response_promise<std::uint64_t, std::string>());
+      },
+      [=](undeploy_atom, const std::string& app) -> caf::result<std::string> {
+        auto& st = self->state;
+        if (st.apps.erase(app) == 0) return to_error(status::not_found("no app \"" + app + "\" is deployed"));
+        for (auto& [n, node] : st.nodes)
+          self->request(node.registry, std::chrono::seconds(5), undeploy_atom::value, app).then([](const std::string&) {}, [](caf::error&) {});
+        return "undeployed " + app + " (sessions in flight finish on their version)";
+      },
+      [=](apps_atom) {
+        std::vector<std::string> out;
+        for (auto& [name, a] : self->state.apps) out.push_back(name + " v" + std::to_string(a.version));
+        return out;
+      },
+      [=](status_atom) { return status_json(self); },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_shard(caf::actor_system& sys, std::uint32_t index, const coordinator_options& opts) {
+  return sys.spawn(shard_actor, index, opts);
+}
+
+}  // namespace trail::actors

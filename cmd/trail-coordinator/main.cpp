@@ -1,0 +1,94 @@
+// trail-coordinator: the coordinator of a trail cluster — N shards, each
+// owning a disjoint set of apps; nodes join it with `trail-node
+// --coordinator`, clients connect to it with `trail --connect`.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include <CLI/CLI.hpp>
+#include <caf/io/all.hpp>
+
+#include "actors/coordinator.hpp"
+#include "actors/types.hpp"
+
+namespace {
+
+struct dir_guard {
+  std::filesystem::path dir;
+  bool owned = false;
+  ~dir_guard() {
+    std::error_code ec;
+    if (owned) std::filesystem::remove_all(dir, ec);
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  trail::actors::coordinator_options opts;
+  std::string listen = "127.0.0.1:7400";
+  std::uint32_t timeout_ms = 1000, wait_ms = 10000;
+  CLI::App app{"trail-coordinator: the coordinator of a trail cluster (sharded; nodes join it, clients connect to it)"};
+  app.add_option("--listen", listen, "HOST:PORT for nodes and clients (port 0: any free port)")->capture_default_str();
+  app.add_option("--shards", opts.shards, "coordinator shards; each owns a disjoint set of apps")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  app.add_option("--state-dir", opts.state_dir, "where uploaded libraries are checked (default: a temp dir)");
+  app.add_option("--node-timeout-ms", timeout_ms, "a node silent this long is declared dead")
+      ->check(CLI::Range(200, 60000))
+      ->capture_default_str();
+  app.add_option("--placement-wait-ms", wait_ms, "how long an invocation waits for a node that can run its app")
+      ->check(CLI::Range(0, 600000))
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  opts.node_timeout = std::chrono::milliseconds(timeout_ms);
+  opts.placement_wait = std::chrono::milliseconds(wait_ms);
+
+  std::string host;
+  std::uint16_t port = 0;
+  auto colon = listen.rfind(':');
+  try {
+    if (colon == std::string::npos) throw std::invalid_argument("no port");
+    host = listen.substr(0, colon);
+    int p = std::stoi(listen.substr(colon + 1));
+    if (p < 0 || p > 65535) throw std::out_of_range("port");
+    port = static_cast<std::uint16_t>(p);
+  } catch (const std::exception&) {
+    std::fprintf(stderr, "trail-coordinator: --listen: invalid address '%s': expected HOST:PORT\n", listen.c_str());
+    return 2;
+  }
+  dir_guard state{opts.state_dir, opts.state_dir.empty()};
+  if (state.owned) {
+    state.dir = std::filesystem::temp_directory_path() / ("trail-coordinator-" + std::to_string(::getpid()));
+    opts.state_dir = state.dir;
+  }
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  caf::actor_system_config cfg;
+  trail::actors::configure(cfg);
+  cfg.load<caf::io::middleman>();
+  caf::actor_system sys{cfg};
+  auto front = trail::actors::spawn_coordinator(sys, opts);
+  auto bound = sys.middleman().publish(front, port, host.c_str(), true);
+  int code = 0;
+  if (!bound) {
+    std::fprintf(stderr, "trail-coordinator: cannot listen on %s: %s\n", listen.c_str(), sys.render(bound.error()).c_str());
+    code = 1;
+  } else {
+    std::printf("trail-coordinator: listening on %s:%u\n", host.c_str(), static_cast<unsigned>(*bound));
+    std::fflush(stdout);
+    int sig = 0;
+    sigwait(&signals, &sig);
+    std::fprintf(stderr, "trail-coordinator: %s, shutting down\n", strsignal(sig));
+  }
+  caf::anon_send_exit(front, caf::exit_reason::user_shutdown);
+  sys.await_all_actors_done();
+  return code;
+}

@@ -1,0 +1,175 @@
+// A real cluster on loopback: a `trail-coordinator` and three `trail-node
+// --coordinator` processes (n1, n2, n3) on free ports, and a client connected
+// to the coordinator. Every function of tests/apps/cluster notes its
+// executions in one log file (see cluster.cpp); executions() reads it.
+#pragma once
+
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <trail/client.hpp>
+
+#include "shm/process.hpp"
+#include "shm/segment.hpp"
+
+namespace trail::testing {
+
+using namespace std::chrono_literals;
+
+inline const std::string cluster_apps = std::string(TRAIL_TEST_APPS_DIR) + "/cluster/";
+
+// One execution noted by a test function.
+struct execution {
+  std::string node, function;
+  std::uint64_t session = 0;
+  std::uint32_t attempt = 0;
+  std::string extra;
+};
+
+struct member {
+  std::string name;
+  shm::child_process proc;
+  std::string said;  // everything it printed so far
+  bool expect_clean_exit = true;
+};
+
+class cluster_test : public ::testing::Test {
+ protected:
+  // Stores big enough for the big-object test on demand.
+  virtual std::string store_size() const { return "64M"; }
+
+  void SetUp() override {
+    log_ = std::filesystem::temp_directory_path() / ("trail-cluster-test-" + std::to_string(::getpid()) + "-" +
+                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove(log_);
+    ::setenv("TRAIL_TEST_LOG", log_.c_str(), 1);
+    start_coordinator();
+    for (auto name : {"n1", "n2", "n3"}) start_node(name);
+    for (auto& [name, m] : nodes_) wait_for(m, "joined ", 20s);
+    auto c = client::connect(address_);
+    ASSERT_TRUE(c.ok()) << c.error().to_string();
+    client_.emplace(std::move(*c));
+  }
+
+  void TearDown() override {
+    client_.reset();
+    for (auto& [name, m] : nodes_) stop(m);
+    stop(coordinator_);
+    std::error_code ec;
+    std::filesystem::remove(log_, ec);
+  }
+
+  void start_coordinator() {
+    auto p = shm::child_process::launch({TRAIL_COORDINATOR_PATH, {"--listen", "127.0.0.1:0", "--shards", "2"}, {}});
+    ASSERT_TRUE(p.ok()) << p.error().to_string();
+    coordinator_.name = "coordinator";
+    coordinator_.proc = std::move(*p);
+    wait_for(coordinator_, "listening on ", 20s);
+    auto at = coordinator_.said.find("listening on ") + 13;
+    address_ = coordinator_.said.substr(at, coordinator_.said.find('\n', at) - at);
+  }
+
+  void start_node(const std::string& name, std::vector<std::string> extra = {}) {
+    ::setenv("TRAIL_TEST_NODE", name.c_str(), 1);
+    std::vector<std::string> args{"--coordinator", address_, "--listen", "127.0.0.1:0", "--name", name,
+                                  "--executors", "2", "--store-size", store_size()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto p = shm::child_process::launch({TRAIL_NODE_PATH, args, {}});
+    ASSERT_TRUE(p.ok()) << p.error().to_string();
+    auto& m = nodes_[name];
+    m.name = name;
+    m.proc = std::move(*p);
+    m.said.clear();
+    m.expect_clean_exit = true;
+  }
+
+  // Reads what `m` prints until `needle` shows up in a complete line.
+  void wait_for(member& m, const std::string& needle, std::chrono::milliseconds timeout, std::size_t from = 0) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+      auto at = m.said.find(needle, from);
+      if (at != std::string::npos && m.said.find('\n', at) != std::string::npos) return;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      ASSERT_GT(left.count(), 0) << m.name << " never said '" << needle << "'; it said:\n" << m.said;
+      pollfd pfd{m.proc.output_fd(), POLLIN, 0};
+      ::poll(&pfd, 1, static_cast<int>(left.count()));
+      ASSERT_TRUE(drain(m) || m.proc.running()) << m.name << " exited; it said:\n" << m.said;
+    }
+  }
+
+  // Reads whatever `m` printed; false at end of output.
+  bool drain(member& m) {
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(m.proc.output_fd(), buf, sizeof buf)) > 0) m.said.append(buf, static_cast<std::size_t>(n));
+    return n != 0;
+  }
+  void drain_all() {
+    drain(coordinator_);
+    for (auto& [name, m] : nodes_) drain(m);
+  }
+
+  // SIGTERM; a member that was not killed on purpose must exit 0 and leave no segments.
+  void stop(member& m) {
+    if (m.proc.pid() <= 0) return;
+    int pid = m.proc.pid();
+    if (m.proc.running()) m.proc.kill(SIGTERM);
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    std::string how;
+    while ((how = m.proc.try_reap()).empty() && std::chrono::steady_clock::now() < deadline) {
+      pollfd fds[2] = {{m.proc.pidfd(), POLLIN, 0}, {m.proc.output_fd(), POLLIN, 0}};
+      ::poll(fds, 2, 1000);
+      drain(m);
+    }
+    drain(m);
+    if (!m.expect_clean_exit) return;
+    EXPECT_EQ(how, "exited with status 0") << m.name << " said:\n" << m.said;
+    for (auto& e : std::filesystem::directory_iterator("/dev/shm")) {
+      shm::process_identity owner;
+      if (shm::parse_owner(e.path().filename().string(), owner)) EXPECT_NE(owner.pid, pid) << "left behind: " << e.path();
+    }
+  }
+
+  // Kills node `name` with `sig` (it is not expected to exit cleanly).
+  void signal_node(const std::string& name, int sig) {
+    auto& m = nodes_.at(name);
+    if (sig == SIGKILL) m.expect_clean_exit = false;
+    m.proc.kill(sig);
+  }
+
+  void deploy(const std::string& manifest) {
+    auto r = client_->deploy(cluster_apps + manifest);
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+  }
+
+  std::vector<execution> executions() const {
+    std::vector<execution> out;
+    std::ifstream in(log_);
+    for (std::string line; std::getline(in, line);) {
+      std::istringstream words(line);
+      execution e;
+      words >> e.node >> e.function >> e.session >> e.attempt;
+      std::getline(words, e.extra);
+      out.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  std::filesystem::path log_;
+  member coordinator_;
+  std::map<std::string, member> nodes_;
+  std::string address_;
+  std::optional<client> client_;
+};
+
+}  // namespace trail::testing
