@@ -121,7 +121,8 @@ caf::behavior agent_actor(self_ptr self, agent_options opts, shm::executor_servi
         auto& st = self->state;
         if (st.restarting) return;
         auto used = st.svc->with_store([](shm::store& s) { return s.used_bytes(); });
-        self->send(st.front, beat_atom::value, st.number, st.opts.incarnation, free_executors(st.svc), used);
+        std::uint32_t queued = st.opts.queued ? st.opts.queued->load(std::memory_order_relaxed) : 0;
+        self->send(st.front, beat_atom::value, st.number, st.opts.incarnation, free_executors(st.svc), queued, used);
         self->delayed_send(self, st.opts.heartbeat, beat_atom::value);
       },
       [=](fenced_atom, const std::string& why) { restart(self, "the coordinator fenced this node (" + why + ")"); },

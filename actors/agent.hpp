@@ -18,7 +18,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include <caf/all.hpp>
@@ -38,6 +40,7 @@ struct agent_options {
   std::uint32_t executors = 0;
   std::chrono::milliseconds heartbeat{100};
   std::function<void(const std::string& why)> restart;  // called once, from an actor thread
+  std::shared_ptr<const std::atomic<std::uint32_t>> queued;  // the scheduler's queue length (heartbeats)
 };
 
 // REQUIRES: `svc` outlives the actor.

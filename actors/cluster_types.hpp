@@ -5,7 +5,7 @@
 //
 // node agent -> front:   join_atom, u32 protocol, name, u64 incarnation, listen, data,
 //                        u32 executors, agent, scheduler, registry      -> u64 number
-//                        beat_atom, u64 number, u64 incarnation, u32 free, u64 used
+//                        beat_atom, u64 number, u64 incarnation, u32 free, u32 queued, u64 used
 // front -> node agent:   fenced_atom, string why          (drop everything, rejoin)
 // front -> scheduler:    peer_atom, u64 number, name, scheduler, data   (a live peer)
 //                        down_atom, u64 number            (a peer is dead: fenced)

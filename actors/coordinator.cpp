@@ -91,7 +91,8 @@ caf::result<std::uint64_t> join(self_ptr self, std::uint32_t protocol, const std
   return *id;
 }
 
-void beat(self_ptr self, std::uint64_t number, std::uint64_t incarnation, std::uint32_t free, std::uint64_t used) {
+void beat(self_ptr self, std::uint64_t number, std::uint64_t incarnation, std::uint32_t free, std::uint32_t queued,
+          std::uint64_t used) {
   auto& st = self->state;
   auto s = st.members->heartbeat(number, incarnation, free, used, clock::now());
   if (!s.ok()) {
@@ -99,7 +100,7 @@ void beat(self_ptr self, std::uint64_t number, std::uint64_t incarnation, std::u
       self->send(sender, fenced_atom::value, s.message());
     return;
   }
-  for (auto& sh : st.shards) self->send(sh, beat_atom::value, number, free);
+  for (auto& sh : st.shards) self->send(sh, beat_atom::value, number, free, queued);
 }
 
 // -- client requests -------------------------------------------------------------
@@ -159,8 +160,9 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
           const caf::actor& scheduler, const caf::actor& registry) {
         return join(self, protocol, name, incarnation, listen, data, executors, agent, scheduler, registry);
       },
-      [=](beat_atom, std::uint64_t number, std::uint64_t incarnation, std::uint32_t free, std::uint64_t used) {
-        beat(self, number, incarnation, free, used);
+      [=](beat_atom, std::uint64_t number, std::uint64_t incarnation, std::uint32_t free, std::uint32_t queued,
+          std::uint64_t used) {
+        beat(self, number, incarnation, free, queued, used);
       },
       [=](ended_atom, std::uint64_t number, std::uint64_t incarnation, std::uint64_t session, bool ok,
           std::string& output, std::uint8_t code, std::string& error) {

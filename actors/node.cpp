@@ -103,6 +103,7 @@ int run_node(const node_options& opts, bool cluster) {
   sched.cluster = cluster;
   sched.xfer = xfer.get();
   sched.forward_wait = opts.forward_wait;
+  sched.queued = std::make_shared<std::atomic<std::uint32_t>>(0);
   auto scheduler_handle = spawn_scheduler(sys, svc->get(), sched);
   events.attach(scheduler_handle);
   auto registry = spawn_registry(sys, {state.dir / "libs", 256u << 20}, svc->get(), scheduler_handle);
@@ -125,6 +126,7 @@ int run_node(const node_options& opts, bool cluster) {
       ::kill(::getpid(), SIGUSR1);
     };
     ao.name = opts.name;
+    ao.queued = sched.queued;
     agent = spawn_agent(sys, ao, svc->get(), scheduler_handle, registry);
     port = sys.middleman().publish(agent, opts.port, opts.host.c_str(), true);
     // Only now is the port known: the agent starts joining.

@@ -201,6 +201,7 @@ void pump(self_ptr self) {
   dispatch_queued(self);
   // A dispatch error fails its session: report it now, not at the next message.
   for (auto& e : st.sessions->collect(clock::now())) finish_session(self, e);
+  if (st.opts.queued) st.opts.queued->store(static_cast<std::uint32_t>(st.queue.size()), std::memory_order_relaxed);
   if (auto d = st.sessions->next_deadline(); d && (!st.armed || *d < *st.armed)) {
     st.armed = d;
     self->delayed_send(self, std::max(*d - clock::now(), clock::duration::zero()), tick_atom_t::value);

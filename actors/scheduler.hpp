@@ -15,6 +15,9 @@
 //   bucket_result                                from bucket actors
 #pragma once
 
+#include <atomic>
+#include <memory>
+
 #include <caf/all.hpp>
 
 #include "actors/core/session_table.hpp"
@@ -38,6 +41,7 @@ struct scheduler_options {
   std::string node_name;                        // --name
   net::transfer_service* xfer = nullptr;        // the data path; outlives the actor
   std::chrono::milliseconds forward_wait{0};    // wait for a local executor before forwarding
+  std::shared_ptr<std::atomic<std::uint32_t>> queued;  // published queue length (heartbeats)
 };
 
 // REQUIRES: `svc` outlives the actor.

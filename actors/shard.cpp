@@ -11,6 +11,7 @@
 // Invocations that arrive while no node holds the app wait, bounded by
 // `placement_wait` (or the invocation's own timeout), then fail "unavailable".
 #include <filesystem>
+#include <span>
 
 #include <nlohmann/json.hpp>
 
@@ -30,8 +31,28 @@ struct node_view {
   std::string name;
   caf::actor scheduler, registry;
   std::uint32_t executors = 0;
-  std::uint32_t free = 0;  // hint: last heartbeat, lowered as work is placed
+  std::uint32_t free = 0;     // hint: last heartbeat, lowered as work is placed
+  std::uint32_t backlog = 0;  // hint: work queued there at the last heartbeat, plus work placed since
 };
+
+// When no candidate has a free executor, the ranking's tie-break would pile
+// everything onto one node: take the one with the shortest backlog instead.
+std::optional<std::uint64_t> least_backlog(const std::map<std::uint64_t, node_view>& nodes,
+                                           std::span<const core::node_load> candidates,
+                                           const std::set<core::node_id>& excluded, std::uint64_t avoid = 0) {
+  std::optional<std::uint64_t> best;
+  for (auto& c : candidates) {
+    if (c.free_executors > 0) return std::nullopt;  // capacity somewhere: the ranking decides
+    if (excluded.contains(c.node) || c.node == avoid) continue;
+    if (!best || nodes.at(c.node).backlog < nodes.at(*best).backlog) best = c.node;
+  }
+  return best;
+}
+
+void placed_on(node_view& n) {
+  if (n.free > 0) --n.free;
+  else ++n.backlog;
+}
 
 struct app_entry {
   std::uint32_t version = 0;
@@ -119,6 +140,7 @@ void place(self_ptr self, std::uint64_t id) {
   if (a == st.apps.end()) return finish(self, id, {false, {}, status::not_found("no app \"" + rec.app + "\" is deployed")});
   auto ls = loads(self, a->second);
   auto home = core::place_session(ls, {});
+  if (auto spread = least_backlog(st.nodes, ls, {})) home = *spread;
   if (!home) {  // nobody holds the app (yet): wait
     rec.node_session = 0;
     rec.home = 0;
@@ -129,7 +151,7 @@ void place(self_ptr self, std::uint64_t id) {
   rec.node_session = rec.attempt == 0 ? id : next_id(self);
   st.attempts[rec.node_session] = id;
   auto& node = st.nodes.at(*home);
-  if (node.free > 0) --node.free;
+  placed_on(node);
   self->send(node.scheduler, run_atom::value, rec.node_session, rec.app, rec.version, rec.args, rec.timeout_ms);
 }
 
@@ -188,11 +210,31 @@ void announce_owner(self_ptr self, const std::string& app, std::uint64_t owner) 
   for (auto& [n, node] : self->state.nodes) self->send(node.scheduler, owner_atom::value, app, owner);
 }
 
-void push_deploy(self_ptr self, const std::string& app, std::uint64_t number) {
+// Counts the nodes a deployment still waits for; answers the client when
+// every live node holds it (or could not take it).
+struct deploy_wait {
+  caf::response_promise rp;
+  std::string reply;
+  std::size_t left = 0, held = 0;
+  std::string first_error;
+  void done(bool ok, const std::string& error) {
+    ok ? ++held : 0;
+    if (!ok && first_error.empty()) first_error = error;
+    if (--left > 0) return;
+    if (held == 0 && !first_error.empty()) rp.deliver(to_error(status::unavailable("no node could deploy it: " + first_error)));
+    else rp.deliver(reply);
+  }
+};
+
+void push_deploy(self_ptr self, const std::string& app, std::uint64_t number,
+                 std::shared_ptr<deploy_wait> wait = nullptr) {
   auto& st = self->state;
   auto a = st.apps.find(app);
   auto n = st.nodes.find(number);
-  if (a == st.apps.end() || n == st.nodes.end()) return;
+  if (a == st.apps.end() || n == st.nodes.end()) {
+    if (wait) wait->done(false, "node gone");
+    return;
+  }
   std::uint32_t version = a->second.version;
   self->request(n->second.registry, std::chrono::seconds(30), cdeploy_atom::value, version, a->second.manifest,
                 a->second.names, a->second.bytes)
@@ -200,7 +242,10 @@ void push_deploy(self_ptr self, const std::string& app, std::uint64_t number) {
           [=](const std::string&) {
             auto& st = self->state;
             auto a = st.apps.find(app);
-            if (a == st.apps.end() || a->second.version != version || !st.nodes.contains(number)) return;
+            if (a == st.apps.end() || a->second.version != version || !st.nodes.contains(number)) {
+              if (wait) wait->done(false, "redeployed meanwhile");
+              return;
+            }
             a->second.holders.insert(number);
             if (a->second.app_scoped && a->second.owner == 0) {
               a->second.owner = number;
@@ -209,8 +254,13 @@ void push_deploy(self_ptr self, const std::string& app, std::uint64_t number) {
               self->send(st.nodes.at(number).scheduler, owner_atom::value, app, a->second.owner);
             }
             place_waiting(self, app);
+            if (wait) wait->done(true, {});
           },
-          [=](caf::error& e) { log_line(self, "node #" + std::to_string(number) + " cannot deploy " + app + ": " + self->system().render(e)); });
+          [=](caf::error& e) {
+            auto why = to_status(e, self->system()).message();
+            log_line(self, "node #" + std::to_string(number) + " cannot deploy " + app + ": " + why);
+            if (wait) wait->done(false, why);
+          });
 }
 
 caf::result<std::string> deploy(self_ptr self, const std::string& manifest, const std::vector<std::string>& names,
@@ -226,8 +276,14 @@ caf::result<std::string> deploy(self_ptr self, const std::string& manifest, cons
   a.bytes = bytes;
   for (auto& b : m->buckets)
     for (auto& t : b.triggers) a.app_scoped = a.app_scoped || t.sc == core::scope::app;
-  for (auto& [n, node] : st.nodes) push_deploy(self, m->app, n);
-  return m->app + " v" + std::to_string(a.version) + (st.nodes.empty() ? " (no node has joined yet)" : "");
+  std::string reply = m->app + " v" + std::to_string(a.version);
+  if (st.nodes.empty()) return reply + " (no node has joined yet)";
+  auto wait = std::make_shared<deploy_wait>();
+  wait->rp = self->make_response_promise<std::string>();
+  wait->reply = reply;
+  wait->left = st.nodes.size();
+  for (auto& [n, node] : st.nodes) push_deploy(self, m->app, n, wait);
+  return wait->rp;
 }
 
 // -- nodes -----------------------------------------------------------------------------
@@ -271,11 +327,12 @@ void place_work(self_ptr self, caf::response_promise rp, std::string app, std::u
     auto ls = loads(self, a->second);
     auto placed = core::place_forwarded(ls, {}, origin, excluded);
     if (placed) target = *placed;
+    if (auto spread = least_backlog(st.nodes, ls, excluded, origin)) target = *spread;
   }
   if (!target || *target == origin) return rp.deliver(origin);  // it runs where it is
   std::uint64_t n = *target;
   auto& node = st.nodes.at(n);
-  if (node.free > 0) --node.free;
+  placed_on(node);
   ++st.forwarded;
   self->request(node.scheduler, std::chrono::seconds(2), work_atom::value, blob)
       .then([=](bool) mutable { rp.deliver(n); },
@@ -316,8 +373,11 @@ caf::behavior shard_actor(self_ptr self, std::uint32_t index, coordinator_option
         for (auto& [app, a] : self->state.apps) push_deploy(self, app, number);
       },
       [=](down_atom, std::uint64_t number) { on_node_down(self, number); },
-      [=](beat_atom, std::uint64_t number, std::uint32_t free) {
-        if (auto it = self->state.nodes.find(number); it != self->state.nodes.end()) it->second.free = free;
+      [=](beat_atom, std::uint64_t number, std::uint32_t free, std::uint32_t queued) {
+        if (auto it = self->state.nodes.find(number); it != self->state.nodes.end()) {
+          it->second.free = free;
+          it->second.backlog = queued;
+        }
       },
       [=](ended_atom, std::uint64_t number, std::uint64_t session, bool ok, std::string& output, std::uint8_t code,
           std::string& error) { on_ended(self, number, session, ok, output, code, error); },

@@ -65,6 +65,14 @@ class cluster_test : public ::testing::Test {
     client_.reset();
     for (auto& [name, m] : nodes_) stop(m);
     stop(coordinator_);
+    if (HasFailure() || std::getenv("TRAIL_TEST_VERBOSE")) {  // what every process said, to see why
+      std::fprintf(stderr, "--- coordinator:\n%s", coordinator_.said.c_str());
+      for (auto& [name, m] : nodes_) std::fprintf(stderr, "--- %s:\n%s", name.c_str(), m.said.c_str());
+    }
+    if (std::getenv("TRAIL_TEST_VERBOSE")) {
+      std::ifstream in(log_);
+      std::fprintf(stderr, "--- executions:\n%s", std::string(std::istreambuf_iterator<char>(in), {}).c_str());
+    }
     std::error_code ec;
     std::filesystem::remove(log_, ec);
   }
@@ -136,7 +144,9 @@ class cluster_test : public ::testing::Test {
     EXPECT_EQ(how, "exited with status 0") << m.name << " said:\n" << m.said;
     for (auto& e : std::filesystem::directory_iterator("/dev/shm")) {
       shm::process_identity owner;
-      if (shm::parse_owner(e.path().filename().string(), owner)) EXPECT_NE(owner.pid, pid) << "left behind: " << e.path();
+      if (shm::parse_owner(e.path().filename().string(), owner)) {
+        EXPECT_NE(owner.pid, pid) << "left behind: " << e.path();
+      }
     }
   }
 
