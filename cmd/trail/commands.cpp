@@ -15,12 +15,40 @@ int fail(const std::string& what) {
 }
 int fail(const status& s) { return fail(s.to_string()); }
 
+// A coordinator's status: its nodes, then each shard's apps and sessions.
+void print_cluster_status(const nlohmann::json& j) {
+  std::cout << "coordinator: " << j["coordinator"]["shards"] << " shards, " << j["nodes"].size() << " live nodes\n";
+  for (auto& n : j["nodes"]) {
+    std::cout << "  node " << n["name"].get<std::string>() << " (#" << n["number"] << ", " << n["address"].get<std::string>()
+              << "): " << n.value("free_executors", 0) << " of " << n.value("executors", 0) << " executors free\n";
+  }
+  int in_flight = 0, ok = 0, failed = 0, restarted = 0, forwarded = 0;
+  std::cout << "apps:";
+  bool any = false;
+  for (auto& sh : j["shards"]) {
+    for (auto& [name, a] : sh["apps"].items()) {
+      std::cout << " " << name << " v" << a["version"] << " (on " << a["holders"].size() << " nodes)";
+      any = true;
+    }
+    in_flight += sh["sessions"]["in_flight"].get<int>();
+    ok += sh["sessions"]["ok"].get<int>();
+    failed += sh["sessions"]["failed"].get<int>();
+    restarted += sh["sessions"]["restarted_elsewhere"].get<int>();
+    forwarded += sh["forwarded"]["placed"].get<int>();
+  }
+  std::cout << (any ? "\n" : " (none)\n");
+  std::cout << "sessions: " << in_flight << " in flight, " << ok << " ok, " << failed << " failed, " << restarted
+            << " restarted on another node\n";
+  std::cout << "forwarded work placed: " << forwarded << "\n";
+}
+
 void print_status(const std::string& json) {
   auto j = nlohmann::json::parse(json, nullptr, false);
   if (j.is_discarded()) {
     std::cout << json << "\n";
     return;
   }
+  if (j.contains("coordinator")) return print_cluster_status(j);
   auto& e = j["executors"];
   std::cout << "executors: " << e["busy"] << " busy, " << e["idle"] << " idle, " << e["total"] << " total\n";
   std::cout << "apps:";

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <trail/client.hpp>
 
 #include "shm/process.hpp"
@@ -47,6 +48,8 @@ class cluster_test : public ::testing::Test {
  protected:
   // Stores big enough for the big-object test on demand.
   virtual std::string store_size() const { return "64M"; }
+  // Nodes started before the test body (n1, n2, ...).
+  virtual int initial_nodes() const { return 3; }
 
   void SetUp() override {
     log_ = std::filesystem::temp_directory_path() / ("trail-cluster-test-" + std::to_string(::getpid()) + "-" +
@@ -54,7 +57,7 @@ class cluster_test : public ::testing::Test {
     std::filesystem::remove(log_);
     ::setenv("TRAIL_TEST_LOG", log_.c_str(), 1);
     start_coordinator();
-    for (auto name : {"n1", "n2", "n3"}) start_node(name);
+    for (int i = 1; i <= initial_nodes(); ++i) start_node("n" + std::to_string(i));
     for (auto& [name, m] : nodes_) wait_for(m, "joined ", 20s);
     auto c = client::connect(address_);
     ASSERT_TRUE(c.ok()) << c.error().to_string();
@@ -77,11 +80,14 @@ class cluster_test : public ::testing::Test {
     std::filesystem::remove(log_, ec);
   }
 
-  void start_coordinator() {
-    auto p = shm::child_process::launch({TRAIL_COORDINATOR_PATH, {"--listen", "127.0.0.1:0", "--shards", "2"}, {}});
+  // `listen`: the address again after a restart; empty: any free port.
+  void start_coordinator(std::string listen = "127.0.0.1:0") {
+    auto p = shm::child_process::launch({TRAIL_COORDINATOR_PATH, {"--listen", listen, "--shards", "2"}, {}});
     ASSERT_TRUE(p.ok()) << p.error().to_string();
     coordinator_.name = "coordinator";
     coordinator_.proc = std::move(*p);
+    coordinator_.said.clear();
+    coordinator_.expect_clean_exit = true;
     wait_for(coordinator_, "listening on ", 20s);
     auto at = coordinator_.said.find("listening on ") + 13;
     address_ = coordinator_.said.substr(at, coordinator_.said.find('\n', at) - at);
@@ -148,6 +154,22 @@ class cluster_test : public ::testing::Test {
         EXPECT_NE(owner.pid, pid) << "left behind: " << e.path();
       }
     }
+  }
+
+  // Waits until every node in `names` holds `app` (deployments reach nodes
+  // asynchronously when they join).
+  void wait_until_held(const std::string& app, std::size_t holders) {
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto st = client_->status_json();
+      ASSERT_TRUE(st.ok()) << st.error().to_string();
+      auto j = nlohmann::json::parse(*st);
+      for (auto& sh : j["shards"])
+        if (sh["apps"].contains(app) && sh["apps"][app]["holders"].size() >= holders) return;
+      drain_all();
+      ::poll(nullptr, 0, 20);
+    }
+    FAIL() << app << " never reached " << holders << " nodes";
   }
 
   // Kills node `name` with `sig` (it is not expected to exit cleanly).

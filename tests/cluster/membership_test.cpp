@@ -1,0 +1,142 @@
+// Joining, leaving and misbehaving: nodes that join late get every
+// deployment, restarted nodes rejoin, invocations wait for a node, a lost
+// coordinator gives clients "unavailable" and its nodes rejoin a new one, and
+// malformed cluster messages are rejected while everything keeps running.
+#include <caf/io/all.hpp>
+
+#include "actors/cluster_types.hpp"
+#include "actors/types.hpp"
+#include "cluster_fixture.hpp"
+
+namespace trail::testing {
+namespace {
+
+std::set<std::string> ran_on(const std::vector<execution>& runs, const std::string& function) {
+  std::set<std::string> out;
+  for (auto& e : runs)
+    if (e.function == function) out.insert(e.node);
+  return out;
+}
+
+TEST_F(cluster_test, ANodeThatJoinsLaterGetsTheDeploymentsAndWork) {
+  deploy("late.yaml");
+  start_node("n4");
+  wait_for(nodes_.at("n4"), "joined ", 20s);
+  wait_until_held("late", 4);
+  auto r = client_->invoke("late", {}, 10s);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->output, "tick");
+  EXPECT_EQ(ran_on(executions(), "tick"), std::set<std::string>{"n4"});
+}
+
+TEST_F(cluster_test, ARestartedNodeRejoinsUnderItsName) {
+  deploy("spread.yaml");
+  signal_node("n2", SIGKILL);
+  wait_for(coordinator_, "node n2 (#", 10s);  // declared dead
+  start_node("n2");
+  wait_for(nodes_.at("n2"), "joined ", 20s);
+  wait_until_held("spread", 3);
+  auto r = client_->invoke("spread", {"again"}, 10s);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->output, "<AGAIN>");
+  EXPECT_EQ(ran_on(executions(), "middle"), std::set<std::string>{"n2"});
+}
+
+class no_node_test : public cluster_test {
+ protected:
+  int initial_nodes() const override { return 0; }
+};
+
+TEST_F(no_node_test, AnInvocationWaitsForANodeThatCanRunIt) {
+  deploy("ticks.yaml");  // accepted: nodes that join later get it
+  auto r = client_->invoke("ticks", {}, 20s, /*async=*/true);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  start_node("n1");
+  wait_for(nodes_.at("n1"), "joined ", 20s);
+  auto out = client_->result_of(r->session, 20s);
+  ASSERT_TRUE(out.ok()) << out.error().to_string();
+  EXPECT_EQ(out->output, "tick");
+}
+
+TEST_F(no_node_test, AnInvocationThatFindsNoNodeInTimeFailsUnavailable) {
+  deploy("ticks.yaml");
+  auto r = client_->invoke("ticks", {}, 300ms);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), errc::unavailable) << r.error().to_string();
+  EXPECT_NE(r.error().message().find("no node"), std::string::npos) << r.error().to_string();
+}
+
+TEST_F(cluster_test, WithoutItsCoordinatorAClientGetsUnavailableAndNodesRejoinANewOne) {
+  coordinator_.expect_clean_exit = false;
+  coordinator_.proc.kill(SIGKILL);
+  auto r = client_->invoke("anything", {}, 2s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), errc::unavailable) << r.error().to_string();
+  // The nodes keep running, drop what they had and retry until a coordinator answers.
+  std::map<std::string, std::size_t> said_before;
+  for (auto& [name, m] : nodes_) said_before[name] = m.said.size();
+  start_coordinator(address_);
+  for (auto& [name, m] : nodes_) wait_for(m, "joined ", 30s, said_before[name]);
+  auto c = client::connect(address_);
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  client_.emplace(std::move(*c));
+  deploy("spread.yaml");
+  auto out = client_->invoke("spread", {"back"}, 10s);
+  ASSERT_TRUE(out.ok()) << out.error().to_string();
+  EXPECT_EQ(out->output, "<BACK>");
+}
+
+// A peer that joins as a node and then sends garbage: every receiver rejects
+// it, says so in its log, and keeps serving.
+TEST_F(cluster_test, MalformedClusterMessagesAreRejectedAndLogged) {
+  deploy("spread.yaml");
+  caf::actor_system_config cfg;
+  actors::configure(cfg);
+  cfg.load<caf::io::middleman>();
+  caf::actor_system sys{cfg};
+  auto colon = address_.rfind(':');
+  auto front = sys.middleman().remote_actor(address_.substr(0, colon),
+                                            static_cast<std::uint16_t>(std::stoi(address_.substr(colon + 1))));
+  ASSERT_TRUE(front) << sys.render(front.error());
+  caf::scoped_actor self{sys};
+  // A join of another protocol version is refused.
+  self->request(*front, 5s, actors::join_atom::value, actors::protocol_version + 1, std::string("intruder"),
+                std::uint64_t{1}, std::string("127.0.0.1:1"), std::string("127.0.0.1:2"), std::uint32_t{1},
+                caf::actor_cast<caf::actor>(self), caf::actor_cast<caf::actor>(self), caf::actor_cast<caf::actor>(self))
+      .receive([](std::uint64_t) { FAIL() << "joined with a wrong protocol version"; },
+               [](caf::error& e) { EXPECT_NE(e, caf::error{}); });
+  // Messages of the wrong shape, and heartbeats of a node that never joined.
+  self->send(*front, actors::beat_atom::value, std::string("not a number"));
+  self->send(*front, actors::beat_atom::value, std::uint64_t{999}, std::uint64_t{1}, std::uint32_t{0}, std::uint32_t{0},
+             std::uint64_t{0});
+  self->receive([](actors::fenced_atom, const std::string& why) { EXPECT_FALSE(why.empty()); },
+                caf::after(5s) >> [] { FAIL() << "a heartbeat of an unknown node was not refused"; });
+  // Join properly, learn the nodes' schedulers, and send them garbage.
+  std::uint64_t number = 0;
+  self->request(*front, 5s, actors::join_atom::value, actors::protocol_version, std::string("intruder"), std::uint64_t{1},
+                std::string("127.0.0.1:1"), std::string("127.0.0.1:2"), std::uint32_t{1}, caf::actor_cast<caf::actor>(self),
+                caf::actor_cast<caf::actor>(self), caf::actor_cast<caf::actor>(self))
+      .receive([&](std::uint64_t n) { number = n; }, [](caf::error& e) { FAIL() << caf::to_string(e); });
+  ASSERT_NE(number, 0u);
+  std::vector<caf::actor> schedulers;
+  for (int i = 0; i < 3; ++i)
+    self->receive([&](actors::peer_atom, std::uint64_t, const std::string&, const caf::actor& s, const std::string&,
+                      const std::string&) { schedulers.push_back(s); },
+                  caf::after(5s) >> [] { FAIL() << "no peer announced"; });
+  ASSERT_EQ(schedulers.size(), 3u);
+  for (auto& s : schedulers) {
+    self->send(s, actors::report_atom::value, std::string("definitely not cap'n proto"));
+    self->request(s, 5s, actors::work_atom::value, std::string(64, '\x7f'))
+        .receive([](bool) { FAIL() << "garbage work was accepted"; },
+                 [](caf::error& e) { EXPECT_NE(e, caf::error{}); });
+  }
+  drain_all();
+  for (auto& [name, m] : nodes_) EXPECT_NE(m.said.find("rejected a report"), std::string::npos) << name << ":\n" << m.said;
+  // Everyone still serves.
+  auto out = client_->invoke("spread", {"still", "fine"}, 10s);
+  ASSERT_TRUE(out.ok()) << out.error().to_string();
+  EXPECT_EQ(out->output, "<STILL FINE>");
+}
+
+}  // namespace
+}  // namespace trail::testing
