@@ -21,6 +21,8 @@ struct options {
   std::uint64_t length = 1000;   // chain length
   std::uint64_t width = 4000;    // fan-out width
   int executors = 2;             // executors of the benchmark's node
+  std::string sizes = "8B,4KiB,1MiB,64MiB,1GiB";  // object sizes (remote-data)
+  std::size_t data_runs = 0;     // pulls per size (remote-data); 0 = scaled to the size
 };
 
 inline int fail(const status& s) {
@@ -33,5 +35,6 @@ int run_local_hop(const options& o);
 int run_e2e(const options& o);
 int run_chain(const options& o);
 int run_fanout(const options& o);
+int run_remote_data(const options& o);
 
 }  // namespace trail::bench

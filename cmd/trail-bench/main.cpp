@@ -33,6 +33,10 @@ int main(int argc, char** argv) {
   chain->add_option("--length", o.length, "functions in the chain")->capture_default_str();
   auto* fanout = app.add_subcommand("fanout", "a fan-out joined by a by_batch_size trigger");
   fanout->add_option("--width", o.width, "parallel invocations")->capture_default_str();
+  auto* data = app.add_subcommand("remote-data", "pull objects between two nodes' stores over the data path, per size");
+  data->add_flag("--json", o.json, "print JSON lines (the default and only format)");
+  data->add_option("--sizes", o.sizes, "object sizes, comma-separated (8B, 4KiB, 1MiB, 1GiB, ...)")->capture_default_str();
+  data->add_option("--runs", o.data_runs, "pulls per size; 0 = about 2 GiB per size, 3..1000")->capture_default_str();
   for (auto* sub : {hop, e2e, chain, fanout}) {
     sub->add_flag("--json", o.json, "print JSON lines (the default and only format)");
     sub->add_option("--executors", o.executors, "executors of the node under test")->capture_default_str();
@@ -48,5 +52,6 @@ int main(int argc, char** argv) {
   if (*e2e) return trail::bench::run_e2e(o);
   if (*chain) return trail::bench::run_chain(o);
   if (*fanout) return trail::bench::run_fanout(o);
+  if (*data) return trail::bench::run_remote_data(o);
   return 1;
 }
