@@ -1,12 +1,14 @@
 // Transfer frames (schema/transfer.hpp) on a socket, with buffers reused
 // across calls: after warm-up nothing here allocates.
 //
-// Chunk payloads never pass through these buffers. A Chunk frame is
+// Chunk payloads do not pass through these buffers. A Chunk frame is
 //   head (segment table, message, Data pointer) | payload | tail (padding)
 // and only head and tail are encoded (schema::encode_chunk_in_place into a
 // frame whose payload region stays untouched); the payload is sent straight
 // from, and received straight into, the caller's memory — the object's
-// block in the shared-memory segment.
+// block in the shared-memory segment. The one exception: payload bytes that
+// arrive in the same read as their frame's head (the reader's read-ahead,
+// at most 8 KiB per transfer and 256 B per further chunk) are copied.
 #pragma once
 
 #include <cstddef>

@@ -3,8 +3,9 @@
 // block, granting Credit as chunks are stored.
 //
 // A chunk arriving as expected (in order, encoded as this side would encode
-// it) is received with no copy: recvmsg puts its payload directly into the
-// shared-memory block. Any other valid chunk is decoded and copied once.
+// it) is received in place: recvmsg puts its payload directly into the
+// shared-memory block (but for the few bytes read ahead with its head, see
+// frame_io.hpp). Any other valid chunk is decoded and copied once.
 #pragma once
 
 #include <cstddef>

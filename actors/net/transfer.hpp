@@ -13,8 +13,10 @@
 // Store access goes through executor_service::with_store (its mutex); bytes
 // are read and written outside the lock, while a reference keeps the object.
 // Payloads are never copied in user space on the way out (sendmsg from the
-// segment) and, for chunks arriving in order, not on the way in either
-// (recvmsg into the destination block); see actors/net/frame_io.hpp.
+// segment) and, for chunks arriving in order, hardly on the way in (recvmsg
+// into the destination block; only bytes read ahead with a chunk's head are
+// copied, see actors/net/frame_io.hpp). Connections, one transfer at a time
+// each, are pooled per peer and reused.
 //
 // Every socket wait is bounded by io_timeout and also watches the service's
 // stop signal (an eventfd), so the destructor wakes every thread at once,
