@@ -423,12 +423,29 @@ void forward(self_ptr self, task& t) {
     for (auto& in : t.inputs) w.inputs.push_back(ref_of(s, in));
   });
   std::uint64_t session = t.session;
-  self->request(c.front, std::chrono::seconds(5), fwd_atom::value, t.app->app, c.number, t.fn->node, schema::encode(w))
-      .then([self, inv, session](std::uint64_t number) { on_placed(self, inv, session, number, {}), pump(self); },
-            [self, inv, session](caf::error& e) {
-              on_placed(self, inv, session, 0, to_status(e, self->system()));
-              pump(self);
-            });
+  std::string blob = schema::encode(w);
+  auto via_shard = [self, inv, session, app = t.app->app, hint = t.fn->node](std::string blob) {
+    auto& c = cl(self);
+    self->request(c.front, std::chrono::seconds(5), fwd_atom::value, app, c.number, hint, std::move(blob))
+        .then([self, inv, session](std::uint64_t number) { on_placed(self, inv, session, number, {}), pump(self); },
+              [self, inv, session](caf::error& e) {
+                on_placed(self, inv, session, 0, to_status(e, self->system()));
+                pump(self);
+              });
+  };
+  // Pinned to a live peer: straight there, one hop instead of two. If it
+  // refuses (it does not hold the app yet, say), the shard decides.
+  if (!t.fn->node.empty()) {
+    for (auto& [number, p] : c.peers) {
+      if (p.name != t.fn->node) continue;
+      std::uint64_t target = number;
+      self->request(p.scheduler, std::chrono::seconds(5), work_atom::value, blob)
+          .then([self, inv, session, target](bool) { on_placed(self, inv, session, target, {}), pump(self); },
+                [via_shard, blob](caf::error&) { via_shard(blob); });
+      return;
+    }
+  }
+  via_shard(std::move(blob));
 }
 
 bool report_event(self_ptr self, const exec_event& e) {

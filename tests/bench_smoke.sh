@@ -21,4 +21,6 @@ print(len(lines), "result lines ok")'
 "$bench" e2e --json --runs 20 | check
 "$bench" chain --json --length 50 --runs 1 | check
 "$bench" fanout --json --width 100 --runs 1 | check
+"$bench" remote-hop --json --runs 20 | check
+"$bench" throughput --json --nodes 2 --runs 200 --rounds 1 | check
 "$bench" remote-data --json --sizes 8B,1MiB --runs 5 | check

@@ -20,7 +20,9 @@ struct options {
   std::size_t workflow_runs = 5; // whole workflows per result (chain, fanout)
   std::uint64_t length = 1000;   // chain length
   std::uint64_t width = 4000;    // fan-out width
-  int executors = 2;             // executors of the benchmark's node
+  int executors = 2;             // executors of the benchmark's node (each node's, in a cluster)
+  int nodes = 3;                 // cluster size (throughput)
+  int clients = 8;               // concurrent client connections (throughput)
   std::string sizes = "8B,4KiB,1MiB,64MiB,1GiB";  // object sizes (remote-data)
   std::size_t data_runs = 0;     // pulls per size (remote-data); 0 = scaled to the size
 };
@@ -36,5 +38,7 @@ int run_e2e(const options& o);
 int run_chain(const options& o);
 int run_fanout(const options& o);
 int run_remote_data(const options& o);
+int run_remote_hop(const options& o);
+int run_throughput(const options& o);
 
 }  // namespace trail::bench

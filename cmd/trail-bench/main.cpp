@@ -33,6 +33,19 @@ int main(int argc, char** argv) {
   chain->add_option("--length", o.length, "functions in the chain")->capture_default_str();
   auto* fanout = app.add_subcommand("fanout", "a fan-out joined by a by_batch_size trigger");
   fanout->add_option("--width", o.width, "parallel invocations")->capture_default_str();
+  auto* rhop = app.add_subcommand("remote-hop", "function on node 1 -> immediate trigger -> function on node 2, per payload size");
+  rhop->add_flag("--json", o.json, "print JSON lines (the default and only format)");
+  rhop->add_option("--runs", o.runs, "invocations per result line")->capture_default_str();
+  rhop->add_option("--executors", o.executors, "executors per node")->capture_default_str();
+  auto* tput = app.add_subcommand("throughput", "no-op invocations per second, cluster-wide, from concurrent clients");
+  tput->add_flag("--json", o.json, "print JSON lines (the default and only format)");
+  tput->add_option("--nodes", o.nodes, "nodes in the cluster")->check(CLI::Range(1, 16))->capture_default_str();
+  tput->add_option("--executors", o.executors, "executors per node")->capture_default_str();
+  tput->add_option("--runs", o.runs, "invocations per measured round")->capture_default_str();
+  tput->add_option("--clients", o.clients, "concurrent client connections, each invoking back to back")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  tput->add_option("--rounds", o.workflow_runs, "measured rounds")->capture_default_str();
   auto* data = app.add_subcommand("remote-data", "pull objects between two nodes' stores over the data path, per size");
   data->add_flag("--json", o.json, "print JSON lines (the default and only format)");
   data->add_option("--sizes", o.sizes, "object sizes, comma-separated (8B, 4KiB, 1MiB, 1GiB, ...)")->capture_default_str();
@@ -53,5 +66,7 @@ int main(int argc, char** argv) {
   if (*chain) return trail::bench::run_chain(o);
   if (*fanout) return trail::bench::run_fanout(o);
   if (*data) return trail::bench::run_remote_data(o);
+  if (*rhop) return trail::bench::run_remote_hop(o);
+  if (*tput) return trail::bench::run_throughput(o);
   return 1;
 }

@@ -1,0 +1,252 @@
+// trail-bench remote-hop and throughput: a real cluster on loopback — a
+// trail-coordinator and N trail-node processes started here — measured beside
+// floors taken in the same run: a raw CAF remote round trip (a request to the
+// coordinator's trivial hello handler from this process) and a raw TCP
+// loopback round trip.
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include <caf/io/all.hpp>
+
+#include <filesystem>
+#include <optional>
+
+#include <trail/client.hpp>
+
+#include "actors/types.hpp"
+#include "bench.hpp"
+#include "floors.hpp"
+#include "shm/process.hpp"
+#include "stats.hpp"
+
+namespace trail::bench {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string beside(const std::string& binary, const char* name) {
+  return (std::filesystem::path(binary).parent_path() / name).string();
+}
+
+// Reads a child's output until a line containing `needle` is complete.
+status await_line(shm::child_process& p, const std::string& needle, std::string& seen) {
+  pollfd pfd{p.output_fd(), POLLIN, 0};
+  while (true) {
+    auto at = seen.find(needle);
+    if (at != std::string::npos && seen.find('\n', at) != std::string::npos) return {};
+    if (::poll(&pfd, 1, 20000) <= 0) return status::unavailable("no '" + needle + "' within 20 s: " + seen);
+    char buf[512];
+    ssize_t n = ::read(p.output_fd(), buf, sizeof buf);
+    if (n == 0) return status::unavailable("process exited: " + seen);
+    if (n > 0) seen.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+// A coordinator and `nodes` nodes (n1, n2, ...) as child processes.
+class cluster_process {
+ public:
+  static result<std::unique_ptr<cluster_process>> start(const options& o, int nodes, const std::string& store) {
+    auto c = std::unique_ptr<cluster_process>(new cluster_process());
+    auto coord = shm::child_process::launch({beside(o.node_path, "trail-coordinator"), {"--listen", "127.0.0.1:0"}, {}});
+    if (!coord) return coord.error();
+    c->procs_.push_back(std::move(*coord));
+    std::string seen;
+    if (auto s = await_line(c->procs_[0], "listening on ", seen); !s.ok()) return s;
+    auto at = seen.find("listening on ") + 13;
+    c->address_ = seen.substr(at, seen.find('\n', at) - at);
+    for (int i = 1; i <= nodes; ++i) {
+      auto n = shm::child_process::launch({o.node_path,
+                                           {"--coordinator", c->address_, "--listen", "127.0.0.1:0", "--name",
+                                            "n" + std::to_string(i), "--executors", std::to_string(o.executors),
+                                            "--store-size", store},
+                                           {}});
+      if (!n) return n.error();
+      c->procs_.push_back(std::move(*n));
+    }
+    for (std::size_t i = 1; i < c->procs_.size(); ++i) {
+      std::string said;
+      if (auto s = await_line(c->procs_[i], "joined ", said); !s.ok()) return s;
+    }
+    auto cl = client::connect(c->address_);
+    if (!cl) return cl.error();
+    c->client_.emplace(std::move(*cl));
+    c->drainer_ = std::thread([p = c.get()] { p->drain(); });
+    c->dir_ = std::filesystem::temp_directory_path() / ("trail-bench-cluster-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(c->dir_);
+    return c;
+  }
+
+  ~cluster_process() {
+    client_.reset();
+    stop_ = true;
+    if (drainer_.joinable()) drainer_.join();
+    for (auto it = procs_.rbegin(); it != procs_.rend(); ++it) it->kill(SIGTERM);  // nodes first
+    for (auto& p : procs_) {
+      pollfd pfd{p.pidfd(), POLLIN, 0};
+      ::poll(&pfd, 1, 20000);
+      p.try_reap();
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  client& cli() { return *client_; }
+  const std::string& address() const { return address_; }
+
+  // What the coordinator and nodes said, for a failed run.
+  std::string said() {
+    std::lock_guard lock(mu_);
+    return said_;
+  }
+
+  status deploy(const std::string& yaml) {
+    auto path = dir_ / ("app" + std::to_string(apps_++) + ".yaml");
+    std::ofstream(path) << yaml;
+    auto r = client_->deploy(path);
+    return r ? status{} : r.error();
+  }
+
+ private:
+  cluster_process() = default;
+
+  // Keeps reading the children's output (so none of them ever blocks on a
+  // full pipe), keeping the last 64 KiB.
+  void drain() {
+    while (!stop_) {
+      std::vector<pollfd> fds;
+      for (auto& p : procs_) fds.push_back({p.output_fd(), POLLIN, 0});
+      if (::poll(fds.data(), fds.size(), 100) <= 0) continue;
+      char buf[4096];
+      for (auto& f : fds) {
+        if (!(f.revents & POLLIN)) continue;
+        ssize_t n = ::read(f.fd, buf, sizeof buf);
+        if (n <= 0) continue;
+        std::lock_guard lock(mu_);
+        said_.append(buf, static_cast<std::size_t>(n));
+        if (said_.size() > (64u << 10)) said_.erase(0, said_.size() - (64u << 10));
+      }
+    }
+  }
+
+  std::vector<shm::child_process> procs_;
+  std::optional<client> client_;
+  std::string address_;
+  std::filesystem::path dir_;
+  int apps_ = 0;
+  std::thread drainer_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::string said_;
+};
+
+// Round trips of a trivial request from this process to the coordinator
+// over CAF's BASP: the raw CAF remote round trip.
+result<std::vector<double>> caf_rtt_us(const std::string& address, std::size_t trips) {
+  caf::actor_system_config cfg;
+  actors::configure(cfg);
+  cfg.load<caf::io::middleman>();
+  caf::actor_system sys{cfg};
+  auto colon = address.rfind(':');
+  auto front = sys.middleman().remote_actor(address.substr(0, colon),
+                                            static_cast<std::uint16_t>(std::stoi(address.substr(colon + 1))));
+  if (!front) return status::unavailable(sys.render(front.error()));
+  std::vector<double> us;
+  caf::scoped_actor self{sys};
+  status failed;
+  for (std::size_t i = 0; i < trips + trips / 10 && failed.ok(); ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    self->request(*front, 5s, actors::hello_atom::value, actors::protocol_version)
+        .receive([](std::uint32_t) {}, [&](caf::error& e) { failed = status::unavailable(sys.render(e)); });
+    auto t1 = std::chrono::steady_clock::now();
+    if (i >= trips / 10) us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+  }
+  if (!failed.ok()) return failed;
+  return us;
+}
+
+std::string pinned_yaml(const options& o, const std::string& app) {
+  return "app: " + app + "\nlibrary: " + o.library_path +
+         "\nentry: hop_src\nfunctions:\n  - { name: hop_src, node: n1 }\n  - { name: hop_dst, node: n2 }\n"
+         "buckets:\n  - name: hop\n    triggers:\n      - { type: immediate, target: hop_dst }\n";
+}
+
+}  // namespace
+
+int run_remote_hop(const options& o) {
+  auto c = cluster_process::start(o, 2, "256M");
+  if (!c) return fail(c.error());
+  if (auto s = (*c)->deploy(pinned_yaml(o, "rhop")); !s.ok()) return fail(s);
+  auto caf_floor = caf_rtt_us((*c)->address(), 2000);
+  if (!caf_floor) return fail(caf_floor.error());
+  auto floor = summarize(*caf_floor);
+  auto tcp = summarize(tcp_rtt_us(5000));
+  for (std::uint64_t size : {100ull, 64ull << 10, 1ull << 20}) {
+    std::vector<double> us;
+    for (std::size_t i = 0; i < o.runs + o.runs / 10 + 1; ++i) {
+      auto r = (*c)->cli().invoke("rhop", {std::to_string(size)}, 60s);
+      if (!r) {
+        std::fprintf(stderr, "%s", (*c)->said().c_str());
+        return fail(r.error());
+      }
+      if (i > o.runs / 10) us.push_back(std::stod(r->output) / 1000.0);
+    }
+    emit({{"bench", "remote-hop"}, {"payload_bytes", size}, {"runs", o.runs}, {"tcp_rtt_p50_us", tcp.p50_us}},
+         summarize(us), "caf_rtt", floor);
+  }
+  return 0;
+}
+
+int run_throughput(const options& o) {
+  auto c = cluster_process::start(o, o.nodes, "128M");
+  if (!c) return fail(c.error());
+  std::string yaml = "app: tput\nlibrary: " + o.library_path + "\nentry: noop_out\nfunctions:\n  - { name: noop_out }\n";
+  if (auto s = (*c)->deploy(yaml); !s.ok()) return fail(s);
+  auto floor = summarize(tcp_rtt_us(5000));
+  // Closed loop: `clients` threads, each with its own connection, invoke
+  // synchronously, back to back; a round ends when all `burst` invocations did.
+  const std::size_t burst = std::max<std::size_t>(o.runs, 100);
+  const int clients = o.clients;
+  std::vector<std::optional<client>> conns;
+  for (int i = 0; i < clients; ++i) {
+    auto cl = client::connect((*c)->address());
+    if (!cl) return fail(cl.error());
+    conns.emplace_back(std::move(*cl));
+  }
+  std::vector<double> per_invocation_us;
+  for (std::size_t round = 0; round < o.workflow_runs + 1; ++round) {
+    std::atomic<std::int64_t> left{static_cast<std::int64_t>(burst)};
+    std::atomic<bool> failed{false};
+    std::string error;
+    std::mutex mu;
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::thread> threads;
+    for (int i = 0; i < clients; ++i)
+      threads.emplace_back([&, i] {
+        while (!failed && left.fetch_sub(1) > 0) {
+          auto r = conns[i]->invoke("tput", {}, 60s);
+          if (!r) {
+            std::lock_guard lock(mu);
+            failed = true;
+            error = r.error().to_string();
+          }
+        }
+      });
+    for (auto& t : threads) t.join();
+    auto t1 = std::chrono::steady_clock::now();
+    if (failed) return fail(status::unavailable(error));
+    if (round > 0) per_invocation_us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count() / burst);
+  }
+  auto s = summarize(per_invocation_us);
+  emit({{"bench", "throughput"}, {"nodes", o.nodes}, {"executors_per_node", o.executors}, {"clients", clients},
+        {"burst", burst}, {"invocations_per_s", 1e6 / s.p50_us}},
+       s, "tcp_rtt", floor);
+  return 0;
+}
+
+}  // namespace trail::bench
