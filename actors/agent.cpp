@@ -1,5 +1,7 @@
 #include "actors/agent.hpp"
 
+#include <charconv>
+
 #include <caf/io/all.hpp>
 
 #include "actors/cluster_types.hpp"
@@ -23,7 +25,7 @@ struct agent_state {
 
 using self_ptr = caf::stateful_actor<agent_state>*;
 
-void log_line(const std::string& what) { std::fprintf(stderr, "trail-node: %s\n", what.c_str()); }
+void log_line(const std::string& what) { actors::log_line("trail-node: " + what); }
 
 void restart(self_ptr self, const std::string& why) {
   if (self->state.restarting) return;
@@ -85,8 +87,10 @@ void connect(self_ptr self) {
 // the coordinator; the peer is usable either way.
 void connect_peer(self_ptr self, const std::string& listen) {
   auto colon = listen.rfind(':');
-  if (colon == std::string::npos) return;
-  auto port = static_cast<std::uint16_t>(std::stoul(listen.substr(colon + 1)));
+  std::uint16_t port = 0;
+  if (colon == std::string::npos ||
+      std::from_chars(listen.data() + colon + 1, listen.data() + listen.size(), port).ec != std::errc{} || port == 0)
+    return log_line("peer address '" + listen + "' is malformed: not connecting");
   auto mm = self->system().middleman().actor_handle();
   self->request(mm, std::chrono::seconds(5), caf::connect_atom::value, listen.substr(0, colon), port)
       .then([](const caf::node_id&, caf::strong_actor_ptr&, const std::set<std::string>&) {},
@@ -107,6 +111,7 @@ caf::behavior agent_actor(self_ptr self, agent_options opts, shm::executor_servi
   self->state.svc = svc;
   self->state.scheduler = std::move(scheduler);
   self->state.registry = std::move(registry);
+  reject_unexpected(self, "trail-node: agent");
   self->set_down_handler([=](caf::down_msg& m) {
     if (m.source == self->state.front.address()) restart(self, "lost the connection to the coordinator");
   });
@@ -127,8 +132,8 @@ caf::behavior agent_actor(self_ptr self, agent_options opts, shm::executor_servi
       },
       [=](fenced_atom, const std::string& why) { restart(self, "the coordinator fenced this node (" + why + ")"); },
       [=](peer_atom, std::uint64_t number, const std::string& name, const caf::actor& scheduler, const std::string& data,
-          const std::string& listen) {
-        connect_peer(self, listen);
+          const std::string& listen, bool dial) {
+        if (dial) connect_peer(self, listen);
         self->send(self->state.scheduler, peer_atom::value, number, name, scheduler, data);
       },
       [=](down_atom, std::uint64_t number) { self->send(self->state.scheduler, down_atom::value, number); },

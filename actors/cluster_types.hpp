@@ -7,8 +7,12 @@
 //                        u32 executors, agent, scheduler, registry      -> u64 number
 //                        beat_atom, u64 number, u64 incarnation, u32 free, u32 queued, u64 used
 // front -> node agent:   fenced_atom, string why          (drop everything, rejoin)
-// front -> scheduler:    peer_atom, u64 number, name, scheduler, data   (a live peer)
+//                        peer_atom, u64 number, name, scheduler, data, listen, bool dial
+//                                                         (a live peer; dial: open the direct
+//                                                         connection — only one side does)
 //                        down_atom, u64 number            (a peer is dead: fenced)
+// agent -> scheduler:    peer_atom, u64 number, name, scheduler, data;  down_atom, u64 number
+// scheduler -> front:    peer_atom, u64 number            (send my agent every live peer again)
 // shard -> registry:     cdeploy_atom, u32 version, manifest, [name], [bytes] -> string
 //                        undeploy_atom, app
 // shard -> scheduler:    run_atom, u64 session, app, u32 version, [args], u32 timeout_ms
@@ -43,6 +47,7 @@ using fwd_atom = caf::atom_constant<caf::atom("tfwd")>;
 using report_atom = caf::atom_constant<caf::atom("treport")>;
 using release_atom = caf::atom_constant<caf::atom("trelease")>;
 // local to a node
+using watchdog_atom = caf::atom_constant<caf::atom("twatchdog")>;  // a remote attempt overdue
 using cluster_atom = caf::atom_constant<caf::atom("tcluster")>;  // agent -> scheduler: front, number, incarnation
 using pulled_atom = caf::atom_constant<caf::atom("tpulled")>;    // a pull for a report finished
 using apppulled_atom = caf::atom_constant<caf::atom("tapppull")>;  // a pull for an app-scoped trigger finished

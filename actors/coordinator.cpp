@@ -31,7 +31,7 @@ struct front_state {
 
 using self_ptr = caf::stateful_actor<front_state>*;
 
-void log_line(const std::string& what) { std::fprintf(stderr, "trail-coordinator: %s\n", what.c_str()); }
+void log_line(const std::string& what) { actors::log_line("trail-coordinator: " + what); }
 
 const caf::actor& shard_for_app(self_ptr self, std::string_view app) {
   return self->state.shards[core::shard_of(app, static_cast<std::uint32_t>(self->state.shards.size()))];
@@ -81,8 +81,9 @@ caf::result<std::uint64_t> join(self_ptr self, std::uint32_t protocol, const std
     st.by_agent[agent.address()] = *id;
     // Peers learn of each other; the newcomer of everyone.
     for (auto& [n, other] : st.nodes) {
-      self->send(other.agent, peer_atom::value, *id, name, scheduler, data, listen);
-      self->send(agent, peer_atom::value, n, other.name, other.scheduler, other.data, other.listen);
+      // The newcomer dials; the others wait for it (one connection per pair).
+      self->send(other.agent, peer_atom::value, *id, name, scheduler, data, listen, false);
+      self->send(agent, peer_atom::value, n, other.name, other.scheduler, other.data, other.listen, true);
     }
     st.nodes.emplace(*id, rec);
     for (auto& s : st.shards) self->send(s, peer_atom::value, *id, name, scheduler, registry, executors);
@@ -133,7 +134,7 @@ std::string nodes_json(self_ptr self) {
     if (auto info = self->state.members->find(n)) j["executors"] = info->executors;
     nodes.push_back(std::move(j));
   }
-  return nodes.dump();
+  return nodes.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);  // names come from the network
 }
 
 caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<caf::actor> shards) {
@@ -142,6 +143,7 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
   st.members = std::make_unique<core::membership>(core::membership_config{opts.node_timeout});
   st.shards = std::move(shards);
   for (auto& s : st.shards) self->link_to(s);
+  reject_unexpected(self, "trail-coordinator");
   self->set_down_handler([=](caf::down_msg& m) {
     auto it = self->state.by_agent.find(m.source);
     if (it == self->state.by_agent.end()) return;
@@ -159,6 +161,14 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
           const std::string& listen, const std::string& data, std::uint32_t executors, const caf::actor& agent,
           const caf::actor& scheduler, const caf::actor& registry) {
         return join(self, protocol, name, incarnation, listen, data, executors, agent, scheduler, registry);
+      },
+      [=](peer_atom, std::uint64_t number) {  // a node lost its handles of its peers: again, please
+        auto& st = self->state;
+        auto me = st.nodes.find(number);
+        if (me == st.nodes.end()) return;
+        for (auto& [n, other] : st.nodes)
+          if (n != number)
+            self->send(me->second.agent, peer_atom::value, n, other.name, other.scheduler, other.data, other.listen, true);
       },
       [=](beat_atom, std::uint64_t number, std::uint64_t incarnation, std::uint32_t free, std::uint32_t queued,
           std::uint64_t used) {

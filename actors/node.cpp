@@ -128,6 +128,12 @@ int run_node(const node_options& opts, bool cluster) {
     ao.name = opts.name;
     ao.queued = sched.queued;
     agent = spawn_agent(sys, ao, svc->get(), scheduler_handle, registry);
+    // Without its agent a node is outside the cluster for good: start over.
+    agent->attach_functor([](const caf::error& reason) {
+      if (reason == caf::exit_reason::user_shutdown) return;
+      restart_requested = true;
+      ::kill(::getpid(), SIGUSR1);
+    });
     port = sys.middleman().publish(agent, opts.port, opts.host.c_str(), true);
     // Only now is the port known: the agent starts joining.
     if (port) caf::anon_send(agent, cluster_atom::value, opts.host + ":" + std::to_string(*port));

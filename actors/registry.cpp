@@ -164,6 +164,7 @@ caf::behavior registry_actor(self_ptr self, registry_options opts, shm::executor
   self->state.opts = std::move(opts);
   self->state.svc = svc;
   self->state.scheduler = std::move(scheduler);
+  reject_unexpected(self, "trail-node: registry");
   return {
       [=](hello_atom, std::uint32_t version) -> caf::result<std::uint32_t> {
         if (version != protocol_version)
@@ -174,7 +175,13 @@ caf::behavior registry_actor(self_ptr self, registry_options opts, shm::executor
       [=](deploy_atom, const std::string& manifest, const std::vector<std::string>& names,
           const std::vector<std::string>& bytes) { return deploy(self, manifest, names, bytes); },
       [=](cdeploy_atom, std::uint32_t version, const std::string& manifest, const std::vector<std::string>& names,
-          const std::vector<std::string>& bytes) { return deploy(self, manifest, names, bytes, version); },
+          const std::vector<std::string>& bytes) -> caf::result<std::string> {
+        // The same version again (a deployment racing a join): nothing to do.
+        if (auto m = core::parse_manifest(manifest, upload_root))
+          if (auto it = self->state.current.find(m->app); it != self->state.current.end() && it->second->version == version)
+            return m->app + " v" + std::to_string(version);
+        return deploy(self, manifest, names, bytes, version);
+      },
       [=](invoke_atom, const std::string& app, std::vector<std::string>& args, std::uint32_t timeout_ms,
           bool async) { return invoke(self, app, args, timeout_ms, async); },
       [=](result_atom, std::uint64_t session) {

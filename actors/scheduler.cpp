@@ -250,7 +250,12 @@ void on_attempt_end(self_ptr self, std::uint64_t invocation, const status& outco
   auto& st = self->state;
   task* t = task_of(self, invocation);
   st.running.erase(invocation);
-  if (st.cluster) st.cluster->inbox.erase(invocation), st.cluster->pulling.erase(invocation);
+  if (auto& c = st.cluster) {
+    c->inbox.erase(invocation);
+    c->pulling.erase(invocation);
+    c->next_seq.erase(invocation);
+    c->early.erase(invocation);
+  }
   if (!t) return;
   t->invocation = 0;
   t->remote = 0;
@@ -456,6 +461,7 @@ caf::behavior scheduler_actor(self_ptr self, shm::executor_service* svc, schedul
     c.forward_wait = opts.forward_wait;
   }
   self->state.opts = std::move(opts);
+  reject_unexpected(self, "trail-node: scheduler");
   caf::message_handler local{
       [=](invoke_atom, const app_ref& app, std::vector<std::string>& args, std::uint32_t timeout_ms, bool async) {
         return invoke(self, app, std::move(args), timeout_ms, async);

@@ -30,7 +30,7 @@ namespace {
 
 cluster_state& cl(self_ptr self) { return *self->state.cluster; }
 
-void log_line(const std::string& what) { std::fprintf(stderr, "trail-node: %s\n", what.c_str()); }
+void log_line(const std::string& what) { actors::log_line("trail-node: " + what); }
 
 // -- objects in and out -------------------------------------------------------------
 
@@ -61,12 +61,18 @@ result<std::uint64_t> import_inline(shm::store& st, const schema::object_ref& r)
   return sealed->id;
 }
 
-void send_report(self_ptr self, const caf::actor& to, std::uint64_t to_number, schema::report r) {
+void send_to(self_ptr self, const caf::actor& to, std::uint64_t to_number, schema::report r) {
   auto& c = cl(self);
   if (!to || c.dead.contains(to_number)) return;
   r.from_number = c.number;
   r.from_incarnation = c.incarnation;
   self->send(to, report_atom::value, schema::encode(r));
+}
+
+// Reports of work run here go to its home, numbered.
+void send_report(self_ptr self, task& t, schema::report r) {
+  r.seq = t.reports++;
+  send_to(self, t.home, t.home_number, std::move(r));
 }
 
 // -- home side -------------------------------------------------------------------------
@@ -87,14 +93,28 @@ void on_placed(self_ptr self, std::uint64_t invocation, std::uint64_t session, s
     // as a fresh attempt — whatever the abandoned one might still do is ignored.
     if (!error.ok()) log_line("forwarding '" + t->fn->name + "' failed, running it here: " + error.message());
     st.running.erase(invocation);
+    c.inbox.erase(invocation);
+    c.pulling.erase(invocation);
+    c.next_seq.erase(invocation);
+    c.early.erase(invocation);
     t->invocation = 0;
     t->no_forward = true;
     st.queue.push_front(t->id);
     return;
   }
+  if (!st.sessions->live(t->session)) {  // it ended while this was placed: the worker may let go
+    if (auto p = c.peers.find(number); p != c.peers.end()) self->send(p->second.scheduler, release_atom::value, t->session);
+    st.running.erase(invocation);
+    return retire(self, *t);
+  }
   c.workers[t->session].insert(number);
-  if (c.dead.contains(number)) return on_attempt_end(self, invocation, status::unavailable("node lost"));
+  if (c.dead.contains(number) || !c.peers.contains(number))
+    return on_attempt_end(self, invocation, status::unavailable("node " + std::to_string(number) + " lost"));
   t->remote = number;
+  // Should its reports never come (they cannot be lost while the peer is
+  // monitored, but be sure), the attempt ends well after its own timeout.
+  self->delayed_send(self, std::chrono::milliseconds(t->fn->timeout_ms) + std::chrono::seconds(30), watchdog_atom::value,
+                     invocation);
 }
 
 void apply_report(self_ptr self, schema::report r);
@@ -105,11 +125,17 @@ void on_pulled(self_ptr self, std::uint64_t invocation, bool output, std::uint64
   c.pulling.erase(invocation);
   task* t = task_of(self, invocation);
   if (!outcome.ok()) {
-    if (t && !t->home) on_attempt_end(self, invocation, status::unavailable("cannot bring an object home: " + outcome.message()));
+    if (t && !t->home) {
+      auto code = outcome.code() == errc::invalid_argument ? errc::invalid_argument : errc::unavailable;
+      on_attempt_end(self, invocation, status(code, "cannot bring an object home: " + outcome.message()));
+    }
     return;
   }
-  if (t) {
-    auto meta = meta_of(self, id);
+  auto meta = meta_of(self, id);
+  if (meta.id == 0) return;  // (not an object of ours: a forged completion)
+  // Sealed here now: it feeds its triggers even if its attempt was given up
+  // meanwhile — the name is taken, a re-run's seal would not be fresh.
+  if (st.sessions->live(meta.session)) {
     if (output) on_output(self, meta.session, meta);
     else on_object(self, meta);
   }
@@ -170,6 +196,31 @@ void apply_report(self_ptr self, schema::report r) {
   }
 }
 
+// Imports of app-scoped objects seal into the name space of a session that
+// is not ours; it stays open while any import into it runs, and is closed
+// after the last one unless it became this node's (as home or worker).
+bool open_for_import(self_ptr self, std::uint64_t s) {
+  auto& c = cl(self);
+  if (auto it = c.import_opens.find(s); it != c.import_opens.end()) return ++it->second, true;
+  bool ours = self->state.svc->with_store([&](shm::store& st) {
+    if (st.session_open(s)) return true;
+    st.open_session(s);
+    return false;
+  });
+  if (ours) return false;
+  c.import_opens[s] = 1;
+  return true;
+}
+
+void close_after_import(self_ptr self, std::uint64_t s) {
+  auto& c = cl(self);
+  auto it = c.import_opens.find(s);
+  if (it == c.import_opens.end() || --it->second > 0) return;
+  c.import_opens.erase(it);
+  if (c.foreign.contains(s) || self->state.session_app.contains(s)) return;
+  self->state.svc->with_store([&](shm::store& st) { st.release_session(s); });
+}
+
 // An object of another node's session for an app-scoped trigger owned here.
 void import_app_object(self_ptr self, const schema::report& r) {
   auto& st = self->state;
@@ -182,14 +233,10 @@ void import_app_object(self_ptr self, const schema::report& r) {
   auto deliver = [self, bucket](std::uint64_t id) {  // `id` carries one reference, which the bucket drops
     self->send(bucket, bucket_object{meta_of(self, id), bucket_object::scope_filter::app_only});
   };
-  // The session is not ours: open its name space just long enough to seal into it.
-  auto opened = st.svc->with_store([&](shm::store& s) {
-    if (s.session_open(r.session)) return false;
-    s.open_session(r.session);
-    return true;
-  });
+  // The session is not ours: open its name space while imports into it run.
+  bool opened = open_for_import(self, r.session);
   auto close = [self, s = r.session, opened] {
-    if (opened) self->state.svc->with_store([&](shm::store& st) { st.release_session(s); });
+    if (opened) close_after_import(self, s);
   };
   if (r.object.has_inline) {
     auto id = st.svc->with_store([&](shm::store& s) { return import_inline(s, r.object); });
@@ -214,9 +261,10 @@ void on_app_object_pulled(self_ptr self, std::uint64_t key, std::uint64_t id, co
   if (it == c.app_imports.end()) return;
   auto imp = it->second;
   c.app_imports.erase(it);
-  if (outcome.ok()) self->send(imp.bucket, bucket_object{meta_of(self, id), bucket_object::scope_filter::app_only});
-  else log_line("app-scoped object dropped: " + outcome.message());
-  if (imp.opened) self->state.svc->with_store([&](shm::store& st) { st.release_session(imp.session); });
+  auto meta = outcome.ok() ? meta_of(self, id) : core::object_meta{};
+  if (meta.id != 0) self->send(imp.bucket, bucket_object{meta, bucket_object::scope_filter::app_only});
+  else log_line("app-scoped object dropped: " + (outcome.ok() ? std::string("no such object") : outcome.message()));
+  if (imp.opened) close_after_import(self, imp.session);
 }
 
 void on_report(self_ptr self, std::string& blob) {
@@ -226,12 +274,36 @@ void on_report(self_ptr self, std::string& blob) {
   if (c.dead.contains(r->from_number))
     return log_line("rejected a report of node " + std::to_string(r->from_number) + ": fenced (declared dead)");
   if (r->what == schema::report::kind::app_object) return import_app_object(self, *r);
-  if (self->state.sessions->live(r->session)) c.workers[r->session].insert(r->from_number);
-  if (c.pulling.contains(r->invocation)) {
-    c.inbox[r->invocation].push_back(std::move(*r));
+  if (self->state.sessions->live(r->session)) {
+    c.workers[r->session].insert(r->from_number);
+  } else if (!self->state.session_app.contains(r->session)) {  // over: the worker may let go
+    if (auto p = c.peers.find(r->from_number); p != c.peers.end())
+      self->send(p->second.scheduler, release_atom::value, r->session);
     return;
   }
-  apply_report(self, std::move(*r));
+  // Reports may overtake each other (through the coordinator, then on a
+  // direct connection once it is up): apply them in the worker's order.
+  std::uint64_t inv = r->invocation;
+  task* t = task_of(self, inv);
+  if (!t || t->home) return;  // an attempt that is over
+  std::uint32_t next = c.next_seq[inv];
+  if (r->seq != next) {
+    if (r->seq > next) c.early[inv].emplace(r->seq, std::move(*r));
+    return;
+  }
+  std::optional<schema::report> cur = std::move(*r);
+  while (cur) {
+    c.next_seq[inv] = cur->seq + 1;
+    if (c.pulling.contains(inv)) c.inbox[inv].push_back(std::move(*cur));
+    else apply_report(self, std::move(*cur));
+    cur.reset();
+    if (!task_of(self, inv)) break;  // the attempt ended (on_attempt_end forgot its bookkeeping)
+    auto e = c.early.find(inv);
+    if (e == c.early.end() || e->second.empty() || e->second.begin()->first != c.next_seq[inv]) break;
+    cur = std::move(e->second.begin()->second);
+    e->second.erase(e->second.begin());
+  }
+  if (auto e = c.early.find(inv); e != c.early.end() && e->second.empty()) c.early.erase(e);
 }
 
 // -- worker side -----------------------------------------------------------------------
@@ -244,7 +316,7 @@ void report_unstarted(self_ptr self, task& t, const status& why) {
   r.session = t.session;
   r.code = static_cast<std::uint16_t>(why.code());
   r.message = why.message();
-  send_report(self, t.home, t.home_number, std::move(r));
+  send_report(self, t, std::move(r));
   retire(self, t);
 }
 
@@ -308,6 +380,7 @@ caf::result<bool> on_work(self_ptr self, std::string& blob) {
   auto& placed = st.tasks.emplace(task_id, std::move(t)).first->second;
   if (!problem.ok()) {
     placed.pending_inputs = 0;
+    std::erase_if(placed.inputs, [](const core::object_meta& m) { return m.id == 0; });  // only these hold references
     report_unstarted(self, placed, problem);
     return true;
   }
@@ -328,8 +401,10 @@ caf::result<bool> on_work(self_ptr self, std::string& blob) {
 void on_input_pulled(self_ptr self, std::uint64_t task_id, std::uint64_t index, std::uint64_t id, const status& outcome) {
   auto& st = self->state;
   auto it = st.tasks.find(task_id);
-  if (it == st.tasks.end() || index >= it->second.inputs.size()) {
-    if (id) st.svc->with_store([&](shm::store& s) { s.release(id); });
+  if (it == st.tasks.end() || index >= it->second.inputs.size() || it->second.inputs[index].id != 0) {
+    if (id) st.svc->with_store([&](shm::store& s) {
+      if (s.info(id)) s.release(id);
+    });
     return;
   }
   task& t = it->second;
@@ -352,12 +427,19 @@ void drop_foreign(self_ptr self, std::uint64_t session) {
 
 // -- membership ------------------------------------------------------------------------
 
-void on_peer_down(self_ptr self, std::uint64_t number) {
+// `number` is dead (fenced for good), or only its connection to this node
+// broke (`dead` false: it may come back through the coordinator). Either
+// way, work it ran for us ends as unavailable and is retried, and work we
+// ran for it can no longer report.
+void on_peer_down(self_ptr self, std::uint64_t number, bool dead = true) {
   auto& st = self->state;
   auto& c = cl(self);
   if (number == c.number) return;
-  c.dead.insert(number);
-  c.peers.erase(number);
+  if (dead) c.dead.insert(number);
+  if (auto p = c.peers.find(number); p != c.peers.end()) {
+    c.peer_of.erase(p->second.scheduler.address());
+    c.peers.erase(p);
+  }
   std::vector<std::uint64_t> lost;
   for (auto& [id, t] : st.tasks)
     if (t.invocation && !t.home && t.remote == number) lost.push_back(t.invocation);
@@ -395,6 +477,10 @@ void on_run(self_ptr self, std::uint64_t s, const std::string& app, std::uint32_
 bool should_forward(self_ptr self, const task& t, bool local_free) {
   auto& c = cl(self);
   if (t.home || t.no_forward || !c.front) return false;
+  // Inputs of several sessions (an app-scoped fire) keep their own names
+  // only here: such work does not travel.
+  for (auto& in : t.inputs)
+    if (in.session != t.session) return false;
   if (!t.fn->node.empty()) {  // a placement hint: go there if it is someone else and alive
     if (t.fn->node == c.name) return false;
     for (auto& [n, p] : c.peers)
@@ -441,7 +527,10 @@ void forward(self_ptr self, task& t) {
       std::uint64_t target = number;
       self->request(p.scheduler, std::chrono::seconds(5), work_atom::value, blob)
           .then([self, inv, session, target](bool) { on_placed(self, inv, session, target, {}), pump(self); },
-                [via_shard, blob](caf::error&) { via_shard(blob); });
+                [self, inv, via_shard, blob](caf::error&) {
+                  task* t = task_of(self, inv);
+                  if (t && t->forwarding) via_shard(blob);  // still wanted
+                });
       return;
     }
   }
@@ -459,7 +548,8 @@ bool report_event(self_ptr self, const exec_event& e) {
   switch (e.what) {
     case k::sealed:
     case k::output:
-      if (!e.fresh) return true;  // an earlier seal of the name was reported
+      // (Not fresh: an earlier seal holds the name — maybe of an attempt
+      // whose report never made it home; report the winner, home dedups.)
       r.what = e.what == k::sealed ? schema::report::kind::sealed : schema::report::kind::output;
       r.object = st.svc->with_store([&](shm::store& s) { return ref_of(s, e.object); });
       r.data_address = cl(self).data_address;
@@ -476,12 +566,12 @@ bool report_event(self_ptr self, const exec_event& e) {
       r.code = static_cast<std::uint16_t>(e.outcome.code());
       r.message = e.outcome.message();
       st.running.erase(e.invocation);
-      send_report(self, t->home, t->home_number, std::move(r));
+      send_report(self, *t, std::move(r));
       retire(self, *t);
       return true;
     default: return false;
   }
-  send_report(self, t->home, t->home_number, std::move(r));
+  send_report(self, *t, std::move(r));
   return true;
 }
 
@@ -499,7 +589,7 @@ bool send_to_owner(self_ptr self, const app_ref& app, const core::object_meta& o
   r.data_address = c.data_address;
   r.app = app->app;
   r.version = app->version;
-  send_report(self, p->second.scheduler, owner->second, std::move(r));
+  send_to(self, p->second.scheduler, owner->second, std::move(r));
   return true;
 }
 
@@ -518,6 +608,21 @@ void on_session_end(self_ptr self, std::uint64_t session, const outcome* o, bool
 
 caf::message_handler cluster_handlers(self_ptr self) {
   if (!self->state.cluster) return {};
+  // A peer's scheduler handle dies when the connection to that node breaks
+  // (CAF drops every proxy of a node whose direct connection closes), even
+  // if the node lives on. Messages to a dead handle vanish: end what ran
+  // there now, and learn the peer again through the coordinator.
+  self->set_down_handler([self](caf::down_msg& m) {
+    auto& c = cl(self);
+    auto it = c.peer_of.find(m.source);
+    if (it == c.peer_of.end()) return;
+    std::uint64_t number = it->second;
+    log_line("lost the connection to node " + std::to_string(number) + " (" + self->system().render(m.reason) +
+             "); its work here is retried");
+    on_peer_down(self, number, false);
+    if (c.front) self->send(c.front, peer_atom::value, c.number);  // send me the peers again
+    pump(self);
+  });
   return caf::message_handler{
       [=](cluster_atom, const caf::actor& front, std::uint64_t number, std::uint64_t incarnation) {
         auto& c = cl(self);
@@ -527,7 +632,19 @@ caf::message_handler cluster_handlers(self_ptr self) {
         self->state.next_session = node_session_base(number) + 1;
       },
       [=](peer_atom, std::uint64_t number, const std::string& name, const caf::actor& scheduler, const std::string& data) {
-        if (!cl(self).dead.contains(number) && number != cl(self).number) cl(self).peers[number] = {name, scheduler, data};
+        auto& c = cl(self);
+        if (c.dead.contains(number) || number == c.number || !scheduler) return;
+        if (auto old = c.peers.find(number); old != c.peers.end()) c.peer_of.erase(old->second.scheduler.address());
+        c.peers[number] = {name, scheduler, data};
+        c.peer_of[scheduler.address()] = number;
+        self->monitor(scheduler);
+      },
+      [=](watchdog_atom, std::uint64_t invocation) {
+        task* t = task_of(self, invocation);
+        if (!t || t->home || t->remote == 0) return;
+        on_attempt_end(self, invocation, status::unavailable("no word from node " + std::to_string(t->remote) +
+                                                             " about '" + t->fn->name + "'"));
+        pump(self);
       },
       [=](down_atom, std::uint64_t number) {
         on_peer_down(self, number);

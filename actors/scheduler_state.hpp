@@ -44,6 +44,7 @@ struct task {
   std::uint64_t home_number = 0;
   std::uint64_t home_invocation = 0;
   std::uint32_t pending_inputs = 0;            // pulls still running; queued when 0
+  std::uint32_t reports = 0;                   // reports sent home so far (their seq)
 };
 
 // How a session ended, kept for `trail result`.
@@ -73,6 +74,7 @@ struct cluster_state {
   net::transfer_service* xfer = nullptr;
   std::chrono::milliseconds forward_wait{0};
   std::map<std::uint64_t, peer> peers;  // live peers by cluster number
+  std::map<caf::actor_addr, std::uint64_t> peer_of;  // monitored peer schedulers -> number
   std::set<std::uint64_t> dead;         // fenced numbers: their reports are rejected
   std::map<std::pair<std::string, std::uint32_t>, app_ref> versions;  // every version deployed here
   std::map<std::string, std::uint64_t> owners;  // app -> number owning its app-scoped triggers
@@ -81,6 +83,8 @@ struct cluster_state {
   std::unordered_map<std::uint64_t, std::set<std::uint64_t>> workers;  // session -> numbers it ran work on
   std::unordered_map<std::uint64_t, std::deque<schema::report>> inbox; // invocation -> reports behind a pull
   std::unordered_set<std::uint64_t> pulling;                           // invocations with a pull in flight
+  std::unordered_map<std::uint64_t, std::uint32_t> next_seq;           // invocation -> next report to apply
+  std::unordered_map<std::uint64_t, std::map<std::uint32_t, schema::report>> early;  // ... and those ahead of it
   // app-scoped objects of other nodes' sessions being pulled here
   struct app_import {
     std::uint64_t session = 0;
@@ -89,6 +93,7 @@ struct cluster_state {
   };
   std::unordered_map<std::uint64_t, app_import> app_imports;
   std::uint64_t next_import = 1;
+  std::unordered_map<std::uint64_t, int> import_opens;  // sessions opened here for imports -> imports running
   // worker side
   std::unordered_map<std::uint64_t, foreign_session> foreign;
 };

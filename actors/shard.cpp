@@ -99,7 +99,7 @@ struct shard_state {
 using self_ptr = caf::stateful_actor<shard_state>*;
 
 void log_line(self_ptr self, const std::string& what) {
-  std::fprintf(stderr, "trail-coordinator: shard %u: %s\n", self->state.index, what.c_str());
+  actors::log_line("trail-coordinator: shard " + std::to_string(self->state.index) + ": " + what);
 }
 
 std::uint64_t next_id(self_ptr self) { return shard_session_base(self->state.index) + self->state.next++; }
@@ -314,8 +314,10 @@ void on_node_down(self_ptr self, std::uint64_t number) {
 }
 
 // Forwarded work: the first node that accepts it, by the placement ranking.
+// The home gives up after 5 s (and runs the work itself): placing stops at
+// `deadline`, before that.
 void place_work(self_ptr self, caf::response_promise rp, std::string app, std::uint64_t origin, std::string hint,
-                std::string blob, std::set<core::node_id> excluded) {
+                std::string blob, std::set<core::node_id> excluded, clock::time_point deadline) {
   auto& st = self->state;
   auto a = st.apps.find(app);
   if (a == st.apps.end()) return rp.deliver(origin);
@@ -329,19 +331,20 @@ void place_work(self_ptr self, caf::response_promise rp, std::string app, std::u
     if (placed) target = *placed;
     if (auto spread = least_backlog(st.nodes, ls, excluded, origin)) target = *spread;
   }
-  if (!target || *target == origin) return rp.deliver(origin);  // it runs where it is
+  if (!target || *target == origin || clock::now() >= deadline) return rp.deliver(origin);  // it runs where it is
   std::uint64_t n = *target;
   auto& node = st.nodes.at(n);
   placed_on(node);
   ++st.forwarded;
-  self->request(node.scheduler, std::chrono::seconds(2), work_atom::value, blob)
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+  self->request(node.scheduler, std::max(left, std::chrono::milliseconds(1)), work_atom::value, blob)
       .then([=](bool) mutable { rp.deliver(n); },
             [=](caf::error& e) mutable {
               ++self->state.refused;
               if (auto it = self->state.nodes.find(n); it != self->state.nodes.end()) it->second.free = 0;
               log_line(self, "node #" + std::to_string(n) + " refused work: " + self->system().render(e));
               excluded.insert(n);
-              place_work(self, rp, app, origin, hint, blob, excluded);
+              place_work(self, rp, app, origin, hint, blob, excluded, deadline);
             });
 }
 
@@ -364,6 +367,7 @@ caf::behavior shard_actor(self_ptr self, std::uint32_t index, coordinator_option
   self->state.index = index;
   self->state.opts = std::move(opts);
   std::filesystem::create_directories(self->state.opts.state_dir / "libs");
+  reject_unexpected(self, "trail-coordinator: shard " + std::to_string(index));
   self->send(self, sweep_atom::value);
   return {
       [=](sweep_atom) { sweep(self); },
@@ -383,7 +387,7 @@ caf::behavior shard_actor(self_ptr self, std::uint32_t index, coordinator_option
           std::string& error) { on_ended(self, number, session, ok, output, code, error); },
       [=](fwd_atom, std::string& app, std::uint64_t origin, std::string& hint, std::string& blob) {
         auto rp = self->make_response_promise<std::uint64_t>();
-        place_work(self, rp, std::move(app), origin, std::move(hint), std::move(blob), {});
+        place_work(self, rp, std::move(app), origin, std::move(hint), std::move(blob), {}, clock::now() + std::chrono::seconds(4));
         return rp;
       },
       [=](deploy_atom, const std::string& manifest, const std::vector<std::string>& names,

@@ -1,5 +1,7 @@
 #include "actors/types.hpp"
 
+#include "shm/async_log.hpp"
+
 namespace trail::actors {
 
 caf::error to_error(const status& s) {
@@ -13,6 +15,21 @@ status to_status(const caf::error& e, caf::actor_system& sys) {
     return {static_cast<errc>(e.code()), e.context().get_as<std::string>(0)};
   if (e == caf::sec::request_timeout) return status::unavailable("request timed out");
   return status::unavailable(sys.render(e));
+}
+
+void log_line(std::string line) {
+  static shm::async_log log{stderr};
+  log.post(std::move(line));
+}
+
+void reject_unexpected(caf::scheduled_actor* self, std::string who) {
+  self->set_default_handler([who](caf::scheduled_actor* s, caf::message_view& x) -> caf::result<caf::message> {
+    std::string what = x.content().stringify();
+    if (what.size() > 200) what = what.substr(0, 200) + "...";
+    std::string from = s->current_sender() ? caf::to_string(s->current_sender()->node()) : std::string("anonymous");
+    log_line(who + ": rejected an unexpected message from " + from + ": " + what);
+    return caf::sec::unexpected_message;
+  });
 }
 
 void configure(caf::actor_system_config& cfg) {

@@ -123,6 +123,17 @@ struct bucket_result {
 caf::error to_error(const status& s);
 status to_status(const caf::error& e, caf::actor_system& sys);
 
+// Writes `line` (plus a newline) to stderr from a thread of its own: an
+// actor never stalls on a full stderr pipe.
+void log_line(std::string line);
+
+// For actors that peers can reach: a message no handler matches (malformed,
+// of another protocol, forged) is dropped with one line on stderr naming
+// `who` got what and from whom, and a request gets unexpected_message back.
+// The actor keeps running. (CAF's default prints to stdout, which trail
+// keeps for results.)
+void reject_unexpected(caf::scheduled_actor* self, std::string who);
+
 // Registers the message types and sets CAF's tuning for 2-core VMs in code
 // (nothing is read from the working directory).
 void configure(caf::actor_system_config& cfg);

@@ -56,4 +56,5 @@ struct Report {
   message @10 :Text;       # finished: error text
   app @11 :Text;           # appObject: the app ...
   version @12 :UInt32;     # ... and version whose app-scoped trigger gets `object`
+  seq @13 :UInt32;         # 0, 1, 2, ... per invocation: the home applies reports in this order
 }

@@ -102,6 +102,7 @@ std::string encode(const report& r) {
   b.setMessage(r.message);
   b.setApp(r.app);
   b.setVersion(r.version);
+  b.setSeq(r.seq);
   return flatten(m);
 }
 
@@ -148,6 +149,7 @@ result<report> decode_report(std::string_view bytes) {
     out.message = as_string(r.getMessage());
     out.app = as_string(r.getApp());
     out.version = r.getVersion();
+    out.seq = r.getSeq();
     if (out.code > static_cast<std::uint16_t>(errc::internal))
       return status::invalid("malformed report message: unknown error code " + std::to_string(out.code));
     return out;

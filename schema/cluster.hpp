@@ -59,6 +59,7 @@ struct report {
   std::string message;
   std::string app;        // app_object
   std::uint32_t version = 0;
+  std::uint32_t seq = 0;  // per invocation, from 0 (messages may take different routes)
 };
 
 std::string encode(const work& w);

@@ -106,7 +106,9 @@ TEST_F(cluster_test, MalformedClusterMessagesAreRejectedAndLogged) {
       .receive([](std::uint64_t) { FAIL() << "joined with a wrong protocol version"; },
                [](caf::error& e) { EXPECT_NE(e, caf::error{}); });
   // Messages of the wrong shape, and heartbeats of a node that never joined.
-  self->send(*front, actors::beat_atom::value, std::string("not a number"));
+  self->request(*front, 5s, actors::beat_atom::value, std::string("not a number"))
+      .receive([] { FAIL() << "a malformed heartbeat was accepted"; },
+               [](caf::error& e) { EXPECT_EQ(e, caf::sec::unexpected_message); });
   self->send(*front, actors::beat_atom::value, std::uint64_t{999}, std::uint64_t{1}, std::uint32_t{0}, std::uint32_t{0},
              std::uint64_t{0});
   self->receive([](actors::fenced_atom, const std::string& why) { EXPECT_FALSE(why.empty()); },
@@ -121,7 +123,7 @@ TEST_F(cluster_test, MalformedClusterMessagesAreRejectedAndLogged) {
   std::vector<caf::actor> schedulers;
   for (int i = 0; i < 3; ++i)
     self->receive([&](actors::peer_atom, std::uint64_t, const std::string&, const caf::actor& s, const std::string&,
-                      const std::string&) { schedulers.push_back(s); },
+                      const std::string&, bool) { schedulers.push_back(s); },
                   caf::after(5s) >> [] { FAIL() << "no peer announced"; });
   ASSERT_EQ(schedulers.size(), 3u);
   for (auto& s : schedulers) {
@@ -132,6 +134,7 @@ TEST_F(cluster_test, MalformedClusterMessagesAreRejectedAndLogged) {
   }
   drain_all();
   for (auto& [name, m] : nodes_) EXPECT_NE(m.said.find("rejected a report"), std::string::npos) << name << ":\n" << m.said;
+  EXPECT_NE(coordinator_.said.find("rejected an unexpected message"), std::string::npos) << coordinator_.said;
   // Everyone still serves.
   auto out = client_->invoke("spread", {"still", "fine"}, 10s);
   ASSERT_TRUE(out.ok()) << out.error().to_string();
