@@ -99,7 +99,7 @@ bool full_io(int fd, char* buf, std::size_t n, bool write) {
 
 }  // namespace
 
-std::vector<double> tcp_rtt_us(std::size_t trips, std::size_t bytes) {
+std::pair<int, int> tcp_pair() {
   int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -108,20 +108,24 @@ std::vector<double> tcp_rtt_us(std::size_t trips, std::size_t bytes) {
   ::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   ::listen(listener, 1);
   ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  int a = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ::connect(a, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  int b = ::accept(listener, nullptr, nullptr);
+  ::close(listener);
+  int one = 1;
+  for (int fd : {a, b}) ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return {a, b};
+}
+
+std::vector<double> tcp_rtt_us(std::size_t trips, std::size_t bytes) {
+  auto [s, c] = tcp_pair();
   const std::size_t warmup = trips / 10;
-  std::thread echo([&] {
-    int c = ::accept(listener, nullptr, nullptr);
-    int one = 1;
-    ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  std::thread echo([&, c = c] {
     std::vector<char> buf(bytes);
     for (std::size_t i = 0; i < trips + warmup; ++i)
       if (!full_io(c, buf.data(), bytes, false) || !full_io(c, buf.data(), bytes, true)) break;
     ::close(c);
   });
-  int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ::connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  int one = 1;
-  ::setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   std::vector<char> buf(bytes, 'x');
   std::vector<double> us;
   for (std::size_t i = 0; i < trips + warmup; ++i) {
@@ -132,7 +136,6 @@ std::vector<double> tcp_rtt_us(std::size_t trips, std::size_t bytes) {
   }
   ::close(s);
   echo.join();
-  ::close(listener);
   return us;
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <utility>
 #include <vector>
 
 namespace trail::bench {
@@ -18,5 +19,8 @@ namespace trail::bench {
 // Round trips of `bytes` over a TCP loopback connection between two threads
 // (blocking sockets, TCP_NODELAY): the floor for anything that crosses a socket.
 std::vector<double> tcp_rtt_us(std::size_t trips, std::size_t bytes = 64);
+
+// A connected TCP loopback socket pair (TCP_NODELAY both ends), for floors.
+std::pair<int, int> tcp_pair();
 
 }  // namespace trail::bench

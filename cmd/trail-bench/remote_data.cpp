@@ -67,23 +67,6 @@ bool full_io(int fd, std::byte* p, std::size_t n, bool out) {
   return true;
 }
 
-std::pair<int, int> tcp_pair() {
-  int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::listen(listener, 1);
-  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
-  int a = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ::connect(a, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  int b = ::accept(listener, nullptr, nullptr);
-  ::close(listener);
-  int one = 1;
-  for (int fd : {a, b}) ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  return {a, b};
-}
 
 // Per run: a one-byte request, then `size` bytes in `chunk`-byte sends from
 // `src` on one thread, received into `dst` on the other — a pull with no
