@@ -25,6 +25,10 @@
 #   expect OUTPUT              the last invoke/wait printed exactly OUTPUT (the
 #                              rest of the line; trailing newlines ignored).
 #   expect_fail                the last invoke/wait failed (exit status != 0).
+#   cut NODE                   breaks every node-to-node control connection of
+#                              NODE (ss -K on the nodes' port inside its
+#                              namespace); the node and its peers stay up, and
+#                              must notice and recover.
 #   kill NODE                  SIGKILL node NODE (n1, n2 or n3); checks that its
 #                              executors die with it. The node stays dead for the
 #                              rest of the run, so put such checks in files that
@@ -275,6 +279,17 @@ kill_node() {
   remove_leftovers_of "$pid"
 }
 
+cut_node() {
+  local name=$1 where=$2 killed
+  if [ -z "${ns_of[$name]:-}" ]; then fail "$where: cut $name: no such node"; return; fi
+  killed=$(ip netns exec "${ns_of[$name]}" ss -K -tn "( sport = :$node_port or dport = :$node_port )" 2>&1 | grep -c ESTAB || true)
+  if [ "$killed" -gt 0 ]; then
+    pass "$where: cut $name: $killed node-to-node connections broken"
+  else
+    fail "$where: cut $name: no connection to break (ss -K unsupported?)"
+  fi
+}
+
 # run_check_file FILE: the directives of FILE (see the top of this script).
 run_check_file() {
   local file=$1 base label lineno=0 line verb rest words manifest
@@ -339,6 +354,8 @@ run_check_file() {
         pending="" ;;
       kill)
         kill_node "${words[0]:-}" "$base:$lineno" ;;
+      cut)
+        cut_node "${words[0]:-}" "$base:$lineno" ;;
       *)
         fail "$label: unknown directive '$verb'" ;;
     esac
