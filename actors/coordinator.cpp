@@ -168,7 +168,9 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
         if (me == st.nodes.end()) return;
         for (auto& [n, other] : st.nodes)
           if (n != number)
-            self->send(me->second.agent, peer_atom::value, n, other.name, other.scheduler, other.data, other.listen, true);
+            // Both ends usually ask: the lower number dials, so one connection results.
+            self->send(me->second.agent, peer_atom::value, n, other.name, other.scheduler, other.data, other.listen,
+                       number < n);
       },
       [=](beat_atom, std::uint64_t number, std::uint64_t incarnation, std::uint32_t free, std::uint32_t queued,
           std::uint64_t used) {

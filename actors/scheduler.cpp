@@ -250,12 +250,7 @@ void on_attempt_end(self_ptr self, std::uint64_t invocation, const status& outco
   auto& st = self->state;
   task* t = task_of(self, invocation);
   st.running.erase(invocation);
-  if (auto& c = st.cluster) {
-    c->inbox.erase(invocation);
-    c->pulling.erase(invocation);
-    c->next_seq.erase(invocation);
-    c->early.erase(invocation);
-  }
+  if (st.cluster) forget(*st.cluster, invocation);
   if (!t) return;
   t->invocation = 0;
   t->remote = 0;
@@ -294,6 +289,7 @@ core::object_meta meta_of(self_ptr self, std::uint64_t object) {
 void on_object(self_ptr self, const core::object_meta& o) {
   auto& st = self->state;
   if (!st.sessions->live(o.session)) return;
+  if (st.cluster && !st.cluster->fed[o.session].insert(o.id).second) return;  // fed already
   auto app = st.session_app.find(o.session);
   if (app == st.session_app.end()) return;
   auto scope = bucket_object::scope_filter::all;

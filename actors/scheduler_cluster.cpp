@@ -77,6 +77,7 @@ void send_report(self_ptr self, task& t, schema::report r) {
 
 // -- home side -------------------------------------------------------------------------
 
+
 void on_placed(self_ptr self, std::uint64_t invocation, std::uint64_t session, std::uint64_t number,
                const status& error) {
   auto& st = self->state;
@@ -93,10 +94,7 @@ void on_placed(self_ptr self, std::uint64_t invocation, std::uint64_t session, s
     // as a fresh attempt — whatever the abandoned one might still do is ignored.
     if (!error.ok()) log_line("forwarding '" + t->fn->name + "' failed, running it here: " + error.message());
     st.running.erase(invocation);
-    c.inbox.erase(invocation);
-    c.pulling.erase(invocation);
-    c.next_seq.erase(invocation);
-    c.early.erase(invocation);
+    forget(c, invocation);
     t->invocation = 0;
     t->no_forward = true;
     st.queue.push_front(t->id);
@@ -105,12 +103,14 @@ void on_placed(self_ptr self, std::uint64_t invocation, std::uint64_t session, s
   if (!st.sessions->live(t->session)) {  // it ended while this was placed: the worker may let go
     if (auto p = c.peers.find(number); p != c.peers.end()) self->send(p->second.scheduler, release_atom::value, t->session);
     st.running.erase(invocation);
+    forget(c, invocation);
     return retire(self, *t);
   }
   c.workers[t->session].insert(number);
   if (c.dead.contains(number) || !c.peers.contains(number))
     return on_attempt_end(self, invocation, status::unavailable("node " + std::to_string(number) + " lost"));
   t->remote = number;
+  t->heard = clock::now();
   // Should its reports never come (they cannot be lost while the peer is
   // monitored, but be sure), the attempt ends well after its own timeout.
   self->delayed_send(self, std::chrono::milliseconds(t->fn->timeout_ms) + std::chrono::seconds(30), watchdog_atom::value,
@@ -279,6 +279,10 @@ void on_report(self_ptr self, std::string& blob) {
   } else if (!self->state.session_app.contains(r->session)) {  // over: the worker may let go
     if (auto p = c.peers.find(r->from_number); p != c.peers.end())
       self->send(p->second.scheduler, release_atom::value, r->session);
+    if (task* t = task_of(self, r->invocation); t && !t->home)  // and the attempt is over too
+      on_attempt_end(self, r->invocation,
+                     r->what == schema::report::kind::finished ? status(static_cast<errc>(r->code), r->message)
+                                                                 : status::unavailable("session ended"));
     return;
   }
   // Reports may overtake each other (through the coordinator, then on a
@@ -286,6 +290,8 @@ void on_report(self_ptr self, std::string& blob) {
   std::uint64_t inv = r->invocation;
   task* t = task_of(self, inv);
   if (!t || t->home) return;  // an attempt that is over
+  if (t->remote != 0 && r->from_number != t->remote) return;  // not the node running it (a stray duplicate)
+  t->heard = clock::now();
   std::uint32_t next = c.next_seq[inv];
   if (r->seq != next) {
     if (r->seq > next) c.early[inv].emplace(r->seq, std::move(*r));
@@ -448,7 +454,7 @@ void on_peer_down(self_ptr self, std::uint64_t number, bool dead = true) {
   for (auto& [s, f] : c.foreign)
     if (f.home_number == number) orphans.push_back(s);
   for (auto s : orphans) drop_foreign(self, s);
-  std::erase_if(c.owners, [&](auto& kv) { return kv.second == number; });
+  if (dead) std::erase_if(c.owners, [&](auto& kv) { return kv.second == number; });
 }
 
 void on_run(self_ptr self, std::uint64_t s, const std::string& app, std::uint32_t version,
@@ -473,6 +479,13 @@ void on_run(self_ptr self, std::uint64_t s, const std::string& app, std::uint32_
 }  // namespace
 
 // -- shared with scheduler.cpp ---------------------------------------------------------
+
+void forget(cluster_state& c, std::uint64_t invocation) {
+  c.inbox.erase(invocation);
+  c.pulling.erase(invocation);
+  c.next_seq.erase(invocation);
+  c.early.erase(invocation);
+}
 
 bool should_forward(self_ptr self, const task& t, bool local_free) {
   auto& c = cl(self);
@@ -527,9 +540,12 @@ void forward(self_ptr self, task& t) {
       std::uint64_t target = number;
       self->request(p.scheduler, std::chrono::seconds(5), work_atom::value, blob)
           .then([self, inv, session, target](bool) { on_placed(self, inv, session, target, {}), pump(self); },
-                [self, inv, via_shard, blob](caf::error&) {
+                [self, inv, session, via_shard, blob](caf::error& e) {
                   task* t = task_of(self, inv);
-                  if (t && t->forwarding) via_shard(blob);  // still wanted
+                  if (!t || !t->forwarding) return;
+                  if (e == caf::sec::request_timeout)  // it may have taken it after all: a fresh attempt here
+                    return on_placed(self, inv, session, 0, status::unavailable("node did not answer")), pump(self);
+                  via_shard(blob);  // refused: the shard decides
                 });
       return;
     }
@@ -595,6 +611,7 @@ bool send_to_owner(self_ptr self, const app_ref& app, const core::object_meta& o
 
 void on_session_end(self_ptr self, std::uint64_t session, const outcome* o, bool quiet) {
   auto& c = cl(self);
+  c.fed.erase(session);
   if (auto w = c.workers.find(session); w != c.workers.end()) {
     for (auto number : w->second)
       if (auto p = c.peers.find(number); p != c.peers.end()) self->send(p->second.scheduler, release_atom::value, session);
@@ -617,6 +634,10 @@ caf::message_handler cluster_handlers(self_ptr self) {
     auto it = c.peer_of.find(m.source);
     if (it == c.peer_of.end()) return;
     std::uint64_t number = it->second;
+    if (m.reason != caf::exit_reason::remote_link_unreachable) {  // its scheduler stopped: the node is going away
+      on_peer_down(self, number, false);
+      return pump(self);
+    }
     log_line("lost the connection to node " + std::to_string(number) + " (" + self->system().render(m.reason) +
              "); its work here is retried");
     on_peer_down(self, number, false);
@@ -642,6 +663,9 @@ caf::message_handler cluster_handlers(self_ptr self) {
       [=](watchdog_atom, std::uint64_t invocation) {
         task* t = task_of(self, invocation);
         if (!t || t->home || t->remote == 0) return;
+        auto quiet_for = std::chrono::milliseconds(t->fn->timeout_ms) + std::chrono::seconds(30);
+        if (auto due = t->heard + quiet_for; due > clock::now())  // it reported meanwhile: wait again
+          return self->delayed_send(self, due - clock::now(), watchdog_atom::value, invocation);
         on_attempt_end(self, invocation, status::unavailable("no word from node " + std::to_string(t->remote) +
                                                              " about '" + t->fn->name + "'"));
         pump(self);

@@ -39,6 +39,7 @@ struct task {
   bool no_forward = false;                     // runs here only
   bool forwarding = false;                     // the attempt is being placed by the shard
   std::uint64_t remote = 0;                    // worker number running the attempt; 0 = here
+  clock::time_point heard{};                   // its last report (watchdog)
   // -- cluster, worker side: work another node (the home) sent here --
   caf::actor home;                             // set: report to it instead of deciding
   std::uint64_t home_number = 0;
@@ -79,6 +80,9 @@ struct cluster_state {
   std::map<std::pair<std::string, std::uint32_t>, app_ref> versions;  // every version deployed here
   std::map<std::string, std::uint64_t> owners;  // app -> number owning its app-scoped triggers
   std::unordered_set<std::uint64_t> placed;     // sessions the shard placed here (reported when they end)
+  // Objects already handed to their buckets, per live home session: an object
+  // can arrive twice (a given-up attempt's pull and its re-run's seal).
+  std::unordered_map<std::uint64_t, std::unordered_set<std::uint64_t>> fed;
   // home side
   std::unordered_map<std::uint64_t, std::set<std::uint64_t>> workers;  // session -> numbers it ran work on
   std::unordered_map<std::uint64_t, std::deque<schema::report>> inbox; // invocation -> reports behind a pull
@@ -150,6 +154,8 @@ core::object_meta meta_of(self_ptr self, std::uint64_t object);
 // Whether `t` should leave this node now, given that no executor is free here
 // (or the function names another node).
 bool should_forward(self_ptr self, const task& t, bool local_free);
+// Drops the home-side bookkeeping of an attempt that is over or given up.
+void forget(cluster_state& c, std::uint64_t invocation);
 void forward(self_ptr self, task& t);
 // An executor event of work run for another node: reported there. False if
 // the invocation is not such work.
