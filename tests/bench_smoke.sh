@@ -24,3 +24,4 @@ print(len(lines), "result lines ok")'
 "$bench" remote-hop --json --runs 20 | check
 "$bench" throughput --json --nodes 2 --runs 200 --rounds 1 | check
 "$bench" remote-data --json --sizes 8B,1MiB --runs 5 | check
+"$bench" remote-object --json --sizes 1MiB --runs 2 | check

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include <trail/status.hpp>
 
@@ -38,6 +39,9 @@ int run_e2e(const options& o);
 int run_chain(const options& o);
 int run_fanout(const options& o);
 int run_remote_data(const options& o);
+int run_remote_object(const options& o);
+// "8B,4KiB,1MiB" -> bytes; errors quote the item.
+result<std::vector<std::uint64_t>> parse_sizes(const std::string& text);
 int run_remote_hop(const options& o);
 int run_throughput(const options& o);
 

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <mutex>
@@ -246,6 +247,39 @@ int run_throughput(const options& o) {
   emit({{"bench", "throughput"}, {"nodes", o.nodes}, {"executors_per_node", o.executors}, {"clients", clients},
         {"burst", burst}, {"invocations_per_s", 1e6 / s.p50_us}},
        s, "tcp_rtt", floor);
+  return 0;
+}
+
+// One object made on n1 and consumed on n2 of a real two-node cluster: the
+// whole hop (report, pull into the consumer's store, dispatch) per size.
+int run_remote_object(const options& o) {
+  auto sizes = parse_sizes(o.sizes);
+  if (!sizes) return fail(sizes.error());
+  std::uint64_t largest = *std::max_element(sizes->begin(), sizes->end());
+  std::string store = std::to_string((largest + (largest >> 3) + (128ull << 20)) >> 20) + "M";
+  auto c = cluster_process::start(o, 2, store);
+  if (!c) return fail(c.error());
+  std::string yaml = "app: robj\nlibrary: " + o.library_path +
+                     "\nentry: big_src\nfunctions:\n  - { name: big_src, node: n1, timeout_ms: 600000 }\n"
+                     "  - { name: big_dst, node: n2, timeout_ms: 600000 }\n"
+                     "buckets:\n  - name: big\n    triggers:\n      - { type: immediate, target: big_dst }\n";
+  if (auto s = (*c)->deploy(yaml); !s.ok()) return fail(s);
+  auto floor = summarize(tcp_rtt_us(5000));
+  for (auto size : *sizes) {
+    std::size_t runs = o.data_runs ? o.data_runs : std::clamp<std::size_t>((2ull << 30) / std::max<std::uint64_t>(size, 1), 3, 200);
+    std::vector<double> us;
+    for (std::size_t i = 0; i < runs + 1; ++i) {
+      auto r = (*c)->cli().invoke("robj", {std::to_string(size)}, 600s);
+      if (!r) return fail(r.error());
+      auto space = r->output.find(' ');
+      if (r->output.substr(space + 1) != "0") return fail(status::internal("object arrived damaged: " + r->output));
+      if (i > 0) us.push_back(std::stod(r->output.substr(0, space)) / 1000.0);
+    }
+    auto s = summarize(us);
+    emit({{"bench", "remote-object"}, {"size", size}, {"runs", runs},
+          {"mib_per_s", s.p50_us > 0 ? (size / double(1 << 20)) / (s.p50_us / 1e6) : 0.0}},
+         s, "tcp_rtt", floor);
+  }
   return 0;
 }
 

@@ -18,6 +18,31 @@ std::uint64_t arg(trail::context& ctx, std::size_t i) { return std::stoull(std::
 
 TRAIL_FUNCTION(noop)(trail::context&) {}
 
+// remote-object source. args: bytes. Fills the object (word i = i), then
+// stamps the time into word 0 just before send.
+TRAIL_FUNCTION(big_src)(trail::context& ctx) {
+  std::uint64_t size = std::max<std::uint64_t>(arg(ctx, 0), 8) / 8 * 8;
+  trail::object_writer w = ctx.create("big", "blob", size);
+  auto* words = reinterpret_cast<std::uint64_t*>(w.data());
+  for (std::uint64_t i = 1; i < size / 8; ++i) words[i] = i;
+  w.resize(size);
+  std::int64_t t = now_ns();
+  std::memcpy(w.data(), &t, sizeof t);
+  ctx.send(std::move(w));
+}
+
+// remote-object target: the hop ends at its entry; then every word is checked.
+// Outputs "<hop ns> <bad words>".
+TRAIL_FUNCTION(big_dst)(trail::context& ctx) {
+  std::int64_t t = now_ns(), sent = 0;
+  const trail::object& in = ctx.inputs()[0];
+  std::memcpy(&sent, in.data(), sizeof sent);
+  auto* words = reinterpret_cast<const std::uint64_t*>(in.data());
+  std::uint64_t bad = 0;
+  for (std::uint64_t i = 1; i < in.size() / 8; ++i) bad += words[i] != i;
+  ctx.output(std::to_string(t - sent) + " " + std::to_string(bad));
+}
+
 // The app's output, nothing else: a 1-function app.
 TRAIL_FUNCTION(noop_out)(trail::context& ctx) { ctx.output("ok"); }
 

@@ -46,6 +46,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   tput->add_option("--rounds", o.workflow_runs, "measured rounds")->capture_default_str();
+  auto* robj = app.add_subcommand("remote-object", "one object made on node 1 and consumed on node 2 of a cluster, per size");
+  robj->add_flag("--json", o.json, "print JSON lines (the default and only format)");
+  robj->add_option("--sizes", o.sizes, "object sizes, comma-separated")->default_str("64MiB,256MiB,1GiB");
+  robj->add_option("--runs", o.data_runs, "hops per size (0: scaled to the size)")->capture_default_str();
   auto* data = app.add_subcommand("remote-data", "pull objects between two nodes' stores over the data path, per size");
   data->add_flag("--json", o.json, "print JSON lines (the default and only format)");
   data->add_option("--sizes", o.sizes, "object sizes, comma-separated (8B, 4KiB, 1MiB, 1GiB, ...)")->capture_default_str();
@@ -67,6 +71,10 @@ int main(int argc, char** argv) {
   if (*fanout) return trail::bench::run_fanout(o);
   if (*data) return trail::bench::run_remote_data(o);
   if (*rhop) return trail::bench::run_remote_hop(o);
+  if (*robj) {
+    if (robj->count("--sizes") == 0) o.sizes = "64MiB,256MiB,1GiB";
+    return trail::bench::run_remote_object(o);
+  }
   if (*tput) return trail::bench::run_throughput(o);
   return 1;
 }

@@ -39,17 +39,6 @@ double us_since(clock_type::time_point t0) {
 
 double mib_per_s(std::uint64_t bytes, double us) { return us > 0 ? (bytes / double(1 << 20)) / (us / 1e6) : 0; }
 
-result<std::vector<std::uint64_t>> parse_sizes(const std::string& text) {
-  std::vector<std::uint64_t> sizes;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) {
-    auto n = shm::parse_size(item);
-    if (!n) return n.error();
-    sizes.push_back(*n);
-  }
-  if (sizes.empty()) return status::invalid("--sizes names no size");
-  return sizes;
-}
 
 std::size_t runs_for(const options& o, std::uint64_t size) {
   if (o.data_runs > 0) return o.data_runs;
@@ -192,6 +181,18 @@ result<std::pair<summary, summary>> floors_for(node& to, node& from, shm::object
 }
 
 }  // namespace
+
+result<std::vector<std::uint64_t>> parse_sizes(const std::string& text) {
+  std::vector<std::uint64_t> sizes;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    auto n = shm::parse_size(item);
+    if (!n) return n.error();
+    sizes.push_back(*n);
+  }
+  if (sizes.empty()) return status::invalid("--sizes names no size");
+  return sizes;
+}
 
 int run_remote_data(const options& o) {
   auto sizes = parse_sizes(o.sizes);
