@@ -62,14 +62,6 @@ shm::invocation to_invocation(const task& t, std::uint64_t id) {
   return inv;
 }
 
-bool idle_executor(self_ptr self) {
-  return self->state.svc->with_pool([](shm::executor_pool& p) {
-    for (int i = 0; i < p.size(); ++i)
-      if (p.info(i).state == shm::executor_state::idle) return true;
-    return false;
-  });
-}
-
 // Starts queued tasks while executors are idle; in a cluster, sends the
 // others away (two-level scheduling). Tasks that must wait keep their order.
 void dispatch_queued(self_ptr self) {

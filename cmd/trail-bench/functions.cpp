@@ -1,4 +1,5 @@
 // Functions the benchmarks run. Built like any user library: SDK header only.
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <string>
@@ -18,54 +19,65 @@ std::uint64_t arg(trail::context& ctx, std::size_t i) { return std::stoull(std::
 
 TRAIL_FUNCTION(noop)(trail::context&) {}
 
-// remote-object source. args: bytes. Fills the object (word i = i), then
-// stamps the time into word 0 just before send.
-TRAIL_FUNCTION(big_src)(trail::context& ctx) {
-  std::uint64_t size = std::max<std::uint64_t>(arg(ctx, 0), 8) / 8 * 8;
-  trail::object_writer w = ctx.create("big", "blob", size);
-  auto* words = reinterpret_cast<std::uint64_t*>(w.data());
-  for (std::uint64_t i = 1; i < size / 8; ++i) words[i] = i;
-  w.resize(size);
-  std::int64_t t = now_ns();
-  std::memcpy(w.data(), &t, sizeof t);
-  ctx.send(std::move(w));
-}
-
-// remote-object target: the hop ends at its entry; then every word is checked.
-// Outputs "<hop ns> <bad words>".
-TRAIL_FUNCTION(big_dst)(trail::context& ctx) {
-  std::int64_t t = now_ns(), sent = 0;
-  const trail::object& in = ctx.inputs()[0];
-  std::memcpy(&sent, in.data(), sizeof sent);
-  auto* words = reinterpret_cast<const std::uint64_t*>(in.data());
-  std::uint64_t bad = 0;
-  for (std::uint64_t i = 1; i < in.size() / 8; ++i) bad += words[i] != i;
-  ctx.output(std::to_string(t - sent) + " " + std::to_string(bad));
-}
-
 // The app's output, nothing else: a 1-function app.
 TRAIL_FUNCTION(noop_out)(trail::context& ctx) { ctx.output("ok"); }
 
 // First of a 2-function app: an empty object for the next.
 TRAIL_FUNCTION(noop_put)(trail::context& ctx) { ctx.put("next", "k", ""); }
 
-// local-hop source. args: payload bytes. Writes the payload in place, then
-// stamps the time just before send (the hop starts when the data is ready).
-TRAIL_FUNCTION(hop_src)(trail::context& ctx) {
-  std::uint64_t size = std::max<std::uint64_t>(arg(ctx, 0), sizeof(std::int64_t));
-  trail::object_writer w = ctx.create("hop", "payload", size);
-  std::memset(w.data(), 'x', size);
+namespace {
+
+// Sends a `size`-byte object (at least 8) into `bucket`, written by `fill`
+// first; the time just before send goes into its first 8 bytes (a hop starts
+// when its data is ready).
+template <class Fill>
+void send_stamped(trail::context& ctx, const char* bucket, std::uint64_t size, Fill fill) {
+  size = std::max<std::uint64_t>(size, sizeof(std::int64_t));
+  trail::object_writer w = ctx.create(bucket, "payload", size);
+  fill(w.data(), size);
   w.resize(size);
   std::int64_t t = now_ns();
   std::memcpy(w.data(), &t, sizeof t);
   ctx.send(std::move(w));
 }
 
-// local-hop target: the hop ends at its entry. Outputs the hop in ns.
+// When the stamped object `in` was sent.
+std::int64_t sent_at(const trail::object& in) {
+  std::int64_t sent = 0;
+  std::memcpy(&sent, in.data(), sizeof sent);
+  return sent;
+}
+
+}  // namespace
+
+// local-hop and remote-hop source. args: payload bytes.
+TRAIL_FUNCTION(hop_src)(trail::context& ctx) {
+  send_stamped(ctx, "hop", arg(ctx, 0), [](char* p, std::uint64_t n) { std::memset(p, 'x', n); });
+}
+
+// local-hop and remote-hop target: the hop ends at its entry. Outputs the hop in ns.
 TRAIL_FUNCTION(hop_dst)(trail::context& ctx) {
-  std::int64_t t = now_ns(), sent = 0;
-  std::memcpy(&sent, ctx.inputs()[0].data(), sizeof sent);
-  ctx.output(std::to_string(t - sent));
+  std::int64_t t = now_ns();
+  ctx.output(std::to_string(t - sent_at(ctx.inputs()[0])));
+}
+
+// remote-object source. args: bytes. Word i of the object is i (but word 0, the stamp).
+TRAIL_FUNCTION(big_src)(trail::context& ctx) {
+  send_stamped(ctx, "big", arg(ctx, 0) / 8 * 8, [](char* p, std::uint64_t n) {
+    auto* words = reinterpret_cast<std::uint64_t*>(p);
+    for (std::uint64_t i = 1; i < n / 8; ++i) words[i] = i;
+  });
+}
+
+// remote-object target: the hop ends at its entry; then every word is
+// checked. Outputs "<hop ns> <bad words>".
+TRAIL_FUNCTION(big_dst)(trail::context& ctx) {
+  std::int64_t t = now_ns();
+  const trail::object& in = ctx.inputs()[0];
+  auto* words = reinterpret_cast<const std::uint64_t*>(in.data());
+  std::uint64_t bad = 0;
+  for (std::uint64_t i = 1; i < in.size() / 8; ++i) bad += words[i] != i;
+  ctx.output(std::to_string(t - sent_at(in)) + " " + std::to_string(bad));
 }
 
 // chain: args: length. Each step passes a counter on through bucket "c"
