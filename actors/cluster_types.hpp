@@ -24,6 +24,7 @@
 //                                                            (origin: run it yourself)
 // scheduler -> scheduler report_atom, blob                (worker -> home, app owner)
 //                        release_atom, u64 session        (home -> worker: session over)
+//                        lent_atom, u64 object            (app-scope owner -> home: pulled it)
 #pragma once
 
 #include <cstdint>
@@ -46,6 +47,7 @@ using ended_atom = caf::atom_constant<caf::atom("tended")>;
 using fwd_atom = caf::atom_constant<caf::atom("tfwd")>;
 using report_atom = caf::atom_constant<caf::atom("treport")>;
 using release_atom = caf::atom_constant<caf::atom("trelease")>;
+using lent_atom = caf::atom_constant<caf::atom("tlent")>;
 // local to a node
 using watchdog_atom = caf::atom_constant<caf::atom("twatchdog")>;  // a remote attempt overdue
 using cluster_atom = caf::atom_constant<caf::atom("tcluster")>;  // agent -> scheduler: front, number, incarnation

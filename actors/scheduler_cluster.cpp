@@ -198,18 +198,13 @@ void apply_report(self_ptr self, schema::report r) {
 
 // Imports of app-scoped objects seal into the name space of a session that
 // is not ours; it stays open while any import into it runs, and is closed
-// after the last one unless it became this node's (as home or worker).
+// after the last one unless it is (still) this node's, as home or worker.
 bool open_for_import(self_ptr self, std::uint64_t s) {
-  auto& c = cl(self);
-  if (auto it = c.import_opens.find(s); it != c.import_opens.end()) return ++it->second, true;
-  bool ours = self->state.svc->with_store([&](shm::store& st) {
-    if (st.session_open(s)) return true;
-    st.open_session(s);
-    return false;
-  });
-  if (ours) return false;
-  c.import_opens[s] = 1;
-  return true;
+  if (cl(self).import_opens[s]++ == 0)
+    self->state.svc->with_store([&](shm::store& st) {
+      if (!st.session_open(s)) st.open_session(s);
+    });
+  return true;  // counted: close_after_import() when done
 }
 
 void close_after_import(self_ptr self, std::uint64_t s) {
@@ -225,10 +220,17 @@ void close_after_import(self_ptr self, std::uint64_t s) {
 void import_app_object(self_ptr self, const schema::report& r) {
   auto& st = self->state;
   auto& c = cl(self);
+  auto give_back = [&] {  // a lent object we will not pull
+    if (auto p = c.peers.find(r.from_number); p != c.peers.end() && !r.object.has_inline)
+      self->send(p->second.scheduler, lent_atom::value, r.object.id);
+  };
   auto v = c.versions.find({r.app, r.version});
-  if (v == c.versions.end()) return log_line("object for app " + r.app + " v" + std::to_string(r.version) + ", not deployed here: dropped");
+  if (v == c.versions.end()) {
+    give_back();
+    return log_line("object for app " + r.app + " v" + std::to_string(r.version) + ", not deployed here: dropped");
+  }
   auto b = v->second->buckets.find(r.object.bucket);
-  if (b == v->second->buckets.end()) return;
+  if (b == v->second->buckets.end()) return give_back();
   caf::actor bucket = b->second;
   auto deliver = [self, bucket](std::uint64_t id) {  // `id` carries one reference, which the bucket drops
     self->send(bucket, bucket_object{meta_of(self, id), bucket_object::scope_filter::app_only});
@@ -245,7 +247,9 @@ void import_app_object(self_ptr self, const schema::report& r) {
     return close();
   }
   std::uint64_t key = c.next_import++;
-  c.app_imports[key] = {r.session, opened, bucket};
+  caf::actor lender;
+  if (auto p = c.peers.find(r.from_number); p != c.peers.end()) lender = p->second.scheduler;
+  c.app_imports[key] = {r.session, opened, bucket, lender, r.object.id};
   caf::actor me = caf::actor_cast<caf::actor>(self);
   c.xfer->pull(r.data_address, r.object.id, r.object.size, r.session, r.object.bucket, r.object.key,
                [me, key](result<shm::object_id> got) {
@@ -253,6 +257,11 @@ void import_app_object(self_ptr self, const schema::report& r) {
                  caf::anon_send(me, apppulled_atom::value, key, got ? *got : std::uint64_t{0},
                                 static_cast<std::uint8_t>(s.code()), s.message());
                });
+}
+
+void return_lent(self_ptr self, std::uint64_t object) {
+  if (cl(self).lent.erase(object) == 0) return;  // (not lent: stale or forged)
+  self->state.svc->with_store([&](shm::store& s) { s.release(object); });
 }
 
 void on_app_object_pulled(self_ptr self, std::uint64_t key, std::uint64_t id, const status& outcome) {
@@ -265,6 +274,7 @@ void on_app_object_pulled(self_ptr self, std::uint64_t key, std::uint64_t id, co
   if (meta.id != 0) self->send(imp.bucket, bucket_object{meta, bucket_object::scope_filter::app_only});
   else log_line("app-scoped object dropped: " + (outcome.ok() ? std::string("no such object") : outcome.message()));
   if (imp.opened) close_after_import(self, imp.session);
+  if (imp.lender) self->send(imp.lender, lent_atom::value, imp.lent_object);  // done with it
 }
 
 void on_report(self_ptr self, std::string& blob) {
@@ -428,6 +438,7 @@ void on_input_pulled(self_ptr self, std::uint64_t task_id, std::uint64_t index, 
 void drop_foreign(self_ptr self, std::uint64_t session) {
   auto& c = cl(self);
   if (c.foreign.erase(session) == 0) return;
+  if (c.import_opens.contains(session)) return;  // an app-scoped import still writes into it; the last one closes it
   self->state.svc->with_store([&](shm::store& s) { s.release_session(session); });
 }
 
@@ -454,7 +465,13 @@ void on_peer_down(self_ptr self, std::uint64_t number, bool dead = true) {
   for (auto& [s, f] : c.foreign)
     if (f.home_number == number) orphans.push_back(s);
   for (auto s : orphans) drop_foreign(self, s);
-  if (dead) std::erase_if(c.owners, [&](auto& kv) { return kv.second == number; });
+  if (dead) {
+    std::erase_if(c.owners, [&](auto& kv) { return kv.second == number; });
+    std::vector<std::uint64_t> back;  // what it was pulling from us will never be asked for
+    for (auto& [id, to] : c.lent)
+      if (to == number) back.push_back(id);
+    for (auto id : back) return_lent(self, id);
+  }
 }
 
 void on_run(self_ptr self, std::uint64_t s, const std::string& app, std::uint32_t version,
@@ -605,6 +622,10 @@ bool send_to_owner(self_ptr self, const app_ref& app, const core::object_meta& o
   r.data_address = c.data_address;
   r.app = app->app;
   r.version = app->version;
+  // The owner pulls it: keep it alive until it says it is done, even if its
+  // session ends here first.
+  if (!r.object.has_inline && c.lent.emplace(o.id, owner->second).second)
+    self->state.svc->with_store([&](shm::store& s) { s.retain(o.id); });
   send_to(self, p->second.scheduler, owner->second, std::move(r));
   return true;
 }
@@ -685,6 +706,7 @@ caf::message_handler cluster_handlers(self_ptr self) {
         on_report(self, blob);
         pump(self);
       },
+      [=](lent_atom, std::uint64_t object) { return_lent(self, object); },
       [=](release_atom, std::uint64_t session) {
         drop_foreign(self, session);
         pump(self);

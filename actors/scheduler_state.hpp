@@ -94,10 +94,13 @@ struct cluster_state {
     std::uint64_t session = 0;
     bool opened = false;  // the session's name space was opened for it (closed after)
     caf::actor bucket;
+    caf::actor lender;             // the home it is pulled from; told when done
+    std::uint64_t lent_object = 0;  // the object's id there
   };
   std::unordered_map<std::uint64_t, app_import> app_imports;
   std::uint64_t next_import = 1;
   std::unordered_map<std::uint64_t, int> import_opens;  // sessions opened here for imports -> imports running
+  std::unordered_map<std::uint64_t, std::uint64_t> lent;  // objects kept for an app-scope owner's pull -> owner
   // worker side
   std::unordered_map<std::uint64_t, foreign_session> foreign;
 };

@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -52,8 +53,9 @@ class cluster_test : public ::testing::Test {
   virtual int initial_nodes() const { return 3; }
 
   void SetUp() override {
-    log_ = std::filesystem::temp_directory_path() / ("trail-cluster-test-" + std::to_string(::getpid()) + "-" +
-                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(test.begin(), test.end(), '/', '_');  // parameterized names
+    log_ = std::filesystem::temp_directory_path() / ("trail-cluster-test-" + std::to_string(::getpid()) + "-" + test);
     std::filesystem::remove(log_);
     ::setenv("TRAIL_TEST_LOG", log_.c_str(), 1);
     start_coordinator();

@@ -121,6 +121,14 @@ TRAIL_FUNCTION(ingest)(trail::context& ctx) {
   ctx.output("queued");
 }
 
+// The same with events over the 64 KiB inline limit: the window's owner
+// pulls them from the sessions' home nodes.
+TRAIL_FUNCTION(ingest_big)(trail::context& ctx) {
+  note(ctx);
+  ctx.put("events", "e-" + std::to_string(ctx.session()), std::string(128 << 10, 'e'));
+  ctx.output("queued");
+}
+
 TRAIL_FUNCTION(count)(trail::context& ctx) {
   note(ctx, " " + std::to_string(ctx.inputs().size()));
   ctx.output("window: " + std::to_string(ctx.inputs().size()) + " events");
