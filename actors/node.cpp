@@ -61,6 +61,12 @@ namespace {
 
 std::atomic<bool> restart_requested{false};
 
+// Wakes the main thread's sigwait to shut down and start over.
+void request_restart() {
+  restart_requested = true;
+  ::kill(::getpid(), SIGUSR1);
+}
+
 // The part both modes share: executors, scheduler and registry, published on
 // the --listen port (the registry for clients standalone, the agent in a
 // cluster), until SIGINT/SIGTERM (or SIGUSR1: restart).
@@ -108,8 +114,9 @@ int run_node(const node_options& opts, bool cluster) {
   events.attach(scheduler_handle);
   auto registry = spawn_registry(sys, {state.dir / "libs", 256u << 20}, svc->get(), scheduler_handle);
 
-  // The port opens before the agent knows it: publish first, then join.
-  caf::actor front_door = registry;
+  // Standalone, clients talk to the registry on the port. In a cluster the
+  // agent answers there; it learns the port only once it is published, and
+  // joins then.
   caf::actor agent;
   caf::expected<std::uint16_t> port{caf::sec::runtime_error};
   if (!cluster) {
@@ -121,23 +128,17 @@ int run_node(const node_options& opts, bool cluster) {
     ao.incarnation = static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
     ao.data = xfer->address();
     ao.executors = static_cast<std::uint32_t>(opts.executors);
-    ao.restart = [](const std::string&) {
-      restart_requested = true;
-      ::kill(::getpid(), SIGUSR1);
-    };
+    ao.restart = [](const std::string&) { request_restart(); };
     ao.name = opts.name;
     ao.queued = sched.queued;
     agent = spawn_agent(sys, ao, svc->get(), scheduler_handle, registry);
     // Without its agent a node is outside the cluster for good: start over.
     agent->attach_functor([](const caf::error& reason) {
-      if (reason == caf::exit_reason::user_shutdown) return;
-      restart_requested = true;
-      ::kill(::getpid(), SIGUSR1);
+      if (reason != caf::exit_reason::user_shutdown) request_restart();
     });
     port = sys.middleman().publish(agent, opts.port, opts.host.c_str(), true);
     // Only now is the port known: the agent starts joining.
     if (port) caf::anon_send(agent, cluster_atom::value, opts.host + ":" + std::to_string(*port));
-    front_door = agent;
   }
   int code = 0;
   if (!port) {
@@ -150,7 +151,7 @@ int run_node(const node_options& opts, bool cluster) {
     if (sig == SIGUSR1 && restart_requested) code = restart_exit_code;
     else std::fprintf(stderr, "trail-node: %s, shutting down\n", strsignal(sig));
   }
-  for (auto& a : {agent, front_door, registry, scheduler_handle})
+  for (auto& a : {agent, registry, scheduler_handle})
     if (a) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   sys.await_all_actors_done();
   events.attach(caf::actor{});

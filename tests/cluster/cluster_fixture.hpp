@@ -158,7 +158,7 @@ class cluster_test : public ::testing::Test {
     }
   }
 
-  // Waits until every node in `names` holds `app` (deployments reach nodes
+  // Waits until `holders` nodes hold `app` (deployments reach nodes
   // asynchronously when they join).
   void wait_until_held(const std::string& app, std::size_t holders) {
     auto deadline = std::chrono::steady_clock::now() + 20s;
