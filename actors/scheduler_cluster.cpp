@@ -199,12 +199,12 @@ void apply_report(self_ptr self, schema::report r) {
 // Imports of app-scoped objects seal into the name space of a session that
 // is not ours; it stays open while any import into it runs, and is closed
 // after the last one unless it is (still) this node's, as home or worker.
-bool open_for_import(self_ptr self, std::uint64_t s) {
+// Every open_for_import() is matched by one close_after_import().
+void open_for_import(self_ptr self, std::uint64_t s) {
   if (cl(self).import_opens[s]++ == 0)
     self->state.svc->with_store([&](shm::store& st) {
       if (!st.session_open(s)) st.open_session(s);
     });
-  return true;  // counted: close_after_import() when done
 }
 
 void close_after_import(self_ptr self, std::uint64_t s) {
@@ -236,10 +236,8 @@ void import_app_object(self_ptr self, const schema::report& r) {
     self->send(bucket, bucket_object{meta_of(self, id), bucket_object::scope_filter::app_only});
   };
   // The session is not ours: open its name space while imports into it run.
-  bool opened = open_for_import(self, r.session);
-  auto close = [self, s = r.session, opened] {
-    if (opened) close_after_import(self, s);
-  };
+  open_for_import(self, r.session);
+  auto close = [self, s = r.session] { close_after_import(self, s); };
   if (r.object.has_inline) {
     auto id = st.svc->with_store([&](shm::store& s) { return import_inline(s, r.object); });
     if (id) deliver(*id);
@@ -249,7 +247,7 @@ void import_app_object(self_ptr self, const schema::report& r) {
   std::uint64_t key = c.next_import++;
   caf::actor lender;
   if (auto p = c.peers.find(r.from_number); p != c.peers.end()) lender = p->second.scheduler;
-  c.app_imports[key] = {r.session, opened, bucket, lender, r.object.id};
+  c.app_imports[key] = {r.session, bucket, lender, r.object.id};
   caf::actor me = caf::actor_cast<caf::actor>(self);
   c.xfer->pull(r.data_address, r.object.id, r.object.size, r.session, r.object.bucket, r.object.key,
                [me, key](result<shm::object_id> got) {
@@ -273,7 +271,7 @@ void on_app_object_pulled(self_ptr self, std::uint64_t key, std::uint64_t id, co
   auto meta = outcome.ok() ? meta_of(self, id) : core::object_meta{};
   if (meta.id != 0) self->send(imp.bucket, bucket_object{meta, bucket_object::scope_filter::app_only});
   else log_line("app-scoped object dropped: " + (outcome.ok() ? std::string("no such object") : outcome.message()));
-  if (imp.opened) close_after_import(self, imp.session);
+  close_after_import(self, imp.session);
   if (imp.lender) self->send(imp.lender, lent_atom::value, imp.lent_object);  // done with it
 }
 

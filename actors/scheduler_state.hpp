@@ -92,7 +92,6 @@ struct cluster_state {
   // app-scoped objects of other nodes' sessions being pulled here
   struct app_import {
     std::uint64_t session = 0;
-    bool opened = false;  // the session's name space was opened for it (closed after)
     caf::actor bucket;
     caf::actor lender;             // the home it is pulled from; told when done
     std::uint64_t lent_object = 0;  // the object's id there
