@@ -10,6 +10,8 @@
 # Exit status: 0 all checks passed, 1 some failed, 77 skipped (no network
 # namespaces here: needs root or CAP_NET_ADMIN; or trail-coordinator not built).
 #
+# Scratch files go under $TMPDIR (scripts/test makes a private one per run).
+#
 # Check files: APPS_DIR/cluster/*.check, then tests/cluster/*.check (beside
 # this script), each in name order, one directive per line ('#' comments and
 # blank lines are ignored; arguments are split on whitespace):
@@ -102,7 +104,7 @@ remove_leftovers_of() {
   local p
   for p in "$@"; do
     alive "$p" && continue
-    rm -rf /dev/shm/trail-"$p"-* "${TMPDIR:-/tmp}/trail-node-$p"
+    rm -rf /dev/shm/trail-"$p"-* "$tmp_root/trail-node-$p"
   done
 }
 
@@ -135,7 +137,7 @@ remove_stale_namespaces() {
     echo "removing stale namespace $ns (its test, pid $pid, is gone)"
     reap_namespace "$ns" 0
   done
-  for dir in "${TMPDIR:-/tmp}"/trail-netns-test-*.*; do
+  for dir in "$tmp_root"/trail-netns-test-*.*; do
     [[ $dir =~ /trail-netns-test-([0-9]+)\.[^/]*$ ]] || continue
     alive "${BASH_REMATCH[1]}" || rm -rf "$dir"
   done
@@ -393,7 +395,7 @@ stop_cluster() {
     if until_ms $(( $(now_ms) + stop_timeout_s * 1000 )) ns_empty "${ns_of[$name]}"; then
       wait "$pid" 2>/dev/null || true
       local f left=""
-      for f in /dev/shm/trail-"$pid"-* "${TMPDIR:-/tmp}/trail-node-$pid"; do [ -e "$f" ] && left+="$f "; done
+      for f in /dev/shm/trail-"$pid"-* "$tmp_root/trail-node-$pid"; do [ -e "$f" ] && left+="$f "; done
       if [ -z "$left" ]; then pass "$name stopped on SIGTERM and left nothing behind"; else fail "$name stopped on SIGTERM but left $left"; fi
     else
       fail "$name (or a process it started) still ran ${stop_timeout_s} s after SIGTERM"
@@ -402,9 +404,10 @@ stop_cluster() {
 }
 
 main() {
+  tmp_root=$(dirname "$(mktemp -u)")  # $TMPDIR, or the system default
   command -v ip >/dev/null || skip "no 'ip' command (iproute2)"
   [ -x "$bin/trail-coordinator" ] || skip "$bin/trail-coordinator is not built (multi-node mode)"
-  work=$(mktemp -d "${TMPDIR:-/tmp}/trail-netns-test-$$.XXXXXX")
+  work=$(mktemp -d "$tmp_root/trail-netns-test-$$.XXXXXX")
   trap cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM

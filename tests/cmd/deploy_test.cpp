@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../support/temp_dir.hpp"
 #include "node_fixture.hpp"
 
 namespace trail::testing {
@@ -12,21 +13,19 @@ namespace fs = std::filesystem;
 
 class deploy_test : public node_test {
  protected:
-  // Writes `yaml` as a manifest beside a copy of the chain example's library.
+  // The manifests' directory, with a copy of the chain example's library in
+  // it, exists before any test body builds a path from it.
+  void SetUp() override {
+    node_test::SetUp();
+    fs::copy_file(examples_dir + "/chain/libchain.so", dir_.path() / "libchain.so");
+  }
+  // Writes `yaml` as a manifest in dir().
   std::string manifest(const std::string& yaml) {
-    dir_ = fs::temp_directory_path() / ("trail-deploy-test-" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-    fs::copy_file(examples_dir + "/chain/libchain.so", dir_ / "libchain.so", fs::copy_options::overwrite_existing);
-    auto path = dir_ / ("m" + std::to_string(n_++) + ".yaml");
-    std::ofstream(path) << yaml;
-    return path.string();
+    return dir_.write("m" + std::to_string(n_++) + ".yaml", yaml).string();
   }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-    node_test::TearDown();
-  }
-  fs::path dir_;
+  const fs::path& dir() const { return dir_.path(); }
+
+  temp_dir dir_;
   int n_ = 0;
 };
 
@@ -78,8 +77,8 @@ TEST_F(deploy_test, AtLeastTenKindsOfBadManifestAreRejectedClearly) {
 
 TEST_F(deploy_test, LibrariesMayBeNamedByAbsoluteOrRelativePaths) {
   auto m = manifest("app: t\nlibrary: libchain.so\nentry: first\nfunctions:\n"
-                    "  - { name: first }\n  - { name: second, library: " + (dir_ / "libchain.so").string() + " }\n"
-                    "  - { name: third, library: ../" + dir_.filename().string() + "/libchain.so }\n"
+                    "  - { name: first }\n  - { name: second, library: " + (dir() / "libchain.so").string() + " }\n"
+                    "  - { name: third, library: ../" + dir().filename().string() + "/libchain.so }\n"
                     "buckets:\n  - { name: a, triggers: [ { type: immediate, target: second } ] }\n"
                     "  - { name: b, triggers: [ { type: immediate, target: third } ] }\n");
   auto r = client_->deploy(m);
@@ -113,7 +112,7 @@ TEST_F(deploy_test, UndeployReleasesWhatAppScopedTriggersHeld) {
 
 TEST_F(deploy_test, ALibraryThatIsNotAnElfIsRejected) {
   auto path = manifest("app: t\nlibrary: fake.so\nentry: f\nfunctions:\n  - { name: f }\n");
-  std::ofstream(dir_ / "fake.so") << "not a library";
+  dir_.write("fake.so", "not a library");
   auto r = client_->deploy(path);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message().find("fake.so"), std::string::npos) << r.error().message();
