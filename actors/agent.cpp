@@ -14,7 +14,6 @@ using connect_retry_atom = caf::atom_constant<caf::atom("tconnect")>;
 
 struct agent_state {
   agent_options opts;
-  shm::executor_service* svc = nullptr;
   caf::actor scheduler, registry;
   caf::actor front;
   std::uint64_t number = 0;
@@ -97,18 +96,8 @@ void connect_peer(self_ptr self, const std::string& listen) {
             [=](caf::error& e) { log_line("cannot connect to peer " + listen + ": " + self->system().render(e)); });
 }
 
-std::uint32_t free_executors(shm::executor_service* svc) {
-  return svc->with_pool([](shm::executor_pool& p) {
-    std::uint32_t idle = 0;
-    for (int i = 0; i < p.size(); ++i) idle += p.info(i).state == shm::executor_state::idle;
-    return idle;
-  });
-}
-
-caf::behavior agent_actor(self_ptr self, agent_options opts, shm::executor_service* svc, caf::actor scheduler,
-                          caf::actor registry) {
+caf::behavior agent_actor(self_ptr self, agent_options opts, caf::actor scheduler, caf::actor registry) {
   self->state.opts = std::move(opts);
-  self->state.svc = svc;
   self->state.scheduler = std::move(scheduler);
   self->state.registry = std::move(registry);
   reject_unexpected(self, "trail-node: agent");
@@ -125,10 +114,13 @@ caf::behavior agent_actor(self_ptr self, agent_options opts, shm::executor_servi
       [=](beat_atom) {
         auto& st = self->state;
         if (st.restarting) return;
-        auto used = st.svc->with_store([](shm::store& s) { return s.used_bytes(); });
-        std::uint32_t queued = st.opts.queued ? st.opts.queued->load(std::memory_order_relaxed) : 0;
-        self->send(st.front, beat_atom::value, st.number, st.opts.incarnation, free_executors(st.svc), queued, used);
         self->delayed_send(self, st.opts.heartbeat, beat_atom::value);
+        self->request(st.scheduler, st.opts.heartbeat, load_atom::value)
+            .then([=](std::uint32_t free, std::uint32_t queued, std::uint64_t used) {
+              auto& st = self->state;
+              if (!st.restarting) self->send(st.front, beat_atom::value, st.number, st.opts.incarnation, free, queued, used);
+            },
+            [](caf::error&) {});  // a busy node beats with the next one
       },
       [=](fenced_atom, const std::string& why) { restart(self, "the coordinator fenced this node (" + why + ")"); },
       [=](peer_atom, std::uint64_t number, const std::string& name, const caf::actor& scheduler, const std::string& data,
@@ -147,9 +139,8 @@ caf::behavior agent_actor(self_ptr self, agent_options opts, shm::executor_servi
 
 }  // namespace
 
-caf::actor spawn_agent(caf::actor_system& sys, agent_options opts, shm::executor_service* svc, caf::actor scheduler,
-                       caf::actor registry) {
-  return sys.spawn(agent_actor, std::move(opts), svc, std::move(scheduler), std::move(registry));
+caf::actor spawn_agent(caf::actor_system& sys, agent_options opts, caf::actor scheduler, caf::actor registry) {
+  return sys.spawn(agent_actor, std::move(opts), std::move(scheduler), std::move(registry));
 }
 
 }  // namespace trail::actors

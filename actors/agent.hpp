@@ -25,7 +25,6 @@
 
 #include <caf/all.hpp>
 
-#include "shm/executor_service.hpp"
 
 namespace trail::actors {
 
@@ -40,11 +39,9 @@ struct agent_options {
   std::uint32_t executors = 0;
   std::chrono::milliseconds heartbeat{100};
   std::function<void(const std::string& why)> restart;  // called once, from an actor thread
-  std::shared_ptr<const std::atomic<std::uint32_t>> queued;  // the scheduler's queue length (heartbeats)
 };
 
-// REQUIRES: `svc` outlives the actor.
-caf::actor spawn_agent(caf::actor_system& sys, agent_options opts, shm::executor_service* svc,
-                       caf::actor scheduler, caf::actor registry);
+// Heartbeats carry the scheduler's load (load_atom).
+caf::actor spawn_agent(caf::actor_system& sys, agent_options opts, caf::actor scheduler, caf::actor registry);
 
 }  // namespace trail::actors

@@ -14,9 +14,8 @@ bool is_dynamic(const core::trigger& t) {
 // The triggers of one bucket and the store references they hold.
 class bucket {
  public:
-  bucket(std::uint64_t app_uid, std::string name, const std::vector<core::trigger_spec>& specs,
-         shm::executor_service* svc)
-      : app_uid_(app_uid), name_(std::move(name)), svc_(svc) {
+  bucket(std::uint64_t app_uid, std::string name, const std::vector<core::trigger_spec>& specs)
+      : app_uid_(app_uid), name_(std::move(name)) {
     for (auto& spec : specs) {
       auto t = core::make_trigger(spec);
       if (t) triggers_.push_back(std::move(*t));  // validated at deploy: cannot fail here
@@ -24,12 +23,6 @@ class bucket {
     held_.resize(triggers_.size());
   }
 
-  // The actor stops (its app version is gone, or the node shuts down): the
-  // references the triggers' state held go with it.
-  ~bucket() {
-    for (auto& h : held_) release_.insert(release_.end(), h.begin(), h.end());
-    apply_refs();
-  }
   bucket(const bucket&) = delete;
   bucket& operator=(const bucket&) = delete;
 
@@ -85,7 +78,8 @@ class bucket {
   }
 
   bucket_result on_timer() {
-    bucket_result r{app_uid_, name_, 0, {}, false, false, {}, {}};
+    bucket_result r = result_for(0);
+    r.counted = false;
     auto now = clock::now();
     for (std::size_t i = 0; i < triggers_.size(); ++i) {
       auto fires = triggers_[i]->on_timer(now);
@@ -100,17 +94,26 @@ class bucket {
       for (auto& t : triggers_) waiting = waiting || t->waiting(s);
       r.waiting_updates.emplace_back(s, waiting);
     }
-    apply_refs();
+    take_refs(r);
     return r;
   }
 
-  void end_session(std::uint64_t s) {
+  // The references of the session's objects its triggers held.
+  bucket_released end_session(std::uint64_t s) {
     for (std::size_t i = 0; i < triggers_.size(); ++i)
       for (auto& o : triggers_[i]->end_session(s)) {
         if (auto it = held_[i].find(o.id); it != held_[i].end()) held_[i].erase(it);
         release_.push_back(o.id);
       }
-    apply_refs();
+    return {std::exchange(release_, {})};
+  }
+
+  // The actor stops (its app version is gone, or the node shuts down): every
+  // reference the triggers' state held.
+  bucket_released release_all() {
+    for (auto& h : held_) release_.insert(release_.end(), h.begin(), h.end());
+    for (auto& h : held_) h.clear();
+    return {std::exchange(release_, {})};
   }
 
   // Earliest by_time deadline of any trigger.
@@ -122,7 +125,13 @@ class bucket {
   }
 
  private:
-  bucket_result result_for(std::uint64_t s) { return {app_uid_, name_, s, {}, false, true, {}, {}}; }
+  bucket_result result_for(std::uint64_t s) {
+    bucket_result r;
+    r.app_uid = app_uid_;
+    r.bucket = name_;
+    r.session = s;
+    return r;
+  }
 
   // Moves trigger i's fires into r; each input carries a reference: the one
   // the trigger held, or a new one.
@@ -138,17 +147,14 @@ class bucket {
 
   bucket_result finish(bucket_result r) {
     for (auto& t : triggers_) r.waiting = r.waiting || t->waiting(r.session);
-    apply_refs();
+    take_refs(r);
     return r;
   }
 
-  void apply_refs() {
-    if (retain_.empty() && release_.empty()) return;
-    svc_->with_store([&](shm::store& st) {
-      for (auto id : retain_) st.retain(id);
-      for (auto id : release_) st.release(id);
-    });
-    retain_.clear(), release_.clear();
+  // The store operations so far go to the scheduler with `r`.
+  void take_refs(bucket_result& r) {
+    r.retain = std::exchange(retain_, {});
+    r.release = std::exchange(release_, {});
   }
 
   std::size_t dynamic_index() const {
@@ -159,20 +165,29 @@ class bucket {
 
   std::uint64_t app_uid_;
   std::string name_;
-  shm::executor_service* svc_;
   std::vector<std::unique_ptr<core::trigger>> triggers_;
   std::vector<std::multiset<std::uint64_t>> held_;  // per trigger: objects it holds a reference for
-  std::vector<std::uint64_t> retain_, release_;      // batched store operations
+  std::vector<std::uint64_t> retain_, release_;      // store operations for the scheduler
 };
 
 struct bucket_state {
   std::unique_ptr<bucket> b;
+  caf::actor scheduler;
   std::optional<clock::time_point> armed;  // deadline the pending tick is for
   static inline const char* name = "trail.bucket";
+
+  // The actor stops (its app version is gone, or the node shuts down): what
+  // the triggers held goes back to the scheduler.
+  ~bucket_state() {
+    if (!b || !scheduler) return;
+    if (auto r = b->release_all(); !r.release.empty()) caf::anon_send(scheduler, std::move(r));
+  }
 };
 
+using bucket_self = caf::stateful_actor<bucket_state, loop_actor>*;
+
 // Arms one timer for the earliest deadline, unless one is already due sooner.
-void rearm(caf::stateful_actor<bucket_state>* self) {
+void rearm(bucket_self self) {
   auto d = self->state.b->next_deadline();
   if (!d || (self->state.armed && *self->state.armed <= *d)) return;
   self->state.armed = d;
@@ -180,10 +195,10 @@ void rearm(caf::stateful_actor<bucket_state>* self) {
   self->delayed_send(self, delay, tick_atom_t::value);
 }
 
-caf::behavior bucket_actor(caf::stateful_actor<bucket_state>* self, std::uint64_t app_uid, std::string name,
-                           std::vector<core::trigger_spec> specs, shm::executor_service* svc,
-                           caf::actor scheduler) {
-  self->state.b = std::make_unique<bucket>(app_uid, std::move(name), specs, svc);
+caf::behavior bucket_actor(bucket_self self, std::uint64_t app_uid, std::string name,
+                           std::vector<core::trigger_spec> specs, caf::actor scheduler) {
+  self->state.b = std::make_unique<bucket>(app_uid, std::move(name), specs);
+  self->state.scheduler = scheduler;
   auto reply = [self, scheduler](bucket_result r) {
     self->send(scheduler, std::move(r));
     rearm(self);
@@ -191,7 +206,9 @@ caf::behavior bucket_actor(caf::stateful_actor<bucket_state>* self, std::uint64_
   return {
       [=](const bucket_object& o) { reply(self->state.b->on_object(o.object, o.scope)); },
       [=](const bucket_announce& a) { reply(self->state.b->on_announce(a)); },
-      [=](end_atom, std::uint64_t session) { self->state.b->end_session(session); },
+      [=](end_atom, std::uint64_t session) {
+        if (auto r = self->state.b->end_session(session); !r.release.empty()) self->send(scheduler, std::move(r));
+      },
       [=](tick_atom_t) {
         self->state.armed.reset();
         auto r = self->state.b->on_timer();
@@ -203,10 +220,9 @@ caf::behavior bucket_actor(caf::stateful_actor<bucket_state>* self, std::uint64_
 
 }  // namespace
 
-caf::actor spawn_bucket(caf::local_actor* parent, std::uint64_t app_uid, std::string bucket,
-                        std::vector<core::trigger_spec> specs, shm::executor_service* svc,
-                        caf::actor scheduler) {
-  return parent->home_system().spawn(bucket_actor, app_uid, std::move(bucket), std::move(specs), svc, std::move(scheduler));
+caf::actor spawn_bucket(node_loop& loop, std::uint64_t app_uid, std::string bucket,
+                        std::vector<core::trigger_spec> specs, caf::actor scheduler) {
+  return spawn_on(loop, bucket_actor, app_uid, std::move(bucket), std::move(specs), std::move(scheduler));
 }
 
 }  // namespace trail::actors

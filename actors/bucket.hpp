@@ -13,20 +13,22 @@
 // scheduler while its session was alive), which the actor drops once its
 // triggers have seen it. Every object a trigger holds carries one more;
 // every input of a fire carries one, handed to the scheduler with the fire.
+// The actor never touches the store: the references it takes and drops
+// travel to the scheduler in its bucket_result (or, when a session ends or
+// the actor stops, in a bucket_released).
 #pragma once
 
 #include <caf/all.hpp>
 
+#include "actors/loop.hpp"
 #include "actors/types.hpp"
-#include "shm/executor_service.hpp"
 
 namespace trail::actors {
 
-// Spawns the actor for `bucket` of app version `app_uid`. It lives as long as
-// its app_version (whose destructor stops it). REQUIRES: `svc` outlives the
-// actor; `specs` were validated.
-caf::actor spawn_bucket(caf::local_actor* parent, std::uint64_t app_uid, std::string bucket,
-                        std::vector<core::trigger_spec> specs, shm::executor_service* svc,
-                        caf::actor scheduler);
+// Spawns the actor for `bucket` of app version `app_uid` on `loop`. It lives
+// as long as its app_version (whose destructor stops it). REQUIRES: `specs`
+// were validated.
+caf::actor spawn_bucket(node_loop& loop, std::uint64_t app_uid, std::string bucket,
+                        std::vector<core::trigger_spec> specs, caf::actor scheduler);
 
 }  // namespace trail::actors

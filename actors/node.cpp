@@ -7,16 +7,18 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <future>
 
 #include <caf/io/all.hpp>
 
 #include "actors/agent.hpp"
 #include "actors/cluster_types.hpp"
+#include "actors/loop.hpp"
 #include "actors/net/transfer.hpp"
 #include "actors/registry.hpp"
 #include "actors/scheduler.hpp"
 #include "actors/types.hpp"
-#include "shm/executor_service.hpp"
+#include "shm/store.hpp"
 
 namespace trail::actors {
 namespace {
@@ -55,6 +57,12 @@ void remove_stale_state_dirs() {
   }
 }
 
+// Ends the loop thread (no actor may be left on it) and passes `code` on.
+int stop_loop(node_loop& loop, int code) {
+  loop.stop();
+  return code;
+}
+
 }  // namespace
 
 namespace {
@@ -86,20 +94,18 @@ int run_node(const node_options& opts, bool cluster) {
   configure(cfg);
   cfg.load<caf::io::middleman>();
   caf::actor_system sys{cfg};
+  // The node's actors, its store and its executors live on the loop thread.
+  node_loop loop(sys);
+  loop.start();
 
-  event_forwarder events;
-  shm::service_options so;
-  so.store.capacity = opts.store_size;
-  so.pool.executor_path = opts.executor_path;
-  so.pool.executors = opts.executors;
-  auto svc = shm::executor_service::start(so, events);
-  if (!svc) return fail(svc.error().to_string());
-  (*svc)->with_store([&](shm::store& st) { events.store = &st; });
+  auto store = shm::store::create({opts.store_size, "store", true});
+  if (!store) return stop_loop(loop, fail(store.error().to_string()));
+  loop_store data_path_store(loop, **store);
 
   std::unique_ptr<net::transfer_service> xfer;
   if (cluster) {
-    auto x = net::transfer_service::start(svc->get(), {.host = opts.host});
-    if (!x) return fail("cannot serve the data path on " + opts.host + ": " + x.error().message());
+    auto x = net::transfer_service::start(data_path_store, {.host = opts.host});
+    if (!x) return stop_loop(loop, fail("cannot serve the data path on " + opts.host + ": " + x.error().message()));
     xfer = std::move(*x);
   }
 
@@ -109,10 +115,17 @@ int run_node(const node_options& opts, bool cluster) {
   sched.cluster = cluster;
   sched.xfer = xfer.get();
   sched.forward_wait = opts.forward_wait;
-  sched.queued = std::make_shared<std::atomic<std::uint32_t>>(0);
-  auto scheduler_handle = spawn_scheduler(sys, svc->get(), sched);
-  events.attach(scheduler_handle);
-  auto registry = spawn_registry(sys, {state.dir / "libs", 256u << 20}, svc->get(), scheduler_handle);
+  shm::pool_options pool;
+  pool.executor_path = opts.executor_path;
+  pool.executors = opts.executors;
+  std::promise<status> started;
+  auto scheduler_handle = spawn_scheduler(loop, **store, pool, sched, &started);
+  if (status up = started.get_future().get(); !up.ok()) {
+    sys.await_all_actors_done();
+    xfer.reset();
+    return stop_loop(loop, fail(up.to_string()));
+  }
+  auto registry = spawn_registry(loop, {state.dir / "libs", 256u << 20}, scheduler_handle);
 
   // Standalone, clients talk to the registry on the port. In a cluster the
   // agent answers there; it learns the port only once it is published, and
@@ -130,8 +143,7 @@ int run_node(const node_options& opts, bool cluster) {
     ao.executors = static_cast<std::uint32_t>(opts.executors);
     ao.restart = [](const std::string&) { request_restart(); };
     ao.name = opts.name;
-    ao.queued = sched.queued;
-    agent = spawn_agent(sys, ao, svc->get(), scheduler_handle, registry);
+    agent = spawn_agent(sys, ao, scheduler_handle, registry);
     // Without its agent a node is outside the cluster for good: start over.
     agent->attach_functor([](const caf::error& reason) {
       if (reason != caf::exit_reason::user_shutdown) request_restart();
@@ -153,11 +165,9 @@ int run_node(const node_options& opts, bool cluster) {
   }
   for (auto& a : {agent, registry, scheduler_handle})
     if (a) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-  sys.await_all_actors_done();
-  events.attach(caf::actor{});
-  xfer.reset();  // pulls in flight end before the store goes
-  svc->reset();  // executors killed and reaped, segments removed
-  return code;
+  sys.await_all_actors_done();  // the scheduler's end killed and reaped the executors
+  xfer.reset();                 // pulls in flight end while the loop still serves them
+  return stop_loop(loop, code);  // then the store's segment goes
 }
 
 }  // namespace

@@ -50,7 +50,6 @@ std::string display_name(const fs::path& resolved) {
 
 struct registry_state {
   registry_options opts;
-  shm::executor_service* svc = nullptr;
   caf::actor scheduler;
   std::map<std::string, app_ref> current;   // app -> its latest version
   std::map<std::string, std::uint32_t> versions;
@@ -58,7 +57,7 @@ struct registry_state {
   static inline const char* name = "trail.registry";
 };
 
-using self_ptr = caf::stateful_actor<registry_state>*;
+using self_ptr = caf::stateful_actor<registry_state, loop_actor>*;
 
 }  // namespace
 
@@ -113,7 +112,7 @@ result<std::shared_ptr<app_version>> build(self_ptr self, const std::string& man
   v->manifest = std::move(*m);
   for (auto& b : v->manifest.buckets) {
     if (b.triggers.empty()) continue;
-    v->buckets[b.name] = spawn_bucket(self, v->uid, b.name, b.triggers, st.svc, st.scheduler);
+    v->buckets[b.name] = spawn_bucket(self->loop(), v->uid, b.name, b.triggers, st.scheduler);
     for (auto& t : b.triggers)
       if (t.type == "redundant") v->redundant_buckets.push_back(b.name);
     for (auto& t : b.triggers)
@@ -159,10 +158,9 @@ caf::result<std::string> status(self_ptr self) {
   return rp;
 }
 
-caf::behavior registry_actor(self_ptr self, registry_options opts, shm::executor_service* svc, caf::actor scheduler) {
+caf::behavior registry_actor(self_ptr self, registry_options opts, caf::actor scheduler) {
   std::filesystem::create_directories(opts.library_dir);
   self->state.opts = std::move(opts);
-  self->state.svc = svc;
   self->state.scheduler = std::move(scheduler);
   reject_unexpected(self, "trail-node: registry");
   return {
@@ -199,9 +197,8 @@ caf::behavior registry_actor(self_ptr self, registry_options opts, shm::executor
 
 }  // namespace
 
-caf::actor spawn_registry(caf::actor_system& sys, registry_options opts, shm::executor_service* svc,
-                          caf::actor scheduler) {
-  return sys.spawn(registry_actor, std::move(opts), svc, std::move(scheduler));
+caf::actor spawn_registry(node_loop& loop, registry_options opts, caf::actor scheduler) {
+  return spawn_on(loop, registry_actor, std::move(opts), std::move(scheduler));
 }
 
 }  // namespace trail::actors

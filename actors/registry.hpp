@@ -12,8 +12,8 @@
 
 #include <caf/all.hpp>
 
+#include "actors/loop.hpp"
 #include "actors/types.hpp"
-#include "shm/executor_service.hpp"
 
 namespace trail::actors {
 
@@ -30,7 +30,7 @@ result<core::app_manifest> prepare_upload(const std::filesystem::path& dir, std:
                                           const std::string& manifest, const std::vector<std::string>& names,
                                           const std::vector<std::string>& bytes);
 
-caf::actor spawn_registry(caf::actor_system& sys, registry_options opts, shm::executor_service* svc,
-                          caf::actor scheduler);
+// Spawns the registry on `loop` (its bucket actors run there too).
+caf::actor spawn_registry(node_loop& loop, registry_options opts, caf::actor scheduler);
 
 }  // namespace trail::actors

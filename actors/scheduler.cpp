@@ -1,5 +1,7 @@
 #include "actors/scheduler.hpp"
 
+#include <sys/epoll.h>
+
 #include "actors/cluster_types.hpp"
 #include "actors/core/retry.hpp"
 #include "actors/scheduler_state.hpp"
@@ -14,7 +16,7 @@ using retry_atom = caf::atom_constant<caf::atom("tretry")>;
 
 void release_inputs(self_ptr self, const std::vector<core::object_meta>& inputs) {
   if (inputs.empty()) return;
-  self->state.svc->with_store([&](shm::store& st) {
+  self->state.with_store([&](shm::store& st) {
     for (auto& o : inputs) st.release(o.id);
   });
 }
@@ -62,6 +64,15 @@ shm::invocation to_invocation(const task& t, std::uint64_t id) {
   return inv;
 }
 
+// Runs `inv` on an idle executor, preferring one that already loaded its
+// library. Errors: unavailable when every executor is busy or starting.
+status start_on_executor(self_ptr self, shm::invocation inv) {
+  auto& pool = *self->state.pool;
+  auto slot = pool.idle_executor(inv.library);
+  if (!slot) return status::unavailable("no idle executor");
+  return pool.dispatch(*slot, std::move(inv));
+}
+
 // Starts queued tasks while executors are idle; in a cluster, sends the
 // others away (two-level scheduling). Tasks that must wait keep their order.
 void dispatch_queued(self_ptr self) {
@@ -92,9 +103,9 @@ void dispatch_queued(self_ptr self) {
       continue;
     }
     std::uint64_t inv = st.next_invocation++;
-    status s = st.svc->dispatch(to_invocation(t, inv));
+    status s = start_on_executor(self, to_invocation(t, inv));
     if (s.code() == errc::unavailable) {
-      if (st.svc->with_pool([](shm::executor_pool& p) { return p.live_executors(); }) > 0) {
+      if (st.pool->live_executors() > 0) {
         local_free = false;  // wait here, or go elsewhere
         st.queue.push_front(id);
         continue;
@@ -127,7 +138,7 @@ void dispatch_queued(self_ptr self) {
 // -- sessions ---------------------------------------------------------------------
 
 std::string read_output(self_ptr self, std::uint64_t object) {
-  return self->state.svc->with_store([&](shm::store& s) {
+  return self->state.with_store([&](shm::store& s) {
     const shm::object_info* o = s.info(object);
     return o ? std::string(reinterpret_cast<const char*>(s.data(*o)), o->size) : std::string();
   });
@@ -179,22 +190,38 @@ void finish_session(self_ptr self, const core::session_end& e) {
   if (st.recent_sessions.size() > 20) st.recent_sessions.pop_front();
   if (st.cluster) on_session_end(self, e.session, &o, e.how == core::session_end::kind::quiet);
   if (e.how != core::session_end::kind::quiet) remember(self, e.session, std::move(o));
-  st.svc->with_store([&](shm::store& s) { s.release_session(e.session); });
+  st.with_store([&](shm::store& s) { s.release_session(e.session); });
   if (auto a = st.session_app.find(e.session); a != st.session_app.end()) {
     for (auto& [name, b] : a->second->buckets) self->send(b, end_atom::value, e.session);
     st.session_app.erase(a);
   }
 }
 
-// Collects ended sessions, starts what can start, and arms the deadline timer.
+void on_exec_event(self_ptr self, const exec_event& e);
+
+// Handles what the executors reported in one service() of the pool.
+bool handle_pool_events(self_ptr self) {
+  auto& st = self->state;
+  if (st.listener.events.empty()) return false;
+  auto events = std::exchange(st.listener.events, {});
+  for (auto& e : events) on_exec_event(self, e);
+  return true;
+}
+
+// Collects ended sessions, starts what can start, serves the pool until it
+// has nothing more to say, and arms the timer for the next deadline.
 void pump(self_ptr self) {
   auto& st = self->state;
-  for (auto& e : st.sessions->collect(clock::now())) finish_session(self, e);
-  dispatch_queued(self);
-  // A dispatch error fails its session: report it now, not at the next message.
-  for (auto& e : st.sessions->collect(clock::now())) finish_session(self, e);
-  if (st.opts.queued) st.opts.queued->store(static_cast<std::uint32_t>(st.queue.size()), std::memory_order_relaxed);
-  if (auto d = st.sessions->next_deadline(); d && (!st.armed || *d < *st.armed)) {
+  do {
+    for (auto& e : st.sessions->collect(clock::now())) finish_session(self, e);
+    dispatch_queued(self);
+    // A dispatch error fails its session: report it now, not at the next message.
+    for (auto& e : st.sessions->collect(clock::now())) finish_session(self, e);
+    st.pool->service(false);  // freed space may let a waiting allocation go on
+  } while (handle_pool_events(self));
+  auto d = st.sessions->next_deadline();
+  if (auto p = st.pool->next_deadline(); p && (!d || *p < *d)) d = p;
+  if (d && (!st.armed || *d < *st.armed)) {
     st.armed = d;
     self->delayed_send(self, std::max(*d - clock::now(), clock::duration::zero()), tick_atom_t::value);
   }
@@ -207,7 +234,7 @@ result<std::uint64_t> start_session(self_ptr self, const app_ref& app, core::ses
   if (st.sessions->live(s) || st.session_app.contains(s)) return status::invalid("session " + std::to_string(s) + " exists");
   if (auto r = st.sessions->start(s, app->app, origin, clock::now(), deadline); !r.ok()) return r;
   st.session_app[s] = app;
-  st.svc->with_store([&](shm::store& store) { store.open_session(s); });
+  st.with_store([&](shm::store& store) { store.open_session(s); });
   return s;
 }
 
@@ -232,7 +259,7 @@ bool route_to_bucket(self_ptr self, std::uint64_t s, const std::string& bucket, 
   if (app == st.session_app.end()) return false;  // session over: dropped
   auto b = app->second->buckets.find(bucket);
   if (b == app->second->buckets.end()) return false;
-  if (carry) st.svc->with_store([&](shm::store& store) { store.retain(*carry); });
+  if (carry) st.with_store([&](shm::store& store) { store.retain(*carry); });
   st.sessions->work_added(s);
   self->send(b->second, std::move(msg));
   return true;
@@ -272,7 +299,7 @@ void on_attempt_end(self_ptr self, std::uint64_t invocation, const status& outco
 }
 
 core::object_meta meta_of(self_ptr self, std::uint64_t object) {
-  return self->state.svc->with_store([&](shm::store& st) {
+  return self->state.with_store([&](shm::store& st) {
     const shm::object_info* o = st.info(object);
     return o ? core::object_meta{o->session, o->bucket, o->key, o->id, o->size} : core::object_meta{};
   });
@@ -321,7 +348,7 @@ void on_exec_event(self_ptr self, const exec_event& e) {
       break;
     case k::died:
       note_failure(self, e.outcome.message());
-      if (st.svc->with_pool([](shm::executor_pool& p) { return p.live_executors(); }) == 0) {
+      if (st.pool->live_executors() == 0) {
         // Nothing can run any more: say so now rather than at each deadline.
         for (auto id : st.queue)
           if (auto t = st.tasks.find(id); t != st.tasks.end() && !t->second.home)
@@ -339,6 +366,8 @@ void on_exec_event(self_ptr self, const exec_event& e) {
 
 void on_bucket_result(self_ptr self, bucket_result& r) {
   auto& st = self->state;
+  for (auto id : r.retain) st.store->retain(id);
+  for (auto id : r.release) st.store->release(id);
   if (r.counted) {
     st.sessions->set_waiting(r.session, r.bucket, r.waiting);
     if (!r.problem.ok()) st.sessions->fail(r.session, r.problem.message());
@@ -414,15 +443,16 @@ caf::result<std::uint64_t, std::string> result_of(self_ptr self, std::uint64_t s
 std::string status_json(self_ptr self) {
   auto& st = self->state;
   nlohmann::json j;
-  st.svc->with_pool([&](shm::executor_pool& p) {
+  {
+    auto& p = *st.pool;
     int busy = 0, idle = 0;
     for (int i = 0; i < p.size(); ++i) {
       busy += p.info(i).state == shm::executor_state::busy;
       idle += p.info(i).state == shm::executor_state::idle;
     }
     j["executors"] = {{"total", p.size()}, {"busy", busy}, {"idle", idle}};
-  });
-  st.svc->with_store([&](shm::store& s) {
+  }
+  st.with_store([&](shm::store& s) {
     j["store"] = {{"objects", s.object_count()}, {"bytes_used", s.used_bytes()}, {"capacity", s.capacity()}};
   });
   j["sessions"] = {{"in_flight", st.sessions->in_flight()}, {"ok", st.sessions_ok}, {"failed", st.sessions_failed}};
@@ -438,8 +468,27 @@ std::string status_json(self_ptr self) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-caf::behavior scheduler_actor(self_ptr self, shm::executor_service* svc, scheduler_options opts) {
-  self->state.svc = svc;
+// Starts the pool on the loop thread (its executors die with that thread)
+// and lets the loop poll its rings and watch its fds.
+status start_pool(self_ptr self, shm::pool_options opts) {
+  auto& st = self->state;
+  st.listener.store = st.store;
+  st.pool = std::make_unique<shm::executor_pool>(*st.store, std::move(opts), st.listener);
+  if (status s = st.pool->start(); !s.ok()) return s;
+  st.pool->wait_ready(std::chrono::seconds(10));  // up (or given up) before serving
+  st.listener.events.clear();                       // (nothing has run yet: only readiness)
+  st.poller.pool = st.pool.get();
+  st.poller.owner = caf::actor_cast<caf::actor>(self);
+  st.loop = &self->loop();
+  st.loop->add(st.poller);
+  caf::actor me = st.poller.owner;
+  self->loop().watch(st.pool->wait_fd(), EPOLLIN, [me](std::uint32_t) { caf::anon_send(me, drain_atom::value, true); });
+  return {};
+}
+
+caf::behavior scheduler_actor(self_ptr self, shm::store* store, shm::pool_options pool, scheduler_options opts,
+                              std::promise<status>* started) {
+  self->state.store = store;
   self->state.sessions = std::make_unique<core::session_table>(opts.limits);
   if (opts.cluster) {
     auto& c = self->state.cluster.emplace();
@@ -449,6 +498,12 @@ caf::behavior scheduler_actor(self_ptr self, shm::executor_service* svc, schedul
     c.forward_wait = opts.forward_wait;
   }
   self->state.opts = std::move(opts);
+  status up = start_pool(self, std::move(pool));
+  started->set_value(up);
+  if (!up.ok()) {
+    self->quit();
+    return {};
+  }
   reject_unexpected(self, "trail-node: scheduler");
   caf::message_handler local{
       [=](invoke_atom, const app_ref& app, std::vector<std::string>& args, std::uint32_t timeout_ms, bool async) {
@@ -466,8 +521,19 @@ caf::behavior scheduler_actor(self_ptr self, shm::executor_service* svc, schedul
         if (self->state.cluster)
           std::erase_if(self->state.cluster->versions, [&](auto& kv) { return kv.first.first == app; });
       },
-      [=](const exec_event& e) {
-        on_exec_event(self, e);
+      [=](drain_atom, bool fds) {  // the loop saw news in the rings (or the pool's fds)
+        if (!fds) self->state.poller.notified = false;
+        self->state.pool->service(fds);
+        pump(self);
+      },
+      [=](load_atom) {
+        auto& st = self->state;
+        std::uint32_t free = 0;
+        for (int i = 0; i < st.pool->size(); ++i) free += st.pool->info(i).state == shm::executor_state::idle;
+        return caf::make_message(free, static_cast<std::uint32_t>(st.queue.size()), st.store->used_bytes());
+      },
+      [=](bucket_released& r) {
+        for (auto id : r.release) self->state.store->release(id);
         pump(self);
       },
       [=](bucket_result& r) {
@@ -492,20 +558,21 @@ caf::behavior scheduler_actor(self_ptr self, shm::executor_service* svc, schedul
 
 }  // namespace sched
 
-caf::actor spawn_scheduler(caf::actor_system& sys, shm::executor_service* svc, scheduler_options opts) {
-  return sys.spawn(sched::scheduler_actor, svc, std::move(opts));
+caf::actor spawn_scheduler(node_loop& loop, shm::store& store, shm::pool_options pool, scheduler_options opts,
+                           std::promise<status>* started) {
+  return spawn_on(loop, sched::scheduler_actor, &store, std::move(pool), std::move(opts), started);
 }
 
-// -- event_forwarder --------------------------------------------------------------
+namespace sched {
 
-void event_forwarder::attach(caf::actor scheduler) {
-  std::lock_guard lock(mu_);
-  target_ = std::move(scheduler);
-}
+// -- the pool's events ------------------------------------------------------------
 
-void event_forwarder::forward(exec_event e) {
-  std::lock_guard lock(mu_);
-  if (target_) caf::anon_send(target_, std::move(e));
+// (On the loop thread, where the actor ends.) The loop stops polling the
+// pool before it goes; then the pool kills and reaps its executors.
+scheduler_state::~scheduler_state() {
+  if (!pool || !loop) return;
+  loop->remove(poller);
+  loop->unwatch(pool->wait_fd());
 }
 
 namespace {
@@ -524,59 +591,65 @@ core::object_meta meta_of(const shm::store& st, std::uint64_t id) {
 }
 }  // namespace
 
-void event_forwarder::on_ready(int) { forward(exec_event{}); }
+void pool_listener::on_ready(int) {}
 
-void event_forwarder::on_sealed(const shm::invocation& inv, const shm::sealed& s) {
+void pool_listener::on_sealed(const shm::invocation& inv, const shm::sealed& s) {
   auto e = event(exec_event::kind::sealed, inv);
   e.object = meta_of(*store, s.id);
   e.fresh = s.fresh;
-  forward(std::move(e));
+  events.push_back(std::move(e));
 }
 
-void event_forwarder::on_output(const shm::invocation& inv, const shm::sealed& s) {
+void pool_listener::on_output(const shm::invocation& inv, const shm::sealed& s) {
   auto e = event(exec_event::kind::output, inv);
   e.object = meta_of(*store, s.id);
   e.fresh = s.fresh;
-  forward(std::move(e));
+  events.push_back(std::move(e));
 }
 
-void event_forwarder::on_announce(const shm::invocation& inv, std::string_view bucket, std::uint64_t n) {
+void pool_listener::on_announce(const shm::invocation& inv, std::string_view bucket, std::uint64_t n) {
   auto e = event(exec_event::kind::announce, inv);
   e.bucket = bucket;
   e.count = n;
-  forward(std::move(e));
+  events.push_back(std::move(e));
 }
 
-void event_forwarder::on_done(const shm::invocation& inv, std::string_view bucket) {
+void pool_listener::on_done(const shm::invocation& inv, std::string_view bucket) {
   auto e = event(exec_event::kind::done, inv);
   e.bucket = bucket;
-  forward(std::move(e));
+  events.push_back(std::move(e));
 }
 
-void event_forwarder::on_finished(const shm::invocation& inv, const status& st) {
+void pool_listener::on_finished(const shm::invocation& inv, const status& st) {
   auto e = event(exec_event::kind::finished, inv);
   e.outcome = st;
-  forward(std::move(e));
+  events.push_back(std::move(e));
 }
 
-void event_forwarder::on_executor_died(int slot, const std::string& why) {
+void pool_listener::on_executor_died(int slot, const std::string& why) {
   exec_event e;
   e.what = exec_event::kind::died;
   e.outcome = status::unavailable("executor " + std::to_string(slot) + ": " + why);
-  forward(std::move(e));
+  events.push_back(std::move(e));
 }
 
-void event_forwarder::on_log(int slot, const shm::invocation* inv, std::string_view line) {
+void pool_listener::on_log(int slot, const shm::invocation* inv, std::string_view line) {
   if (inv)
-    log_.post("[session " + std::to_string(inv->session) + " " + inv->function + "] " + std::string(line));
+    log.post("[session " + std::to_string(inv->session) + " " + inv->function + "] " + std::string(line));
   else
-    log_.post("[executor " + std::to_string(slot) + "] " + std::string(line));
+    log.post("[executor " + std::to_string(slot) + "] " + std::string(line));
 }
 
-void event_forwarder::on_lost(const shm::invocation& inv, const std::string& why) {
+void pool_listener::on_lost(const shm::invocation& inv, const std::string& why) {
   auto e = event(exec_event::kind::lost, inv);
   e.outcome = status::unavailable(why);
-  forward(std::move(e));
+  events.push_back(std::move(e));
 }
 
+void pool_poller::fire() {
+  notified = true;
+  caf::anon_send(owner, drain_atom::value, false);
+}
+
+}  // namespace sched
 }  // namespace trail::actors

@@ -11,20 +11,21 @@
 //   result_atom, u64 session                     -> u64 session, string output (waits)
 //   status_atom                                  -> string (JSON)
 //   app_ref                                      a version was deployed (for app-scoped fires)
-//   exec_event                                   from the executor service's I/O thread
 //   bucket_result                                from bucket actors
+//   load_atom                                    -> u32 free executors, u32 queued, u64 store bytes used
+// and, from itself: the executors' rings or fds have news (the loop tells it).
 #pragma once
 
-#include <atomic>
+#include <future>
 #include <memory>
 
 #include <caf/all.hpp>
 
 #include "actors/core/session_table.hpp"
+#include "actors/loop.hpp"
 #include "actors/net/transfer.hpp"
 #include "actors/types.hpp"
-#include "shm/async_log.hpp"
-#include "shm/executor_service.hpp"
+#include "shm/executor_pool.hpp"
 
 namespace trail::actors {
 
@@ -41,37 +42,13 @@ struct scheduler_options {
   std::string node_name;                        // --name
   net::transfer_service* xfer = nullptr;        // the data path; outlives the actor
   std::chrono::milliseconds forward_wait{0};    // wait for a local executor before forwarding
-  std::shared_ptr<std::atomic<std::uint32_t>> queued;  // published queue length (heartbeats)
 };
 
-// REQUIRES: `svc` outlives the actor.
-caf::actor spawn_scheduler(caf::actor_system& sys, shm::executor_service* svc, scheduler_options opts);
-
-// Forwards the executor service's events to the scheduler (on the I/O thread;
-// never blocks). Events before attach() are dropped: only on_ready can come
-// before any dispatch.
-class event_forwarder : public shm::pool_events {
- public:
-  void attach(caf::actor scheduler);
-  void on_ready(int slot) override;
-  void on_sealed(const shm::invocation& inv, const shm::sealed& s) override;
-  void on_output(const shm::invocation& inv, const shm::sealed& s) override;
-  void on_announce(const shm::invocation& inv, std::string_view bucket, std::uint64_t n) override;
-  void on_done(const shm::invocation& inv, std::string_view bucket) override;
-  void on_finished(const shm::invocation& inv, const status& st) override;
-  void on_lost(const shm::invocation& inv, const std::string& why) override;
-  void on_executor_died(int slot, const std::string& why) override;
-  // Executor output, "[session N function] line", written off the I/O thread.
-  void on_log(int slot, const shm::invocation* inv, std::string_view line) override;
-
-  // Where objects' metadata comes from; set before attach().
-  shm::store* store = nullptr;
-
- private:
-  void forward(exec_event e);
-  shm::async_log log_{stderr};
-  std::mutex mu_;
-  caf::actor target_;
-};
+// Spawns the scheduler on `loop`. On the loop thread it starts the executor
+// pool (`pool`) and, once the executors are up (or gave up), sets `started`
+// (ok, or why not). It owns the pool and drives it from the loop; it is the
+// only user of `store`, which must outlive it.
+caf::actor spawn_scheduler(node_loop& loop, shm::store& store, shm::pool_options pool, scheduler_options opts,
+                           std::promise<status>* started);
 
 }  // namespace trail::actors

@@ -139,7 +139,7 @@ void on_pulled(self_ptr self, std::uint64_t invocation, bool output, std::uint64
     if (output) on_output(self, meta.session, meta);
     else on_object(self, meta);
   }
-  st.svc->with_store([&](shm::store& s) { s.release(id); });  // the pull's reference
+  st.with_store([&](shm::store& s) { s.release(id); });  // the pull's reference
   auto box = c.inbox.find(invocation);
   while (box != c.inbox.end() && !box->second.empty() && !c.pulling.contains(invocation)) {
     auto next = std::move(box->second.front());
@@ -155,15 +155,15 @@ void bring_home(self_ptr self, const schema::report& r) {
   auto& st = self->state;
   auto& c = cl(self);
   bool output = r.what == schema::report::kind::output;
-  auto existing = st.svc->with_store([&](shm::store& s) { return s.find(r.session, r.object.bucket, r.object.key); });
+  auto existing = st.with_store([&](shm::store& s) { return s.find(r.session, r.object.bucket, r.object.key); });
   if (existing) return;  // an earlier seal of the name won
   if (r.object.has_inline) {
-    auto id = st.svc->with_store([&](shm::store& s) { return import_inline(s, r.object); });
+    auto id = st.with_store([&](shm::store& s) { return import_inline(s, r.object); });
     if (!id) return on_attempt_end(self, r.invocation, status::unavailable("cannot store a reported object: " + id.error().message()));
     auto meta = meta_of(self, *id);
     if (output) on_output(self, r.session, meta);
     else on_object(self, meta);
-    st.svc->with_store([&](shm::store& s) { s.release(*id); });
+    st.with_store([&](shm::store& s) { s.release(*id); });
     return;
   }
   c.pulling.insert(r.invocation);
@@ -202,7 +202,7 @@ void apply_report(self_ptr self, schema::report r) {
 // Every open_for_import() is matched by one close_after_import().
 void open_for_import(self_ptr self, std::uint64_t s) {
   if (cl(self).import_opens[s]++ == 0)
-    self->state.svc->with_store([&](shm::store& st) {
+    self->state.with_store([&](shm::store& st) {
       if (!st.session_open(s)) st.open_session(s);
     });
 }
@@ -213,7 +213,7 @@ void close_after_import(self_ptr self, std::uint64_t s) {
   if (it == c.import_opens.end() || --it->second > 0) return;
   c.import_opens.erase(it);
   if (c.foreign.contains(s) || self->state.session_app.contains(s)) return;
-  self->state.svc->with_store([&](shm::store& st) { st.release_session(s); });
+  self->state.with_store([&](shm::store& st) { st.release_session(s); });
 }
 
 // An object of another node's session for an app-scoped trigger owned here.
@@ -239,7 +239,7 @@ void import_app_object(self_ptr self, const schema::report& r) {
   open_for_import(self, r.session);
   auto close = [self, s = r.session] { close_after_import(self, s); };
   if (r.object.has_inline) {
-    auto id = st.svc->with_store([&](shm::store& s) { return import_inline(s, r.object); });
+    auto id = st.with_store([&](shm::store& s) { return import_inline(s, r.object); });
     if (id) deliver(*id);
     else log_line("app-scoped object dropped: " + id.error().message());
     return close();
@@ -259,7 +259,7 @@ void import_app_object(self_ptr self, const schema::report& r) {
 
 void return_lent(self_ptr self, std::uint64_t object) {
   if (cl(self).lent.erase(object) == 0) return;  // (not lent: stale or forged)
-  self->state.svc->with_store([&](shm::store& s) { s.release(object); });
+  self->state.with_store([&](shm::store& s) { s.release(object); });
 }
 
 void on_app_object_pulled(self_ptr self, std::uint64_t key, std::uint64_t id, const status& outcome) {
@@ -352,7 +352,7 @@ caf::result<bool> on_work(self_ptr self, std::string& blob) {
   if (!fn) return to_error(status::not_found("app '" + w->app + "' has no function '" + w->function + "'"));
   if (!c.foreign.contains(w->session)) {
     c.foreign[w->session] = {w->home_number, home->second.scheduler};
-    st.svc->with_store([&](shm::store& s) { s.open_session(w->session); });
+    st.with_store([&](shm::store& s) { s.open_session(w->session); });
   }
   task t;
   t.id = st.next_task++;
@@ -369,7 +369,7 @@ caf::result<bool> on_work(self_ptr self, std::string& blob) {
   caf::actor me = caf::actor_cast<caf::actor>(self);
   std::vector<std::size_t> to_pull;
   status problem;
-  st.svc->with_store([&](shm::store& s) {
+  st.with_store([&](shm::store& s) {
     for (std::size_t i = 0; i < w->inputs.size(); ++i) {
       auto& in = w->inputs[i];
       in.session = w->session;
@@ -416,7 +416,7 @@ void on_input_pulled(self_ptr self, std::uint64_t task_id, std::uint64_t index, 
   auto& st = self->state;
   auto it = st.tasks.find(task_id);
   if (it == st.tasks.end() || index >= it->second.inputs.size() || it->second.inputs[index].id != 0) {
-    if (id) st.svc->with_store([&](shm::store& s) {
+    if (id) st.with_store([&](shm::store& s) {
       if (s.info(id)) s.release(id);
     });
     return;
@@ -437,7 +437,7 @@ void drop_foreign(self_ptr self, std::uint64_t session) {
   auto& c = cl(self);
   if (c.foreign.erase(session) == 0) return;
   if (c.import_opens.contains(session)) return;  // an app-scoped import still writes into it; the last one closes it
-  self->state.svc->with_store([&](shm::store& s) { s.release_session(session); });
+  self->state.with_store([&](shm::store& s) { s.release_session(session); });
 }
 
 // -- membership ------------------------------------------------------------------------
@@ -533,7 +533,7 @@ void forward(self_ptr self, task& t) {
   ++st.forwarded;
   schema::work w{t.session, inv, t.attempt, t.app->app, t.app->version, t.fn->name, t.args, {},
                  c.number, c.data_address, t.fn->timeout_ms};
-  st.svc->with_store([&](shm::store& s) {
+  st.with_store([&](shm::store& s) {
     for (auto& in : t.inputs) w.inputs.push_back(ref_of(s, in));
   });
   std::uint64_t session = t.session;
@@ -582,7 +582,7 @@ bool report_event(self_ptr self, const exec_event& e) {
       // (Not fresh: an earlier seal holds the name — maybe of an attempt
       // whose report never made it home; report the winner, home dedups.)
       r.what = e.what == k::sealed ? schema::report::kind::sealed : schema::report::kind::output;
-      r.object = st.svc->with_store([&](shm::store& s) { return ref_of(s, e.object); });
+      r.object = st.with_store([&](shm::store& s) { return ref_of(s, e.object); });
       r.data_address = cl(self).data_address;
       break;
     case k::announce:
@@ -616,14 +616,14 @@ bool send_to_owner(self_ptr self, const app_ref& app, const core::object_meta& o
   schema::report r;
   r.what = schema::report::kind::app_object;
   r.session = o.session;
-  r.object = self->state.svc->with_store([&](shm::store& s) { return ref_of(s, o); });
+  r.object = self->state.with_store([&](shm::store& s) { return ref_of(s, o); });
   r.data_address = c.data_address;
   r.app = app->app;
   r.version = app->version;
   // The owner pulls it: keep it alive until it says it is done, even if its
   // session ends here first.
   if (!r.object.has_inline && c.lent.emplace(o.id, owner->second).second)
-    self->state.svc->with_store([&](shm::store& s) { s.retain(o.id); });
+    self->state.with_store([&](shm::store& s) { s.retain(o.id); });
   send_to(self, p->second.scheduler, owner->second, std::move(r));
   return true;
 }

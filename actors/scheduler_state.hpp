@@ -17,6 +17,7 @@
 #include "actors/core/session_table.hpp"
 #include "actors/net/transfer.hpp"
 #include "actors/scheduler.hpp"
+#include "shm/async_log.hpp"
 #include "schema/cluster.hpp"
 
 namespace trail::actors::sched {
@@ -104,8 +105,44 @@ struct cluster_state {
   std::unordered_map<std::uint64_t, foreign_session> foreign;
 };
 
+// What the executor pool reported during one service(): kept, then handled
+// after it returns (handling may dispatch, which must not happen inside the
+// pool's own drain).
+struct pool_listener final : shm::pool_events {
+  shm::store* store = nullptr;
+  std::vector<exec_event> events;
+  shm::async_log log{stderr};  // executor output, written off the loop thread
+
+  void on_ready(int slot) override;
+  void on_sealed(const shm::invocation& inv, const shm::sealed& s) override;
+  void on_output(const shm::invocation& inv, const shm::sealed& s) override;
+  void on_announce(const shm::invocation& inv, std::string_view bucket, std::uint64_t n) override;
+  void on_done(const shm::invocation& inv, std::string_view bucket) override;
+  void on_finished(const shm::invocation& inv, const status& st) override;
+  void on_lost(const shm::invocation& inv, const std::string& why) override;
+  void on_executor_died(int slot, const std::string& why) override;
+  void on_log(int slot, const shm::invocation* inv, std::string_view line) override;
+};
+
+// The loop's view of the executors: rings to poll, whether to spin.
+struct pool_poller final : loop_poller {
+  shm::executor_pool* pool = nullptr;
+  caf::actor owner;      // gets drain_atom
+  bool notified = false;  // a drain_atom is on its way
+
+  bool ready() override { return !notified && pool->rings_pending(); }
+  void fire() override;
+  bool expecting() override { return pool->busy(); }
+  bool prepare_sleep() override { return pool->prepare_sleep(); }
+  void finish_sleep() override { pool->finish_sleep(); }
+};
+
 struct scheduler_state {
-  shm::executor_service* svc = nullptr;
+  shm::store* store = nullptr;           // owned by the node; used by this actor only
+  node_loop* loop = nullptr;             // the loop it runs on, once the pool is up
+  pool_listener listener;                // (declared before the pool: it outlives it)
+  std::unique_ptr<shm::executor_pool> pool;
+  pool_poller poller;
   scheduler_options opts;
   std::unique_ptr<core::session_table> sessions;
   std::unordered_map<std::uint64_t, app_ref> session_app;
@@ -125,9 +162,16 @@ struct scheduler_state {
   std::optional<clock::time_point> armed;
   std::optional<cluster_state> cluster;
   static inline const char* name = "trail.scheduler";
+
+  // f(store): the store is this actor's alone.
+  template <class F>
+  decltype(auto) with_store(F&& f) {
+    return f(*store);
+  }
+  ~scheduler_state();
 };
 
-using self_ptr = caf::stateful_actor<scheduler_state>*;
+using self_ptr = caf::stateful_actor<scheduler_state, loop_actor>*;
 
 // -- shared steps (scheduler.cpp) -------------------------------------------------
 // Queues an invocation of `fn` in live session `s`; takes the inputs' references.

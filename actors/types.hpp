@@ -50,6 +50,8 @@ using undeploy_atom = caf::atom_constant<caf::atom("tundeploy")>;
 // -- inside a node (local) --------------------------------------------------------------
 using tick_atom_t = caf::atom_constant<caf::atom("ttick")>;      // a timer went off
 using end_atom = caf::atom_constant<caf::atom("tend")>;          // a session ended
+using drain_atom = caf::atom_constant<caf::atom("tdrain")>;      // bool fds: the executors have news
+using load_atom = caf::atom_constant<caf::atom("tload")>;        // -> free executors, queued, store bytes used
 
 // One deployed version of an app: immutable once built, shared by every
 // session that started on it (a redeploy makes a new one). When the last
@@ -74,7 +76,7 @@ struct app_version {
 };
 using app_ref = std::shared_ptr<const app_version>;
 
-// Something an executor did, reported by the executor service's I/O thread.
+// Something an executor did, as the executor pool reported it.
 struct exec_event {
   enum class kind : std::uint8_t { ready, sealed, output, announce, done, finished, lost, died };
   kind what = kind::ready;
@@ -116,6 +118,13 @@ struct bucket_result {
   // Timer fires: whether each fired session still waits on this bucket.
   std::vector<std::pair<std::uint64_t, bool>> waiting_updates;
   status problem;               // a rejected announcement: fails the session
+  // Store references the bucket's triggers took and dropped, applied by the
+  // scheduler (the store's one user): retains first.
+  std::vector<std::uint64_t> retain, release;
+};
+// A bucket actor stopped: the references its triggers still held.
+struct bucket_released {
+  std::vector<std::uint64_t> release;
 };
 
 // caf::error <-> trail::status. trail errors travel as category "trail" with
@@ -145,3 +154,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(trail::actors::exec_event)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(trail::actors::bucket_object)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(trail::actors::bucket_announce)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(trail::actors::bucket_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(trail::actors::bucket_released)

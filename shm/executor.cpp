@@ -231,7 +231,7 @@ status run_executor(const executor_options& opts) {
   if (!store) return store.error();
   auto ch = channel::open(opts.channel);
   if (!ch) return ch.error();
-  (*store)->pretouch_async();  // page-table entries for the whole store, off the hot path
+  (*store)->pretouch();  // page-table entries for the whole store before any work: off the hot path
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
 
   node_link link(**ch, opts.doorbell);

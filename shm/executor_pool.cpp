@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -30,22 +31,6 @@ bool inputs_too_big(const std::vector<schema::object_desc>& inputs, std::size_t 
 }
 
 enum fd_kind : std::uint64_t { doorbell_fd = 0, pid_fd = 1, output_fd = 2, wake_fd = 3 };
-
-// Releases a mutex for a scope (the opposite of lock_guard); no-op on null.
-class unlock_guard {
- public:
-  explicit unlock_guard(std::mutex* m) : m_(m) {
-    if (m_) m_->unlock();
-  }
-  ~unlock_guard() {
-    if (m_) m_->lock();
-  }
-  unlock_guard(const unlock_guard&) = delete;
-  unlock_guard& operator=(const unlock_guard&) = delete;
-
- private:
-  std::mutex* m_;
-};
 
 std::uint64_t tag(int index, int generation, fd_kind k) {
   return (std::uint64_t(generation) << 32) | (std::uint64_t(index) << 2) | k;
@@ -222,52 +207,56 @@ status executor_pool::reply(slot& s, const schema::to_executor& m) {
 
 // -- the event loop -----------------------------------------------------------------
 
-int executor_pool::poll(std::chrono::milliseconds timeout) {
-  auto now = clock::now();
-  check_timeouts(now);
-  retry_allocations(now);
-  auto has_messages = [&] {
-    for (auto& s : slots_)
-      if (s->ch && !s->ch->to_node().empty()) return true;
-    return false;
-  };
-  auto drain_all = [&] {
-    int n = 0;
-    for (auto& s : slots_)
-      if (s->ch && !s->ch->to_node().empty()) drain(*s), ++n;
-    return n;
-  };
-  // Messages first; but even then look at the fds (without waiting), so that
-  // deaths and output pipes are served while the rings stay busy.
-  int handled = drain_all();
-  bool busy = std::any_of(slots_.begin(), slots_.end(),
-                          [](auto& s) { return s->info.state == executor_state::busy; });
-  if (!handled && busy && spin_.should_spin()) {
-    bool arrived;
-    {
-      unlock_guard unlocked(wait_lock_);
-      arrived = spin_until(has_messages, spin_budget);
-    }
-    if (arrived) handled += drain_all();
-  }
-
-  bool blocked = !handled;
-  if (blocked)
-    for (auto& s : slots_)
-      if (s->ch && !s->ch->to_node().prepare_wait()) blocked = false;
-  epoll_event evs[32];
+int executor_pool::drain_all() {
   int n = 0;
-  if (blocked) {
-    int wait_ms = static_cast<int>(next_wait(timeout).count());
-    unlock_guard unlocked(wait_lock_);
-    n = ::epoll_wait(epoll_fd_, evs, 32, wait_ms);
-    last_fd_check_ = clock::now();
-  } else if (clock::now() - last_fd_check_ >= std::chrono::milliseconds(1)) {
-    n = ::epoll_wait(epoll_fd_, evs, 32, 0);  // at least every ms, however busy the rings
-    last_fd_check_ = clock::now();
+  for (auto& s : slots_)
+    if (s->ch && !s->ch->to_node().empty()) drain(*s), ++n;
+  return n;
+}
+
+bool executor_pool::rings_pending() const {
+  for (auto& s : slots_)
+    if (s->ch && !s->ch->to_node().empty()) return true;
+  return false;
+}
+
+bool executor_pool::busy() const {
+  return std::any_of(slots_.begin(), slots_.end(), [](auto& s) { return s->info.state == executor_state::busy; });
+}
+
+bool executor_pool::prepare_sleep() {
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    if (!slots_[i]->ch || slots_[i]->ch->to_node().prepare_wait()) continue;
+    for (std::size_t j = 0; j < i; ++j)
+      if (slots_[j]->ch) slots_[j]->ch->to_node().finish_wait();
+    return false;
   }
+  return true;
+}
+
+void executor_pool::finish_sleep() {
   for (auto& s : slots_)
     if (s->ch) s->ch->to_node().finish_wait();
+}
+
+std::optional<clock::time_point> executor_pool::next_deadline() const {
+  std::optional<clock::time_point> t;
+  auto consider = [&](clock::time_point d) {
+    if (!t || d < *t) t = d;
+  };
+  for (auto& s : slots_) {
+    if (s->info.state == executor_state::busy && s->kill_reason.empty()) consider(s->deadline);
+    if (s->pending_alloc) consider(s->alloc_deadline);
+  }
+  return t;
+}
+
+// Handles what the epoll set reports within `timeout_ms` (0: what is there).
+int executor_pool::handle_fds(int timeout_ms) {
+  epoll_event evs[32];
+  int n = ::epoll_wait(epoll_fd_, evs, 32, timeout_ms);
+  last_fd_check_ = clock::now();
+  int handled = 0;
   for (int i = 0; i < n; ++i) {
     std::uint64_t t = evs[i].data.u64;
     if (t == wake_fd) {  // wake(): nothing to handle but returning
@@ -292,7 +281,31 @@ int executor_pool::poll(std::chrono::milliseconds timeout) {
     }
     ++handled;
   }
+  return handled;
+}
+
+int executor_pool::service(bool fds) {
+  auto now = clock::now();
+  check_timeouts(now);
+  retry_allocations(now);
+  int handled = drain_all();
+  // Even while the rings stay busy, deaths and output pipes are looked at
+  // at least every millisecond.
+  if (fds || now - last_fd_check_ >= std::chrono::milliseconds(1)) handled += handle_fds(0);
   return handled + drain_all();
+}
+
+int executor_pool::poll(std::chrono::milliseconds timeout) {
+  int handled = service(false);
+  if (!handled && busy() && spin_.should_spin() && spin_until([&] { return rings_pending(); }, spin_budget))
+    handled = drain_all();
+  if (handled) return handled + service(false);
+  int wait_ms = static_cast<int>(next_wait(timeout).count());
+  if (prepare_sleep()) {
+    handled = handle_fds(wait_ms);
+    finish_sleep();
+  }
+  return handled + service(false);
 }
 
 bool executor_pool::wait_ready(std::chrono::milliseconds timeout) {

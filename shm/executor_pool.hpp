@@ -8,17 +8,17 @@
 // them when the invocation finishes or its executor dies, so nothing an
 // executor does — or fails to do before it is killed — leaks store memory.
 //
-// Thread-safety: none by itself. Everything, including the events, happens on
-// the thread that calls poll(); that thread must also be the one that started
-// the pool (PR_SET_PDEATHSIG is tied to the launching thread). To share the
-// pool, guard every call with one mutex and hand it to unlock_while_waiting():
-// poll() then releases it while it spins or sleeps (see executor_service).
+// Thread-safety: none. Everything, including the events, happens on one
+// thread, which must also be the one that started the pool (PR_SET_PDEATHSIG
+// is tied to the launching thread). Either that thread waits in poll(), or an
+// event loop drives the pool without blocking (the node loop does): it polls
+// rings_pending() and the readiness of wait_fd(), calls service() when either
+// fires and at next_deadline(), and arms prepare_sleep() before it blocks.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -110,6 +110,25 @@ class executor_pool {
   // Waits up to `timeout` for work, handles all of it, returns how many
   // events were handled. Spins briefly before blocking when cores allow.
   int poll(std::chrono::milliseconds timeout);
+
+  // -- driven by an event loop (no waiting) -------------------------------------------
+  // Handles everything that is there: messages in the rings, deaths, output,
+  // timeouts, waiting allocations. With `fds` false, the rings only (no syscall).
+  int service(bool fds = true);
+  // Whether a ring holds a message. Cheap: two loads per executor.
+  bool rings_pending() const;
+  // Whether an executor runs an invocation (events are likely soon).
+  bool busy() const;
+  // Before the caller blocks: asks executors to ring their doorbells (which
+  // make wait_fd() readable). False, with nothing armed, when a message is
+  // already there. Every true is followed by finish_sleep().
+  bool prepare_sleep();
+  void finish_sleep();
+  // Readable when a doorbell rang, an executor died or printed something.
+  int wait_fd() const { return epoll_fd_; }
+  // When service() must run next at the latest (an invocation's timeout, a
+  // waiting allocation's deadline); nullopt when nothing is timed.
+  std::optional<std::chrono::steady_clock::time_point> next_deadline() const;
   // poll() until no executor is starting any more (each is idle, or dead
   // and given up) or `timeout` passes; true when all are idle.
   bool wait_ready(std::chrono::milliseconds timeout);
@@ -117,8 +136,6 @@ class executor_pool {
   // Sends `sig` to an executor (tests; SIGKILL ends its invocation as lost).
   void kill(int slot, int sig);
 
-  // poll() unlocks `m` (held by its caller) while it waits, and relocks it.
-  void unlock_while_waiting(std::mutex& m) { wait_lock_ = &m; }
   // Makes a poll() that is waiting return soon. Callable from any thread.
   void wake();
 
@@ -126,6 +143,8 @@ class executor_pool {
   struct slot;
   status launch(slot& s);
   void drain(slot& s);
+  int drain_all();
+  int handle_fds(int timeout_ms);
   void handle(slot& s, schema::to_node msg);
   void on_death(slot& s, const std::string& why);
   void finish(slot& s);
@@ -144,7 +163,6 @@ class executor_pool {
   std::vector<std::unique_ptr<slot>> slots_;
   std::uint64_t seen_free_generation_ = 0;
   spin_policy spin_;
-  std::mutex* wait_lock_ = nullptr;
   std::chrono::steady_clock::time_point last_fd_check_{};  // last look at the epoll set
   int wake_fd_ = -1;
 };

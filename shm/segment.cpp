@@ -1,5 +1,7 @@
 #include "shm/segment.hpp"
 
+#include <atomic>
+
 #include <dirent.h>
 #include <sys/mman.h>
 #include <sys/statvfs.h>
@@ -133,29 +135,21 @@ result<std::unique_ptr<segment>> segment::open(const std::string& name) {
 }
 
 segment::~segment() {
-  stop_.store(true, std::memory_order_relaxed);
-  if (pretouch_.joinable()) pretouch_.join();
   ::munmap(base_, size_);
   if (owner_) bip::shared_memory_object::remove(name_.c_str());
 }
 
-void segment::pretouch_async() {
-  if (pretouch_.joinable()) return;
-  pretouch_ = std::thread([this] {
-    constexpr std::uint64_t chunk = 4u << 20;  // small enough to stop promptly
-    for (std::uint64_t off = 0; off < size_ && !stop_.load(std::memory_order_relaxed); off += chunk) {
-      std::uint64_t len = std::min(chunk, size_ - off);
-      if (::madvise(base_ + off, len, MADV_POPULATE_WRITE) == 0) continue;
-      if (errno != EINVAL) break;  // out of memory: leave the rest to demand paging
-      {
-        // Kernels before 5.14: touch each page with an atomic no-op, which
-        // never changes a byte another process may be writing.
-        for (std::uint64_t p = 0; p < len; p += 4096)
-          reinterpret_cast<std::atomic<std::uint8_t>*>(base_ + off + p)->fetch_or(0, std::memory_order_relaxed);
-      }
-    }
-    pretouch_done_.store(true, std::memory_order_release);
-  });
+void segment::pretouch() {
+  constexpr std::uint64_t chunk = 4u << 20;
+  for (std::uint64_t off = 0; off < size_; off += chunk) {
+    std::uint64_t len = std::min(chunk, size_ - off);
+    if (::madvise(base_ + off, len, MADV_POPULATE_WRITE) == 0) continue;
+    if (errno != EINVAL) break;  // out of memory: leave the rest to demand paging
+    // Kernels before 5.14: touch each page with an atomic no-op, which never
+    // changes a byte another process may be writing.
+    for (std::uint64_t p = 0; p < len; p += 4096)
+      reinterpret_cast<std::atomic<std::uint8_t>*>(base_ + off + p)->fetch_or(0, std::memory_order_relaxed);
+  }
 }
 
 }  // namespace trail::shm

@@ -13,7 +13,7 @@ result<std::unique_ptr<store>> store::create(const store_options& opts) {
   remove_stale_segments();  // leftovers of crashed runs; live owners' are kept
   auto seg = segment::create(opts.tag, opts.capacity);
   if (!seg) return seg.error();
-  if (opts.pretouch) (*seg)->pretouch_async();
+  if (opts.pretouch) (*seg)->pretouch();
   return std::unique_ptr<store>(new store(std::move(*seg)));
 }
 

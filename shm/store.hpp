@@ -50,7 +50,7 @@ struct object_info {
 struct store_options {
   std::uint64_t capacity = 512ull << 20;  // bytes of shared memory (--store-size)
   std::string tag = "store";              // part of the segment name
-  bool pretouch = true;                   // fault pages in on a background thread
+  bool pretouch = true;                   // fault every page in at creation (segment::pretouch)
 };
 
 // Outcome of a seal: the object that holds the name. `fresh` is false when an

@@ -21,8 +21,8 @@ status protocol_error(const pull_target& t, const std::string& what) {
 
 }  // namespace
 
-puller::puller(shm::executor_service& svc, const transfer_options& opts, const stop_signal& stop, counters& count)
-    : svc_(svc), opts_(opts), stop_(stop), count_(count), in_(schema::max_frame_size) {}
+puller::puller(shm::store_access& store, const transfer_options& opts, const stop_signal& stop, counters& count)
+    : store_(store), opts_(opts), stop_(stop), count_(count), in_(schema::max_frame_size) {}
 
 io_limits puller::io() const { return {&stop_, opts_.io_timeout}; }
 
@@ -117,7 +117,7 @@ status puller::other_frame(std::span<const std::byte> bytes, std::uint64_t trans
 
 // One more chunk may come, unless the session the object is for has ended.
 status puller::grant(socket& s, std::uint64_t transfer, const pull_target& t) {
-  bool open = svc_.with_store([&](shm::store& st) { return st.session_open(t.session); });
+  bool open = store_.with_store([&](shm::store& st) { return st.session_open(t.session); });
   if (!open) return status::not_found("session " + std::to_string(t.session) + " has ended");
   return write_message(s, io(), schema::credit{transfer, 1}, out_);
 }

@@ -16,7 +16,7 @@
 #include "actors/net/frame_io.hpp"
 #include "actors/net/socket.hpp"
 #include "schema/credit_window.hpp"
-#include "shm/executor_service.hpp"
+#include "shm/store_access.hpp"
 
 namespace trail::net {
 
@@ -43,7 +43,7 @@ struct pull_outcome {
 class puller {
  public:
   // REQUIRES: all four outlive the puller.
-  puller(shm::executor_service& svc, const transfer_options& opts, const stop_signal& stop, counters& count);
+  puller(shm::store_access& store, const transfer_options& opts, const stop_signal& stop, counters& count);
 
   // Runs transfer `transfer` (an id unique among this node's open transfers).
   pull_outcome run(socket& s, std::uint64_t transfer, const pull_target& t);
@@ -59,7 +59,7 @@ class puller {
   status grant(socket& s, std::uint64_t transfer, const pull_target& t);
   void cancel(socket& s, std::uint64_t transfer, const status& why);
 
-  shm::executor_service& svc_;
+  shm::store_access& store_;
   const transfer_options& opts_;
   const stop_signal& stop_;
   counters& count_;

@@ -19,32 +19,32 @@ constexpr std::size_t max_request_frame = 16u << 10;
 // The bytes stay put while the reference is held; they are read without the lock.
 class held_object {
  public:
-  static result<held_object> acquire(shm::executor_service& svc, const schema::pull_request& req) {
-    return svc.with_store([&](shm::store& st) -> result<held_object> {
+  static result<held_object> acquire(shm::store_access& store, const schema::pull_request& req) {
+    return store.with_store([&](shm::store& st) -> result<held_object> {
       auto id = req.object ? req.object : st.find(req.session, req.bucket, req.key);
       const shm::object_info* o = id ? st.info(*id) : nullptr;
       if (!o || o->state != shm::object_state::sealed) return status::not_found("no " + describe(req) + " on this node");
       st.retain(*id);
-      return held_object(svc, *id, {st.data(*o), o->size});
+      return held_object(store, *id, {st.data(*o), o->size});
     });
   }
   held_object(held_object&& o) noexcept
-      : svc_(std::exchange(o.svc_, nullptr)), id_(o.id_), bytes_(o.bytes_) {}
+      : store_(std::exchange(o.store_, nullptr)), id_(o.id_), bytes_(o.bytes_) {}
   held_object& operator=(held_object&&) = delete;
   ~held_object() {
-    if (svc_) svc_->with_store([this](shm::store& st) { st.release(id_); });
+    if (store_) store_->with_store([this](shm::store& st) { st.release(id_); });
   }
   std::span<const std::byte> bytes() const { return bytes_; }
 
  private:
-  held_object(shm::executor_service& svc, shm::object_id id, std::span<const std::byte> b)
-      : svc_(&svc), id_(id), bytes_(b) {}
+  held_object(shm::store_access& store, shm::object_id id, std::span<const std::byte> b)
+      : store_(&store), id_(id), bytes_(b) {}
   static std::string describe(const schema::pull_request& r) {
     if (r.object) return "sealed object " + std::to_string(*r.object);
     return "sealed object " + r.bucket + "/" + r.key + " of session " + std::to_string(r.session);
   }
 
-  shm::executor_service* svc_;
+  shm::store_access* store_;
   shm::object_id id_;
   std::span<const std::byte> bytes_;
 };
@@ -96,7 +96,7 @@ class connection_server {
   status serve(const schema::pull_request& req) {
     if (req.transfer == previous_) return status::invalid("transfer id " + std::to_string(req.transfer) + " reused");
     previous_ = req.transfer;
-    auto obj = held_object::acquire(ctx_.svc, req);
+    auto obj = held_object::acquire(ctx_.store, req);
     if (!obj) return refuse(req.transfer, obj.error());
     return send_object(req, *obj);
   }

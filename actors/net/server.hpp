@@ -13,7 +13,7 @@
 
 #include "actors/net/counters.hpp"
 #include "actors/net/socket.hpp"
-#include "shm/executor_service.hpp"
+#include "shm/store_access.hpp"
 
 namespace trail::net {
 
@@ -22,7 +22,7 @@ struct transfer_options;
 // What a served connection shares with the service. All members outlive
 // every connection (the service joins its threads before they go).
 struct serve_context {
-  shm::executor_service& svc;     // the store served from
+  shm::store_access& store;     // the store served from
   const transfer_options& opts;   // chunk size, io_timeout
   const stop_signal& stop;        // raised: stop at once
   counters& count;

@@ -76,8 +76,8 @@ result<shm::object_id> retain_each(shm::store& s, const result<shm::object_id>& 
 }  // namespace
 
 struct transfer_service::impl {
-  impl(shm::executor_service& svc, transfer_options opts, socket listener)
-      : svc_(svc), opts_(std::move(opts)), listener_(std::move(listener)),
+  impl(shm::store_access& store, transfer_options opts, socket listener)
+      : store_(store), opts_(std::move(opts)), listener_(std::move(listener)),
         address_(listener_.local_address()),
         pool_(requester_idle_timeout, static_cast<std::size_t>(opts_.pull_threads)) {}
 
@@ -100,11 +100,11 @@ struct transfer_service::impl {
   status download(puller& p, const job& j, std::byte* dest);
   void finish(job& j, const result<landed>& r);
 
-  shm::executor_service& svc_;
+  shm::store_access& store_;
   const transfer_options opts_;
   stop_signal stop_;
   counters count_;
-  serve_context ctx_{svc_, opts_, stop_, count_};
+  serve_context ctx_{store_, opts_, stop_, count_};
   socket listener_;
   std::string address_;
 
@@ -206,7 +206,7 @@ void transfer_service::impl::pull(pull_key key, std::uint64_t size, pulled_fn do
 }
 
 void transfer_service::impl::work() {
-  puller p(svc_, opts_, stop_, count_);
+  puller p(store_, opts_, stop_, count_);
   for (;;) {
     std::shared_ptr<job> j;
     {
@@ -227,7 +227,7 @@ result<landed> transfer_service::impl::fetch(puller& p, const job& j) {
   auto where = prepare(j, dest);
   if (!where || !where->needs_seal) return where;
   if (status st = download(p, j, dest); !st) {
-    svc_.with_store([&](shm::store& s) { s.release(where->id); });
+    store_.with_store([&](shm::store& s) { s.release(where->id); });
     return stop_.raised() ? shutting_down() : st;
   }
   return where;
@@ -236,7 +236,7 @@ result<landed> transfer_service::impl::fetch(puller& p, const job& j) {
 // The object already sealed under the name, or a new one to write into.
 result<landed> transfer_service::impl::prepare(const job& j, std::byte*& dest) {
   const pull_key& k = j.key;
-  return svc_.with_store([&](shm::store& s) -> result<landed> {
+  return store_.with_store([&](shm::store& s) -> result<landed> {
     if (!s.session_open(k.session)) return status::not_found("session " + std::to_string(k.session) + " has ended");
     if (auto id = s.find(k.session, k.bucket, k.key)) return landed{*id, false};
     auto id = s.create_object(k.session, k.bucket, k.key, j.size);
@@ -270,27 +270,26 @@ status transfer_service::impl::download(puller& p, const job& j, std::byte* dest
 // join before the job leaves running_ share the outcome; later pulls find
 // the sealed name.
 void transfer_service::impl::finish(job& j, const result<landed>& r) {
-  auto sealed = svc_.with_store([&](shm::store& s) { return seal(s, r, j.size); });
+  auto sealed = store_.with_store([&](shm::store& s) { return seal(s, r, j.size); });
   std::vector<pulled_fn> waiters;
   {
     std::lock_guard lock(mu_);
     waiters = std::move(j.waiters);
     running_.erase(j.key);
   }
-  auto out = svc_.with_store([&](shm::store& s) { return retain_each(s, sealed, waiters.size()); });
+  auto out = store_.with_store([&](shm::store& s) { return retain_each(s, sealed, waiters.size()); });
   for (auto& done : waiters) done(out);
 }
 
 // -- transfer_service ----------------------------------------------------------------
 
-result<std::unique_ptr<transfer_service>> transfer_service::start(shm::executor_service* svc,
+result<std::unique_ptr<transfer_service>> transfer_service::start(shm::store_access& store,
                                                                   transfer_options opts) {
-  TRAIL_REQUIRE(svc != nullptr, "transfer_service needs an executor_service");
   opts.pull_threads = std::max(1, opts.pull_threads);
   opts.credit_chunks = std::max(1u, opts.credit_chunks);
   auto listener = listen_on(opts.host, opts.port);
   if (!listener) return listener.error();
-  auto p = std::make_unique<impl>(*svc, std::move(opts), std::move(*listener));
+  auto p = std::make_unique<impl>(store, std::move(opts), std::move(*listener));
   p->start_threads();
   return std::unique_ptr<transfer_service>(new transfer_service(std::move(p)));
 }

@@ -10,8 +10,9 @@
 // on a small pool of worker threads. Completions are called on those threads:
 // hand them to an actor (anon_send), never block in them.
 //
-// Store access goes through executor_service::with_store (its mutex); bytes
-// are read and written outside the lock, while a reference keeps the object.
+// Store access goes through shm::store_access (run on the store's owner,
+// the node loop); bytes are read and written outside it, while a reference
+// keeps the object.
 // Payloads are never copied in user space on the way out (sendmsg from the
 // segment) and, for chunks arriving in order, hardly on the way in (recvmsg
 // into the destination block; only bytes read ahead with a chunk's head are
@@ -31,7 +32,7 @@
 
 #include <trail/status.hpp>
 
-#include "shm/executor_service.hpp"
+#include "shm/store_access.hpp"
 #include "shm/store.hpp"
 
 namespace trail::net {
@@ -63,9 +64,9 @@ class transfer_service {
  public:
   using pulled_fn = std::function<void(result<shm::object_id>)>;
 
-  // Starts serving. REQUIRES: `svc` outlives the service.
+  // Starts serving. REQUIRES: `store` outlives the service.
   // Errors: unavailable when the address cannot be bound.
-  static result<std::unique_ptr<transfer_service>> start(shm::executor_service* svc, transfer_options opts = {});
+  static result<std::unique_ptr<transfer_service>> start(shm::store_access& store, transfer_options opts = {});
 
   // Stops every thread and closes every socket; pulls still queued or in
   // flight complete with unavailable ("node shutting down") before it returns.

@@ -1,6 +1,6 @@
 // trail-bench remote-data: one node pulls a sealed object out of another
 // node's store over the data path (actors/net/transfer.hpp) — two
-// executor_services, each with its own pretouched store, and two
+// pretouched stores and two
 // transfer_services on loopback, all in this process. Per object size, the
 // pull latency beside a raw TCP loopback round trip of 64 B (the floor), and
 // its bandwidth beside raw TCP (same bytes, same chunking, between two
@@ -20,7 +20,7 @@
 #include "actors/net/transfer.hpp"
 #include "bench.hpp"
 #include "floors.hpp"
-#include "shm/executor_service.hpp"
+#include "shm/store_access.hpp"
 #include "stats.hpp"
 
 namespace trail::bench {
@@ -96,27 +96,21 @@ std::vector<double> memcpy_us(const std::byte* src, std::byte* dst, std::uint64_
 // -- the two nodes ---------------------------------------------------------------
 
 struct node {
-  shm::pool_events events;
-  std::unique_ptr<shm::executor_service> svc;
+  std::unique_ptr<shm::store> store;
+  std::unique_ptr<shm::locked_store> svc;  // no loop owns these stores
   std::unique_ptr<net::transfer_service> net;
 
-  status start(const options& o, std::uint64_t store_bytes, const char* tag) {
-    shm::service_options so;
-    so.store = {store_bytes, tag, true};
-    so.pool.executor_path = o.executor_path;
-    so.pool.executors = 1;
-    auto s = shm::executor_service::start(std::move(so), events);
+  status start(const options&, std::uint64_t store_bytes, const char* tag) {
+    auto s = shm::store::create({store_bytes, tag, true});
     if (!s) return s.error();
-    svc = std::move(*s);
-    auto t = net::transfer_service::start(svc.get());
+    store = std::move(*s);
+    svc = std::make_unique<shm::locked_store>(*store);
+    auto t = net::transfer_service::start(*svc);
     if (!t) return t.error();
     net = std::move(*t);
     return {};
   }
 
-  void wait_pretouched() {
-    while (!svc->with_store([](shm::store& s) { return s.seg().pretouched(); })) std::this_thread::sleep_for(10ms);
-  }
 };
 
 // A sealed object of `size` bytes in the serving node's session 1.
@@ -209,8 +203,6 @@ int run_remote_data(const options& o) {
     if (!id) return fail(id.error());
     remote.push_back(*id);
   }
-  from.wait_pretouched();
-  to.wait_pretouched();
   auto floor = summarize(tcp_rtt_us(5000, 64));
   for (std::size_t i = 0; i < sizes->size(); ++i) {
     std::uint64_t size = (*sizes)[i];

@@ -1,4 +1,4 @@
-// The node-to-node data path between two real executor_services (each with
+// The node-to-node data path between two real stores (each with
 // its own store) on loopback, and against scripted fake peers.
 #include "actors/net/transfer.hpp"
 
@@ -22,17 +22,6 @@ using shm::object_id;
 
 constexpr auto generous = 20s;  // waits for events; never reached when things work
 
-std::unique_ptr<shm::executor_service> start_service(std::uint64_t store_bytes, const std::string& tag,
-                                                     shm::pool_events& events) {
-  shm::service_options o;
-  o.store = {store_bytes, tag, false};
-  o.pool.executor_path = TRAIL_EXECUTOR_PATH;
-  o.pool.executors = 1;
-  auto svc = shm::executor_service::start(std::move(o), events);
-  EXPECT_TRUE(svc.ok()) << svc.error().to_string();
-  return svc.ok() ? std::move(*svc) : nullptr;
-}
-
 // Deterministic bytes: word i of object `seed` is a mix of both.
 void fill(std::byte* p, std::uint64_t n, std::uint64_t seed) {
   for (std::uint64_t i = 0; i < n; i += 8) {
@@ -54,12 +43,16 @@ std::uint64_t checksum(const std::byte* p, std::uint64_t n) {
   return h ^ n;
 }
 
-// One node: a store behind its executor_service, and the data path on loopback.
+// One node: a store (no loop owns it here: a mutex serialises its users),
+// and the data path on loopback.
 struct node {
   node(std::uint64_t store_bytes, const std::string& tag, transfer_options opts = {}) {
-    svc = start_service(store_bytes, tag, events);
-    if (!svc) return;
-    auto t = transfer_service::start(svc.get(), opts);
+    auto s = shm::store::create({store_bytes, tag, false});
+    EXPECT_TRUE(s.ok()) << s.error().to_string();
+    if (!s.ok()) return;
+    store = std::move(*s);
+    svc = std::make_unique<shm::locked_store>(*store);
+    auto t = transfer_service::start(*svc, opts);
     EXPECT_TRUE(t.ok()) << t.error().to_string();
     if (t.ok()) net = std::move(*t);
   }
@@ -92,8 +85,8 @@ struct node {
   void end(shm::session_id s) { svc->with_store([&](shm::store& st) { st.release_session(s); }); }
   void release(object_id id) { svc->with_store([&](shm::store& s) { s.release(id); }); }
 
-  shm::pool_events events;
-  std::unique_ptr<shm::executor_service> svc;
+  std::unique_ptr<shm::store> store;
+  std::unique_ptr<shm::locked_store> svc;
   std::unique_ptr<transfer_service> net;
 };
 
