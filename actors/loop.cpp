@@ -1,5 +1,6 @@
 #include "actors/loop.hpp"
 
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -52,6 +53,7 @@ void node_loop::start() {
   std::promise<void> running;
   auto ready = running.get_future();
   thread_ = std::thread([this, &running] {
+    ::pthread_setname_np(::pthread_self(), "trail.loop");
     thread_id_.store(std::this_thread::get_id(), std::memory_order_release);
     running.set_value();
     run();
@@ -144,6 +146,7 @@ bool node_loop::poll_pollers() {
 void node_loop::poll_fds(int timeout_ms) {
   epoll_event evs[64];
   int n = ::epoll_wait(epoll_fd_, evs, 64, timeout_ms);
+  if (timeout_ms > 0) { }
   last_fd_poll_ = clock::now();
   for (int i = 0; i < n; ++i) {
     auto* w = static_cast<watcher*>(evs[i].data.ptr);

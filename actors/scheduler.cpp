@@ -21,6 +21,8 @@ void release_inputs(self_ptr self, const std::vector<core::object_meta>& inputs)
   });
 }
 
+std::optional<int> producer_of(self_ptr self, std::uint64_t object);
+
 // -- tasks ------------------------------------------------------------------------
 
 // Queues an invocation of `fn` in live session `s`; takes the inputs' references.
@@ -44,6 +46,7 @@ status enqueue(self_ptr self, const app_ref& app, std::string_view fn, std::uint
   t.args = std::move(args);
   t.inputs = std::move(inputs);
   t.queued_at = clock::now();
+  if (!t.inputs.empty()) t.producer = producer_of(self, t.inputs.back().id);
   st.sessions->work_added(s);
   st.queue.push_back(t.id);
   st.tasks.emplace(t.id, std::move(t));
@@ -57,6 +60,26 @@ void retire(self_ptr self, task& t) {
   self->state.tasks.erase(t.id);
 }
 
+// A task that cannot start here: its session fails, or (work of another
+// node) its home hears of the failed attempt and decides.
+void fail_unstarted(self_ptr self, task& t, const status& why) {
+  auto& st = self->state;
+  if (t.home) {
+    std::uint64_t inv = st.next_invocation++;
+    t.invocation = inv;
+    st.running[inv] = t.id;
+    exec_event e;
+    e.what = exec_event::kind::finished;
+    e.invocation = inv;
+    e.session = t.session;
+    e.outcome = why;
+    report_event(self, e);
+    return;
+  }
+  st.sessions->fail(t.session, "cannot start '" + t.fn->name + "': " + why.message());
+  retire(self, t);
+}
+
 shm::invocation to_invocation(const task& t, std::uint64_t id) {
   shm::invocation inv{id, t.session, t.attempt, t.fn->library, t.fn->name, t.args, {},
                       std::chrono::milliseconds(t.fn->timeout_ms)};
@@ -64,21 +87,43 @@ shm::invocation to_invocation(const task& t, std::uint64_t id) {
   return inv;
 }
 
-// Runs `inv` on an idle executor, preferring one that already loaded its
-// library. Errors: unavailable when every executor is busy or starting.
-status start_on_executor(self_ptr self, shm::invocation inv) {
+// The executors as the dispatch policy sees them, for a task of `fn`.
+std::vector<core::executor_view> executor_views(self_ptr self, const core::function_spec& fn) {
   auto& pool = *self->state.pool;
-  auto slot = pool.idle_executor(inv.library);
-  if (!slot) return status::unavailable("no idle executor");
-  return pool.dispatch(*slot, std::move(inv));
+  std::vector<core::executor_view> v(static_cast<std::size_t>(pool.size()));
+  for (int i = 0; i < pool.size(); ++i) {
+    const auto& info = pool.info(i);
+    auto& x = v[static_cast<std::size_t>(i)];
+    x.st = info.state == shm::executor_state::idle   ? core::executor_view::state::idle
+           : info.state == shm::executor_state::busy ? core::executor_view::state::busy
+                                                      : core::executor_view::state::unavailable;
+    x.since = info.since;
+    x.queued = info.queued;
+    x.has_library = std::find(info.libraries.begin(), info.libraries.end(), fn.library) != info.libraries.end();
+  }
+  return v;
 }
 
-// Starts queued tasks while executors are idle; in a cluster, sends the
-// others away (two-level scheduling). Tasks that must wait keep their order.
+core::task_view task_view_of(self_ptr self, const task& t) {
+  auto& st = self->state;
+  core::task_view v;
+  v.producer = t.producer;
+  if (t.producer && *t.producer < st.pool->size()) {
+    auto inv = st.pool->info(*t.producer).invocation;
+    if (const task* p = inv ? task_of(self, inv) : nullptr)
+      if (auto it = st.timing.find(p->fn); it != st.timing.end()) v.producer_tail = it->second.tail.get();
+  }
+  if (auto it = st.timing.find(t.fn); it != st.timing.end()) v.expected_run = it->second.run.get();
+  return v;
+}
+
+// Starts queued tasks where the dispatch policy says (core/dispatch_policy);
+// in a cluster, sends those that cannot run here away (two-level
+// scheduling). Tasks that must wait keep their order.
 void dispatch_queued(self_ptr self) {
   auto& st = self->state;
   std::deque<std::uint64_t> waiting;
-  bool local_free = true;  // until a dispatch says otherwise
+  auto now = clock::now();
   while (!st.queue.empty()) {
     std::uint64_t id = st.queue.front();
     st.queue.pop_front();
@@ -94,41 +139,28 @@ void dispatch_queued(self_ptr self) {
       waiting.push_back(id);
       continue;
     }
-    if (st.cluster && should_forward(self, t, local_free)) {
+    auto choice = core::choose_executor(executor_views(self, *t.fn), task_view_of(self, t), now);
+    if (st.cluster && should_forward(self, t, choice.has_value())) {
       forward(self, t);
       continue;
     }
-    if (!local_free) {
+    if (!choice) {
+      if (st.pool->live_executors() == 0) {
+        fail_unstarted(self, t, status::unavailable("no executor can run on this node (see `trail status`)"));
+        continue;
+      }
       waiting.push_back(id);
       continue;
     }
     std::uint64_t inv = st.next_invocation++;
-    status s = start_on_executor(self, to_invocation(t, inv));
-    if (s.code() == errc::unavailable) {
-      if (st.pool->live_executors() > 0) {
-        local_free = false;  // wait here, or go elsewhere
-        st.queue.push_front(id);
-        continue;
-      }
-      s = status::unavailable("no executor can run on this node (see `trail status`)");
-    }
+    status s = st.pool->dispatch(*choice, to_invocation(t, inv));
     if (!s.ok()) {
-      if (t.home) {  // the home decides: report the failed attempt
-        t.invocation = inv;
-        st.running[inv] = t.id;
-        exec_event e;
-        e.what = exec_event::kind::finished;
-        e.invocation = inv;
-        e.session = t.session;
-        e.outcome = s;
-        report_event(self, e);
-        continue;
-      }
-      st.sessions->fail(t.session, "cannot start '" + t.fn->name + "': " + s.message());
-      retire(self, t);
+      fail_unstarted(self, t, s);
       continue;
     }
     t.invocation = inv;
+    t.started_at = now;
+    t.seal_sum_ns = 0, t.seals = 0;
     st.running[inv] = t.id;
     ++st.invocations;
   }
@@ -334,9 +366,52 @@ void on_announce(self_ptr self, task& t, std::uint64_t session, const std::strin
                                             " bucket '" + bucket + "', which has no dynamic trigger");
 }
 
+// What the dispatch policy learns from an event: who produced an object,
+// how long functions run and how long after sending they complete.
+void learn(self_ptr self, const exec_event& e) {
+  auto& st = self->state;
+  using k = exec_event::kind;
+  if (e.what != k::sealed && e.what != k::finished) return;
+  task* t = task_of(self, e.invocation);
+  if (!t) return;
+  auto now = clock::now();
+  if (e.what == k::sealed) {
+    st.producers[st.producers_next++ % st.producers.size()] = {e.object.id, e.slot};
+    t->seal_sum_ns += now.time_since_epoch().count();
+    ++t->seals;
+    return;
+  }
+  auto& timing = st.timing[t->fn];
+  timing.run.add(now - t->started_at);
+  if (t->seals > 0)
+    timing.tail.add(std::chrono::nanoseconds(now.time_since_epoch().count() - t->seal_sum_ns / t->seals));
+}
+
+// The executor that sealed `object`, if it was one of the last few.
+std::optional<int> producer_of(self_ptr self, std::uint64_t object) {
+  for (auto& [id, slot] : self->state.producers)
+    if (id == object && slot >= 0) return slot;
+  return std::nullopt;
+}
+
+// An attempt handed to an executor that died before starting it: it runs
+// again as it is (nothing of it ran; no retry is counted).
+void requeue_returned(self_ptr self, std::uint64_t invocation) {
+  auto& st = self->state;
+  task* t = task_of(self, invocation);
+  st.running.erase(invocation);
+  if (!t) return;
+  ++st.returned;
+  t->invocation = 0;
+  t->producer.reset();
+  st.queue.push_front(t->id);
+}
+
 void on_exec_event(self_ptr self, const exec_event& e) {
   auto& st = self->state;
   using k = exec_event::kind;
+  learn(self, e);
+  if (e.what == k::returned) return requeue_returned(self, e.invocation);
   if (st.cluster && report_event(self, e)) return;  // work run for another node
   switch (e.what) {
     case k::ready: break;
@@ -361,6 +436,7 @@ void on_exec_event(self_ptr self, const exec_event& e) {
       break;
     case k::finished:
     case k::lost: on_attempt_end(self, e.invocation, e.outcome); break;
+    case k::returned: break;
   }
 }
 
@@ -456,8 +532,8 @@ std::string status_json(self_ptr self) {
     j["store"] = {{"objects", s.object_count()}, {"bytes_used", s.used_bytes()}, {"capacity", s.capacity()}};
   });
   j["sessions"] = {{"in_flight", st.sessions->in_flight()}, {"ok", st.sessions_ok}, {"failed", st.sessions_failed}};
-  j["invocations"] = {{"started", st.invocations}, {"retries", st.retries}, {"queued", st.queue.size()},
-                      {"running", st.running.size()}};
+  j["invocations"] = {{"started", st.invocations}, {"retries", st.retries}, {"returned", st.returned},
+                      {"queued", st.queue.size()}, {"running", st.running.size()}};
   if (st.cluster) {
     j["cluster"] = {{"name", st.cluster->name}, {"number", st.cluster->number}, {"forwarded", st.forwarded},
                     {"worked_for_others", st.worked}, {"peers", st.cluster->peers.size()}};
@@ -581,6 +657,7 @@ exec_event event(exec_event::kind what, const shm::invocation& inv) {
   e.what = what;
   e.invocation = inv.id;
   e.session = inv.session;
+  e.slot = inv.slot;
   return e;
 }
 
@@ -642,6 +719,12 @@ void pool_listener::on_log(int slot, const shm::invocation* inv, std::string_vie
 
 void pool_listener::on_lost(const shm::invocation& inv, const std::string& why) {
   auto e = event(exec_event::kind::lost, inv);
+  e.outcome = status::unavailable(why);
+  events.push_back(std::move(e));
+}
+
+void pool_listener::on_returned(const shm::invocation& inv, const std::string& why) {
+  auto e = event(exec_event::kind::returned, inv);
   e.outcome = status::unavailable(why);
   events.push_back(std::move(e));
 }

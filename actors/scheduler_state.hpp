@@ -4,6 +4,7 @@
 // pulls). Internal to actors/; see scheduler.hpp for the protocol.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <deque>
 #include <map>
@@ -14,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/core/dispatch_policy.hpp"
 #include "actors/core/session_table.hpp"
 #include "actors/net/transfer.hpp"
 #include "actors/scheduler.hpp"
@@ -36,6 +38,10 @@ struct task {
   std::uint64_t invocation = 0;                // id of the running attempt, 0 when not running
   bool retry_pending = false;                  // a re-run is scheduled (exactly one)
   clock::time_point queued_at{};               // when it last became runnable
+  std::optional<int> producer;                 // executor that sealed its (last) input, for locality
+  clock::time_point started_at{};              // when the running attempt was handed to an executor
+  std::int64_t seal_sum_ns = 0;                // sum of its seals' times (since the epoch of clock)
+  std::uint32_t seals = 0;                     // ... and their count, for the function's tail
   // -- cluster, home side --
   bool no_forward = false;                     // runs here only
   bool forwarding = false;                     // the attempt is being placed by the shard
@@ -47,6 +53,12 @@ struct task {
   std::uint64_t home_invocation = 0;
   std::uint32_t pending_inputs = 0;            // pulls still running; queued when 0
   std::uint32_t reports = 0;                   // reports sent home so far (their seq)
+};
+
+// How long a function usually runs, and how long after sending it usually
+// completes (the dispatch policy's inputs).
+struct fn_timing {
+  core::duration_mean run, tail;
 };
 
 // How a session ended, kept for `trail result`.
@@ -120,6 +132,7 @@ struct pool_listener final : shm::pool_events {
   void on_done(const shm::invocation& inv, std::string_view bucket) override;
   void on_finished(const shm::invocation& inv, const status& st) override;
   void on_lost(const shm::invocation& inv, const std::string& why) override;
+  void on_returned(const shm::invocation& inv, const std::string& why) override;
   void on_executor_died(int slot, const std::string& why) override;
   void on_log(int slot, const shm::invocation* inv, std::string_view line) override;
 };
@@ -158,9 +171,15 @@ struct scheduler_state {
   std::deque<nlohmann::json> recent_sessions;       // the last ended sessions, for `trail status`
   std::uint64_t next_session = 1, next_task = 1, next_invocation = 1;
   std::uint64_t invocations = 0, retries = 0, sessions_ok = 0, sessions_failed = 0;
+  std::uint64_t returned = 0;                       // handed back unstarted by a dead executor
   std::uint64_t forwarded = 0, worked = 0;          // cluster: attempts sent away / run for others
   std::optional<clock::time_point> armed;
   std::optional<cluster_state> cluster;
+  std::unordered_map<const core::function_spec*, fn_timing> timing;
+  // The executors that sealed the last objects (object id, slot), newest
+  // last: who produced a fired task's input.
+  std::array<std::pair<std::uint64_t, int>, 64> producers{};
+  std::size_t producers_next = 0;
   static inline const char* name = "trail.scheduler";
 
   // f(store): the store is this actor's alone.

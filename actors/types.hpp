@@ -78,9 +78,11 @@ using app_ref = std::shared_ptr<const app_version>;
 
 // Something an executor did, as the executor pool reported it.
 struct exec_event {
-  enum class kind : std::uint8_t { ready, sealed, output, announce, done, finished, lost, died };
+  // returned: handed to an executor that died before starting it.
+  enum class kind : std::uint8_t { ready, sealed, output, announce, done, finished, lost, returned, died };
   kind what = kind::ready;
   std::uint64_t invocation = 0;
+  int slot = -1;              // the executor
   std::uint64_t session = 0;
   core::object_meta object;   // sealed, output
   bool fresh = true;          // sealed, output: false when an earlier seal won

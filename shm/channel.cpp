@@ -32,6 +32,7 @@ status push_encoded(ring& r, const Msg& m, std::chrono::milliseconds timeout) {
 result<std::unique_ptr<channel>> channel::create(std::string_view tag, std::size_t ring_bytes) {
   auto seg = segment::create(tag, 2 * half(ring_bytes));
   if (!seg) return seg.error();
+  (*seg)->pretouch();  // a record in a fresh page would pay a page fault on the hot path
   std::unique_ptr<channel> ch(new channel(std::move(*seg)));
   std::byte* base = ch->segment_->base();
   ch->to_executor_ = ring::init(base, ring_bytes);
@@ -42,6 +43,7 @@ result<std::unique_ptr<channel>> channel::create(std::string_view tag, std::size
 result<std::unique_ptr<channel>> channel::open(const std::string& name) {
   auto seg = segment::open(name);
   if (!seg) return seg.error();
+  (*seg)->pretouch();
   std::unique_ptr<channel> ch(new channel(std::move(*seg)));
   std::byte* base = ch->segment_->base();
   std::size_t size = ch->segment_->size();

@@ -40,8 +40,32 @@ class node_link {
     }
   }
 
-  // The next message from the node; spins briefly, then sleeps on the futex.
+  // The next message from the node (work that arrived while an invocation
+  // waited for a reply first); spins briefly, then sleeps on the futex.
   schema::to_executor receive() {
+    if (!stash_.empty()) {
+      auto m = std::move(stash_.front());
+      stash_.pop_front();
+      return m;
+    }
+    return next();
+  }
+
+  // The reply an invocation waits for. Work queued behind it in the ring
+  // meanwhile is kept for later, in order.
+  template <class Reply>
+  Reply await() {
+    for (;;) {
+      auto m = next();
+      if (auto* rep = std::get_if<Reply>(&m)) return std::move(*rep);
+      TRAIL_ASSERT(std::holds_alternative<schema::dispatch>(m) || std::holds_alternative<schema::shutdown>(m),
+                   "unexpected message from the node while waiting for a reply, index", m.index());
+      stash_.push_back(std::move(m));
+    }
+  }
+
+ private:
+  schema::to_executor next() {
     ring& r = ch_.to_executor();
     for (;;) {
       if (auto rec = r.peek()) {
@@ -58,18 +82,10 @@ class node_link {
     }
   }
 
-  template <class Reply>
-  Reply await() {
-    auto m = receive();
-    auto* rep = std::get_if<Reply>(&m);
-    TRAIL_ASSERT(rep, "unexpected message from the node while waiting for a reply, index", m.index());
-    return std::move(*rep);
-  }
-
- private:
   channel& ch_;
   int doorbell_;
   spin_policy spin_;
+  std::deque<schema::to_executor> stash_;
 };
 
 // -- user libraries ---------------------------------------------------------------

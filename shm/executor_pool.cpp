@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <optional>
 #include <cerrno>
@@ -56,16 +57,12 @@ struct executor_pool::slot {
   int doorbell = -1;
   std::string kill_reason;  // why the pool killed it, if it did
   std::string out_buf;
-  // The running invocation and everything it holds.
-  std::optional<invocation> inv;
-  clock::time_point deadline;
-  block arena{};
-  block listing{};                   // the input list, when it went through the store
-  std::map<std::uint64_t, std::uint64_t> arena_kept;  // sealed carves: offset -> size
-  std::vector<object_id> created;    // reserved, not yet sealed
-  std::vector<object_id> refs;       // inputs and get() results
-  std::optional<schema::alloc_request> pending_alloc;
-  clock::time_point alloc_deadline;
+  // Invocations handed to it, in the order it runs them: the front one runs
+  // (or is about to), the others wait in its ring.
+  std::deque<job> jobs;
+
+  job* running() { return jobs.empty() ? nullptr : &jobs.front(); }
+  const invocation* current() const { return jobs.empty() ? nullptr : &jobs.front().inv; }
 };
 
 executor_pool::executor_pool(store& st, pool_options opts, pool_events& events)
@@ -87,7 +84,7 @@ executor_pool::executor_pool(store& st, pool_options opts, pool_events& events)
 executor_pool::~executor_pool() {
   for (auto& s : slots_) {
     s->proc = child_process{};  // SIGKILL + reap
-    if (s->inv) finish(*s);
+    for (auto& j : s->jobs) j.release(store_);
     if (s->doorbell >= 0) ::close(s->doorbell);
   }
   ::close(wake_fd_);
@@ -131,7 +128,9 @@ status executor_pool::launch(slot& s) {
   s.proc = std::move(*proc);
   s.kill_reason.clear();
   s.out_buf.clear();
-  s.info = executor_info{executor_state::starting, s.proc.pid(), 0, {}};
+  s.info = executor_info{};
+  s.info.state = executor_state::starting;
+  s.info.pid = s.proc.pid();
   auto add = [&](int fd, fd_kind k) {
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -159,44 +158,53 @@ std::optional<int> executor_pool::idle_executor(std::string_view library) const 
 
 status executor_pool::dispatch(int index, invocation inv) {
   slot& s = *slots_.at(index);
-  if (s.info.state != executor_state::idle || !s.kill_reason.empty())
-    return status::unavailable("executor " + std::to_string(index) + " is not idle");
+  bool idle = s.info.state == executor_state::idle;
+  bool can_queue = s.info.state == executor_state::busy && s.jobs.size() <= opts_.max_queued;
+  if ((!idle && !can_queue) || !s.kill_reason.empty())
+    return status::unavailable("executor " + std::to_string(index) + " cannot take more work now");
   schema::dispatch d{inv.id, inv.session, inv.attempt, inv.library, inv.function, inv.args, {}, 0, 0};
   for (object_id id : inv.inputs) {
     const object_info* o = store_.info(id);
     TRAIL_REQUIRE(o && o->state == object_state::sealed, "dispatch input not sealed", id);
     d.inputs.push_back({id, o->where.offset, o->size, o->bucket, o->key});
   }
-  block listing{};
+  job j;
   if (inputs_too_big(d.inputs, s.ch->max_message())) {  // the list goes through the store
     std::string bytes;
     schema::encode_objects(d.inputs, bytes);
     auto b = store_.allocate(bytes.size());
     if (!b) return b.error();
     std::memcpy(store_.seg().base() + b->offset, bytes.data(), bytes.size());
-    listing = *b;
+    j.listing = *b;
     d.inputs.clear();
     d.inputs_offset = b->offset, d.inputs_size = bytes.size();
   }
   if (opts_.arena_bytes > 0)
-    if (auto a = store_.allocate(opts_.arena_bytes)) d.arena_offset = a->offset, d.arena_size = a->size;
+    if (auto a = store_.allocate(opts_.arena_bytes)) j.arena = *a, d.arena_offset = a->offset, d.arena_size = a->size;
   if (auto st = send_message(s.ch->to_executor(), d, opts_.send_timeout); !st.ok()) {
-    if (d.arena_size) store_.free({d.arena_offset, d.arena_size});
-    if (listing.size) store_.free(listing);
+    j.release(store_);
     return st;
   }
-  s.listing = listing;
   if (s.ch->to_executor().needs_wake()) s.ch->to_executor().futex_wake();
   for (object_id id : inv.inputs) store_.retain(id);
-  s.refs = inv.inputs;
-  s.arena = {d.arena_offset, d.arena_size};
-  s.deadline = clock::now() + inv.timeout;
-  s.info.state = executor_state::busy;
-  s.info.invocation = inv.id;
+  j.refs = inv.inputs;
+  inv.slot = index;
   if (std::find(s.info.libraries.begin(), s.info.libraries.end(), inv.library) == s.info.libraries.end())
     s.info.libraries.push_back(inv.library);
-  s.inv = std::move(inv);
+  j.inv = std::move(inv);
+  s.jobs.push_back(std::move(j));
+  if (idle) start_next(s, clock::now());
+  s.info.queued = static_cast<std::uint32_t>(s.jobs.size() - 1);
   return {};
+}
+
+// The front job starts running (its timeout counts from now).
+void executor_pool::start_next(slot& s, clock::time_point now) {
+  job& j = s.jobs.front();
+  j.deadline = now + j.inv.timeout;
+  s.info.state = executor_state::busy;
+  s.info.invocation = j.inv.id;
+  s.info.since = now;
 }
 
 status executor_pool::reply(slot& s, const schema::to_executor& m) {
@@ -245,8 +253,10 @@ std::optional<clock::time_point> executor_pool::next_deadline() const {
     if (!t || d < *t) t = d;
   };
   for (auto& s : slots_) {
-    if (s->info.state == executor_state::busy && s->kill_reason.empty()) consider(s->deadline);
-    if (s->pending_alloc) consider(s->alloc_deadline);
+    const job* j = s->running();
+    if (!j) continue;
+    if (s->kill_reason.empty()) consider(j->deadline);
+    if (j->pending_alloc) consider(j->alloc_deadline);
   }
   return t;
 }
@@ -333,8 +343,10 @@ std::chrono::milliseconds executor_pool::next_wait(std::chrono::milliseconds cap
     wait = std::clamp(d, std::chrono::milliseconds(0), wait);
   };
   for (auto& s : slots_) {
-    if (s->info.state == executor_state::busy) consider(s->deadline);
-    if (s->pending_alloc) consider(s->alloc_deadline);
+    const job* j = s->running();
+    if (!j) continue;
+    consider(j->deadline);
+    if (j->pending_alloc) consider(j->alloc_deadline);
   }
   return wait;
 }
@@ -343,8 +355,9 @@ void executor_pool::kill(int index, int sig) { slots_.at(index)->proc.kill(sig);
 
 void executor_pool::check_timeouts(clock::time_point now) {
   for (auto& s : slots_) {
-    if (s->info.state != executor_state::busy || now < s->deadline || !s->kill_reason.empty()) continue;
-    s->kill_reason = "timed out after " + std::to_string(s->inv->timeout.count()) + " ms";
+    const job* j = s->running();
+    if (!j || now < j->deadline || !s->kill_reason.empty()) continue;
+    s->kill_reason = "timed out after " + std::to_string(j->inv.timeout.count()) + " ms";
     s->proc.kill(SIGKILL);  // its pidfd reports the death
   }
 }
@@ -359,7 +372,7 @@ void executor_pool::drain(slot& s) {
     auto msg = schema::decode_to_node(*rec);
     r.pop();
     if (!msg) {
-      events_.on_log(s.index, s.inv ? &*s.inv : nullptr, "protocol error: " + msg.error().message());
+      events_.on_log(s.index, s.current(), "protocol error: " + msg.error().message());
       s.kill_reason = "protocol error: " + msg.error().message();
       s.proc.kill(SIGKILL);
       return;
@@ -376,34 +389,36 @@ struct executor_pool::handlers {
   // A message about an invocation the executor is not running: a bug or a
   // confused executor. Kill it; its death reports the invocation as lost.
   bool stray(std::uint64_t invocation) {
-    if (s.inv && s.inv->id == invocation) return false;
+    if (s.current() && s.current()->id == invocation) return false;
     s.kill_reason = "protocol error: message for invocation " + std::to_string(invocation);
     s.proc.kill(SIGKILL);
     return true;
   }
+  job& j() { return s.jobs.front(); }  // REQUIRES: !stray(...)
 
   void operator()(const schema::ready&) {
     if (s.info.state != executor_state::starting) return;
     s.info.state = executor_state::idle;
+    s.info.since = clock::now();
     s.early_deaths = 0;
     p.events_.on_ready(s.index);
   }
 
   void operator()(schema::alloc_request& m) {
     if (stray(m.invocation)) return;
-    s.pending_alloc = std::move(m);
-    s.alloc_deadline = clock::now() + p.opts_.alloc_wait;
+    j().pending_alloc = std::move(m);
+    j().alloc_deadline = clock::now() + p.opts_.alloc_wait;
     p.try_allocate(s, clock::now());
   }
 
   void operator()(const schema::seal& m) {
     if (stray(m.invocation)) return;
-    if (auto r = seal(m.object, m.offset, m.size, m.bucket, m.key)) p.events_.on_sealed(*s.inv, *r);
+    if (auto r = seal(m.object, m.offset, m.size, m.bucket, m.key)) p.events_.on_sealed(j().inv, *r);
   }
 
   void operator()(const schema::output& m) {
     if (stray(m.invocation)) return;
-    if (auto r = seal(m.object, m.offset, m.size, "", "output")) p.events_.on_output(*s.inv, *r);
+    if (auto r = seal(m.object, m.offset, m.size, "", "output")) p.events_.on_output(j().inv, *r);
   }
 
   // Seals a dedicated object (id != 0) or an arena carve (id == 0). Nullopt
@@ -412,35 +427,22 @@ struct executor_pool::handlers {
                              std::string_view key) {
     result<sealed> r = status::internal("unreachable");
     if (id != 0) {
-      auto it = std::find(s.created.begin(), s.created.end(), id);
-      if (it == s.created.end()) return violation("seal of an object it does not hold");
-      s.created.erase(it);
+      auto it = std::find(j().created.begin(), j().created.end(), id);
+      if (it == j().created.end()) return violation("seal of an object it does not hold");
+      j().created.erase(it);
       r = p.store_.seal(id, size);
       if (!r && r.error().code() != errc::not_found) {  // too large, sealed twice: the executor lied
         p.store_.release(id);
         return violation(r.error().message());
       }
     } else {
-      auto b = carve(offset, size);
+      auto b = j().carve(offset, size);
       if (!b) return violation("seal outside its arena or over another object");
-      s.arena_kept.emplace(b->offset, b->size);
-      r = p.store_.seal_block(s.inv->session, bucket, key, *b, size);
+      j().arena_kept.emplace(b->offset, b->size);
+      r = p.store_.seal_block(j().inv.session, bucket, key, *b, size);
     }
     if (!r) return std::nullopt;  // the session ended meanwhile: dropped
     return *r;
-  }
-
-  // The block an arena object of `size` bytes at `offset` occupies, if it
-  // lies inside the arena and overlaps no sealed one. Overflow-safe.
-  std::optional<block> carve(std::uint64_t offset, std::uint64_t size) const {
-    const std::uint64_t begin = s.arena.offset, end = s.arena.offset + s.arena.size;
-    if (size > s.arena.size || offset < begin || offset > end || offset % block_allocator::alignment) return {};
-    block b{offset, block_allocator::round_up(size)};
-    if (b.size > end - offset) return {};
-    auto next = s.arena_kept.lower_bound(offset);
-    if (next != s.arena_kept.end() && next->first < offset + b.size) return {};
-    if (next != s.arena_kept.begin() && std::prev(next)->first + std::prev(next)->second > offset) return {};
-    return b;
   }
 
   std::nullopt_t violation(const std::string& what) {
@@ -452,10 +454,10 @@ struct executor_pool::handlers {
   void operator()(const schema::get_request& m) {
     if (stray(m.invocation)) return;
     schema::get_reply rep{m.invocation, false, {}};
-    if (auto id = p.store_.find(s.inv->session, m.bucket, m.key)) {
+    if (auto id = p.store_.find(j().inv.session, m.bucket, m.key)) {
       const object_info* o = p.store_.info(*id);
       p.store_.retain(*id);
-      s.refs.push_back(*id);
+      j().refs.push_back(*id);
       rep.found = true;
       rep.object = {*id, o->where.offset, o->size, o->bucket, o->key};
     }
@@ -463,19 +465,27 @@ struct executor_pool::handlers {
   }
 
   void operator()(const schema::announce& m) {
-    if (!stray(m.invocation)) p.events_.on_announce(*s.inv, m.bucket, m.count);
+    if (!stray(m.invocation)) p.events_.on_announce(j().inv, m.bucket, m.count);
   }
   void operator()(const schema::done& m) {
-    if (!stray(m.invocation)) p.events_.on_done(*s.inv, m.bucket);
+    if (!stray(m.invocation)) p.events_.on_done(j().inv, m.bucket);
   }
 
   void operator()(const schema::complete& m) {
     if (stray(m.invocation)) return;
     p.read_output(s, true);  // the executor flushed before completing
-    invocation inv = std::move(*s.inv);
-    p.finish(s);
-    s.info.state = executor_state::idle;
-    s.info.invocation = 0;
+    invocation inv = std::move(j().inv);
+    j().release(p.store_);
+    s.jobs.pop_front();
+    auto now = clock::now();
+    if (s.jobs.empty()) {
+      s.info.state = executor_state::idle;
+      s.info.invocation = 0;
+      s.info.since = now;
+    } else {
+      p.start_next(s, now);  // the executor goes on with the next in its ring
+    }
+    s.info.queued = s.jobs.empty() ? 0 : static_cast<std::uint32_t>(s.jobs.size() - 1);
     status st = m.code == 0 ? status{} : status(static_cast<errc>(m.code), m.error);
     p.events_.on_finished(inv, st);
   }
@@ -483,22 +493,23 @@ struct executor_pool::handlers {
 
 void executor_pool::handle(slot& s, schema::to_node msg) { std::visit(handlers{*this, s}, msg); }
 
-// Answers the slot's pending allocation unless it must keep waiting for
-// space; true when answered.
+// Answers the running job's pending allocation unless it must keep waiting
+// for space; true when answered.
 bool executor_pool::try_allocate(slot& s, clock::time_point now) {
-  auto& req = *s.pending_alloc;
-  auto id = store_.create_object(s.inv->session, req.bucket, req.key, req.capacity);
-  if (!id && id.error().code() == errc::overloaded && now < s.alloc_deadline) return false;
+  job& j = s.jobs.front();
+  auto& req = *j.pending_alloc;
+  auto id = store_.create_object(j.inv.session, req.bucket, req.key, req.capacity);
+  if (!id && id.error().code() == errc::overloaded && now < j.alloc_deadline) return false;
   schema::alloc_reply rep{req.invocation, 0, {}, 0, 0, 0};
   if (id) {
-    s.created.push_back(*id);
+    j.created.push_back(*id);
     const object_info* o = store_.info(*id);
     rep.object = *id, rep.offset = o->where.offset, rep.capacity = o->where.size;
   } else {
     rep.code = static_cast<std::uint16_t>(id.error().code());
     rep.error = id.error().message();
   }
-  s.pending_alloc.reset();
+  j.pending_alloc.reset();
   (void)reply(s, rep);
   return true;
 }
@@ -507,25 +518,10 @@ bool executor_pool::try_allocate(slot& s, clock::time_point now) {
 void executor_pool::retry_allocations(clock::time_point now) {
   bool freed = store_.free_generation() != seen_free_generation_;
   seen_free_generation_ = store_.free_generation();
-  for (auto& s : slots_)
-    if (s->pending_alloc && (freed || now >= s->alloc_deadline)) try_allocate(*s, now);
-}
-
-// Drops everything the running invocation held.
-void executor_pool::finish(slot& s) {
-  for (object_id id : s.created) store_.release(id);
-  for (object_id id : s.refs) store_.release(id);
-  std::uint64_t pos = s.arena.offset, end = s.arena.offset + s.arena.size;
-  for (auto [offset, size] : s.arena_kept) {
-    if (offset > pos) store_.free({pos, offset - pos});
-    pos = offset + size;
+  for (auto& s : slots_) {
+    job* j = s->running();
+    if (j && j->pending_alloc && (freed || now >= j->alloc_deadline)) try_allocate(*s, now);
   }
-  if (pos < end) store_.free({pos, end - pos});
-  if (s.listing.size) store_.free(s.listing);
-  s.created.clear(), s.refs.clear(), s.arena_kept.clear();
-  s.arena = {}, s.listing = {};
-  s.pending_alloc.reset();
-  s.inv.reset();
 }
 
 void executor_pool::on_death(slot& s, const std::string& how) {
@@ -537,19 +533,24 @@ void executor_pool::on_death(slot& s, const std::string& how) {
                         : "executor (pid " + std::to_string(s.info.pid) + ") " + s.kill_reason;
   bool early = s.info.state == executor_state::starting;
   s.early_deaths = early ? s.early_deaths + 1 : 0;
-  std::optional<invocation> lost;
-  if (s.inv) {
-    lost = std::move(*s.inv);
-    finish(s);
+  // The front job was running; the others never started.
+  std::vector<invocation> dropped;
+  for (auto& j : s.jobs) {
+    j.release(store_);
+    dropped.push_back(std::move(j.inv));
   }
+  s.jobs.clear();
   s.info.state = executor_state::dead;
   s.proc = child_process{};
   s.ch.reset();
   // Replace it before reporting, so that listeners see the pool as it is now.
   bool respawning = opts_.respawn && s.early_deaths < max_early_deaths;
   status respawned = respawning ? launch(s) : status::unavailable("not respawned");
-  if (lost) events_.on_lost(*lost, why);
-  else events_.on_executor_died(s.index, why);
+  if (dropped.empty()) events_.on_executor_died(s.index, why);
+  for (std::size_t i = 0; i < dropped.size(); ++i) {
+    if (i == 0) events_.on_lost(dropped[i], why);
+    else events_.on_returned(dropped[i], why);
+  }
   if (opts_.respawn && !respawned.ok())
     events_.on_executor_died(s.index, respawning ? "respawn failed: " + respawned.message()
                                                  : "died " + std::to_string(s.early_deaths) +
@@ -570,7 +571,7 @@ void executor_pool::read_output(slot& s, bool flush) {
     if (n <= 0) break;
     s.out_buf.append(buf, static_cast<std::size_t>(n));
   }
-  const invocation* inv = s.inv ? &*s.inv : nullptr;
+  const invocation* inv = s.current();
   std::size_t start = 0;
   for (std::size_t nl; (nl = s.out_buf.find('\n', start)) != std::string::npos; start = nl + 1)
     events_.on_log(s.index, inv, std::string_view(s.out_buf).substr(start, nl - start));

@@ -27,21 +27,11 @@
 #include <trail/status.hpp>
 
 #include "schema/channel.hpp"
+#include "shm/executor_job.hpp"
 #include "shm/ring.hpp"
 #include "shm/store.hpp"
 
 namespace trail::shm {
-
-struct invocation {
-  std::uint64_t id = 0;               // unique per attempt on this node
-  session_id session = 0;             // REQUIRES: open in the store
-  std::uint32_t attempt = 0;
-  std::string library;                // absolute path; loaded by the executor only
-  std::string function;
-  std::vector<std::string> args;
-  std::vector<object_id> inputs;      // sealed objects; the pool retains them while it runs
-  std::chrono::milliseconds timeout{30000};
-};
 
 struct pool_options {
   std::string executor_path;               // the trail-executor binary
@@ -50,6 +40,7 @@ struct pool_options {
   std::chrono::milliseconds alloc_wait{2000};   // bounded wait for space in a full store
   std::chrono::milliseconds send_timeout{1000}; // a channel full this long means a hung peer
   bool respawn = true;                     // replace dead executors
+  std::size_t max_queued = 4;              // invocations waiting in a busy executor's ring, at most
 };
 
 // What the pool reports. Called from poll(), in the order things happened; an
@@ -72,6 +63,9 @@ class pool_events {
   // The executor died or overran the timeout while running the invocation;
   // it was killed and is being replaced.
   virtual void on_lost(const invocation&, const std::string& /*reason*/) {}
+  // The executor died before it started the invocation (which was waiting
+  // in its ring): nothing of it ran; it can run elsewhere as it is.
+  virtual void on_returned(const invocation&, const std::string& /*reason*/) {}
   // An executor died while idle or starting.
   virtual void on_executor_died(int /*slot*/, const std::string& /*reason*/) {}
   // A line the executor printed; `inv` is what it was running, if anything.
@@ -83,7 +77,9 @@ enum class executor_state : std::uint8_t { starting, idle, busy, dead };
 struct executor_info {
   executor_state state = executor_state::dead;
   int pid = 0;
-  std::uint64_t invocation = 0;  // when busy
+  std::uint64_t invocation = 0;  // when busy: the one it runs
+  std::uint32_t queued = 0;      // when busy: invocations waiting behind it in its ring
+  std::chrono::steady_clock::time_point since{};  // in this state since (idle: last completion)
   std::vector<std::string> libraries;  // loaded (dispatched) libraries
 };
 
@@ -104,8 +100,10 @@ class executor_pool {
   // An idle executor, preferring one that already loaded `library`.
   std::optional<int> idle_executor(std::string_view library = {}) const;
 
-  // Starts `inv` on idle executor `slot`. Errors: invalid_argument (message
-  // too large), unavailable (executor not idle).
+  // Starts `inv` on executor `slot` if it is idle; if it is busy, queues it
+  // in its ring behind what it runs (up to max_queued), so that it goes on
+  // without waiting for the node. Errors: invalid_argument (message too
+  // large), unavailable (starting, dead, dying, or its queue is full).
   status dispatch(int slot, invocation inv);
   // Waits up to `timeout` for work, handles all of it, returns how many
   // events were handled. Spins briefly before blocking when cores allow.
@@ -147,7 +145,7 @@ class executor_pool {
   int handle_fds(int timeout_ms);
   void handle(slot& s, schema::to_node msg);
   void on_death(slot& s, const std::string& why);
-  void finish(slot& s);
+  void start_next(slot& s, std::chrono::steady_clock::time_point now);
   void read_output(slot& s, bool flush);
   bool try_allocate(slot& s, std::chrono::steady_clock::time_point now);
   void retry_allocations(std::chrono::steady_clock::time_point now);

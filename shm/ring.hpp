@@ -17,6 +17,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+
+#include <sched.h>
 #include <string_view>
 
 namespace trail::shm {
@@ -92,16 +94,26 @@ class spin_policy {
   bool spin_ = true;
 };
 
-// Spins up to `budget` waiting for `ready()` to hold; true if it did.
+// Spins up to `budget` waiting for `ready()` to hold; true if it did. Yields
+// the core every few microseconds, so that a thread woken on this core (the
+// peer it waits for, say) runs at once instead of behind the spinner.
 template <class Ready>
 bool spin_until(Ready&& ready, std::chrono::microseconds budget) {
-  auto deadline = std::chrono::steady_clock::now() + budget;
+  using clock = std::chrono::steady_clock;
+  auto now = clock::now();
+  auto deadline = now + budget;
+  auto yield_at = now + std::chrono::microseconds(4);
   for (;;) {
     for (int i = 0; i < 64; ++i) {
       if (ready()) return true;
       __builtin_ia32_pause();
     }
-    if (std::chrono::steady_clock::now() >= deadline) return false;
+    now = clock::now();
+    if (now >= deadline) return false;
+    if (now >= yield_at) {
+      sched_yield();
+      yield_at = clock::now() + std::chrono::microseconds(4);
+    }
   }
 }
 

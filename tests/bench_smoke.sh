@@ -10,9 +10,12 @@ lines = [l for l in sys.stdin if l.strip()]
 assert lines, "no result lines"
 for l in lines:
     r = json.loads(l)
-    for k in ("bench", "p50_us", "p99_us", "floor", "floor_p50_us", "ratio_p50"):
+    for k in ("bench", "p50_us", "p99_us", "floor", "floor_p50_us", "floor_wakeup"):
         assert k in r, f"missing {k}: {l}"
+    # A ratio to the floor only where the result is a latency like it.
+    assert ("ratio_p50" in r) == (r["bench"] != "throughput"), l
     assert r["floor"] in ("shm_rtt", "tcp_rtt", "caf_rtt"), l
+    assert r["floor_wakeup"] in ("block", "spin", "block_after_idle"), l
     assert r["p50_us"] > 0 and r["floor_p50_us"] > 0, l
 print(len(lines), "result lines ok")'
 }

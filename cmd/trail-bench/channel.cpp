@@ -54,13 +54,13 @@ int run_channel(const options& o) {
   auto spinning = measure_channel(o);
   if (!spinning) return fail(spinning.error());
   auto spin_floor = summarize(shm_rtt_us(o.trips, true));
-  emit({{"bench", "channel"}, {"wakeup", "spin_then_block"}, {"trips", o.trips}}, *spinning, "shm_rtt", spin_floor);
+  emit({{"bench", "channel"}, {"wakeup", "spin_then_block"}, {"trips", o.trips}}, *spinning, "shm_rtt", "spin", spin_floor);
 
   ::setenv("TRAIL_SPIN", "0", 1);
   auto blocking = measure_channel(o);
   if (!blocking) return fail(blocking.error());
   auto block_floor = summarize(shm_rtt_us(o.trips, false));
-  emit({{"bench", "channel"}, {"wakeup", "block"}, {"trips", o.trips}}, *blocking, "shm_rtt", block_floor);
+  emit({{"bench", "channel"}, {"wakeup", "block"}, {"trips", o.trips}}, *blocking, "shm_rtt", "block", block_floor);
   return 0;
 }
 

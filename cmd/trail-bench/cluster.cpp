@@ -198,7 +198,7 @@ int run_remote_hop(const options& o) {
       if (i > o.runs / 10) us.push_back(std::stod(r->output) / 1000.0);
     }
     emit({{"bench", "remote-hop"}, {"payload_bytes", size}, {"runs", o.runs}, {"tcp_rtt_p50_us", tcp.p50_us}},
-         summarize(us), "caf_rtt", floor);
+         summarize(us), "caf_rtt", "block", floor);
   }
   return 0;
 }
@@ -246,7 +246,7 @@ int run_throughput(const options& o) {
   auto s = summarize(per_invocation_us);
   emit({{"bench", "throughput"}, {"nodes", o.nodes}, {"executors_per_node", o.executors}, {"clients", clients},
         {"burst", burst}, {"invocations_per_s", 1e6 / s.p50_us}},
-       s, "tcp_rtt", floor);
+       s, "tcp_rtt", "block", floor, false);
   return 0;
 }
 
@@ -278,7 +278,7 @@ int run_remote_object(const options& o) {
     auto s = summarize(us);
     emit({{"bench", "remote-object"}, {"size", size}, {"runs", runs},
           {"mib_per_s", s.p50_us > 0 ? (size / double(1 << 20)) / (s.p50_us / 1e6) : 0.0}},
-         s, "tcp_rtt", floor);
+         s, "tcp_rtt", "block", floor);
   }
   return 0;
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <thread>
 
 #include "shm/ring.hpp"
 
@@ -47,7 +48,7 @@ void await(mailbox& m, std::uint32_t v, bool spin, shm::spin_policy& policy, std
 
 }  // namespace
 
-std::vector<double> shm_rtt_us(std::size_t trips, bool spin) {
+std::vector<double> shm_rtt_us(std::size_t trips, bool spin, std::chrono::microseconds idle) {
   void* mem = ::mmap(nullptr, sizeof(pingpong), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   auto* pp = new (mem) pingpong{};
   const std::size_t warmup = trips / 10;
@@ -64,6 +65,7 @@ std::vector<double> shm_rtt_us(std::size_t trips, bool spin) {
   std::vector<double> us;
   us.reserve(trips);
   for (std::uint32_t i = 1; i <= trips + warmup; ++i) {
+    if (idle.count() > 0) std::this_thread::sleep_for(idle);
     auto t0 = std::chrono::steady_clock::now();
     post(pp->to_child, i);
     await(pp->to_parent, i, spin, policy, std::chrono::microseconds(30));  // as the node

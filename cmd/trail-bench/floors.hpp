@@ -9,8 +9,10 @@ namespace trail::bench {
 
 // Round trips of a raw two-process shared-memory ping-pong (one atomic word
 // each way) with the wake-up the channel uses: spin briefly, then futex.
-// `spin` = false measures the pure blocking wake-up.
-std::vector<double> shm_rtt_us(std::size_t trips, bool spin);
+// `spin` = false measures the pure blocking wake-up. With `idle`, each trip
+// starts after the initiator slept that long and the other side waited
+// blocked meanwhile (as a hop after idling does: caches and vCPUs go cold).
+std::vector<double> shm_rtt_us(std::size_t trips, bool spin, std::chrono::microseconds idle = {});
 
 }  // namespace trail::bench
 

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cstring>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <trail/function.hpp>
 
@@ -53,6 +55,54 @@ std::int64_t sent_at(const trail::object& in) {
 // local-hop and remote-hop source. args: payload bytes.
 TRAIL_FUNCTION(hop_src)(trail::context& ctx) {
   send_stamped(ctx, "hop", arg(ctx, 0), [](char* p, std::uint64_t n) { std::memset(p, 'x', n); });
+}
+
+// local-hop, target asleep. args: payload bytes. Idles 1 ms first, so that
+// the node and the other executors fall asleep; lingers 1 ms after the send,
+// so that the next function cannot run on this executor.
+TRAIL_FUNCTION(hop_src_idle)(trail::context& ctx) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  send_stamped(ctx, "hop", arg(ctx, 0), [](char* p, std::uint64_t n) { std::memset(p, 'x', n); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+namespace {
+
+// A back-to-back hop's object: [sent at][hops wanted][hops so far][hop ns...].
+struct b2b_head {
+  std::int64_t sent = 0;
+  std::uint32_t want = 0, done = 0;
+};
+
+void send_b2b(trail::context& ctx, b2b_head h, const std::int64_t* samples) {
+  std::size_t size = sizeof h + h.done * sizeof(std::int64_t);
+  trail::object_writer w = ctx.create("b2b", std::to_string(h.done), size);
+  std::memcpy(w.data() + sizeof h, samples, h.done * sizeof(std::int64_t));
+  w.resize(size);
+  h.sent = now_ns();
+  std::memcpy(w.data(), &h, sizeof h);
+  ctx.send(std::move(w));
+}
+
+}  // namespace
+
+// local-hop back-to-back: args: hops. Each step (immediate trigger ->
+// b2b_step) measures the hop that brought it and passes the samples on,
+// at once; the last outputs them, space-separated, in ns.
+TRAIL_FUNCTION(b2b_start)(trail::context& ctx) { send_b2b(ctx, {0, static_cast<std::uint32_t>(arg(ctx, 0)), 0}, nullptr); }
+
+TRAIL_FUNCTION(b2b_step)(trail::context& ctx) {
+  std::int64_t t = now_ns();
+  const trail::object& in = ctx.inputs()[0];
+  b2b_head h;
+  std::memcpy(&h, in.data(), sizeof h);
+  std::vector<std::int64_t> samples(h.done + 1);
+  std::memcpy(samples.data(), in.data() + sizeof h, h.done * sizeof(std::int64_t));
+  samples[h.done++] = t - h.sent;
+  if (h.done < h.want) return send_b2b(ctx, h, samples.data());
+  std::string out;
+  for (auto ns : samples) out += std::to_string(ns) + " ";
+  ctx.output(out);
 }
 
 // local-hop and remote-hop target: the hop ends at its entry. Outputs the hop in ns.

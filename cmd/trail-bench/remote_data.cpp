@@ -217,7 +217,7 @@ int run_remote_data(const options& o) {
           {"tcp_mib_per_s", tcp_bw}, {"tcp_p50_us", raw->first.p50_us},
           {"memcpy_mib_per_s", mib_per_s(size, raw->second.p50_us)},
           {"bw_ratio", tcp_bw > 0 ? bw / tcp_bw : 0.0}},
-         pulled, "tcp_rtt", floor);
+         pulled, "tcp_rtt", "block", floor);
   }
   return 0;
 }

@@ -26,15 +26,21 @@ inline summary summarize(std::vector<double> us) {
   return s;
 }
 
-// Prints one result line: the measurement beside its floor from the same run.
-inline void emit(nlohmann::json line, const summary& result, const char* floor_name, const summary& floor) {
+// Prints one result line: the measurement beside its floor from the same
+// run. `floor_wakeup` says how the floor's peers wait: "block" (futex,
+// blocking socket) or "spin" (spin briefly, then block).
+// `with_ratio` false: the result is not a latency comparable to the floor
+// (throughput), so no ratio_p50.
+inline void emit(nlohmann::json line, const summary& result, const char* floor_name, const char* floor_wakeup,
+                 const summary& floor, bool with_ratio = true) {
   line["p50_us"] = result.p50_us;
   line["p99_us"] = result.p99_us;
   line["samples"] = result.samples;
   line["floor"] = floor_name;
+  line["floor_wakeup"] = floor_wakeup;
   line["floor_p50_us"] = floor.p50_us;
   line["floor_p99_us"] = floor.p99_us;
-  line["ratio_p50"] = floor.p50_us > 0 ? result.p50_us / floor.p50_us : 0.0;
+  if (with_ratio) line["ratio_p50"] = floor.p50_us > 0 ? result.p50_us / floor.p50_us : 0.0;
   std::printf("%s\n", line.dump().c_str());
   std::fflush(stdout);
 }

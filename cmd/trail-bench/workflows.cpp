@@ -2,6 +2,8 @@
 // standalone node (started as a child process), each beside its floor.
 #include "bench.hpp"
 
+#include <sstream>
+
 #include "floors.hpp"
 #include "node_process.hpp"
 #include "stats.hpp"
@@ -27,32 +29,53 @@ result<std::unique_ptr<node_process>> node(const options& o, const char* store =
 }
 
 // Invokes `app` `runs` times (after a warm-up) and returns each output parsed
-// as nanoseconds, in microseconds.
+// as nanoseconds, in microseconds (with `all`, every number of each output).
 result<std::vector<double>> reported_us(node_process& n, const std::string& app, std::vector<std::string> args,
-                                        std::size_t runs) {
+                                        std::size_t runs, bool all = false) {
   std::vector<double> us;
   for (std::size_t i = 0; i < runs + runs / 10 + 1; ++i) {
     auto r = n.cli().invoke(app, args, 60s);
     if (!r) return r.error();
-    if (i > runs / 10) us.push_back(std::stod(r->output.substr(0, r->output.find(' '))) / 1000.0);
+    if (i <= runs / 10) continue;
+    std::istringstream in(r->output);
+    for (double ns; in >> ns;) {
+      us.push_back(ns / 1000.0);
+      if (!all) break;
+    }
   }
   return us;
 }
 
 }  // namespace
 
+// Two cases. Target asleep: the source idles 1 ms before it sends (the node
+// and the other executor fall asleep) and lingers 1 ms after (so the next
+// function runs on the other, sleeping executor): a hop then costs a
+// wake-up of the node and one of the target, as the blocking floor's round
+// trip does. Back-to-back: hops in a row, each function sending as soon as
+// it starts, beside the spinning floor.
 int run_local_hop(const options& o) {
   auto n = node(o);
   if (!n) return fail(n.error());
-  auto st = (*n)->deploy(app_yaml(o, "hop", "hop_src", {"hop_src", "hop_dst"},
+  auto st = (*n)->deploy(app_yaml(o, "hop", "hop_src_idle", {"hop_src_idle", "hop_dst"},
                                   trigger("hop", "type: immediate, target: hop_dst")));
+  if (st.ok())
+    st = (*n)->deploy(app_yaml(o, "b2b", "b2b_start", {"b2b_start", "b2b_step"},
+                               trigger("b2b", "type: immediate, target: b2b_step")));
   if (!st.ok()) return fail(st);
-  auto floor = summarize(shm_rtt_us(5000, false));
-  for (std::uint64_t size : {100ull, 1000ull, 1025ull, 100ull << 10, 1ull << 20, 10ull << 20}) {
+  auto blocking = summarize(shm_rtt_us(1000, false, std::chrono::milliseconds(1)));
+  auto spinning = summarize(shm_rtt_us(5000, true));
+  for (std::uint64_t size : {100ull, 1000ull, 100ull << 10, 1ull << 20, 10ull << 20}) {
     auto us = reported_us(**n, "hop", {std::to_string(size)}, o.runs);
     if (!us) return fail(us.error());
-    emit({{"bench", "local-hop"}, {"payload_bytes", size}, {"runs", o.runs}}, summarize(*us), "shm_rtt", floor);
+    emit({{"bench", "local-hop"}, {"case", "asleep"}, {"payload_bytes", size}, {"runs", o.runs}}, summarize(*us),
+         "shm_rtt", "block_after_idle", blocking);
   }
+  constexpr std::size_t hops = 50;  // per invocation; the object grows to 16 B + 8 B per hop
+  auto us = reported_us(**n, "b2b", {std::to_string(hops)}, std::max<std::size_t>(1, o.runs / hops), true);
+  if (!us) return fail(us.error());
+  emit({{"bench", "local-hop"}, {"case", "back-to-back"}, {"payload_bytes_max", 16 + 8 * hops}, {"hops", us->size()}},
+       summarize(*us), "shm_rtt", "spin", spinning);
   return 0;
 }
 
@@ -73,7 +96,7 @@ int run_e2e(const options& o) {
       if (!r) return fail(r.error());
       if (i >= o.runs / 10) us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
     }
-    emit({{"bench", "e2e"}, {"functions", fns}, {"runs", o.runs}}, summarize(us), "tcp_rtt", floor);
+    emit({{"bench", "e2e"}, {"functions", fns}, {"runs", o.runs}}, summarize(us), "tcp_rtt", "block", floor);
   }
   return 0;
 }
@@ -95,7 +118,7 @@ int run_workflow(const options& o, const char* name, const std::string& yaml, st
   line["runs"] = o.workflow_runs;
   line["total_ms_p50"] = summarize(*totals).p50_us / 1000;
   line["per_invocation_us_p50"] = each.p50_us;
-  emit(line, each, "shm_rtt", floor);
+  emit(line, each, "shm_rtt", "block", floor);
   return 0;
 }
 

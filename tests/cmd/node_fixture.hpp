@@ -77,8 +77,8 @@ class node_test : public ::testing::Test {
  protected:
   void SetUp() override { start_node(); }
 
-  void start_node(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{"--standalone", "--listen", "127.0.0.1:0", "--executors", "2",
+  void start_node(std::vector<std::string> extra = {}, int executors = 2) {
+    std::vector<std::string> args{"--standalone", "--listen", "127.0.0.1:0", "--executors", std::to_string(executors),
                                   "--store-size", "32M"};
     args.insert(args.end(), extra.begin(), extra.end());
     auto p = shm::child_process::launch({TRAIL_NODE_PATH, args, {}});

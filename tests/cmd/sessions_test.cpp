@@ -203,6 +203,31 @@ TEST_F(broken_executor_test, InvocationsFailClearlyWhenNoExecutorCanRun) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 20s);
 }
 
+// One executor: the node queues the next function in the producer's ring
+// (it usually completes right after it sends), and the producer dies before
+// completing.
+class single_executor_test : public node_test {
+ protected:
+  void SetUp() override { start_node({}, 1); }
+};
+
+TEST_F(single_executor_test, WorkQueuedBehindAProducerThatDiesRunsOnceAfterAll) {
+  ASSERT_TRUE(client_->deploy(apps_dir + "/flaky/relay.yaml").ok());
+  for (int i = 0; i < 20; ++i) {  // the node learns that relay completes soon after it sends
+    auto r = client_->invoke("relay", {"live"}, 30s);
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+  }
+  auto r = client_->invoke("relay", {"die"}, 30s);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->output, "got payload");
+  auto st = client_->status_json();
+  ASSERT_TRUE(st.ok());
+  auto j = nlohmann::json::parse(*st);
+  EXPECT_EQ(j["invocations"]["retries"], 1) << "relay ran again; collect did not count as a retry";
+  EXPECT_EQ(j["invocations"]["returned"], 1) << "collect waited in the dead executor's ring: " << *st;
+  EXPECT_EQ(j["sessions"]["failed"], 0);
+}
+
 TEST(NodeStart, AMissingExecutorBinaryIsAClearError) {
   auto r = run_program(TRAIL_NODE_PATH, {"--standalone", "--executor", "/nonexistent/trail-executor"});
   EXPECT_NE(r.code, 0);

@@ -1,4 +1,5 @@
 // Functions that misbehave on purpose, for the executor and store tests.
+#include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
@@ -7,6 +8,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include <trail/function.hpp>
 
@@ -135,6 +137,16 @@ TRAIL_FUNCTION(send_reversed)(trail::context& ctx) {
   std::memcpy(b.data(), "second", 6), b.resize(6);
   ctx.send(std::move(b));
   ctx.send(std::move(a));
+}
+
+// args: ms [bucket key] — sleeps `ms`, then outputs "slept"; or, given a
+// name, reads that object of the session (a round trip to the node) and
+// copies it to (r, got), or writes "missing" there.
+TRAIL_FUNCTION(pause)(trail::context& ctx) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(arg_u64(ctx, 0)));
+  if (ctx.args().size() < 3) return ctx.output("slept");
+  auto o = ctx.get(ctx.args()[1], ctx.args()[2]);
+  ctx.put("r", "got", o ? o->str() : "missing");
 }
 
 // Asks for an object larger than any store.

@@ -276,5 +276,80 @@ TEST_F(pool_test, PrefersAnExecutorThatLoadedTheLibrary) {
   EXPECT_EQ(pool_->idle_executor(testlib), loaded);
 }
 
+// -- work queued in a busy executor's ring ---------------------------------------------
+
+TEST_F(pool_test, WorkQueuedBehindABusyExecutorRunsInOrderWithoutTheNode) {
+  start(64 << 20, 1);
+  auto slow = queue_on(0, testlib, "pause", {"30"}, 1);
+  auto a = queue_on(0, testlib, "echo", {"a"}, 2);
+  auto b = queue_on(0, testlib, "echo", {"b"}, 3);
+  ASSERT_TRUE(slow && a && b);
+  EXPECT_EQ(pool_->info(0).state, executor_state::busy);
+  EXPECT_EQ(pool_->info(0).invocation, slow);
+  EXPECT_EQ(pool_->info(0).queued, 2u);
+  ASSERT_TRUE(run_until([&] { return ended(b); }));
+  EXPECT_EQ(events_.ended, (std::vector<std::uint64_t>{slow, a, b}));
+  EXPECT_EQ(output_of(slow), "slept");
+  EXPECT_EQ(output_of(a), "a;");
+  EXPECT_EQ(output_of(b), "b;");
+  EXPECT_EQ(pool_->info(0).state, executor_state::idle);
+  EXPECT_EQ(pool_->info(0).queued, 0u);
+  for (session_id s : {1, 2, 3}) store_->release_session(s);
+  EXPECT_EQ(store_->used_bytes(), 0u) << "every queued invocation's arena went back";
+}
+
+TEST_F(pool_test, AnExecutorsQueueIsBounded) {
+  pool_options o;
+  o.max_queued = 2;
+  start(64 << 20, 1, o);
+  ASSERT_TRUE(queue_on(0, testlib, "pause", {"20"}));
+  ASSERT_TRUE(queue_on(0, testlib, "noop"));
+  ASSERT_TRUE(queue_on(0, testlib, "noop"));
+  EXPECT_EQ(queue_on(0, testlib, "noop"), 0u) << "a third waiting invocation is refused";
+  ASSERT_TRUE(run_until([&] { return events_.ended.size() == 3; }));
+}
+
+// An invocation that waits for a reply (get) while more work waits behind it
+// in the ring gets its reply; the queued work runs after it.
+TEST_F(pool_test, AReplyReachesAnInvocationWithWorkQueuedBehindIt) {
+  start(64 << 20, 1);
+  store_->open_session(1);
+  auto w = run(testlib, "echo", {"there"});
+  ASSERT_TRUE(wait_end(w));
+  auto getter = queue_on(0, testlib, "pause", {"20", "", "output"});
+  auto after = queue_on(0, testlib, "echo", {"after"}, 2);
+  ASSERT_TRUE(getter && after);
+  ASSERT_TRUE(run_until([&] { return ended(after); }));
+  ASSERT_TRUE(events_.finished[getter].ok()) << events_.finished[getter].to_string();
+  auto got = store_->find(1, "r", "got");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(bytes_of(*got), "there;") << "read the session's earlier output";
+  EXPECT_EQ(output_of(after), "after;");
+}
+
+// A crash with work waiting in the executor's ring: the running invocation
+// is lost, the waiting ones come back unstarted, and nothing leaks.
+TEST_F(pool_test, AKilledExecutorReturnsTheWorkWaitingInItsRing) {
+  start(64 << 20, 1);
+  int pid = pool_->info(0).pid;
+  auto running = queue_on(0, testlib, "pause", {"5000"});
+  auto w1 = queue_on(0, testlib, "echo", {"1"});
+  auto w2 = queue_on(0, testlib, "echo", {"2"});
+  ASSERT_TRUE(running && w1 && w2);
+  pool_->kill(0, SIGKILL);
+  ASSERT_TRUE(run_until([&] { return ended(w2); }));
+  EXPECT_TRUE(events_.lost.contains(running));
+  EXPECT_TRUE(events_.returned.contains(w1));
+  EXPECT_TRUE(events_.returned.contains(w2));
+  EXPECT_FALSE(events_.finished.contains(w1)) << "it never ran";
+  store_->release_session(1);
+  EXPECT_EQ(store_->used_bytes(), 0u);
+  ASSERT_TRUE(pool_->wait_ready(10s));
+  EXPECT_NE(pool_->info(0).pid, pid);
+  auto again = run(testlib, "echo", {"again"});
+  ASSERT_TRUE(wait_end(again));
+  EXPECT_EQ(output_of(again), "again;");
+}
+
 }  // namespace
 }  // namespace trail::shm::testing

@@ -23,6 +23,8 @@ struct recorder : pool_events {
   std::map<std::uint64_t, object_id> outputs;
   std::map<std::uint64_t, status> finished;
   std::map<std::uint64_t, std::string> lost;
+  std::map<std::uint64_t, std::string> returned;  // died in an executor's ring, never started
+  std::vector<std::uint64_t> ended;               // finished, lost or returned, in order
   std::vector<std::pair<int, std::string>> died;
   std::vector<std::string> logs;
 
@@ -31,8 +33,18 @@ struct recorder : pool_events {
   void on_output(const invocation& inv, const sealed& s) override {
     if (s.fresh) outputs[inv.id] = s.id;
   }
-  void on_finished(const invocation& inv, const status& st) override { finished[inv.id] = st; }
-  void on_lost(const invocation& inv, const std::string& why) override { lost[inv.id] = why; }
+  void on_finished(const invocation& inv, const status& st) override {
+    finished[inv.id] = st;
+    ended.push_back(inv.id);
+  }
+  void on_lost(const invocation& inv, const std::string& why) override {
+    lost[inv.id] = why;
+    ended.push_back(inv.id);
+  }
+  void on_returned(const invocation& inv, const std::string& why) override {
+    returned[inv.id] = why;
+    ended.push_back(inv.id);
+  }
   void on_executor_died(int slot, const std::string& why) override { died.emplace_back(slot, why); }
   void on_log(int slot, const invocation* inv, std::string_view line) override {
     std::string prefix = inv ? "[session " + std::to_string(inv->session) + " " + inv->function + "] "
@@ -76,7 +88,18 @@ class pool_test : public ::testing::Test {
     return inv.id;
   }
 
-  bool ended(std::uint64_t id) { return events_.finished.contains(id) || events_.lost.contains(id); }
+  // Hands `fn` to executor `slot` whatever its state (queued behind what it
+  // runs when busy); returns the invocation id, or 0 if the pool refused.
+  std::uint64_t queue_on(int slot, const std::string& lib, const std::string& fn, std::vector<std::string> args = {},
+                         session_id session = 1) {
+    store_->open_session(session);
+    invocation inv{++next_id_, session, 0, lib, fn, std::move(args), {}, 10s};
+    return pool_->dispatch(slot, inv).ok() ? inv.id : 0;
+  }
+
+  bool ended(std::uint64_t id) {
+    return events_.finished.contains(id) || events_.lost.contains(id) || events_.returned.contains(id);
+  }
   bool wait_end(std::uint64_t id) { return run_until([&] { return ended(id); }); }
 
   std::string bytes_of(object_id id) {

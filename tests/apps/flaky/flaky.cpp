@@ -24,6 +24,21 @@ TRAIL_FUNCTION(join2)(trail::context& ctx) {
   ctx.output(out);
 }
 
+// Locality with a crash in between (relay.yaml, one executor): relay puts
+// (relayed, x); told to "die", its first attempt then lingers 50 ms — the
+// node meanwhile queues collect in this executor's ring, behind relay — and
+// dies by SIGKILL. collect comes back unstarted and runs once; the re-run's
+// x feeds no trigger a second time.
+TRAIL_FUNCTION(relay)(trail::context& ctx) {
+  ctx.put("relayed", "x", "payload");
+  if (!ctx.args().empty() && ctx.args()[0] == "die" && ctx.attempt() == 0) {
+    ::usleep(50 * 1000);
+    ::kill(::getpid(), SIGKILL);
+  }
+}
+
+TRAIL_FUNCTION(collect)(trail::context& ctx) { ctx.output("got " + std::string(ctx.inputs()[0].str())); }
+
 TRAIL_FUNCTION(always_throws)(trail::context&) { throw std::runtime_error("always fails"); }
 
 // Takes four seconds, then outputs: longer than a short client timeout.
