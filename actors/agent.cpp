@@ -5,6 +5,7 @@
 #include <caf/io/all.hpp>
 
 #include "actors/cluster_types.hpp"
+#include "actors/net/control.hpp"
 #include "actors/types.hpp"
 
 namespace trail::actors {
@@ -70,8 +71,16 @@ void join(self_ptr self) {
 
 void connect(self_ptr self) {
   auto& st = self->state;
+  // (A short blocking exchange: this actor has nothing else to do until joined.)
+  auto control = net::control_address(st.opts.coordinator_host + ":" + std::to_string(st.opts.coordinator_port),
+                                      std::chrono::milliseconds(1000));
+  if (!control) return retry_later(self, control.error().message());
+  auto colon = control->rfind(':');
+  std::uint16_t port = 0;
+  if (std::from_chars(control->data() + colon + 1, control->data() + control->size(), port).ec != std::errc{})
+    return retry_later(self, "malformed control address '" + *control + "'");
   auto mm = self->system().middleman().actor_handle();
-  self->request(mm, std::chrono::seconds(5), caf::connect_atom::value, st.opts.coordinator_host, st.opts.coordinator_port)
+  self->request(mm, std::chrono::seconds(5), caf::connect_atom::value, control->substr(0, colon), port)
       .then(
           [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
             if (!ptr) return retry_later(self, "no actor published there");
@@ -105,9 +114,9 @@ caf::behavior agent_actor(self_ptr self, agent_options opts, caf::actor schedule
     if (m.source == self->state.front.address()) restart(self, "lost the connection to the coordinator");
   });
   return {
-      [=](cluster_atom, const std::string& listen) {  // published: join the cluster
+      [=](cluster_atom, const std::string& listen, const std::string& address) {  // both ports open: join
         self->state.opts.listen = listen;
-        if (self->state.opts.name.empty()) self->state.opts.name = listen;
+        if (self->state.opts.name.empty()) self->state.opts.name = address;
         connect(self);
       },
       [=](connect_retry_atom) { connect(self); },

@@ -12,8 +12,9 @@
 // sessions are no longer its own: `restart` is called, and the process starts
 // over as a new incarnation (node.cpp re-executes itself).
 //
-// It is also what the node's --listen port publishes: a client that connects
-// there is told to use the coordinator.
+// It also answers clients that reach the node's gateway (its --listen port):
+// they are told to use the coordinator. It finds the coordinator's control
+// (CAF) port by asking the coordinator's gateway, at every (re)connect.
 #pragma once
 
 #include <chrono>
@@ -33,8 +34,10 @@ struct agent_options {
   std::uint16_t coordinator_port = 0;
   std::string name;                  // empty: the listen address
   std::uint64_t incarnation = 0;     // larger for every start of `name`
-  std::string listen;                // host:port the node publishes (for peers); set by
-                                     // (cluster_atom, listen), which starts the joining
+  std::string listen;                // host:port of the agent's CAF port (for the coordinator and
+                                     // peers); set by (cluster_atom, listen, address), which
+                                     // starts the joining (address: the node's gateway, the
+                                     // default name)
   std::string data;                  // host:port of its data path
   std::uint32_t executors = 0;
   std::chrono::milliseconds heartbeat{100};

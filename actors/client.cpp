@@ -1,4 +1,5 @@
-// The client library (include/trail/client.hpp) over CAF's remote actors.
+// The client library (include/trail/client.hpp): the client wire
+// (schema/client.capnp) over one TCP connection. No actor system.
 #include <trail/client.hpp>
 
 #include <algorithm>
@@ -6,10 +7,11 @@
 #include <limits>
 #include <sstream>
 
-#include <caf/io/all.hpp>
-
 #include "actors/core/manifest.hpp"
+#include "actors/net/socket.hpp"
 #include "actors/types.hpp"
+#include "schema/client.hpp"
+#include "schema/frame_buffer.hpp"
 
 namespace trail {
 namespace {
@@ -24,31 +26,56 @@ result<std::string> read_file(const fs::path& p) {
   return ss.str();
 }
 
-// A caf::actor_system_config with trail's types and tuning.
-struct client_config : caf::actor_system_config {
-  client_config() {
-    actors::configure(*this);
-    load<caf::io::middleman>();
-  }
-};
-
 }  // namespace
 
+// One TCP connection speaking the client wire (schema/client.capnp).
 struct client::impl {
-  client_config cfg;
-  caf::actor_system sys{cfg};
-  caf::actor node;
+  net::stop_signal stop;  // never raised: every wait ends by its timeout
+  net::socket sock;
+  schema::frame_buffer in{schema::max_client_frame};
+  std::uint64_t next_id = 1;
   std::chrono::milliseconds timeout{10000};
+  status broken;  // set once the connection failed: every later request fails with it
 
-  // Sends a request and waits for its one reply; errors become statuses.
-  template <class... Rs, class... Ts>
-  result<std::tuple<Rs...>> ask(std::chrono::milliseconds t, Ts&&... xs) {
-    caf::scoped_actor self{sys};
-    result<std::tuple<Rs...>> out = status::unavailable("no reply");
-    self->request(node, t, std::forward<Ts>(xs)...)
-        .receive([&](Rs&... rs) { out = std::tuple<Rs...>(std::move(rs)...); },
-                 [&](caf::error& e) { out = actors::to_status(e, sys); });
-    return out;
+  // Sends `q` and waits up to `t` for its reply; error replies become errors.
+  result<schema::client_reply> ask(schema::client_request q, std::chrono::milliseconds t) {
+    if (!broken.ok()) return broken;
+    q.id = next_id++;
+    std::string out;
+    schema::encode(q, out);
+    auto deadline = std::chrono::steady_clock::now() + t;
+    net::io_limits io{&stop, std::max(t, std::chrono::milliseconds(1))};
+    iovec part = net::io_part(out.data(), out.size());
+    if (status s = sock.write({&part, 1}, io); !s.ok()) return fail(s);
+    for (;;) {
+      auto frame = in.next();
+      if (!frame) return fail(frame.error());
+      if (!frame->empty()) {
+        auto r = schema::decode_reply(*frame);
+        if (!r) return fail(r.error());
+        if (r->id != q.id && r->id != 0) continue;  // the late answer of a request that timed out
+        if (r->what == schema::client_reply::kind::error) return r->error;
+        return std::move(*r);
+      }
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return status::unavailable("request timed out");
+      auto room = in.space();
+      iovec into = net::io_part(room.data(), room.size());
+      auto n = sock.read_at_least({&into, 1}, 1, net::io_limits{&stop, left});
+      if (!n) {
+        // A silent server within the timeout is a timeout, and the
+        // connection stays usable; anything else broke it.
+        if (std::chrono::steady_clock::now() >= deadline) return status::unavailable("request timed out");
+        return fail(n.error());
+      }
+      in.commit(*n);
+    }
+  }
+
+  status fail(const status& s) {
+    broken = status::unavailable("connection to the node lost: " + s.message());
+    sock.close();
+    return broken;
   }
 };
 
@@ -72,11 +99,18 @@ result<client> client::connect(const std::string& address, std::chrono::millisec
   }
   if (port <= 0 || port > 65535) return status::invalid("invalid port in '" + address + "'");
   auto p = std::make_unique<impl>();
-  auto node = p->sys.middleman().remote_actor(host, static_cast<std::uint16_t>(port));
-  if (!node) return status::unavailable("cannot connect to " + address + ": " + p->sys.render(node.error()));
-  p->node = *node;
-  auto hello = p->ask<std::uint32_t>(timeout, actors::hello_atom::value, actors::protocol_version);
-  if (!hello) return status::unavailable("no trail node at " + address + ": " + hello.error().message());
+  auto sock = net::connect_to(address, net::io_limits{&p->stop, timeout});
+  if (!sock) return status::unavailable("cannot connect to " + address + ": " + sock.error().message());
+  p->sock = std::move(*sock);
+  schema::client_request hello;
+  hello.what = schema::client_request::kind::hello;
+  hello.version = actors::protocol_version;
+  auto r = p->ask(hello, timeout);
+  if (!r) {
+    // A node that refused us (another protocol version, a cluster member) says why.
+    if (r.error().code() == errc::invalid_argument) return r.error();
+    return status::unavailable("no trail node at " + address + ": " + r.error().message());
+  }
   return client(std::move(p));
 }
 
@@ -97,45 +131,67 @@ result<std::string> client::deploy(const fs::path& manifest) {
     names.push_back(name);
     bytes.push_back(std::move(*lib));
   }
-  auto r = impl_->ask<std::string>(impl_->timeout, actors::deploy_atom::value, *text, names, bytes);
+  schema::client_request q;
+  q.what = schema::client_request::kind::deploy;
+  q.manifest = std::move(*text);
+  q.names = std::move(names);
+  q.libraries = std::move(bytes);
+  auto r = impl_->ask(std::move(q), impl_->timeout);
   if (!r) return r.error();
-  return std::get<0>(*r);
+  return std::move(r->text);
 }
 
 result<invocation_result> client::invoke(const std::string& app, const std::vector<std::string>& args,
                                          std::chrono::milliseconds timeout, bool async) {
   // The node cancels the session at `timeout`; the reply may take a little longer.
   auto wait = async ? impl_->timeout : timeout + std::chrono::seconds(5);
-  auto r = impl_->ask<std::uint64_t, std::string>(wait, actors::invoke_atom::value, app, args,
-                                                  static_cast<std::uint32_t>(std::clamp<std::int64_t>(
-                                                      timeout.count(), 1, std::numeric_limits<std::uint32_t>::max())),
-                                                  async);
+  schema::client_request q;
+  q.what = schema::client_request::kind::invoke;
+  q.app = app;
+  q.args = args;
+  q.timeout_ms = static_cast<std::uint32_t>(
+      std::clamp<std::int64_t>(timeout.count(), 1, std::numeric_limits<std::uint32_t>::max()));
+  q.async = async;
+  auto r = impl_->ask(std::move(q), wait);
   if (!r) return r.error();
-  return invocation_result{std::get<0>(*r), std::move(std::get<1>(*r))};
+  return invocation_result{r->session, std::move(r->output)};
 }
 
 result<invocation_result> client::result_of(std::uint64_t session, std::chrono::milliseconds timeout) {
-  auto r = impl_->ask<std::uint64_t, std::string>(timeout, actors::result_atom::value, session);
+  schema::client_request q;
+  q.what = schema::client_request::kind::result;
+  q.session = session;
+  q.timeout_ms = static_cast<std::uint32_t>(
+      std::clamp<std::int64_t>(timeout.count(), 1, std::numeric_limits<std::uint32_t>::max()));
+  // The node answers at the timeout at the latest; allow a little more.
+  auto r = impl_->ask(std::move(q), timeout + std::chrono::seconds(5));
   if (!r) return r.error();
-  return invocation_result{std::get<0>(*r), std::move(std::get<1>(*r))};
+  return invocation_result{r->session, std::move(r->output)};
 }
 
 result<std::string> client::status_json() {
-  auto r = impl_->ask<std::string>(impl_->timeout, actors::status_atom::value);
+  schema::client_request q;
+  q.what = schema::client_request::kind::status;
+  auto r = impl_->ask(std::move(q), impl_->timeout);
   if (!r) return r.error();
-  return std::get<0>(*r);
+  return std::move(r->text);
 }
 
 result<std::vector<std::string>> client::apps() {
-  auto r = impl_->ask<std::vector<std::string>>(impl_->timeout, actors::apps_atom::value);
+  schema::client_request q;
+  q.what = schema::client_request::kind::apps;
+  auto r = impl_->ask(std::move(q), impl_->timeout);
   if (!r) return r.error();
-  return std::get<0>(*r);
+  return std::move(r->apps);
 }
 
 result<std::string> client::undeploy(const std::string& app) {
-  auto r = impl_->ask<std::string>(impl_->timeout, actors::undeploy_atom::value, app);
+  schema::client_request q;
+  q.what = schema::client_request::kind::undeploy;
+  q.app = app;
+  auto r = impl_->ask(std::move(q), impl_->timeout);
   if (!r) return r.error();
-  return std::get<0>(*r);
+  return std::move(r->text);
 }
 
 }  // namespace trail

@@ -13,6 +13,7 @@
 
 #include "actors/agent.hpp"
 #include "actors/cluster_types.hpp"
+#include "actors/gateway.hpp"
 #include "actors/loop.hpp"
 #include "actors/net/transfer.hpp"
 #include "actors/registry.hpp"
@@ -127,14 +128,15 @@ int run_node(const node_options& opts, bool cluster) {
   }
   auto registry = spawn_registry(loop, {state.dir / "libs", 256u << 20}, scheduler_handle);
 
-  // Standalone, clients talk to the registry on the port. In a cluster the
-  // agent answers there; it learns the port only once it is published, and
-  // joins then.
+  // Clients reach the node through its gateway on the --listen port: the
+  // registry answers them when standalone, the agent in a cluster (which
+  // sends them to the coordinator). A cluster node's agent also has a CAF
+  // port of its own, for the coordinator and its peers; it joins once both
+  // are known.
   caf::actor agent;
-  caf::expected<std::uint16_t> port{caf::sec::runtime_error};
-  if (!cluster) {
-    port = sys.middleman().publish(registry, opts.port, opts.host.c_str(), true);
-  } else {
+  caf::actor front = registry;
+  caf::expected<std::uint16_t> control{std::uint16_t{0}};
+  if (cluster) {
     agent_options ao;
     ao.coordinator_host = opts.coordinator_host;
     ao.coordinator_port = opts.coordinator_port;
@@ -148,13 +150,23 @@ int run_node(const node_options& opts, bool cluster) {
     agent->attach_functor([](const caf::error& reason) {
       if (reason != caf::exit_reason::user_shutdown) request_restart();
     });
-    port = sys.middleman().publish(agent, opts.port, opts.host.c_str(), true);
-    // Only now is the port known: the agent starts joining.
-    if (port) caf::anon_send(agent, cluster_atom::value, opts.host + ":" + std::to_string(*port));
+    front = agent;
+    control = sys.middleman().publish(agent, 0, opts.host.c_str(), true);
   }
+  gateway_options go;
+  go.host = opts.host;
+  go.port = opts.port;
+  go.front = front;
+  auto gateway = control ? spawn_gateway(loop, go) : result<std::pair<caf::actor, std::uint16_t>>(
+                                                          status::unavailable(sys.render(control.error())));
+  caf::expected<std::uint16_t> port{caf::sec::runtime_error};
+  if (gateway) port = gateway->second;
+  if (gateway && cluster)  // both ports are known: the agent starts joining
+    caf::anon_send(agent, cluster_atom::value, opts.host + ":" + std::to_string(*control),
+                   opts.host + ":" + std::to_string(*port));
   int code = 0;
-  if (!port) {
-    code = fail("cannot listen on " + opts.host + ":" + std::to_string(opts.port) + ": " + sys.render(port.error()));
+  if (!gateway) {
+    code = fail("cannot listen on " + opts.host + ":" + std::to_string(opts.port) + ": " + gateway.error().message());
   } else {
     std::printf("trail-node: listening on %s:%u\n", opts.host.c_str(), static_cast<unsigned>(*port));
     std::fflush(stdout);
@@ -163,7 +175,7 @@ int run_node(const node_options& opts, bool cluster) {
     if (sig == SIGUSR1 && restart_requested) code = restart_exit_code;
     else std::fprintf(stderr, "trail-node: %s, shutting down\n", strsignal(sig));
   }
-  for (auto& a : {agent, registry, scheduler_handle})
+  for (auto& a : {gateway ? gateway->first : caf::actor{}, agent, registry, scheduler_handle})
     if (a) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   sys.await_all_actors_done();  // the scheduler's end killed and reaped the executors
   xfer.reset();                 // pulls in flight end while the loop still serves them

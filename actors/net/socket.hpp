@@ -66,6 +66,8 @@ class socket {
   bool valid() const { return fd_ >= 0; }
   int fd() const { return fd_; }
   void close();
+  // Gives up ownership: the caller closes the descriptor.
+  int release() { return std::exchange(fd_, -1); }
 
   // Reads exactly the bytes `parts` describe, in order (at most 4 parts).
   // Each wait for more bytes is bounded by `io.timeout`.

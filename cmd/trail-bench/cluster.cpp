@@ -22,6 +22,8 @@
 
 #include "actors/types.hpp"
 #include "bench.hpp"
+
+#include "actors/net/control.hpp"
 #include "floors.hpp"
 #include "shm/process.hpp"
 #include "stats.hpp"
@@ -153,9 +155,11 @@ result<std::vector<double>> caf_rtt_us(const std::string& address, std::size_t t
   actors::configure(cfg);
   cfg.load<caf::io::middleman>();
   caf::actor_system sys{cfg};
-  auto colon = address.rfind(':');
-  auto front = sys.middleman().remote_actor(address.substr(0, colon),
-                                            static_cast<std::uint16_t>(std::stoi(address.substr(colon + 1))));
+  auto control = net::control_address(address, 5s);  // the coordinator's CAF endpoint
+  if (!control) return control.error();
+  auto colon = control->rfind(':');
+  auto front = sys.middleman().remote_actor(control->substr(0, colon),
+                                            static_cast<std::uint16_t>(std::stoi(control->substr(colon + 1))));
   if (!front) return status::unavailable(sys.render(front.error()));
   std::vector<double> us;
   caf::scoped_actor self{sys};

@@ -11,6 +11,8 @@
 #include <caf/io/all.hpp>
 
 #include "actors/coordinator.hpp"
+#include "actors/gateway.hpp"
+#include "actors/loop.hpp"
 #include "actors/types.hpp"
 
 namespace {
@@ -75,20 +77,37 @@ int main(int argc, char** argv) {
   trail::actors::configure(cfg);
   cfg.load<caf::io::middleman>();
   caf::actor_system sys{cfg};
+  // Clients and joining nodes talk to the gateway on --listen; nodes then
+  // join over CAF on a control port of the coordinator's choosing, which
+  // the gateway tells them.
+  trail::actors::node_loop loop(sys);
+  loop.start();
   auto front = trail::actors::spawn_coordinator(sys, opts);
-  auto bound = sys.middleman().publish(front, port, host.c_str(), true);
+  auto control = sys.middleman().publish(front, 0, host.c_str(), true);
+  trail::result<std::pair<caf::actor, std::uint16_t>> gateway = trail::status::unavailable("no control port");
+  if (control) {
+    trail::actors::gateway_options go;
+    go.host = host;
+    go.port = port;
+    go.front = front;
+    go.control = host + ":" + std::to_string(*control);
+    gateway = trail::actors::spawn_gateway(loop, go);
+  }
   int code = 0;
-  if (!bound) {
-    std::fprintf(stderr, "trail-coordinator: cannot listen on %s: %s\n", listen.c_str(), sys.render(bound.error()).c_str());
+  if (!control || !gateway) {
+    std::string why = control ? gateway.error().message() : sys.render(control.error());
+    std::fprintf(stderr, "trail-coordinator: cannot listen on %s: %s\n", listen.c_str(), why.c_str());
     code = 1;
   } else {
-    std::printf("trail-coordinator: listening on %s:%u\n", host.c_str(), static_cast<unsigned>(*bound));
+    std::printf("trail-coordinator: listening on %s:%u\n", host.c_str(), static_cast<unsigned>(gateway->second));
     std::fflush(stdout);
     int sig = 0;
     sigwait(&signals, &sig);
     std::fprintf(stderr, "trail-coordinator: %s, shutting down\n", strsignal(sig));
   }
+  if (gateway) caf::anon_send_exit(gateway->first, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(front, caf::exit_reason::user_shutdown);
   sys.await_all_actors_done();
+  loop.stop();
   return code;
 }

@@ -6,6 +6,7 @@
 
 #include "actors/cluster_types.hpp"
 #include "actors/types.hpp"
+#include "actors/net/control.hpp"
 #include "cluster_fixture.hpp"
 
 namespace trail::testing {
@@ -94,9 +95,11 @@ TEST_F(cluster_test, MalformedClusterMessagesAreRejectedAndLogged) {
   actors::configure(cfg);
   cfg.load<caf::io::middleman>();
   caf::actor_system sys{cfg};
-  auto colon = address_.rfind(':');
-  auto front = sys.middleman().remote_actor(address_.substr(0, colon),
-                                            static_cast<std::uint16_t>(std::stoi(address_.substr(colon + 1))));
+  auto control = net::control_address(address_, 5s);  // as a joining node does
+  ASSERT_TRUE(control.ok()) << control.error().to_string();
+  auto colon = control->rfind(':');
+  auto front = sys.middleman().remote_actor(control->substr(0, colon),
+                                            static_cast<std::uint16_t>(std::stoi(control->substr(colon + 1))));
   ASSERT_TRUE(front) << sys.render(front.error());
   caf::scoped_actor self{sys};
   // A join of another protocol version is refused.

@@ -27,8 +27,8 @@
 #   expect OUTPUT              the last invoke/wait printed exactly OUTPUT (the
 #                              rest of the line; trailing newlines ignored).
 #   expect_fail                the last invoke/wait failed (exit status != 0).
-#   cut NODE                   breaks every node-to-node control connection of
-#                              NODE (ss -K on the nodes' port inside its
+#   cut NODE                   breaks every node-to-node connection of NODE
+#                              (ss -K of those not to the coordinator, inside its
 #                              namespace); the node and its peers stay up, and
 #                              must notice and recover.
 #   kill NODE                  SIGKILL node NODE (n1, n2 or n3); checks that its
@@ -284,7 +284,9 @@ kill_node() {
 cut_node() {
   local name=$1 where=$2 killed
   if [ -z "${ns_of[$name]:-}" ]; then fail "$where: cut $name: no such node"; return; fi
-  killed=$(ip netns exec "${ns_of[$name]}" ss -K -tn "( sport = :$node_port or dport = :$node_port )" 2>&1 | grep -c ESTAB || true)
+  # Its connections that do not lead to the coordinator lead to peers (the
+  # control connections between their CAF ports, and data-path ones).
+  killed=$(ip netns exec "${ns_of[$name]}" ss -K -tn state established "( not dst $coord_ip )" 2>&1 | grep -c "$subnet" || true)
   if [ "$killed" -gt 0 ]; then
     pass "$where: cut $name: $killed node-to-node connections broken"
   else

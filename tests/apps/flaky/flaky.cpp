@@ -47,6 +47,13 @@ TRAIL_FUNCTION(slow)(trail::context& ctx) {
   ctx.output("finally");
 }
 
+// Rests 300 ms, then outputs "rested": long enough for a client to leave
+// while it runs.
+TRAIL_FUNCTION(nap)(trail::context& ctx) {
+  ::usleep(300 * 1000);
+  ctx.output("rested");
+}
+
 // Puts one event and ends without output (session-scoped window behind it).
 TRAIL_FUNCTION(put_event)(trail::context& ctx) { ctx.put("ev", "e", "1"); }
 

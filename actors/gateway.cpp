@@ -1,0 +1,301 @@
+#include "actors/gateway.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <unordered_map>
+
+#include "actors/net/socket.hpp"
+#include "actors/types.hpp"
+#include "schema/frame_buffer.hpp"
+
+namespace trail::actors {
+namespace {
+
+using io_atom = caf::atom_constant<caf::atom("tgwio")>;          // u64 connection: its socket is ready
+using accept_atom = caf::atom_constant<caf::atom("tgwaccept")>;  // the listener is ready
+
+constexpr std::uint32_t read_events = EPOLLIN | EPOLLRDHUP | EPOLLET;
+
+struct connection {
+  explicit connection(net::socket s, std::size_t max_frame) : sock(std::move(s)), in(max_frame) {}
+  net::socket sock;
+  schema::frame_buffer in;
+  std::string out;            // replies not yet sent
+  std::size_t sent = 0;       // ... of which this many bytes went
+  bool writing = false;       // EPOLLOUT is armed
+  bool closing = false;       // close once `out` is sent
+};
+
+struct gateway_state {
+  gateway_options opts;
+  net::socket listener;
+  node_loop* loop = nullptr;
+  std::unordered_map<std::uint64_t, std::unique_ptr<connection>> conns;
+  std::uint64_t next_conn = 1;
+  static inline const char* name = "trail.gateway";
+
+  // (On the loop thread, where the actor ends.) The loop forgets the sockets first.
+  ~gateway_state() {
+    if (!loop) return;
+    for (auto& [id, c] : conns) loop->unwatch(c->sock.fd());
+    if (listener.valid()) loop->unwatch(listener.fd());
+  }
+};
+
+using self_ptr = caf::stateful_actor<gateway_state, loop_actor>*;
+using request = schema::client_request;
+using reply = schema::client_reply;
+
+void log_line(const std::string& what) { actors::log_line("trail: gateway: " + what); }
+
+void close_connection(self_ptr self, std::uint64_t id) {
+  auto& st = self->state;
+  auto it = st.conns.find(id);
+  if (it == st.conns.end()) return;
+  st.loop->unwatch(it->second->sock.fd());
+  st.conns.erase(it);  // closes the socket
+}
+
+// Sends what it can of the connection's replies; arms EPOLLOUT for the rest.
+void flush(self_ptr self, std::uint64_t id) {
+  auto& st = self->state;
+  auto it = st.conns.find(id);
+  if (it == st.conns.end()) return;
+  connection& c = *it->second;
+  while (c.sent < c.out.size()) {
+    ssize_t n = ::send(c.sock.fd(), c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      c.sent += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!c.writing) st.loop->rewatch(c.sock.fd(), read_events | EPOLLOUT);
+      c.writing = true;
+      return;
+    }
+    return close_connection(self, id);  // the client is gone
+  }
+  c.out.clear();
+  c.sent = 0;
+  if (c.writing) st.loop->rewatch(c.sock.fd(), read_events);
+  c.writing = false;
+  if (c.closing) close_connection(self, id);
+}
+
+void send_reply(self_ptr self, std::uint64_t id, const reply& r) {
+  auto it = self->state.conns.find(id);
+  if (it == self->state.conns.end()) return;  // the client went away meanwhile
+  schema::encode(r, it->second->out);
+  flush(self, id);
+}
+
+reply error_reply(std::uint64_t request_id, const status& s) {
+  reply r;
+  r.id = request_id;
+  r.what = reply::kind::error;
+  r.error = s.ok() ? status::internal("unknown error") : s;
+  return r;
+}
+
+// The answer handlers of each request kind: a reply for the connection.
+auto on_error(self_ptr self, std::uint64_t conn, std::uint64_t rid) {
+  return [=](caf::error& e) { send_reply(self, conn, error_reply(rid, to_status(e, self->system()))); };
+}
+
+auto on_session(self_ptr self, std::uint64_t conn, std::uint64_t rid) {
+  return [=](std::uint64_t session, std::string& output) {
+    reply r;
+    r.id = rid;
+    r.what = reply::kind::session;
+    r.session = session;
+    r.output = std::move(output);
+    send_reply(self, conn, r);
+  };
+}
+
+auto on_text(self_ptr self, std::uint64_t conn, std::uint64_t rid) {
+  return [=](std::string& text) {
+    reply r;
+    r.id = rid;
+    r.what = reply::kind::text;
+    r.text = std::move(text);
+    send_reply(self, conn, r);
+  };
+}
+
+void handle(self_ptr self, std::uint64_t conn, request& q) {
+  auto& st = self->state;
+  auto& front = st.opts.front;
+  using k = request::kind;
+  auto rid = q.id;
+  std::chrono::milliseconds wait = st.opts.request_timeout;
+  switch (q.what) {
+    case k::hello:
+      self->request(front, wait, hello_atom::value, q.version)
+          .then(
+              [=](std::uint32_t version) {
+                reply r;
+                r.id = rid;
+                r.what = reply::kind::hello;
+                r.version = version;
+                send_reply(self, conn, r);
+              },
+              on_error(self, conn, rid));
+      break;
+    case k::invoke: {
+      // The session is cancelled at its timeout; the answer may take a little longer.
+      auto limit = q.async ? wait : std::chrono::milliseconds(q.timeout_ms) + std::chrono::seconds(5);
+      self->request(front, limit, invoke_atom::value, std::move(q.app), std::move(q.args), q.timeout_ms, q.async)
+          .then(on_session(self, conn, rid), on_error(self, conn, rid));
+      break;
+    }
+    case k::result:
+      self->request(front, std::chrono::milliseconds(q.timeout_ms), result_atom::value, q.session)
+          .then(on_session(self, conn, rid), on_error(self, conn, rid));
+      break;
+    case k::deploy:
+      self->request(front, wait, deploy_atom::value, std::move(q.manifest), std::move(q.names), std::move(q.libraries))
+          .then(on_text(self, conn, rid), on_error(self, conn, rid));
+      break;
+    case k::status:
+      self->request(front, wait, status_atom::value).then(on_text(self, conn, rid), on_error(self, conn, rid));
+      break;
+    case k::apps:
+      self->request(front, wait, apps_atom::value)
+          .then(
+              [=](std::vector<std::string>& apps) {
+                reply r;
+                r.id = rid;
+                r.what = reply::kind::apps;
+                r.apps = std::move(apps);
+                send_reply(self, conn, r);
+              },
+              on_error(self, conn, rid));
+      break;
+    case k::undeploy:
+      self->request(front, wait, undeploy_atom::value, std::move(q.app))
+          .then(on_text(self, conn, rid), on_error(self, conn, rid));
+      break;
+    case k::control: {
+      if (st.opts.control.empty()) {
+        send_reply(self, conn, error_reply(rid, status::not_found("not a coordinator: no control port here")));
+        break;
+      }
+      reply r;
+      r.id = rid;
+      r.what = reply::kind::control;
+      r.text = st.opts.control;
+      send_reply(self, conn, r);
+      break;
+    }
+  }
+}
+
+// A stream that cannot go on: one error reply, then the connection closes.
+void reject(self_ptr self, std::uint64_t id, const status& why) {
+  auto it = self->state.conns.find(id);
+  if (it == self->state.conns.end()) return;
+  log_line("closing a connection from " + it->second->sock.peer_address() + ": " + why.message());
+  it->second->closing = true;
+  send_reply(self, id, error_reply(0, why));
+}
+
+// Reads what arrived (edge-triggered: until EAGAIN) and handles each whole frame.
+void on_readable(self_ptr self, std::uint64_t id) {
+  auto& st = self->state;
+  bool eof = false;
+  for (;;) {
+    auto it = st.conns.find(id);
+    if (it == st.conns.end() || it->second->closing) return;
+    connection& c = *it->second;
+    auto room = c.in.space();
+    ssize_t n = ::recv(c.sock.fd(), room.data(), room.size(), 0);
+    if (n > 0) {
+      c.in.commit(static_cast<std::size_t>(n));
+    } else if (n == 0) {
+      eof = true;
+    } else if (errno == EINTR) {
+      continue;
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      eof = true;
+    }
+    for (;;) {
+      auto frame = c.in.next();
+      if (!frame) return reject(self, id, frame.error());
+      if (frame->empty()) break;
+      auto q = schema::decode_request(*frame);
+      if (!q) return reject(self, id, q.error());
+      handle(self, id, *q);
+      if (!st.conns.contains(id)) return;
+    }
+    if (eof) return close_connection(self, id);  // (in-flight answers are dropped when they come)
+    if (n < 0) return;                            // EAGAIN: wait for more
+  }
+}
+
+void on_acceptable(self_ptr self) {
+  auto& st = self->state;
+  for (;;) {
+    int fd = ::accept4(st.listener.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) log_line(std::string("accept: ") + std::strerror(errno));
+      return;
+    }
+    net::socket sock(fd);
+    if (st.conns.size() >= st.opts.max_connections) {
+      log_line("refused a connection: " + std::to_string(st.conns.size()) + " open already");
+      continue;
+    }
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    std::uint64_t id = st.next_conn++;
+    st.conns.emplace(id, std::make_unique<connection>(std::move(sock), st.opts.max_frame));
+    caf::actor me = caf::actor_cast<caf::actor>(self);
+    st.loop->watch(fd, read_events, [me, id](std::uint32_t) { caf::anon_send(me, io_atom::value, id); });
+    on_readable(self, id);  // it may have spoken already
+  }
+}
+
+void on_io(self_ptr self, std::uint64_t id) {
+  auto it = self->state.conns.find(id);
+  if (it == self->state.conns.end()) return;
+  if (it->second->writing) flush(self, id);
+  on_readable(self, id);
+}
+
+caf::behavior gateway_actor(self_ptr self, gateway_options opts, int listener_fd) {
+  auto& st = self->state;
+  st.opts = std::move(opts);
+  st.listener = net::socket(listener_fd);
+  st.loop = &self->loop();
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  st.loop->watch(listener_fd, EPOLLIN | EPOLLET, [me](std::uint32_t) { caf::anon_send(me, accept_atom::value); });
+  self->send(self, accept_atom::value);  // connections that came before the watch
+  return {
+      [=](accept_atom) { on_acceptable(self); },
+      [=](io_atom, std::uint64_t id) { on_io(self, id); },
+  };
+}
+
+}  // namespace
+
+result<std::pair<caf::actor, std::uint16_t>> spawn_gateway(node_loop& loop, gateway_options opts) {
+  auto listener = net::listen_on(opts.host, opts.port);
+  if (!listener) return status::unavailable("cannot listen on " + opts.host + ":" + std::to_string(opts.port) + ": " +
+                                            listener.error().message());
+  auto local = listener->local_address();
+  auto port = static_cast<std::uint16_t>(std::stoi(local.substr(local.rfind(':') + 1)));
+  auto gw = spawn_on(loop, gateway_actor, std::move(opts), listener->release());
+  return std::pair{gw, port};
+}
+
+}  // namespace trail::actors

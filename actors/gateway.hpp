@@ -1,0 +1,45 @@
+// gateway actor: the client wire (schema/client.capnp) on a TCP port, run
+// by a node loop. It speaks for `front` — a standalone node's registry, a
+// coordinator's front, a cluster node's agent — turning each request into
+// the actor protocol of types.hpp and each answer back into a reply. A
+// connection may have many requests in flight; replies go out as answers
+// come, each with its request's id.
+//
+// A malformed or oversized frame gets one error reply (id 0), then the
+// connection is closed; everyone else is served on. A client that goes away
+// with requests in flight changes nothing else: sessions it started run to
+// their end (`trail result` still finds them); their replies are dropped.
+//
+// Threads: the gateway and its sockets live on the loop; the listening
+// socket is bound by spawn_gateway on the caller's thread, so that a busy
+// port is an error there and then.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include <caf/all.hpp>
+
+#include <trail/status.hpp>
+
+#include "actors/loop.hpp"
+#include "schema/client.hpp"
+
+namespace trail::actors {
+
+struct gateway_options {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;                        // 0: any free port
+  caf::actor front;                              // answers types.hpp's client protocol
+  std::string control;                           // a coordinator's control (CAF) address, for joining nodes
+  std::size_t max_frame = schema::max_client_frame;
+  std::size_t max_connections = 4096;            // more are refused (closed at once)
+  std::chrono::milliseconds request_timeout{120000};  // deploy, status, apps, undeploy
+};
+
+// Listens on opts.host:opts.port and spawns the gateway on `loop`. Returns
+// it and the port it listens on. Errors: unavailable (cannot bind).
+result<std::pair<caf::actor, std::uint16_t>> spawn_gateway(node_loop& loop, gateway_options opts);
+
+}  // namespace trail::actors

@@ -1,0 +1,41 @@
+#include "actors/net/control.hpp"
+
+#include "actors/net/socket.hpp"
+#include "schema/client.hpp"
+#include "schema/frame_buffer.hpp"
+
+namespace trail::net {
+
+result<std::string> control_address(const std::string& address, std::chrono::milliseconds timeout) {
+  stop_signal never;
+  io_limits io{&never, timeout};
+  auto sock = connect_to(address, io);
+  if (!sock) return sock.error();
+  schema::client_request q;
+  q.id = 1;
+  q.what = schema::client_request::kind::control;
+  std::string out;
+  schema::encode(q, out);
+  iovec part = io_part(out.data(), out.size());
+  if (status s = sock->write({&part, 1}, io); !s.ok()) return s;
+  schema::frame_buffer in(64 << 10);
+  for (;;) {
+    auto frame = in.next();
+    if (!frame) return frame.error();
+    if (!frame->empty()) {
+      auto r = schema::decode_reply(*frame);
+      if (!r) return r.error();
+      if (r->what == schema::client_reply::kind::error) return r->error;
+      if (r->what != schema::client_reply::kind::control || r->text.rfind(':') == std::string::npos)
+        return status::invalid(address + " gave no control address");
+      return std::move(r->text);
+    }
+    auto room = in.space();
+    iovec into = io_part(room.data(), room.size());
+    auto n = sock->read_at_least({&into, 1}, 1, io);
+    if (!n) return n.error();
+    in.commit(*n);
+  }
+}
+
+}  // namespace trail::net

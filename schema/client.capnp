@@ -1,0 +1,65 @@
+@0xb7c41e2a90d36f18;
+# The client wire: what `trail`, the client library and trail-bench say to a
+# node or coordinator, and what nodes say when they join a coordinator. One
+# Cap'n Proto message per frame, as a flat array (segment table + segments),
+# on a plain TCP connection — the same framing as the data path. A client may
+# send several requests before reading; replies carry the request's id.
+#
+# Rules: a comment after every field; ordinals are never reused or renumbered.
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("trail::schema::wire");
+
+struct Request {
+  id @0 :UInt64;                 # chosen by the client; its reply carries it
+  union {
+    hello @1 :UInt32;            # the client's protocol version; the first request
+    invoke @2 :Invoke;           # run an app
+    result @3 :ResultOf;         # the output of a session started earlier
+    deploy @4 :Deploy;           # upload a manifest and its libraries
+    status @5 :Void;             # the node's or cluster's status (JSON)
+    apps @6 :Void;               # deployed apps, "name vN" each
+    undeploy @7 :Text;           # an app's name
+    control @8 :Void;            # a joining node asks where the coordinator's control (CAF) port is
+  }
+}
+
+struct Invoke {
+  app @0 :Text;                  # app name
+  args @1 :List(Data);           # arguments of its entry function
+  timeoutMs @2 :UInt32;          # the session is cancelled after this long
+  async @3 :Bool;                # reply at once with the session id only
+}
+
+struct ResultOf {
+  session @0 :UInt64;            # session id from an earlier (async) invoke
+  timeoutMs @1 :UInt32;          # how long to wait for it to end
+}
+
+struct Deploy {
+  manifest @0 :Text;             # the manifest's YAML
+  names @1 :List(Text);          # each library as the manifest names it
+  libraries @2 :List(Data);      # ... and its bytes
+}
+
+struct Reply {
+  id @0 :UInt64;                 # the request's id; 0 when the request could not be read
+  union {
+    error @1 :Error;             # the request failed
+    hello @2 :UInt32;            # the server's protocol version
+    session @3 :Session;         # invoke, result
+    text @4 :Text;               # deploy ("app vN"), status (JSON), undeploy
+    apps @5 :List(Text);         # apps
+    control @6 :Text;            # host:port of the coordinator's control port
+  }
+}
+
+struct Error {
+  code @0 :UInt16;               # trail::errc
+  message @1 :Text;              # what went wrong, for people
+}
+
+struct Session {
+  session @0 :UInt64;            # session id
+  output @1 :Data;               # the app's output (empty for an async invoke)
+}

@@ -1,0 +1,227 @@
+#include "schema/client.hpp"
+
+#include <cstring>
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+
+#include "client.capnp.h"  // generated into the build's schema/
+
+namespace trail::schema {
+namespace {
+
+constexpr std::uint32_t max_segments = 512;  // as FlatArrayMessageReader allows
+
+kj::ArrayPtr<const kj::byte> as_data(std::string_view s) {
+  return {reinterpret_cast<const kj::byte*>(s.data()), s.size()};
+}
+std::string as_string(capnp::Data::Reader d) { return {reinterpret_cast<const char*>(d.begin()), d.size()}; }
+std::string as_string(capnp::Text::Reader t) { return {t.cStr(), t.size()}; }
+
+void append(capnp::MessageBuilder& m, std::string& out) {
+  auto words = capnp::messageToFlatArray(m);
+  auto bytes = words.asBytes();
+  out.append(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+}
+
+// Runs `f` on the root of the flat message `bytes` of type T.
+template <class T, class F>
+auto read(std::span<const std::byte> bytes, const char* what, F&& f) -> decltype(f(std::declval<typename T::Reader>())) {
+  if (reinterpret_cast<std::uintptr_t>(bytes.data()) % 8 != 0 || bytes.size() % 8 != 0 || bytes.empty())
+    return status::invalid(std::string("malformed ") + what + ": " + std::to_string(bytes.size()) +
+                           " bytes, not whole aligned words");
+  try {
+    capnp::ReaderOptions opts;
+    opts.traversalLimitInWords = bytes.size() / 8 + 64;
+    capnp::FlatArrayMessageReader reader(
+        kj::arrayPtr(reinterpret_cast<const capnp::word*>(bytes.data()), bytes.size() / 8), opts);
+    return f(reader.getRoot<T>());
+  } catch (const kj::Exception& e) {
+    return status::invalid(std::string("malformed ") + what + ": " + e.getDescription().cStr());
+  }
+}
+
+template <class List>
+std::vector<std::string> strings(List l) {
+  std::vector<std::string> out;
+  out.reserve(l.size());
+  for (auto x : l) out.push_back(as_string(x));
+  return out;
+}
+
+}  // namespace
+
+void encode(const client_request& r, std::string& out) {
+  capnp::MallocMessageBuilder m;
+  auto b = m.initRoot<wire::Request>();
+  b.setId(r.id);
+  using k = client_request::kind;
+  switch (r.what) {
+    case k::hello: b.setHello(r.version); break;
+    case k::invoke: {
+      auto i = b.initInvoke();
+      i.setApp(r.app);
+      auto args = i.initArgs(static_cast<unsigned>(r.args.size()));
+      for (unsigned j = 0; j < r.args.size(); ++j) args.set(j, as_data(r.args[j]));
+      i.setTimeoutMs(r.timeout_ms);
+      i.setAsync(r.async);
+      break;
+    }
+    case k::result: {
+      auto x = b.initResult();
+      x.setSession(r.session);
+      x.setTimeoutMs(r.timeout_ms);
+      break;
+    }
+    case k::deploy: {
+      auto d = b.initDeploy();
+      d.setManifest(r.manifest);
+      auto names = d.initNames(static_cast<unsigned>(r.names.size()));
+      for (unsigned j = 0; j < r.names.size(); ++j) names.set(j, r.names[j]);
+      auto libs = d.initLibraries(static_cast<unsigned>(r.libraries.size()));
+      for (unsigned j = 0; j < r.libraries.size(); ++j) libs.set(j, as_data(r.libraries[j]));
+      break;
+    }
+    case k::status: b.setStatus(); break;
+    case k::apps: b.setApps(); break;
+    case k::undeploy: b.setUndeploy(r.app); break;
+    case k::control: b.setControl(); break;
+  }
+  append(m, out);
+}
+
+void encode(const client_reply& r, std::string& out) {
+  capnp::MallocMessageBuilder m;
+  auto b = m.initRoot<wire::Reply>();
+  b.setId(r.id);
+  using k = client_reply::kind;
+  switch (r.what) {
+    case k::error: {
+      auto e = b.initError();
+      e.setCode(static_cast<std::uint16_t>(r.error.code()));
+      e.setMessage(r.error.message());
+      break;
+    }
+    case k::hello: b.setHello(r.version); break;
+    case k::session: {
+      auto s = b.initSession();
+      s.setSession(r.session);
+      s.setOutput(as_data(r.output));
+      break;
+    }
+    case k::text: b.setText(r.text); break;
+    case k::apps: {
+      auto a = b.initApps(static_cast<unsigned>(r.apps.size()));
+      for (unsigned j = 0; j < r.apps.size(); ++j) a.set(j, r.apps[j]);
+      break;
+    }
+    case k::control: b.setControl(r.text); break;
+  }
+  append(m, out);
+}
+
+result<client_request> decode_request(std::span<const std::byte> bytes) {
+  return read<wire::Request>(bytes, "client request", [](wire::Request::Reader b) -> result<client_request> {
+    client_request r;
+    r.id = b.getId();
+    using k = client_request::kind;
+    switch (b.which()) {
+      case wire::Request::HELLO:
+        r.what = k::hello;
+        r.version = b.getHello();
+        break;
+      case wire::Request::INVOKE: {
+        auto i = b.getInvoke();
+        r.what = k::invoke;
+        r.app = as_string(i.getApp());
+        r.args = strings(i.getArgs());
+        r.timeout_ms = i.getTimeoutMs();
+        r.async = i.getAsync();
+        break;
+      }
+      case wire::Request::RESULT:
+        r.what = k::result;
+        r.session = b.getResult().getSession();
+        r.timeout_ms = b.getResult().getTimeoutMs();
+        break;
+      case wire::Request::DEPLOY: {
+        auto d = b.getDeploy();
+        r.what = k::deploy;
+        r.manifest = as_string(d.getManifest());
+        r.names = strings(d.getNames());
+        r.libraries = strings(d.getLibraries());
+        if (r.names.size() != r.libraries.size())
+          return status::invalid("malformed deploy request: " + std::to_string(r.names.size()) + " names for " +
+                                 std::to_string(r.libraries.size()) + " libraries");
+        break;
+      }
+      case wire::Request::STATUS: r.what = k::status; break;
+      case wire::Request::APPS: r.what = k::apps; break;
+      case wire::Request::UNDEPLOY:
+        r.what = k::undeploy;
+        r.app = as_string(b.getUndeploy());
+        break;
+      case wire::Request::CONTROL: r.what = k::control; break;
+      default: return status::invalid("unknown client request (newer client?)");
+    }
+    return r;
+  });
+}
+
+result<client_reply> decode_reply(std::span<const std::byte> bytes) {
+  return read<wire::Reply>(bytes, "reply", [](wire::Reply::Reader b) -> result<client_reply> {
+    client_reply r;
+    r.id = b.getId();
+    using k = client_reply::kind;
+    switch (b.which()) {
+      case wire::Reply::ERROR: {
+        r.what = k::error;
+        auto raw = b.getError().getCode();
+        // An error is never ok; codes this build does not know are internal.
+        auto code = raw == 0 || raw > static_cast<std::uint16_t>(errc::internal) ? errc::internal : static_cast<errc>(raw);
+        r.error = status(code, as_string(b.getError().getMessage()));
+        break;
+      }
+      case wire::Reply::HELLO:
+        r.what = k::hello;
+        r.version = b.getHello();
+        break;
+      case wire::Reply::SESSION:
+        r.what = k::session;
+        r.session = b.getSession().getSession();
+        r.output = as_string(b.getSession().getOutput());
+        break;
+      case wire::Reply::TEXT:
+        r.what = k::text;
+        r.text = as_string(b.getText());
+        break;
+      case wire::Reply::APPS:
+        r.what = k::apps;
+        r.apps = strings(b.getApps());
+        break;
+      case wire::Reply::CONTROL:
+        r.what = k::control;
+        r.text = as_string(b.getControl());
+        break;
+      default: return status::invalid("unknown reply (newer server?)");
+    }
+    return r;
+  });
+}
+
+result<std::size_t> client_frame_size(std::span<const std::byte> prefix, std::size_t limit) {
+  if (reinterpret_cast<std::uintptr_t>(prefix.data()) % 8 != 0) return status::invalid("misaligned frame prefix");
+  if (prefix.size() < 8) return std::size_t{8};
+  std::uint32_t segments_minus_one = 0;
+  std::memcpy(&segments_minus_one, prefix.data(), 4);
+  if (segments_minus_one >= max_segments)
+    return status::invalid("frame announces " + std::to_string(segments_minus_one + 1ull) + " segments");
+  auto words = capnp::expectedSizeInWordsFromPrefix(
+      kj::arrayPtr(reinterpret_cast<const capnp::word*>(prefix.data()), prefix.size() / 8));
+  if (words > limit / 8)
+    return status::invalid("frame announces " + std::to_string(words * 8) + " bytes, more than the limit of " +
+                           std::to_string(limit));
+  return words * 8;
+}
+
+}  // namespace trail::schema

@@ -1,0 +1,67 @@
+// The client wire (schema/client.capnp) and its codec: requests of clients
+// and joining nodes, and the replies of nodes and coordinators.
+//
+// Frames are Cap'n Proto flat arrays; `frame_size` tells a reader how many
+// bytes the frame starting at a prefix needs. Decoding is bounds-checked and
+// never throws: malformed or truncated input is invalid_argument, naming what
+// was wrong. Payloads (arguments, outputs, libraries) are copied once into
+// the plain structs; none of this is on the function-to-function hot path.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <trail/status.hpp>
+
+namespace trail::schema {
+
+// The largest frame either side accepts: a deploy with libraries up to the
+// registry's limit (256 MiB) fits; an output is at most 64 MiB.
+inline constexpr std::size_t max_client_frame = 320u << 20;
+
+struct client_request {
+  enum class kind : std::uint8_t { hello, invoke, result, deploy, status, apps, undeploy, control };
+  std::uint64_t id = 0;
+  kind what = kind::hello;
+  std::uint32_t version = 0;            // hello
+  std::string app;                      // invoke, undeploy
+  std::vector<std::string> args;        // invoke
+  std::uint32_t timeout_ms = 0;         // invoke, result
+  bool async = false;                   // invoke
+  std::uint64_t session = 0;            // result
+  std::string manifest;                 // deploy
+  std::vector<std::string> names;       // deploy
+  std::vector<std::string> libraries;   // deploy (same length as names)
+};
+
+struct client_reply {
+  enum class kind : std::uint8_t { error, hello, session, text, apps, control };
+  std::uint64_t id = 0;
+  kind what = kind::error;
+  status error;                         // error (never ok)
+  std::uint32_t version = 0;            // hello
+  std::uint64_t session = 0;            // session
+  std::string output;                   // session
+  std::string text;                     // text, control
+  std::vector<std::string> apps;        // apps
+};
+
+// Appends the frame of `m` to `out`.
+void encode(const client_request& m, std::string& out);
+void encode(const client_reply& m, std::string& out);
+
+// Decodes one whole frame. REQUIRES: `bytes` is 8-byte aligned.
+result<client_request> decode_request(std::span<const std::byte> bytes);
+result<client_reply> decode_reply(std::span<const std::byte> bytes);
+
+// The size of the frame that starts with `prefix` (REQUIRES: 8-byte aligned),
+// as far as the prefix tells: while the result exceeds prefix.size(), read
+// more and ask again. invalid_argument when it announces more than `limit`
+// bytes or too many segments (drop the connection: the stream cannot be
+// resynchronised).
+result<std::size_t> client_frame_size(std::span<const std::byte> prefix, std::size_t limit = max_client_frame);
+
+}  // namespace trail::schema
