@@ -136,7 +136,9 @@ void handle(self_ptr self, std::uint64_t conn, request& q) {
   auto& front = st.opts.front;
   using k = request::kind;
   auto rid = q.id;
-  std::chrono::milliseconds wait = st.opts.request_timeout;
+  // The front is a local actor that always answers (sessions end by their
+  // deadlines): no timeout, so no timer on CAF's clock thread per request.
+  auto wait = caf::infinite;
   switch (q.what) {
     case k::hello:
       self->request(front, wait, hello_atom::value, q.version)
@@ -151,13 +153,12 @@ void handle(self_ptr self, std::uint64_t conn, request& q) {
               on_error(self, conn, rid));
       break;
     case k::invoke: {
-      // The session is cancelled at its timeout; the answer may take a little longer.
-      auto limit = q.async ? wait : std::chrono::milliseconds(q.timeout_ms) + std::chrono::seconds(5);
-      self->request(front, limit, invoke_atom::value, std::move(q.app), std::move(q.args), q.timeout_ms, q.async)
+      self->request(front, wait, invoke_atom::value, std::move(q.app), std::move(q.args), q.timeout_ms, q.async)
           .then(on_session(self, conn, rid), on_error(self, conn, rid));
       break;
     }
     case k::result:
+      // (Waiting for a session to end is bounded by the client's timeout.)
       self->request(front, std::chrono::milliseconds(q.timeout_ms), result_atom::value, q.session)
           .then(on_session(self, conn, rid), on_error(self, conn, rid));
       break;
@@ -218,8 +219,10 @@ void on_readable(self_ptr self, std::uint64_t id) {
     connection& c = *it->second;
     auto room = c.in.space();
     ssize_t n = ::recv(c.sock.fd(), room.data(), room.size(), 0);
+    bool drained = false;  // a short read took all there was (no EAGAIN round needed)
     if (n > 0) {
       c.in.commit(static_cast<std::size_t>(n));
+      drained = static_cast<std::size_t>(n) < room.size();
     } else if (n == 0) {
       eof = true;
     } else if (errno == EINTR) {
@@ -237,7 +240,7 @@ void on_readable(self_ptr self, std::uint64_t id) {
       if (!st.conns.contains(id)) return;
     }
     if (eof) return close_connection(self, id);  // (in-flight answers are dropped when they come)
-    if (n < 0) return;                            // EAGAIN: wait for more
+    if (n < 0 || drained) return;                 // wait for more
   }
 }
 

@@ -35,7 +35,6 @@ struct gateway_options {
   std::string control;                           // a coordinator's control (CAF) address, for joining nodes
   std::size_t max_frame = schema::max_client_frame;
   std::size_t max_connections = 4096;            // more are refused (closed at once)
-  std::chrono::milliseconds request_timeout{120000};  // deploy, status, apps, undeploy
 };
 
 // Listens on opts.host:opts.port and spawns the gateway on `loop`. Returns

@@ -20,10 +20,12 @@
 namespace trail::shm {
 namespace {
 
-// An executor in a workflow is typically handed its next function within one
-// hop (~40 us): spinning that long saves a futex wake-up per hop (chain of
-// 1,000: 78 -> 38 us per invocation). spin_policy stops it when cores are short.
-constexpr auto spin_budget = std::chrono::microseconds(200);
+// An executor in a workflow is typically handed its next function within a
+// few microseconds of its last one (the node queues it in this ring, or
+// dispatches at once): spinning that long saves a futex wake-up per hop.
+// Longer would only take a core from the node or the client on a 2-vCPU
+// machine; spin_policy stops it altogether when cores are short.
+constexpr auto spin_budget = std::chrono::microseconds(50);
 
 // -- the link to the node ---------------------------------------------------------
 

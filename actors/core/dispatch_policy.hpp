@@ -43,7 +43,7 @@ struct task_view {
 };
 
 struct dispatch_params {
-  std::chrono::microseconds hot_window{150};  // executors idle for less still spin (shm/executor.cpp)
+  std::chrono::microseconds hot_window{40};   // executors idle for less still spin (50 us, shm/executor.cpp)
   std::chrono::microseconds wake_cost{20};    // about what waking a sleeping executor costs
   std::chrono::microseconds short_run{200};   // functions this quick may queue behind busy executors
   std::uint32_t max_queued = 4;               // (the pool's limit)

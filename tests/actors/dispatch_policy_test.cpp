@@ -24,7 +24,7 @@ TEST(DispatchPolicy, AnIdleProducerTakesItsOwnOutput) {
 }
 
 TEST(DispatchPolicy, AHotIdleExecutorBeatsABusyProducer) {
-  std::vector<executor_view> e{busy(), idle(50us)};
+  std::vector<executor_view> e{busy(), idle(20us)};
   EXPECT_EQ(choose_executor(e, {0, 1us, {}}, t0), 1);
 }
 
@@ -42,7 +42,7 @@ TEST(DispatchPolicy, IdleExecutorsWithTheLibraryComeFirstThenTheMostRecent) {
   EXPECT_EQ(choose_executor(e, {}, t0), 2);
   std::vector<executor_view> f{idle(5ms), idle(2ms), idle(9ms)};
   EXPECT_EQ(choose_executor(f, {}, t0), 1);
-  std::vector<executor_view> hot{idle(20us), idle(10us), idle(90us, true)};
+  std::vector<executor_view> hot{idle(20us), idle(10us), idle(30us, true)};
   EXPECT_EQ(choose_executor(hot, {}, t0), 2) << "among hot ones, the library first too";
 }
 
