@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "tests/actors/trigger_test_util.hpp"
+#include "tests/actors/core/trigger_test_util.hpp"
 
 namespace trail::core::test {
 namespace {

@@ -3,7 +3,7 @@
 #include <elf.h>
 #include <gtest/gtest.h>
 
-#include "../support/temp_dir.hpp"
+#include "../../support/temp_dir.hpp"
 
 #include <algorithm>
 #include <cstddef>

@@ -8,7 +8,7 @@
 #include <random>
 #include <set>
 
-#include "tests/actors/trigger_test_util.hpp"
+#include "tests/actors/core/trigger_test_util.hpp"
 
 namespace trail::core {
 

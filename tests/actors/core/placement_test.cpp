@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/actors/trigger_test_util.hpp"
+#include "tests/actors/core/trigger_test_util.hpp"
 
 namespace trail::core::test {
 namespace {

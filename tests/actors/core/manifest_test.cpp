@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "../support/temp_dir.hpp"
+#include "../../support/temp_dir.hpp"
 
 #include <cstdlib>
 #include <fstream>

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <random>
 
-#include "tests/actors/trigger_test_util.hpp"
+#include "tests/actors/core/trigger_test_util.hpp"
 
 namespace trail::core::test {
 namespace {

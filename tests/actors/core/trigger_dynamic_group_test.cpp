@@ -2,7 +2,7 @@
 
 #include <set>
 
-#include "tests/actors/trigger_test_util.hpp"
+#include "tests/actors/core/trigger_test_util.hpp"
 
 namespace trail::core::test {
 namespace {
