@@ -91,20 +91,6 @@ void connect(self_ptr self) {
           [=](caf::error& e) { retry_later(self, self->system().render(e)); });
 }
 
-// Opens a direct connection to a peer, so messages to it do not hop through
-// the coordinator; the peer is usable either way.
-void connect_peer(self_ptr self, const std::string& listen) {
-  auto colon = listen.rfind(':');
-  std::uint16_t port = 0;
-  if (colon == std::string::npos ||
-      std::from_chars(listen.data() + colon + 1, listen.data() + listen.size(), port).ec != std::errc{} || port == 0)
-    return log_line("peer address '" + listen + "' is malformed: not connecting");
-  auto mm = self->system().middleman().actor_handle();
-  self->request(mm, std::chrono::seconds(5), caf::connect_atom::value, listen.substr(0, colon), port)
-      .then([](const caf::node_id&, caf::strong_actor_ptr&, const std::set<std::string>&) {},
-            [=](caf::error& e) { log_line("cannot connect to peer " + listen + ": " + self->system().render(e)); });
-}
-
 caf::behavior agent_actor(self_ptr self, agent_options opts, caf::actor scheduler, caf::actor registry) {
   self->state.opts = std::move(opts);
   self->state.scheduler = std::move(scheduler);
@@ -132,10 +118,9 @@ caf::behavior agent_actor(self_ptr self, agent_options opts, caf::actor schedule
             [](caf::error&) {});  // a busy node beats with the next one
       },
       [=](fenced_atom, const std::string& why) { restart(self, "the coordinator fenced this node (" + why + ")"); },
-      [=](peer_atom, std::uint64_t number, const std::string& name, const caf::actor& scheduler, const std::string& data,
-          const std::string& listen, bool dial) {
-        if (dial) connect_peer(self, listen);
-        self->send(self->state.scheduler, peer_atom::value, number, name, scheduler, data);
+      [=](peer_atom, std::uint64_t number, const std::string& name, const caf::actor&, const std::string& data,
+          const std::string& wire, bool) {
+        self->send(self->state.scheduler, peer_atom::value, number, name, data, wire);
       },
       [=](down_atom, std::uint64_t number) { self->send(self->state.scheduler, down_atom::value, number); },
       [=](hello_atom, std::uint32_t) -> caf::result<std::uint32_t> {

@@ -3,9 +3,8 @@
 // It connects to the coordinator (retrying with backoff until it answers),
 // registers the node — name, incarnation, addresses, executors and the
 // handles of its scheduler and registry — then heartbeats the free executors
-// every `heartbeat`. It connects to each peer it learns of, so node-to-node
-// messages go directly and not through the coordinator, and passes peers and
-// deaths on to the scheduler.
+// every `heartbeat`, and passes peers and deaths on to the scheduler (which
+// talks to its peers over the node-to-node wire, not through CAF).
 //
 // Fencing: when the coordinator declares this node dead (it hung, or lost
 // its connection), or the connection to the coordinator drops, the node's
@@ -34,10 +33,9 @@ struct agent_options {
   std::uint16_t coordinator_port = 0;
   std::string name;                  // empty: the listen address
   std::uint64_t incarnation = 0;     // larger for every start of `name`
-  std::string listen;                // host:port of the agent's CAF port (for the coordinator and
-                                     // peers); set by (cluster_atom, listen, address), which
-                                     // starts the joining (address: the node's gateway, the
-                                     // default name)
+  std::string listen;                // host:port of the node's node-to-node wire (peers.hpp); set
+                                     // by (cluster_atom, listen, address), which starts the
+                                     // joining (address: the node's gateway, the default name)
   std::string data;                  // host:port of its data path
   std::uint32_t executors = 0;
   std::chrono::milliseconds heartbeat{100};

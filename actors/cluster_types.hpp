@@ -1,30 +1,27 @@
-// Messages of a multi-node cluster (issue 4): node <-> coordinator and
-// node <-> node. Every remote message uses atoms and CAF's built-in types
-// (strings, integers, actor handles, vectors of strings); structured ones
-// (forwarded work, reports) carry a Cap'n Proto blob (schema/cluster.hpp).
+// Messages of a multi-node cluster: node <-> coordinator over CAF (membership
+// and control), and the local messages between a node's actors. Work and
+// reports between nodes travel on the node-to-node wire instead (peers.hpp,
+// schema/cluster.capnp); clients speak the client wire (gateway.hpp).
+// Every remote message uses atoms and CAF's built-in types.
 //
-// node agent -> front:   join_atom, u32 protocol, name, u64 incarnation, listen, data,
+// node agent -> front:   join_atom, u32 protocol, name, u64 incarnation, wire, data,
 //                        u32 executors, agent, scheduler, registry      -> u64 number
+//                        (wire, data: the node's node-to-node wire and data-path addresses)
 //                        beat_atom, u64 number, u64 incarnation, u32 free, u32 queued, u64 used
 // front -> node agent:   fenced_atom, string why          (drop everything, rejoin)
-//                        peer_atom, u64 number, name, scheduler, data, listen, bool dial
-//                                                         (a live peer; dial: open the direct
-//                                                         connection — only one side does)
+//                        peer_atom, u64 number, name, scheduler, data, wire, bool (unused)
 //                        down_atom, u64 number            (a peer is dead: fenced)
-// agent -> scheduler:    peer_atom, u64 number, name, scheduler, data;  down_atom, u64 number
+// agent -> scheduler:    peer_atom, u64 number, name, data, wire;  down_atom, u64 number
+//                        cluster_atom, front, u64 number, u64 incarnation
 // scheduler -> front:    peer_atom, u64 number            (send my agent every live peer again)
 // shard -> registry:     cdeploy_atom, u32 version, manifest, [name], [bytes] -> string
 //                        undeploy_atom, app
 // shard -> scheduler:    run_atom, u64 session, app, u32 version, [args], u32 timeout_ms
 //                        owner_atom, app, u64 number      (who owns app-scoped triggers)
-//                        work_atom, blob                  -> bool (accepted) or error
 // scheduler -> front:    ended_atom, u64 number, u64 incarnation, u64 session, bool ok,
 //                        string output, u8 code, string error
-//                        fwd_atom, app, u64 origin, hint, blob -> u64 number it runs on
+//                        fwd_atom, app, u64 origin, hint  -> u64 number to send the work to
 //                                                            (origin: run it yourself)
-// scheduler -> scheduler report_atom, blob                (worker -> home, app owner)
-//                        release_atom, u64 session        (home -> worker: session over)
-//                        lent_atom, u64 object            (app-scope owner -> home: pulled it)
 #pragma once
 
 #include <cstdint>
@@ -41,13 +38,10 @@ using peer_atom = caf::atom_constant<caf::atom("tpeer")>;
 using down_atom = caf::atom_constant<caf::atom("tdown")>;
 using cdeploy_atom = caf::atom_constant<caf::atom("tcdeploy")>;
 using run_atom = caf::atom_constant<caf::atom("trun")>;
+using peers_atom = caf::atom_constant<caf::atom("tpeers")>;  // node.cpp -> scheduler: its wire actor
 using owner_atom = caf::atom_constant<caf::atom("towner")>;
-using work_atom = caf::atom_constant<caf::atom("twork")>;
 using ended_atom = caf::atom_constant<caf::atom("tended")>;
 using fwd_atom = caf::atom_constant<caf::atom("tfwd")>;
-using report_atom = caf::atom_constant<caf::atom("treport")>;
-using release_atom = caf::atom_constant<caf::atom("trelease")>;
-using lent_atom = caf::atom_constant<caf::atom("tlent")>;
 // local to a node
 using watchdog_atom = caf::atom_constant<caf::atom("twatchdog")>;  // a remote attempt overdue
 using cluster_atom = caf::atom_constant<caf::atom("tcluster")>;  // agent -> scheduler: front, number, incarnation

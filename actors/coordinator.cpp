@@ -17,7 +17,7 @@ using clock = std::chrono::steady_clock;
 struct node_rec {
   std::string name;
   caf::actor agent, scheduler, registry;
-  std::string listen, data;
+  std::string wire, data;  // its node-to-node wire and data-path addresses
 };
 
 struct front_state {
@@ -65,29 +65,28 @@ void on_deaths(self_ptr self) {
 }
 
 caf::result<std::uint64_t> join(self_ptr self, std::uint32_t protocol, const std::string& name, std::uint64_t incarnation,
-                                const std::string& listen, const std::string& data, std::uint32_t executors,
+                                const std::string& wire, const std::string& data, std::uint32_t executors,
                                 const caf::actor& agent, const caf::actor& scheduler, const caf::actor& registry) {
   auto& st = self->state;
   if (protocol != protocol_version)
     return to_error(status::invalid("protocol version " + std::to_string(protocol) + " is not " +
                                     std::to_string(protocol_version) + ": node and coordinator are from different trail builds"));
   if (!agent || !scheduler || !registry) return to_error(status::invalid("malformed join: missing actor handles"));
-  auto id = st.members->register_node(name, incarnation, listen, executors, clock::now());
+  auto id = st.members->register_node(name, incarnation, wire, executors, clock::now());
   if (!id) return to_error(id.error());
   on_deaths(self);  // an older incarnation it replaced
   if (!st.nodes.contains(*id)) {
-    node_rec rec{name, agent, scheduler, registry, listen, data};
+    node_rec rec{name, agent, scheduler, registry, wire, data};
     self->monitor(agent);
     st.by_agent[agent.address()] = *id;
     // Peers learn of each other; the newcomer of everyone.
     for (auto& [n, other] : st.nodes) {
-      // The newcomer dials; the others wait for it (one connection per pair).
-      self->send(other.agent, peer_atom::value, *id, name, scheduler, data, listen, false);
-      self->send(agent, peer_atom::value, n, other.name, other.scheduler, other.data, other.listen, true);
+      self->send(other.agent, peer_atom::value, *id, name, scheduler, data, wire, false);
+      self->send(agent, peer_atom::value, n, other.name, other.scheduler, other.data, other.wire, false);
     }
     st.nodes.emplace(*id, rec);
     for (auto& s : st.shards) self->send(s, peer_atom::value, *id, name, scheduler, registry, executors);
-    log_line("node " + name + " joined as #" + std::to_string(*id) + " (" + listen + ")");
+    log_line("node " + name + " joined as #" + std::to_string(*id) + " (" + wire + ")");
   }
   return *id;
 }
@@ -129,7 +128,7 @@ caf::result<T> gather(self_ptr self, caf::message request, T init, Merge merge) 
 std::string nodes_json(self_ptr self) {
   nlohmann::json nodes = nlohmann::json::array();
   for (auto& [n, rec] : self->state.nodes) {
-    nlohmann::json j{{"number", n}, {"name", rec.name}, {"address", rec.listen}, {"data", rec.data}};
+    nlohmann::json j{{"number", n}, {"name", rec.name}, {"address", rec.wire}, {"data", rec.data}};
     if (auto free = self->state.members->free_executors(n)) j["free_executors"] = *free;
     if (auto info = self->state.members->find(n)) j["executors"] = info->executors;
     nodes.push_back(std::move(j));
@@ -158,9 +157,9 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
       },
       // -- nodes --
       [=](join_atom, std::uint32_t protocol, const std::string& name, std::uint64_t incarnation,
-          const std::string& listen, const std::string& data, std::uint32_t executors, const caf::actor& agent,
+          const std::string& wire, const std::string& data, std::uint32_t executors, const caf::actor& agent,
           const caf::actor& scheduler, const caf::actor& registry) {
-        return join(self, protocol, name, incarnation, listen, data, executors, agent, scheduler, registry);
+        return join(self, protocol, name, incarnation, wire, data, executors, agent, scheduler, registry);
       },
       [=](peer_atom, std::uint64_t number) {  // a node lost its handles of its peers: again, please
         auto& st = self->state;
@@ -169,8 +168,8 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
         for (auto& [n, other] : st.nodes)
           if (n != number)
             // Both ends usually ask: the lower number dials, so one connection results.
-            self->send(me->second.agent, peer_atom::value, n, other.name, other.scheduler, other.data, other.listen,
-                       number < n);
+            self->send(me->second.agent, peer_atom::value, n, other.name, other.scheduler, other.data, other.wire,
+                       false);
       },
       [=](beat_atom, std::uint64_t number, std::uint64_t incarnation, std::uint32_t free, std::uint32_t queued,
           std::uint64_t used) {
@@ -183,10 +182,9 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
         if (auto* shard = shard_for_session(self, session))
           self->send(*shard, ended_atom::value, number, session, ok, std::move(output), code, std::move(error));
       },
-      [=](fwd_atom, const std::string& app, std::uint64_t origin, const std::string& hint,
-          const std::string& blob) -> caf::result<caf::message> {
+      [=](fwd_atom, const std::string& app, std::uint64_t origin, const std::string& hint) -> caf::result<caf::message> {
         if (!self->state.members->live(origin)) return to_error(status::invalid("fenced: node " + std::to_string(origin) + " is not live"));
-        return self->delegate(shard_for_app(self, app), fwd_atom::value, app, origin, hint, blob);
+        return self->delegate(shard_for_app(self, app), fwd_atom::value, app, origin, hint);
       },
       // -- clients --
       [=](hello_atom, std::uint32_t version) -> caf::result<std::uint32_t> {

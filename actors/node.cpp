@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <future>
+#include <tuple>
 
 #include <caf/io/all.hpp>
 
@@ -15,6 +16,7 @@
 #include "actors/cluster_types.hpp"
 #include "actors/gateway.hpp"
 #include "actors/loop.hpp"
+#include "actors/peers.hpp"
 #include "actors/net/transfer.hpp"
 #include "actors/registry.hpp"
 #include "actors/scheduler.hpp"
@@ -130,40 +132,44 @@ int run_node(const node_options& opts, bool cluster) {
 
   // Clients reach the node through its gateway on the --listen port: the
   // registry answers them when standalone, the agent in a cluster (which
-  // sends them to the coordinator). A cluster node's agent also has a CAF
-  // port of its own, for the coordinator and its peers; it joins once both
-  // are known.
-  caf::actor agent;
+  // sends them to the coordinator). A cluster node also serves the
+  // node-to-node wire (peers.hpp) and joins once both are up.
+  caf::actor agent, wire;
   caf::actor front = registry;
-  caf::expected<std::uint16_t> control{std::uint16_t{0}};
+  status up;
+  std::string wire_address;
   if (cluster) {
-    agent_options ao;
-    ao.coordinator_host = opts.coordinator_host;
-    ao.coordinator_port = opts.coordinator_port;
-    ao.incarnation = static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
-    ao.data = xfer->address();
-    ao.executors = static_cast<std::uint32_t>(opts.executors);
-    ao.restart = [](const std::string&) { request_restart(); };
-    ao.name = opts.name;
-    agent = spawn_agent(sys, ao, scheduler_handle, registry);
-    // Without its agent a node is outside the cluster for good: start over.
-    agent->attach_functor([](const caf::error& reason) {
-      if (reason != caf::exit_reason::user_shutdown) request_restart();
-    });
-    front = agent;
-    control = sys.middleman().publish(agent, 0, opts.host.c_str(), true);
+    auto p = spawn_peers(loop, opts.host, scheduler_handle);
+    if (p) {
+      std::tie(wire, wire_address) = *p;
+      caf::anon_send(scheduler_handle, peers_atom::value, wire);
+      agent_options ao;
+      ao.coordinator_host = opts.coordinator_host;
+      ao.coordinator_port = opts.coordinator_port;
+      ao.incarnation = static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+      ao.data = xfer->address();
+      ao.executors = static_cast<std::uint32_t>(opts.executors);
+      ao.restart = [](const std::string&) { request_restart(); };
+      ao.name = opts.name;
+      agent = spawn_agent(sys, ao, scheduler_handle, registry);
+      // Without its agent a node is outside the cluster for good: start over.
+      agent->attach_functor([](const caf::error& reason) {
+        if (reason != caf::exit_reason::user_shutdown) request_restart();
+      });
+      front = agent;
+    } else {
+      up = p.error();
+    }
   }
   gateway_options go;
   go.host = opts.host;
   go.port = opts.port;
   go.front = front;
-  auto gateway = control ? spawn_gateway(loop, go) : result<std::pair<caf::actor, std::uint16_t>>(
-                                                          status::unavailable(sys.render(control.error())));
+  auto gateway = up.ok() ? spawn_gateway(loop, go) : result<std::pair<caf::actor, std::uint16_t>>(up);
   caf::expected<std::uint16_t> port{caf::sec::runtime_error};
   if (gateway) port = gateway->second;
-  if (gateway && cluster)  // both ports are known: the agent starts joining
-    caf::anon_send(agent, cluster_atom::value, opts.host + ":" + std::to_string(*control),
-                   opts.host + ":" + std::to_string(*port));
+  if (gateway && cluster)  // both are up: the agent starts joining
+    caf::anon_send(agent, cluster_atom::value, wire_address, opts.host + ":" + std::to_string(*port));
   int code = 0;
   if (!gateway) {
     code = fail("cannot listen on " + opts.host + ":" + std::to_string(opts.port) + ": " + gateway.error().message());
@@ -175,7 +181,7 @@ int run_node(const node_options& opts, bool cluster) {
     if (sig == SIGUSR1 && restart_requested) code = restart_exit_code;
     else std::fprintf(stderr, "trail-node: %s, shutting down\n", strsignal(sig));
   }
-  for (auto& a : {gateway ? gateway->first : caf::actor{}, agent, registry, scheduler_handle})
+  for (auto& a : {gateway ? gateway->first : caf::actor{}, agent, wire, registry, scheduler_handle})
     if (a) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   sys.await_all_actors_done();  // the scheduler's end killed and reaped the executors
   xfer.reset();                 // pulls in flight end while the loop still serves them

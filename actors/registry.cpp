@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <map>
+#include <set>
 
 #include <boost/uuid/detail/sha1.hpp>
 #include <nlohmann/json.hpp>
@@ -51,8 +52,8 @@ std::string display_name(const fs::path& resolved) {
 struct registry_state {
   registry_options opts;
   caf::actor scheduler;
-  std::map<std::string, app_ref> current;   // app -> its latest version
-  std::map<std::string, std::uint32_t> versions;
+  std::map<std::string, std::uint32_t> versions;            // latest version number given, per app
+  std::set<std::pair<std::string, std::uint32_t>> built;    // (app, version) built here
   std::uint64_t next_uid = 1;
   static inline const char* name = "trail.registry";
 };
@@ -126,36 +127,9 @@ caf::result<std::string> deploy(self_ptr self, const std::string& manifest, cons
   auto v = build(self, manifest, names, bytes, version);
   if (!v) return to_error(v.error());
   app_ref ref = *v;
-  self->state.current[ref->app] = ref;
-  self->send(self->state.scheduler, ref);
+  self->state.built.emplace(ref->app, ref->version);
+  self->send(self->state.scheduler, ref);  // it catalogues it: the current version from now on
   return ref->app + " v" + std::to_string(ref->version);
-}
-
-caf::result<caf::message> invoke(self_ptr self, const std::string& app, std::vector<std::string>& args,
-                                               std::uint32_t timeout_ms, bool async) {
-  auto it = self->state.current.find(app);
-  if (it == self->state.current.end())
-    return to_error(status::not_found("no app \"" + app + "\" is deployed"));
-  return self->delegate(self->state.scheduler, invoke_atom::value, it->second, std::move(args), timeout_ms, async);
-}
-
-std::vector<std::string> apps(self_ptr self) {
-  std::vector<std::string> out;
-  for (auto& [name, v] : self->state.current) out.push_back(name + " v" + std::to_string(v->version));
-  return out;
-}
-
-caf::result<std::string> status(self_ptr self) {
-  auto rp = self->make_response_promise<std::string>();
-  auto listing = apps(self);
-  self->request(self->state.scheduler, std::chrono::seconds(5), status_atom::value)
-      .then([rp, listing](const std::string& json) mutable {
-        auto j = nlohmann::json::parse(json);
-        j["apps"] = listing;
-        rp.deliver(j.dump());
-      },
-      [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
-  return rp;
 }
 
 caf::behavior registry_actor(self_ptr self, registry_options opts, caf::actor scheduler) {
@@ -175,22 +149,21 @@ caf::behavior registry_actor(self_ptr self, registry_options opts, caf::actor sc
       [=](cdeploy_atom, std::uint32_t version, const std::string& manifest, const std::vector<std::string>& names,
           const std::vector<std::string>& bytes) -> caf::result<std::string> {
         // The same version again (a deployment racing a join): nothing to do.
-        if (auto m = core::parse_manifest(manifest, upload_root))
-          if (auto it = self->state.current.find(m->app); it != self->state.current.end() && it->second->version == version)
-            return m->app + " v" + std::to_string(version);
+        if (auto m = core::parse_manifest(manifest, upload_root); m && self->state.built.contains({m->app, version}))
+          return m->app + " v" + std::to_string(version);
         return deploy(self, manifest, names, bytes, version);
       },
-      [=](invoke_atom, const std::string& app, std::vector<std::string>& args, std::uint32_t timeout_ms,
-          bool async) { return invoke(self, app, args, timeout_ms, async); },
+      // The rest is the scheduler's: it keeps the catalogue and the sessions.
+      [=](invoke_atom, std::string& app, std::vector<std::string>& args, std::uint32_t timeout_ms, bool async) {
+        return self->delegate(self->state.scheduler, invoke_atom::value, std::move(app), std::move(args), timeout_ms, async);
+      },
       [=](result_atom, std::uint64_t session) {
         return self->delegate(self->state.scheduler, result_atom::value, session);
       },
-      [=](status_atom) { return status(self); },
-      [=](apps_atom) { return apps(self); },
-      [=](undeploy_atom, const std::string& app) -> caf::result<std::string> {
-        if (self->state.current.erase(app) == 0) return to_error(status::not_found("no app \"" + app + "\" is deployed"));
-        self->send(self->state.scheduler, undeploy_atom::value, app);
-        return "undeployed " + app + " (sessions in flight finish on their version)";
+      [=](status_atom) { return self->delegate(self->state.scheduler, status_atom::value); },
+      [=](apps_atom) { return self->delegate(self->state.scheduler, apps_atom::value); },
+      [=](undeploy_atom, std::string& app) {
+        return self->delegate(self->state.scheduler, undeploy_atom::value, std::move(app));
       },
   };
 }

@@ -1,11 +1,12 @@
-// registry actor: the node's front door and its app catalogue.
+// registry actor: a node's deployments, and the front door of a standalone
+// node (its gateway speaks for it; see the client protocol in types.hpp).
 //
-// Clients talk to it (see the remote protocol in types.hpp). It keeps every
-// deployed app version, stores uploaded libraries content-addressed (a
-// library is never overwritten while an executor may have it mapped), spawns
-// a bucket actor per bucket with triggers, and hands invocations to the
-// scheduler with the app's current version: a redeploy only affects sessions
-// that start after it.
+// It stores uploaded libraries content-addressed (a library is never
+// overwritten while an executor may have it mapped), numbers versions,
+// spawns a bucket actor per bucket with triggers, and hands each new version
+// to the scheduler, which keeps the catalogue: invocations start on the
+// current version, so a redeploy only affects sessions that start after it.
+// Invocations, results, status, apps and undeploys go to the scheduler.
 #pragma once
 
 #include <filesystem>

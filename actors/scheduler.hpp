@@ -1,19 +1,19 @@
-// scheduler actor: the node's local scheduler and session tracker.
-//
-// Follows every session (core::session_table), queues the invocations that
-// entry calls and trigger fires ask for, runs them on the executor service as
-// executors free up (re-running failures with backoff, core::retry), routes
-// sealed objects and announcements to bucket actors, and answers clients when
-// their session ends.
+// scheduler actor: a node's sessions, tasks and executors, and (in a
+// cluster) its half of two-level scheduling. Runs on the node loop; the
+// steps of its work are laid out in sched/state.hpp.
 //
 // Protocol:
-//   invoke_atom, app_ref, [args], u32 timeout_ms, bool async -> u64 session, string output
-//   result_atom, u64 session                     -> u64 session, string output (waits)
-//   status_atom                                  -> string (JSON)
-//   app_ref                                      a version was deployed (for app-scoped fires)
-//   bucket_result                                from bucket actors
-//   load_atom                                    -> u32 free executors, u32 queued, u64 store bytes used
-// and, from itself: the executors' rings or fds have news (the loop tells it).
+//   app_ref                                       a version was deployed: it becomes its app's current one
+//   invoke_atom, app, [args], u32 timeout_ms, bool async -> u64 session, string output
+//   result_atom, u64 session                      -> u64 session, string output (waits; standalone)
+//   status_atom                                   -> string (JSON)
+//   apps_atom                                     -> [string] "name vN"
+//   undeploy_atom, app                            -> string
+//   load_atom                                     -> u32 free executors, u32 queued, u64 store bytes used
+//   bucket_result, bucket_released                from bucket actors
+//   drain_atom, bool fds                          from the loop: the executors have news
+// and, in a cluster, the protocol of cluster_types.hpp (coordinator, agent,
+// the node-to-node wire of peers.hpp).
 #pragma once
 
 #include <future>
@@ -37,7 +37,7 @@ struct scheduler_options {
   std::size_t result_cache_bytes = 256u << 20;  // ... and their outputs' bytes at most
   std::size_t max_output_bytes = 64u << 20;     // a larger output fails its session
   // A node of a cluster (not standalone): it forwards work it cannot run and
-  // runs work of other nodes; see scheduler_cluster.cpp.
+  // runs work of other nodes; see sched/cluster.cpp.
   bool cluster = false;
   std::string node_name;                        // --name
   net::transfer_service* xfer = nullptr;        // the data path; outlives the actor

@@ -35,20 +35,6 @@ struct node_view {
   std::uint32_t backlog = 0;  // hint: work queued there at the last heartbeat, plus work placed since
 };
 
-// When no candidate has a free executor, the ranking's tie-break would pile
-// everything onto one node: take the one with the shortest backlog instead.
-std::optional<std::uint64_t> least_backlog(const std::map<std::uint64_t, node_view>& nodes,
-                                           std::span<const core::node_load> candidates,
-                                           const std::set<core::node_id>& excluded, std::uint64_t avoid = 0) {
-  std::optional<std::uint64_t> best;
-  for (auto& c : candidates) {
-    if (c.free_executors > 0) return std::nullopt;  // capacity somewhere: the ranking decides
-    if (excluded.contains(c.node) || c.node == avoid) continue;
-    if (!best || nodes.at(c.node).backlog < nodes.at(*best).backlog) best = c.node;
-  }
-  return best;
-}
-
 void placed_on(node_view& n) {
   if (n.free > 0) --n.free;
   else ++n.backlog;
@@ -61,6 +47,7 @@ struct app_entry {
   std::set<std::uint64_t> holders;   // nodes that hold this version
   std::uint64_t owner = 0;           // node owning its app-scoped triggers; 0: none yet
   bool app_scoped = false;           // it has app-scoped triggers
+  std::string entry_node;            // the node its entry function is pinned to (`node:`), if any
 };
 
 struct session_rec {
@@ -92,7 +79,7 @@ struct shard_state {
   std::unordered_map<std::uint64_t, outcome> results;
   std::deque<std::uint64_t> result_order;
   std::uint64_t next = 1;
-  std::uint64_t ok = 0, failed = 0, replaced = 0, forwarded = 0, refused = 0;
+  std::uint64_t ok = 0, failed = 0, replaced = 0, forwarded = 0;
   static inline const char* name = "trail.shard";
 };
 
@@ -107,8 +94,17 @@ std::uint64_t next_id(self_ptr self) { return shard_session_base(self->state.ind
 std::vector<core::node_load> loads(self_ptr self, const app_entry& a) {
   std::vector<core::node_load> out;
   for (auto n : a.holders)
-    if (auto it = self->state.nodes.find(n); it != self->state.nodes.end()) out.push_back({n, it->second.free});
+    if (auto it = self->state.nodes.find(n); it != self->state.nodes.end())
+      out.push_back({n, it->second.free, it->second.backlog});
   return out;
+}
+
+// The holder of the app named `name` (a manifest's `node:`), if live.
+std::optional<std::uint64_t> named_holder(self_ptr self, const app_entry& a, const std::string& name) {
+  if (name.empty()) return std::nullopt;
+  for (auto n : a.holders)
+    if (auto it = self->state.nodes.find(n); it != self->state.nodes.end() && it->second.name == name) return n;
+  return std::nullopt;
 }
 
 // -- sessions ------------------------------------------------------------------------
@@ -138,9 +134,11 @@ void place(self_ptr self, std::uint64_t id) {
   auto& rec = st.sessions.at(id);
   auto a = st.apps.find(rec.app);
   if (a == st.apps.end()) return finish(self, id, {false, {}, status::not_found("no app \"" + rec.app + "\" is deployed")});
-  auto ls = loads(self, a->second);
-  auto home = core::place_session(ls, {});
-  if (auto spread = least_backlog(st.nodes, ls, {})) home = *spread;
+  // A session's home is where its entry function is pinned, if it is;
+  // else by the placement ranking (core::place_session).
+  auto home = named_holder(self, a->second, a->second.entry_node);
+  if (!home)
+    if (auto ranked = core::place_session(loads(self, a->second), {})) home = *ranked;
   if (!home) {  // nobody holds the app (yet): wait
     rec.node_session = 0;
     rec.home = 0;
@@ -276,6 +274,7 @@ caf::result<std::string> deploy(self_ptr self, const std::string& manifest, cons
   a.bytes = bytes;
   for (auto& b : m->buckets)
     for (auto& t : b.triggers) a.app_scoped = a.app_scoped || t.sc == core::scope::app;
+  if (auto* entry = m->function(m->entry)) a.entry_node = entry->node;
   std::string reply = m->app + " v" + std::to_string(a.version);
   if (st.nodes.empty()) return reply + " (no node has joined yet)";
   auto wait = std::make_shared<deploy_wait>();
@@ -313,39 +312,20 @@ void on_node_down(self_ptr self, std::uint64_t number) {
   }
 }
 
-// Forwarded work: the first node that accepts it, by the placement ranking.
-// The home gives up after 5 s (and runs the work itself): placing stops at
-// `deadline`, before that.
-void place_work(self_ptr self, caf::response_promise rp, std::string app, std::uint64_t origin, std::string hint,
-                std::string blob, std::set<core::node_id> excluded, clock::time_point deadline) {
+// Where forwarded work goes: the node its function is pinned to, else by
+// the placement ranking, never back to `origin` while another node can take
+// it (core::place_forwarded). `origin` means: run it yourself.
+std::uint64_t place_work(self_ptr self, const std::string& app, std::uint64_t origin, const std::string& hint) {
   auto& st = self->state;
   auto a = st.apps.find(app);
-  if (a == st.apps.end()) return rp.deliver(origin);
-  std::optional<std::uint64_t> target;
-  if (!hint.empty())
-    for (auto n : a->second.holders)
-      if (st.nodes.at(n).name == hint && !excluded.contains(n)) target = n;
-  if (!target) {
-    auto ls = loads(self, a->second);
-    auto placed = core::place_forwarded(ls, {}, origin, excluded);
-    if (placed) target = *placed;
-    if (auto spread = least_backlog(st.nodes, ls, excluded, origin)) target = *spread;
-  }
-  if (!target || *target == origin || clock::now() >= deadline) return rp.deliver(origin);  // it runs where it is
-  std::uint64_t n = *target;
-  auto& node = st.nodes.at(n);
-  placed_on(node);
+  if (a == st.apps.end()) return origin;
+  auto target = named_holder(self, a->second, hint);
+  if (!target)
+    if (auto placed = core::place_forwarded(loads(self, a->second), {}, origin)) target = *placed;
+  if (!target || *target == origin) return origin;
+  placed_on(st.nodes.at(*target));
   ++st.forwarded;
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
-  self->request(node.scheduler, std::max(left, std::chrono::milliseconds(1)), work_atom::value, blob)
-      .then([=](bool) mutable { rp.deliver(n); },
-            [=](caf::error& e) mutable {
-              ++self->state.refused;
-              if (auto it = self->state.nodes.find(n); it != self->state.nodes.end()) it->second.free = 0;
-              log_line(self, "node #" + std::to_string(n) + " refused work: " + self->system().render(e));
-              excluded.insert(n);
-              place_work(self, rp, app, origin, hint, blob, excluded, deadline);
-            });
+  return *target;
 }
 
 std::string status_json(self_ptr self) {
@@ -359,7 +339,7 @@ std::string status_json(self_ptr self) {
                    {"apps", apps},
                    {"sessions", {{"in_flight", st.sessions.size()}, {"waiting_for_a_node", waiting}, {"ok", st.ok},
                                  {"failed", st.failed}, {"restarted_elsewhere", st.replaced}}},
-                   {"forwarded", {{"placed", st.forwarded}, {"refused", st.refused}}}};
+                   {"forwarded", {{"placed", st.forwarded}}}};
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -385,10 +365,8 @@ caf::behavior shard_actor(self_ptr self, std::uint32_t index, coordinator_option
       },
       [=](ended_atom, std::uint64_t number, std::uint64_t session, bool ok, std::string& output, std::uint8_t code,
           std::string& error) { on_ended(self, number, session, ok, output, code, error); },
-      [=](fwd_atom, std::string& app, std::uint64_t origin, std::string& hint, std::string& blob) {
-        auto rp = self->make_response_promise<std::uint64_t>();
-        place_work(self, rp, std::move(app), origin, std::move(hint), std::move(blob), {}, clock::now() + std::chrono::seconds(4));
-        return rp;
+      [=](fwd_atom, const std::string& app, std::uint64_t origin, const std::string& hint) {
+        return place_work(self, app, origin, hint);
       },
       [=](deploy_atom, const std::string& manifest, const std::vector<std::string>& names,
           const std::vector<std::string>& bytes) { return deploy(self, manifest, names, bytes); },

@@ -20,6 +20,7 @@
 
 #include "actors/core/manifest.hpp"
 #include "actors/core/trigger.hpp"
+#include "schema/cluster.hpp"
 
 namespace trail::actors {
 
@@ -51,6 +52,7 @@ using undeploy_atom = caf::atom_constant<caf::atom("tundeploy")>;
 using tick_atom_t = caf::atom_constant<caf::atom("ttick")>;      // a timer went off
 using end_atom = caf::atom_constant<caf::atom("tend")>;          // a session ended
 using drain_atom = caf::atom_constant<caf::atom("tdrain")>;      // bool fds: the executors have news
+using lost_atom = caf::atom_constant<caf::atom("tlost")>;        // u64 number: the wire to a peer broke
 using load_atom = caf::atom_constant<caf::atom("tload")>;        // -> free executors, queued, store bytes used
 
 // One deployed version of an app: immutable once built, shared by every
@@ -124,6 +126,17 @@ struct bucket_result {
   // scheduler (the store's one user): retains first.
   std::vector<std::uint64_t> retain, release;
 };
+// A frame of the node-to-node wire, to or from peer `to`/`from` (peers.hpp).
+struct peer_out {
+  std::uint64_t to = 0;
+  schema::peer_message message;
+};
+struct peer_in {
+  std::uint64_t from = 0;         // the sender's number, as its hello said
+  std::uint64_t incarnation = 0;  // ... and incarnation
+  schema::peer_message message;
+};
+
 // A bucket actor stopped: the references its triggers still held.
 struct bucket_released {
   std::vector<std::uint64_t> release;
@@ -157,3 +170,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(trail::actors::bucket_object)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(trail::actors::bucket_announce)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(trail::actors::bucket_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(trail::actors::bucket_released)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(trail::actors::peer_out)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(trail::actors::peer_in)

@@ -1,9 +1,9 @@
 @0xd4a1f0c3b2e59a07;
-# Control messages between nodes that carry more than a few scalars (issue 4,
-# section 2): forwarded work and what a worker node reports back to the
-# session's home node. Each travels as one flat Cap'n Proto array inside a CAF
-# message (a std::string, CAF's memcpy path); bulk bytes never do — objects
-# over 64 KiB are named here and pulled over the data path (transfer.capnp).
+# Messages between nodes: forwarded work and what a worker node reports back
+# to the session's home node, on the node-to-node wire (PeerMessage frames,
+# flat Cap'n Proto arrays on plain TCP, the data path's framing). Bulk bytes
+# never travel here: objects over 64 KiB are named and pulled over the data
+# path (transfer.capnp).
 #
 # Rules: a comment after every field; ordinals are never reused or renumbered.
 
@@ -57,4 +57,28 @@ struct Report {
   app @11 :Text;           # appObject: the app ...
   version @12 :UInt32;     # ... and version whose app-scoped trigger gets `object`
   seq @13 :UInt32;         # 0, 1, 2, ... per invocation: the home applies reports in this order
+}
+
+# One frame of the node-to-node wire. A node dials each peer it sends to;
+# every connection starts with `hello`, then carries the dialer's messages.
+struct PeerMessage {
+  union {
+    hello @0 :PeerHello;   # first frame: who is sending
+    work @1 :Work;         # home -> worker: run this attempt
+    refused @2 :Refused;   # worker -> home: it will not run that attempt
+    report @3 :Report;     # worker -> home, or to the owner of an app's app-scoped triggers
+    release @4 :UInt64;    # home -> worker: this session is over; drop what it holds of it
+    lent @5 :UInt64;       # app-scope owner -> home: done pulling this object of yours
+  }
+}
+
+struct PeerHello {
+  number @0 :UInt64;       # the sender's cluster number
+  incarnation @1 :UInt64;  # ... and incarnation (fencing)
+}
+
+struct Refused {
+  invocation @0 :UInt64;   # Work.invocation
+  code @1 :UInt16;         # trail::errc: why
+  message @2 :Text;        # why, for people
 }

@@ -65,11 +65,9 @@ auto read(std::string_view bytes, const char* what, F&& f) -> decltype(f(std::de
   }
 }
 
-}  // namespace
+// -- builders and readers shared by the standalone messages and peer frames --
 
-std::string encode(const work& w) {
-  capnp::MallocMessageBuilder m;
-  auto b = m.initRoot<wire::Work>();
+void put(wire::Work::Builder b, const work& w) {
   b.setSession(w.session);
   b.setInvocation(w.invocation);
   b.setAttempt(w.attempt);
@@ -83,12 +81,9 @@ std::string encode(const work& w) {
   b.setHomeNumber(w.home_number);
   b.setHomeData(w.home_data);
   b.setTimeoutMs(w.timeout_ms);
-  return flatten(m);
 }
 
-std::string encode(const report& r) {
-  capnp::MallocMessageBuilder m;
-  auto b = m.initRoot<wire::Report>();
+void put(wire::Report::Builder b, const report& r) {
   b.setKind(static_cast<wire::Report::Kind>(r.what));
   b.setInvocation(r.invocation);
   b.setSession(r.session);
@@ -103,57 +98,140 @@ std::string encode(const report& r) {
   b.setApp(r.app);
   b.setVersion(r.version);
   b.setSeq(r.seq);
+}
+
+result<work> get(wire::Work::Reader r) {
+  work w;
+  w.session = r.getSession();
+  w.invocation = r.getInvocation();
+  w.attempt = r.getAttempt();
+  w.app = as_string(r.getApp());
+  w.version = r.getVersion();
+  w.function = as_string(r.getFunction());
+  for (auto a : r.getArgs()) w.args.push_back(as_string(a));
+  for (auto in : r.getInputs()) {
+    object_ref o;
+    if (auto s = get(in, o); !s.ok()) return s;
+    w.inputs.push_back(std::move(o));
+  }
+  w.home_number = r.getHomeNumber();
+  w.home_data = as_string(r.getHomeData());
+  w.timeout_ms = r.getTimeoutMs();
+  if (w.session == 0 || w.invocation == 0 || w.app.empty() || w.function.empty())
+    return status::invalid("malformed work message: no session, invocation, app or function");
+  return w;
+}
+
+result<report> get(wire::Report::Reader r) {
+  report out;
+  auto k = static_cast<unsigned>(r.getKind());
+  if (k > static_cast<unsigned>(report::kind::app_object))
+    return status::invalid("malformed report message: unknown kind " + std::to_string(k));
+  out.what = static_cast<report::kind>(k);
+  out.invocation = r.getInvocation();
+  out.session = r.getSession();
+  out.from_number = r.getFromNumber();
+  out.from_incarnation = r.getFromIncarnation();
+  if (auto s = get(r.getObject(), out.object); !s.ok()) return s;
+  out.data_address = as_string(r.getDataAddress());
+  out.bucket = as_string(r.getBucket());
+  out.count = r.getCount();
+  out.code = r.getCode();
+  out.message = as_string(r.getMessage());
+  out.app = as_string(r.getApp());
+  out.version = r.getVersion();
+  out.seq = r.getSeq();
+  if (out.code > static_cast<std::uint16_t>(errc::internal))
+    return status::invalid("malformed report message: unknown error code " + std::to_string(out.code));
+  return out;
+}
+
+}  // namespace
+
+std::string encode(const work& w) {
+  capnp::MallocMessageBuilder m;
+  put(m.initRoot<wire::Work>(), w);
+  return flatten(m);
+}
+
+std::string encode(const report& r) {
+  capnp::MallocMessageBuilder m;
+  put(m.initRoot<wire::Report>(), r);
   return flatten(m);
 }
 
 result<work> decode_work(std::string_view bytes) {
-  return read<wire::Work>(bytes, "work", [](wire::Work::Reader r) -> result<work> {
-    work w;
-    w.session = r.getSession();
-    w.invocation = r.getInvocation();
-    w.attempt = r.getAttempt();
-    w.app = as_string(r.getApp());
-    w.version = r.getVersion();
-    w.function = as_string(r.getFunction());
-    for (auto a : r.getArgs()) w.args.push_back(as_string(a));
-    for (auto in : r.getInputs()) {
-      object_ref o;
-      if (auto s = get(in, o); !s.ok()) return s;
-      w.inputs.push_back(std::move(o));
-    }
-    w.home_number = r.getHomeNumber();
-    w.home_data = as_string(r.getHomeData());
-    w.timeout_ms = r.getTimeoutMs();
-    if (w.session == 0 || w.invocation == 0 || w.app.empty() || w.function.empty())
-      return status::invalid("malformed work message: no session, invocation, app or function");
-    return w;
-  });
+  return read<wire::Work>(bytes, "work", [](wire::Work::Reader r) { return get(r); });
 }
 
 result<report> decode_report(std::string_view bytes) {
-  return read<wire::Report>(bytes, "report", [](wire::Report::Reader r) -> result<report> {
-    report out;
-    auto k = static_cast<unsigned>(r.getKind());
-    if (k > static_cast<unsigned>(report::kind::app_object))
-      return status::invalid("malformed report message: unknown kind " + std::to_string(k));
-    out.what = static_cast<report::kind>(k);
-    out.invocation = r.getInvocation();
-    out.session = r.getSession();
-    out.from_number = r.getFromNumber();
-    out.from_incarnation = r.getFromIncarnation();
-    if (auto s = get(r.getObject(), out.object); !s.ok()) return s;
-    out.data_address = as_string(r.getDataAddress());
-    out.bucket = as_string(r.getBucket());
-    out.count = r.getCount();
-    out.code = r.getCode();
-    out.message = as_string(r.getMessage());
-    out.app = as_string(r.getApp());
-    out.version = r.getVersion();
-    out.seq = r.getSeq();
-    if (out.code > static_cast<std::uint16_t>(errc::internal))
-      return status::invalid("malformed report message: unknown error code " + std::to_string(out.code));
-    return out;
-  });
+  return read<wire::Report>(bytes, "report", [](wire::Report::Reader r) { return get(r); });
+}
+
+// -- the node-to-node wire ------------------------------------------------------
+
+void encode(const peer_message& m, std::string& out) {
+  capnp::MallocMessageBuilder mb;
+  auto b = mb.initRoot<wire::PeerMessage>();
+  struct visitor {
+    wire::PeerMessage::Builder& b;
+    void operator()(const peer_hello& h) {
+      auto x = b.initHello();
+      x.setNumber(h.number);
+      x.setIncarnation(h.incarnation);
+    }
+    void operator()(const work& w) { put(b.initWork(), w); }
+    void operator()(const refused& r) {
+      auto x = b.initRefused();
+      x.setInvocation(r.invocation);
+      x.setCode(r.code);
+      x.setMessage(r.message);
+    }
+    void operator()(const report& r) { put(b.initReport(), r); }
+    void operator()(const release_session& r) { b.setRelease(r.session); }
+    void operator()(const lent_object& l) { b.setLent(l.object); }
+  };
+  std::visit(visitor{b}, m);
+  auto words = capnp::messageToFlatArray(mb);
+  auto bytes = words.asBytes();
+  out.append(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+}
+
+result<peer_message> decode_peer(std::span<const std::byte> bytes) {
+  if (reinterpret_cast<std::uintptr_t>(bytes.data()) % 8 != 0 || bytes.size() % 8 != 0 || bytes.empty() ||
+      bytes.size() > max_peer_frame)
+    return status::invalid("malformed node-to-node frame: " + std::to_string(bytes.size()) + " bytes");
+  try {
+    capnp::ReaderOptions opts;
+    opts.traversalLimitInWords = bytes.size() / 8 + 64;
+    capnp::FlatArrayMessageReader reader(
+        kj::arrayPtr(reinterpret_cast<const capnp::word*>(bytes.data()), bytes.size() / 8), opts);
+    auto m = reader.getRoot<wire::PeerMessage>();
+    switch (m.which()) {
+      case wire::PeerMessage::HELLO: return peer_message{peer_hello{m.getHello().getNumber(), m.getHello().getIncarnation()}};
+      case wire::PeerMessage::WORK: {
+        auto w = get(m.getWork());
+        if (!w) return w.error();
+        return peer_message{std::move(*w)};
+      }
+      case wire::PeerMessage::REFUSED: {
+        auto r = m.getRefused();
+        if (r.getCode() == 0 || r.getCode() > static_cast<std::uint16_t>(errc::internal))
+          return status::invalid("malformed node-to-node frame: refusal with code " + std::to_string(r.getCode()));
+        return peer_message{refused{r.getInvocation(), r.getCode(), as_string(r.getMessage())}};
+      }
+      case wire::PeerMessage::REPORT: {
+        auto r = get(m.getReport());
+        if (!r) return r.error();
+        return peer_message{std::move(*r)};
+      }
+      case wire::PeerMessage::RELEASE: return peer_message{release_session{m.getRelease()}};
+      case wire::PeerMessage::LENT: return peer_message{lent_object{m.getLent()}};
+      default: return status::invalid("malformed node-to-node frame: unknown message (newer node?)");
+    }
+  } catch (const kj::Exception& e) {
+    return status::invalid(std::string("malformed node-to-node frame: ") + e.getDescription().cStr());
+  }
 }
 
 }  // namespace trail::schema

@@ -1,6 +1,6 @@
-// Node-to-node control messages that carry structure (schema/cluster.capnp):
-// forwarded work and the reports a worker node sends back to the session's
-// home node. Plain structs <-> one flat Cap'n Proto array in a std::string.
+// Node-to-node messages (schema/cluster.capnp): forwarded work, the reports
+// a worker node sends back to the session's home node, and the frames of the
+// node-to-node wire that carry them. Plain structs <-> flat Cap'n Proto arrays.
 //
 // Nothing here throws: decode() turns every Cap'n Proto complaint (truncated,
 // misaligned or hostile input) into invalid_argument, and checks limits.
@@ -8,7 +8,9 @@
 
 #include <cstdint>
 #include <string>
+#include <span>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include <trail/status.hpp>
@@ -67,5 +69,32 @@ std::string encode(const report& r);
 // Errors: invalid_argument naming what was wrong.
 result<work> decode_work(std::string_view bytes);
 result<report> decode_report(std::string_view bytes);
+
+// -- the node-to-node wire ------------------------------------------------------
+
+struct peer_hello {
+  std::uint64_t number = 0;
+  std::uint64_t incarnation = 0;
+};
+struct refused {
+  std::uint64_t invocation = 0;
+  std::uint16_t code = 0;  // trail::errc
+  std::string message;
+};
+struct release_session {
+  std::uint64_t session = 0;
+};
+struct lent_object {
+  std::uint64_t object = 0;
+};
+using peer_message = std::variant<peer_hello, work, refused, report, release_session, lent_object>;
+
+// Frames larger than this break a node-to-node connection.
+inline constexpr std::size_t max_peer_frame = 4u << 20;
+
+// Appends the frame of `m` to `out`.
+void encode(const peer_message& m, std::string& out);
+// Decodes one frame. REQUIRES: 8-byte aligned. Errors: invalid_argument.
+result<peer_message> decode_peer(std::span<const std::byte> bytes);
 
 }  // namespace trail::schema

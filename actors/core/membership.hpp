@@ -53,6 +53,7 @@ using node_id = std::uint64_t;
 struct node_load {
   node_id node = 0;
   std::uint32_t free_executors = 0;  // hint, see membership
+  std::uint32_t backlog = 0;         // hint: work queued there (last heartbeat, plus work placed since)
 
   friend bool operator==(const node_load&, const node_load&) = default;
 };

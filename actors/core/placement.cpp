@@ -15,12 +15,14 @@ namespace {
 struct candidate {
   node_id node = 0;
   std::uint32_t free = 0;
+  std::uint32_t backlog = 0;
   std::uint64_t bytes = 0;  // input bytes held there
 };
 
 // True if `a` ranks above `b` (see placement.hpp).
 bool better(const candidate& a, const candidate& b) {
   if ((a.free > 0) != (b.free > 0)) return a.free > 0;
+  if (a.free == 0 && a.backlog != b.backlog) return a.backlog < b.backlog;
   if (a.bytes != b.bytes) return a.bytes > b.bytes;
   if (a.free != b.free) return a.free > b.free;
   return a.node < b.node;
@@ -47,7 +49,7 @@ std::optional<node_id> best(std::span<const node_load> nodes, std::span<const he
   for (const auto& n : nodes) {
     if (skip(n.node)) continue;
     auto it = bytes.find(n.node);
-    const candidate c{n.node, n.free_executors, it == bytes.end() ? 0 : it->second};
+    const candidate c{n.node, n.free_executors, n.backlog, it == bytes.end() ? 0 : it->second};
     if (!top || better(c, *top)) top = c;
   }
   if (!top) return std::nullopt;

@@ -8,6 +8,9 @@
 // Level 2 (shard): the shard picks a node by one ranking, best first:
 //   1. capacity: a node with a free executor beats one without (nodes with
 //      none are used only when no candidate has any — the node queues);
+//      between two without, the shorter backlog (work queued there) wins,
+//      so that a saturated cluster spreads its queues instead of piling
+//      everything onto one node;
 //   2. data locality: more bytes of the inputs already held on the node;
 //   3. load: more free executors;
 //   4. the lowest node id (deterministic).

@@ -275,4 +275,26 @@ result<socket> connect_to(const std::string& address, const io_limits& io) {
   return status::unavailable("cannot connect to " + address + ": " + last.message());
 }
 
+result<socket> start_connect(const std::string& address) {
+  auto parts = split_address(address);
+  if (!parts) return parts.error();
+  auto ai = resolve(parts->first, parts->second, 0);
+  if (!ai) return ai.error();
+  addrinfo* a = ai->get();
+  if (!a) return status::unavailable("no address for " + address);
+  socket s(::socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!s.valid()) return status::unavailable(error_text("socket", errno));
+  if (::connect(s.fd(), a->ai_addr, a->ai_addrlen) != 0 && errno != EINPROGRESS)
+    return status::unavailable("cannot connect to " + address + ": " + error_text("connect", errno));
+  set_nodelay(s.fd());
+  return s;
+}
+
+status connect_outcome(const socket& s) {
+  int err = 0;
+  socklen_t n = sizeof err;
+  if (::getsockopt(s.fd(), SOL_SOCKET, SO_ERROR, &err, &n) != 0) err = errno;
+  return err == 0 ? status{} : status::unavailable(error_text("connect", err));
+}
+
 }  // namespace trail::net

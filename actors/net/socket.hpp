@@ -99,6 +99,12 @@ result<socket> accept_from(const socket& listener, const stop_signal& stop);
 // The connection has TCP_NODELAY set.
 result<socket> connect_to(const std::string& address, const io_limits& io);
 
+// Starts connecting to "host:port" without waiting: the socket becomes
+// writable when the connect is over; then connect_outcome() tells how it
+// went. (Resolving a host name may block; numeric addresses do not.)
+result<socket> start_connect(const std::string& address);
+status connect_outcome(const socket& s);
+
 inline iovec io_part(const void* p, std::size_t n) { return {const_cast<void*>(p), n}; }
 
 }  // namespace trail::net

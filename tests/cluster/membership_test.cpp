@@ -7,6 +7,7 @@
 #include "actors/cluster_types.hpp"
 #include "actors/types.hpp"
 #include "actors/net/control.hpp"
+#include "actors/net/socket.hpp"
 #include "cluster_fixture.hpp"
 
 namespace trail::testing {
@@ -123,20 +124,27 @@ TEST_F(cluster_test, MalformedClusterMessagesAreRejectedAndLogged) {
                 caf::actor_cast<caf::actor>(self), caf::actor_cast<caf::actor>(self))
       .receive([&](std::uint64_t n) { number = n; }, [](caf::error& e) { FAIL() << caf::to_string(e); });
   ASSERT_NE(number, 0u);
-  std::vector<caf::actor> schedulers;
+  std::vector<std::string> wires;  // the nodes' node-to-node wire addresses
   for (int i = 0; i < 3; ++i)
-    self->receive([&](actors::peer_atom, std::uint64_t, const std::string&, const caf::actor& s, const std::string&,
-                      const std::string&, bool) { schedulers.push_back(s); },
+    self->receive([&](actors::peer_atom, std::uint64_t, const std::string&, const caf::actor&, const std::string&,
+                      const std::string& wire, bool) { wires.push_back(wire); },
                   caf::after(5s) >> [] { FAIL() << "no peer announced"; });
-  ASSERT_EQ(schedulers.size(), 3u);
-  for (auto& s : schedulers) {
-    self->send(s, actors::report_atom::value, std::string("definitely not cap'n proto"));
-    self->request(s, 5s, actors::work_atom::value, std::string(64, '\x7f'))
-        .receive([](bool) { FAIL() << "garbage work was accepted"; },
-                 [](caf::error& e) { EXPECT_NE(e, caf::error{}); });
+  ASSERT_EQ(wires.size(), 3u);
+  net::stop_signal never;
+  net::io_limits io{&never, 5s};
+  for (auto& w : wires) {
+    // Garbage on the wire, then a frame that announces 2 GiB.
+    for (std::string junk : {std::string(64, '\x7f'), std::string("\0\0\0\0\0\0\0\x40", 8)}) {
+      auto sock = net::connect_to(w, io);
+      ASSERT_TRUE(sock.ok()) << sock.error().to_string();
+      iovec part = net::io_part(junk.data(), junk.size());
+      ASSERT_TRUE(sock->write({&part, 1}, io).ok());
+      std::byte b;
+      EXPECT_FALSE(sock->read({&b, 1}, io).ok()) << "the node closes a connection that speaks garbage";
+    }
   }
   drain_all();
-  for (auto& [name, m] : nodes_) EXPECT_NE(m.said.find("rejected a report"), std::string::npos) << name << ":\n" << m.said;
+  for (auto& [name, m] : nodes_) wait_for(m, "rejected a frame", 10s);  // (logged off the loop thread)
   EXPECT_NE(coordinator_.said.find("rejected an unexpected message"), std::string::npos) << coordinator_.said;
   // Everyone still serves.
   auto out = client_->invoke("spread", {"still", "fine"}, 10s);

@@ -258,3 +258,20 @@ TEST(Placement, MatchesReferenceModelForRandomViews) {
 
 }  // namespace
 }  // namespace trail::core::test
+
+namespace trail::core {
+namespace {
+
+// With no free executor anywhere, the shortest backlog wins, before locality:
+// a saturated cluster spreads its queues.
+TEST(Placement, WithoutCapacityTheShortestBacklogWins) {
+  std::vector<node_load> nodes{{1, 0, 9}, {2, 0, 2}, {3, 0, 5}};
+  std::vector<held_input> inputs{{1, 1 << 20}};
+  EXPECT_EQ(place_session(nodes, inputs).value(), 2u);
+  EXPECT_EQ(place_forwarded(nodes, inputs, 2).value(), 3u) << "never back to the origin while others can take it";
+  std::vector<node_load> one_free{{1, 0, 0}, {2, 1, 50}};
+  EXPECT_EQ(place_session(one_free, {}).value(), 2u) << "capacity first, whatever its backlog";
+}
+
+}  // namespace
+}  // namespace trail::core

@@ -1,0 +1,257 @@
+#include "actors/peers.hpp"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <unordered_map>
+
+#include "actors/cluster_types.hpp"
+#include "actors/net/socket.hpp"
+#include "actors/types.hpp"
+#include "schema/frame_buffer.hpp"
+
+namespace trail::actors {
+namespace {
+
+using io_atom = caf::atom_constant<caf::atom("tpeerio")>;    // u64 link: its socket is ready
+using accept_atom = caf::atom_constant<caf::atom("tpeeracc")>;
+
+constexpr std::uint32_t events = EPOLLIN | EPOLLRDHUP | EPOLLET;
+
+// One connection: dialed (we send on it) or accepted (we read from it).
+struct link {
+  link(net::socket s, bool dialed) : sock(std::move(s)), outgoing(dialed) {}
+  net::socket sock;
+  bool outgoing;
+  std::uint64_t peer = 0;         // its number: known when dialed, from the hello when accepted
+  std::uint64_t incarnation = 0;  // (accepted) from the hello
+  bool connecting = false;        // (dialed) the connect is not over yet
+  bool writing = false;           // EPOLLOUT is armed
+  std::string out;                // frames not sent yet
+  std::size_t sent = 0;
+  schema::frame_buffer in{schema::max_peer_frame};
+};
+
+struct peers_state {
+  node_loop* loop = nullptr;
+  net::socket listener;
+  caf::actor scheduler;
+  std::uint64_t me = 0, incarnation = 0;
+  std::map<std::uint64_t, std::string> addresses;     // live peers' wire addresses
+  std::unordered_map<std::uint64_t, std::unique_ptr<link>> links;
+  std::unordered_map<std::uint64_t, std::uint64_t> dialed;  // peer number -> its outgoing link
+  std::uint64_t next_link = 1;
+  static inline const char* name = "trail.peers";
+
+  ~peers_state() {
+    if (!loop) return;
+    for (auto& [id, l] : links) loop->unwatch(l->sock.fd());
+    if (listener.valid()) loop->unwatch(listener.fd());
+  }
+};
+
+using self_ptr = caf::stateful_actor<peers_state, loop_actor>*;
+
+void log_line(const std::string& what) { actors::log_line("trail-node: peers: " + what); }
+
+// Closes a link; the scheduler hears of it when its peer is known.
+void drop(self_ptr self, std::uint64_t id, const std::string& why) {
+  auto& st = self->state;
+  auto it = st.links.find(id);
+  if (it == st.links.end()) return;
+  link& l = *it->second;
+  std::uint64_t peer = l.peer;
+  if (auto d = st.dialed.find(peer); l.outgoing && d != st.dialed.end() && d->second == id) st.dialed.erase(d);
+  st.loop->unwatch(l.sock.fd());
+  st.links.erase(it);
+  if (peer && st.addresses.contains(peer)) {
+    log_line("lost the connection " + std::string(why.empty() ? "" : "(" + why + ") ") + "with node " +
+             std::to_string(peer));
+    self->send(st.scheduler, lost_atom::value, peer);
+  }
+}
+
+// A broken stream (garbage, an oversized frame): said, and the link closed.
+void reject(self_ptr self, std::uint64_t id, const status& why) {
+  if (auto it = self->state.links.find(id); it != self->state.links.end())
+    log_line("rejected a frame from " + it->second->sock.peer_address() + ": " + why.message());
+  drop(self, id, why.message());
+}
+
+void flush(self_ptr self, std::uint64_t id) {
+  auto& st = self->state;
+  auto it = st.links.find(id);
+  if (it == st.links.end() || it->second->connecting) return;
+  link& l = *it->second;
+  while (l.sent < l.out.size()) {
+    ssize_t n = ::send(l.sock.fd(), l.out.data() + l.sent, l.out.size() - l.sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      l.sent += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!l.writing) st.loop->rewatch(l.sock.fd(), events | EPOLLOUT);
+      l.writing = true;
+      return;
+    }
+    return drop(self, id, std::strerror(errno));
+  }
+  l.out.clear();
+  l.sent = 0;
+  if (l.writing) st.loop->rewatch(l.sock.fd(), events);
+  l.writing = false;
+}
+
+std::uint64_t add_link(self_ptr self, net::socket s, bool outgoing, std::uint32_t mask) {
+  auto& st = self->state;
+  std::uint64_t id = st.next_link++;
+  int fd = s.fd();
+  st.links.emplace(id, std::make_unique<link>(std::move(s), outgoing));
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  st.loop->watch(fd, mask, [me, id](std::uint32_t) { caf::anon_send(me, io_atom::value, id); });
+  return id;
+}
+
+// The outgoing link to `peer`, dialing it if there is none.
+link* outgoing(self_ptr self, std::uint64_t peer) {
+  auto& st = self->state;
+  if (auto d = st.dialed.find(peer); d != st.dialed.end()) return st.links.at(d->second).get();
+  auto a = st.addresses.find(peer);
+  if (a == st.addresses.end()) return nullptr;
+  auto s = net::start_connect(a->second);
+  if (!s) {
+    log_line("cannot reach node " + std::to_string(peer) + " at " + a->second + ": " + s.error().message());
+    self->send(st.scheduler, lost_atom::value, peer);
+    return nullptr;
+  }
+  std::uint64_t id = add_link(self, std::move(*s), true, events | EPOLLOUT);
+  link& l = *st.links.at(id);
+  l.peer = peer;
+  l.connecting = true;
+  l.writing = true;
+  st.dialed[peer] = id;
+  schema::encode(schema::peer_message{schema::peer_hello{st.me, st.incarnation}}, l.out);
+  return &l;
+}
+
+void send_to(self_ptr self, peer_out& m) {
+  link* l = outgoing(self, m.to);
+  if (!l) return;  // unknown or unreachable: the scheduler heard (or will hear) it is gone
+  schema::encode(m.message, l->out);
+  flush(self, self->state.dialed.at(m.to));
+}
+
+// Reads what arrived on an accepted link and hands each frame on.
+void on_readable(self_ptr self, std::uint64_t id) {
+  auto& st = self->state;
+  for (;;) {
+    auto it = st.links.find(id);
+    if (it == st.links.end()) return;
+    link& l = *it->second;
+    auto room = l.in.space();
+    ssize_t n = ::recv(l.sock.fd(), room.data(), room.size(), 0);
+    if (n == 0) return drop(self, id, "");
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      return drop(self, id, std::strerror(errno));
+    }
+    l.in.commit(static_cast<std::size_t>(n));
+    if (l.outgoing) continue;  // (a dialed link carries nothing back; read only to see it close)
+    for (;;) {
+      auto frame = l.in.next();
+      if (!frame) return reject(self, id, frame.error());
+      if (frame->empty()) break;
+      auto m = schema::decode_peer(*frame);
+      if (!m) return reject(self, id, m.error());
+      if (auto* h = std::get_if<schema::peer_hello>(&*m)) {
+        l.peer = h->number;
+        l.incarnation = h->incarnation;
+        continue;
+      }
+      if (l.peer == 0) return drop(self, id, "a frame before the hello");
+      self->send(st.scheduler, peer_in{l.peer, l.incarnation, std::move(*m)});
+    }
+    if (static_cast<std::size_t>(n) < room.size()) return;  // drained
+  }
+}
+
+void on_io(self_ptr self, std::uint64_t id) {
+  auto& st = self->state;
+  auto it = st.links.find(id);
+  if (it == st.links.end()) return;
+  link& l = *it->second;
+  if (l.connecting) {
+    if (status s = net::connect_outcome(l.sock); !s.ok()) return drop(self, id, s.message());
+    l.connecting = false;
+  }
+  if (l.writing) flush(self, id);
+  on_readable(self, id);
+}
+
+void on_acceptable(self_ptr self) {
+  auto& st = self->state;
+  for (;;) {
+    int fd = ::accept4(st.listener.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      return;
+    }
+    auto id = add_link(self, net::socket(fd), false, events);
+    on_readable(self, id);
+  }
+}
+
+// Closes the links with `peer`, without telling the scheduler (it told us).
+void forget(self_ptr self, std::uint64_t peer) {
+  auto& st = self->state;
+  st.addresses.erase(peer);
+  std::vector<std::uint64_t> ids;
+  for (auto& [id, l] : st.links)
+    if (l->peer == peer) ids.push_back(id);
+  for (auto id : ids) drop(self, id, "");
+}
+
+caf::behavior peers_actor(self_ptr self, int listener_fd, caf::actor scheduler) {
+  auto& st = self->state;
+  st.listener = net::socket(listener_fd);
+  st.scheduler = std::move(scheduler);
+  st.loop = &self->loop();
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  st.loop->watch(listener_fd, EPOLLIN | EPOLLET, [me](std::uint32_t) { caf::anon_send(me, accept_atom::value); });
+  self->send(self, accept_atom::value);
+  return {
+      [=](accept_atom) { on_acceptable(self); },
+      [=](io_atom, std::uint64_t id) { on_io(self, id); },
+      [=](cluster_atom, std::uint64_t number, std::uint64_t incarnation) {
+        self->state.me = number;
+        self->state.incarnation = incarnation;
+      },
+      [=](peer_atom, std::uint64_t number, std::string& address) {
+        auto& known = self->state.addresses[number];
+        if (known != address) {  // new, or back at another address: old links are stale
+          known = address;
+          if (auto d = self->state.dialed.find(number); d != self->state.dialed.end()) drop(self, d->second, "moved");
+        }
+      },
+      [=](down_atom, std::uint64_t number) { forget(self, number); },
+      [=](peer_out& m) { send_to(self, m); },
+  };
+}
+
+}  // namespace
+
+result<std::pair<caf::actor, std::string>> spawn_peers(node_loop& loop, const std::string& host, caf::actor scheduler) {
+  auto listener = net::listen_on(host, 0);
+  if (!listener) return status::unavailable("cannot serve the node-to-node wire on " + host + ": " + listener.error().message());
+  std::string address = listener->local_address();
+  auto a = spawn_on(loop, peers_actor, listener->release(), std::move(scheduler));
+  return std::pair{a, address};
+}
+
+}  // namespace trail::actors

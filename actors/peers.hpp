@@ -1,0 +1,36 @@
+// peers actor: the node-to-node wire of a cluster node — forwarded work,
+// reports, releases — as PeerMessage frames (schema/cluster.capnp) on plain
+// TCP, run by the node loop (no CAF remote actors, no thread of its own).
+//
+// The node dials each peer it sends to, once; every connection starts with
+// a hello (number, incarnation) and then carries the dialer's frames, so a
+// pair of nodes talks over two connections, one each way. Frames to a peer
+// whose connection is still being made wait for it. Whatever arrives goes
+// to the scheduler as a peer_in, tagged with the sender's hello; fencing
+// (frames of nodes declared dead) is the scheduler's call.
+//
+// Protocol:
+//   scheduler -> peers:  cluster_atom, u64 number, u64 incarnation   who this node is
+//                        peer_atom, u64 number, string address       a live peer and its wire address
+//                        down_atom, u64 number                       forget it (its connections close)
+//                        peer_out                                    send a frame (dials when needed)
+//                        (the reply to an address request)           -> string: this wire's address
+//   peers -> scheduler:  peer_in                                     a frame from a peer
+//                        peer_atom, u64 number                       the connection to or from it broke
+#pragma once
+
+#include <string>
+
+#include <caf/all.hpp>
+
+#include <trail/status.hpp>
+
+#include "actors/loop.hpp"
+
+namespace trail::actors {
+
+// Listens on `host` (any free port) and spawns the actor on `loop`. Returns
+// it and the address peers reach it at. Errors: unavailable (cannot bind).
+result<std::pair<caf::actor, std::string>> spawn_peers(node_loop& loop, const std::string& host, caf::actor scheduler);
+
+}  // namespace trail::actors

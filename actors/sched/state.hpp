@@ -1,0 +1,154 @@
+// The scheduler actor's state, and the steps a piece of work goes through
+// on a node, each in its own file:
+//
+//   arrival   (flow.cpp)     what executors and peers report: objects landed,
+//                            announcements, attempts that ended
+//   trigger                  bucket actors (bucket.hpp) decide what fires
+//   dispatch  (flow.cpp,     queued tasks go to an executor here
+//              dispatcher)   (core::choose_executor) or, in a cluster, to
+//                            another node (cluster.cpp)
+//   report    (flow.cpp,     an attempt's end: done, re-run (core::retry) or
+//              cluster.cpp)  failed; a session's end: its outcome to whoever
+//                            waits (outcomes, or the coordinator's shard)
+//
+// The pieces with rules of their own are classes with their own tests:
+// task_table (task states), catalogue (app versions), outcomes, dispatcher,
+// and the pure cores core::session_table, core::session_refs (who keeps a
+// session open in the store), core::report_sequencer (remote reports in
+// order). Internal to actors/; see scheduler.hpp for the protocol.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/core/report_sequencer.hpp"
+#include "actors/core/session_refs.hpp"
+#include "actors/core/session_table.hpp"
+#include "actors/scheduler.hpp"
+#include "actors/sched/catalogue.hpp"
+#include "actors/sched/dispatcher.hpp"
+#include "actors/sched/outcomes.hpp"
+#include "actors/sched/tasks.hpp"
+#include "schema/cluster.hpp"
+
+namespace trail::actors::sched {
+
+// A peer node, as the coordinator announced it.
+struct peer {
+  std::string name;
+  std::string data;  // its data-path address (pulls)
+};
+
+// What a node of a cluster keeps beyond itself (cluster.cpp).
+struct cluster_state {
+  caf::actor front;                    // the coordinator
+  caf::actor wire;                     // the node-to-node wire (peers.hpp)
+  std::uint64_t number = 0, incarnation = 0;
+  std::string name, data_address;
+  net::transfer_service* xfer = nullptr;
+  std::chrono::milliseconds forward_wait{0};
+  std::map<std::uint64_t, peer> peers;  // live peers by cluster number
+  std::set<std::uint64_t> dead;         // fenced numbers: whatever they send is rejected
+  std::map<std::string, std::uint64_t> owners;  // app -> number owning its app-scoped triggers
+  std::unordered_set<std::uint64_t> placed;     // sessions the shard placed here (their end is reported)
+  // -- home side --
+  // Objects already handed to their buckets, per live session: an object can
+  // arrive twice (a given-up attempt's pull and its re-run's seal).
+  std::unordered_map<std::uint64_t, std::unordered_set<std::uint64_t>> fed;
+  std::unordered_map<std::uint64_t, std::set<std::uint64_t>> workers;  // session -> nodes that ran work of it
+  core::report_sequencer<schema::report> reports;                     // remote attempts' reports, in order
+  std::unordered_map<std::uint64_t, std::uint64_t> lent;  // objects kept for an app-scope owner's pull -> owner
+  // -- app-scope owner side: objects of other nodes' sessions being pulled here --
+  struct app_import {
+    std::uint64_t session = 0;
+    caf::actor bucket;
+    std::uint64_t lender = 0;       // the home it is pulled from; told when done
+    std::uint64_t lent_object = 0;  // the object's id there
+  };
+  std::unordered_map<std::uint64_t, app_import> imports;
+  std::uint64_t next_import = 1;
+  // -- worker side --
+  std::unordered_map<std::uint64_t, std::uint64_t> foreign;  // session of another home -> its number
+};
+
+struct counters {
+  std::uint64_t invocations = 0, retries = 0, returned = 0;
+  std::uint64_t sessions_ok = 0, sessions_failed = 0;
+  std::uint64_t forwarded = 0, worked = 0;  // cluster: attempts sent away / run for others
+};
+
+struct scheduler_state {
+  shm::store* store = nullptr;             // the node's; this actor is its one user on the loop
+  scheduler_options opts;
+  std::unique_ptr<catalogue> apps;
+  std::unique_ptr<core::session_table> sessions;
+  std::unordered_map<std::uint64_t, app_ref> session_app;  // live sessions homed here -> their version
+  core::session_refs store_sessions;       // who keeps each session open in the store
+  task_table tasks;
+  std::deque<std::uint64_t> queue;         // queued tasks, in order
+  dispatcher executors;
+  std::unique_ptr<outcomes> results;       // standalone only: clients ask a node for results
+  std::optional<cluster_state> cluster;
+  counters count;
+  std::deque<std::string> recent_failures;
+  std::deque<nlohmann::json> recent_sessions;  // the last ended sessions, for `trail status`
+  std::uint64_t next_session = 1, next_invocation = 1;
+  std::optional<clock::time_point> armed;      // the tick timer's deadline
+  static inline const char* name = "trail.scheduler";
+};
+
+using self_ptr = caf::stateful_actor<scheduler_state, loop_actor>*;
+using retry_atom = caf::atom_constant<caf::atom("tretry")>;
+
+// -- flow.cpp: sessions, tasks, executors, buckets --------------------------------
+result<std::uint64_t> start_session(self_ptr self, const app_ref& app, core::session_origin origin,
+                                    std::optional<std::chrono::milliseconds> deadline, std::uint64_t id);
+// Queues an invocation of `fn` in live session `s`; takes the inputs' references.
+status enqueue(self_ptr self, const app_ref& app, std::string_view fn, std::uint64_t s,
+               std::vector<std::string> args, std::vector<core::object_meta> inputs);
+// Ends a task for good: its references go, its session loses a piece of work.
+void retire(self_ptr self, task& t);
+void release_inputs(self_ptr self, const std::vector<core::object_meta>& inputs);
+// An attempt is over (here or elsewhere): done, re-run, or failed for good.
+void on_attempt_end(self_ptr self, std::uint64_t invocation, const status& outcome);
+// A fresh object of a live session homed here: to its bucket's triggers.
+void on_object(self_ptr self, const core::object_meta& o);
+void on_output(self_ptr self, std::uint64_t session, const core::object_meta& o);
+void on_announce(self_ptr self, task& t, const std::string& bucket, std::uint64_t count, bool is_done);
+void on_exec_events(self_ptr self, std::vector<exec_event> events);
+void on_bucket_result(self_ptr self, bucket_result& r);
+void requeue(self_ptr self, std::uint64_t task_id);
+// Collects ended sessions, starts what can start, serves the executors until
+// they have nothing more to say, and arms the timer for the next deadline.
+void pump(self_ptr self);
+core::object_meta meta_of(self_ptr self, std::uint64_t object);
+void note_failure(self_ptr self, std::string what);
+// The session's store name space: opened by its first holder, released with the last.
+void hold_session(self_ptr self, std::uint64_t s, core::session_refs::holder h);
+void let_go_session(self_ptr self, std::uint64_t s, core::session_refs::holder h);
+
+// -- cluster.cpp: two-level scheduling between nodes ------------------------------
+// Whether `t` leaves this node now (no executor takes it here, or its
+// function names another node).
+bool should_forward(self_ptr self, const task& t, bool local_choice);
+void forward(self_ptr self, task& t);
+// An executor event of work run for another home: reported there. False if
+// the invocation is not such work.
+bool report_event(self_ptr self, task& t, const exec_event& e);
+// An object for an app-scoped trigger owned elsewhere: sent there. False when
+// this node owns the app's app-scoped triggers (or runs standalone).
+bool send_to_owner(self_ptr self, const app_ref& app, const core::object_meta& o);
+// A session homed here ended: workers drop what they hold of it; the shard
+// learns the outcome.
+void on_session_end(self_ptr self, std::uint64_t session, const outcome& o, bool quiet);
+// The cluster protocol (cluster_types.hpp); empty standalone.
+caf::message_handler cluster_handlers(self_ptr self);
+
+}  // namespace trail::actors::sched
