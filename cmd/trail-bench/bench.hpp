@@ -26,6 +26,7 @@ struct options {
   int clients = 8;               // concurrent client connections (throughput)
   std::string sizes = "8B,4KiB,1MiB,64MiB,1GiB";  // object sizes (remote-data)
   std::size_t data_runs = 0;     // pulls per size (remote-data); 0 = scaled to the size
+  bool quick = false;            // all: small sizes and few runs (a smoke test, not a measurement)
 };
 
 inline int fail(const status& s) {
@@ -44,5 +45,6 @@ int run_remote_object(const options& o);
 result<std::vector<std::uint64_t>> parse_sizes(const std::string& text);
 int run_remote_hop(const options& o);
 int run_throughput(const options& o);
+int run_all(const options& o);
 
 }  // namespace trail::bench

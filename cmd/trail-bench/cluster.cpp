@@ -1,8 +1,7 @@
-// trail-bench remote-hop and throughput: a real cluster on loopback — a
-// trail-coordinator and N trail-node processes started here — measured beside
-// floors taken in the same run: a raw CAF remote round trip (a request to the
-// coordinator's trivial hello handler from this process) and a raw TCP
-// loopback round trip.
+// trail-bench remote-hop, remote-object and throughput: a real cluster on
+// loopback — a trail-coordinator and N trail-node processes started here —
+// measured beside TCP loopback floors taken in the same run (one way and
+// round trip).
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
@@ -13,17 +12,12 @@
 #include <mutex>
 #include <thread>
 
-#include <caf/io/all.hpp>
-
 #include <filesystem>
 #include <optional>
 
 #include <trail/client.hpp>
 
-#include "actors/types.hpp"
 #include "bench.hpp"
-
-#include "actors/net/control.hpp"
 #include "floors.hpp"
 #include "shm/process.hpp"
 #include "stats.hpp"
@@ -148,33 +142,6 @@ class cluster_process {
   std::string said_;
 };
 
-// Round trips of a trivial request from this process to the coordinator
-// over CAF's BASP: the raw CAF remote round trip.
-result<std::vector<double>> caf_rtt_us(const std::string& address, std::size_t trips) {
-  caf::actor_system_config cfg;
-  actors::configure(cfg);
-  cfg.load<caf::io::middleman>();
-  caf::actor_system sys{cfg};
-  auto control = net::control_address(address, 5s);  // the coordinator's CAF endpoint
-  if (!control) return control.error();
-  auto colon = control->rfind(':');
-  auto front = sys.middleman().remote_actor(control->substr(0, colon),
-                                            static_cast<std::uint16_t>(std::stoi(control->substr(colon + 1))));
-  if (!front) return status::unavailable(sys.render(front.error()));
-  std::vector<double> us;
-  caf::scoped_actor self{sys};
-  status failed;
-  for (std::size_t i = 0; i < trips + trips / 10 && failed.ok(); ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    self->request(*front, 5s, actors::hello_atom::value, actors::protocol_version)
-        .receive([](std::uint32_t) {}, [&](caf::error& e) { failed = status::unavailable(sys.render(e)); });
-    auto t1 = std::chrono::steady_clock::now();
-    if (i >= trips / 10) us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
-  }
-  if (!failed.ok()) return failed;
-  return us;
-}
-
 std::string pinned_yaml(const options& o, const std::string& app) {
   return "app: " + app + "\nlibrary: " + o.library_path +
          "\nentry: hop_src\nfunctions:\n  - { name: hop_src, node: n1 }\n  - { name: hop_dst, node: n2 }\n"
@@ -183,13 +150,14 @@ std::string pinned_yaml(const options& o, const std::string& app) {
 
 }  // namespace
 
+// A one-way hop between nodes: from the send of hop_src on n1 (the
+// session's home: its entry is pinned there) to the entry of hop_dst on n2,
+// beside a one-way TCP message between two threads (and the round trip).
 int run_remote_hop(const options& o) {
   auto c = cluster_process::start(o, 2, "256M");
   if (!c) return fail(c.error());
   if (auto s = (*c)->deploy(pinned_yaml(o, "rhop")); !s.ok()) return fail(s);
-  auto caf_floor = caf_rtt_us((*c)->address(), 2000);
-  if (!caf_floor) return fail(caf_floor.error());
-  auto floor = summarize(*caf_floor);
+  auto floor = summarize(tcp_oneway_us(5000));
   auto tcp = summarize(tcp_rtt_us(5000));
   for (std::uint64_t size : {100ull, 64ull << 10, 1ull << 20}) {
     std::vector<double> us;
@@ -202,7 +170,7 @@ int run_remote_hop(const options& o) {
       if (i > o.runs / 10) us.push_back(std::stod(r->output) / 1000.0);
     }
     emit({{"bench", "remote-hop"}, {"payload_bytes", size}, {"runs", o.runs}, {"tcp_rtt_p50_us", tcp.p50_us}},
-         summarize(us), "caf_rtt", "block", floor);
+         summarize(us), "tcp_oneway", "block", floor);
   }
   return 0;
 }

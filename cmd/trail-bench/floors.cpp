@@ -119,6 +119,31 @@ std::pair<int, int> tcp_pair() {
   return {a, b};
 }
 
+std::vector<double> tcp_oneway_us(std::size_t trips) {
+  auto [s, c] = tcp_pair();
+  const std::size_t warmup = trips / 10;
+  std::vector<double> us;
+  std::thread receiver([&, c = c] {
+    for (std::size_t i = 0; i < trips + warmup; ++i) {
+      std::int64_t sent = 0;
+      if (!full_io(c, reinterpret_cast<char*>(&sent), sizeof sent, false)) break;
+      auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+      if (i >= warmup) us.push_back(static_cast<double>(now - sent) / 1000.0);
+      char ack = 1;
+      if (!full_io(c, &ack, 1, true)) break;  // the next one leaves only now: no queueing
+    }
+    ::close(c);
+  });
+  for (std::size_t i = 0; i < trips + warmup; ++i) {
+    std::int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
+    char ack;
+    if (!full_io(s, reinterpret_cast<char*>(&now), sizeof now, true) || !full_io(s, &ack, 1, false)) break;
+  }
+  ::close(s);
+  receiver.join();
+  return us;
+}
+
 std::vector<double> tcp_rtt_us(std::size_t trips, std::size_t bytes) {
   auto [s, c] = tcp_pair();
   const std::size_t warmup = trips / 10;

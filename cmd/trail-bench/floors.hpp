@@ -22,6 +22,12 @@ namespace trail::bench {
 // (blocking sockets, TCP_NODELAY): the floor for anything that crosses a socket.
 std::vector<double> tcp_rtt_us(std::size_t trips, std::size_t bytes = 64);
 
+// One-way latencies of an 8-byte message over TCP loopback between two
+// threads (blocking sockets, TCP_NODELAY): the sender's timestamp against
+// the receiver's clock (one steady clock). The next message leaves once the
+// previous one was acknowledged, so none waits behind another.
+std::vector<double> tcp_oneway_us(std::size_t trips);
+
 // A connected TCP loopback socket pair (TCP_NODELAY both ends), for floors.
 std::pair<int, int> tcp_pair();
 

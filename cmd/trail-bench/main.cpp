@@ -54,6 +54,10 @@ int main(int argc, char** argv) {
   data->add_flag("--json", o.json, "print JSON lines (the default and only format)");
   data->add_option("--sizes", o.sizes, "object sizes, comma-separated (8B, 4KiB, 1MiB, 1GiB, ...)")->capture_default_str();
   data->add_option("--runs", o.data_runs, "pulls per size; 0 = about 2 GiB per size, 3..1000")->capture_default_str();
+  auto* all = app.add_subcommand("all", "every benchmark, then a markdown table: each result, its floor, the ratio, its aim");
+  all->add_flag("--json", o.json, "also print every benchmark's JSON lines");
+  all->add_flag("--quick", o.quick, "small sizes and few runs: checks that everything runs, measures nothing");
+  all->add_option("--runs", o.runs, "invocations per latency result (default 1000)");
   for (auto* sub : {hop, e2e, chain, fanout}) {
     sub->add_flag("--json", o.json, "print JSON lines (the default and only format)");
     sub->add_option("--executors", o.executors, "executors of the node under test")->capture_default_str();
@@ -76,5 +80,10 @@ int main(int argc, char** argv) {
     return trail::bench::run_remote_object(o);
   }
   if (*tput) return trail::bench::run_throughput(o);
+  if (*all) {
+    if (all->count("--runs") == 0) o.runs = o.quick ? 20 : 1000;
+    if (o.quick) o.trips = 2000, o.length = 50, o.width = 100, o.workflow_runs = 1;
+    return trail::bench::run_all(o);
+  }
   return 1;
 }

@@ -1,0 +1,192 @@
+// trail-bench all: every benchmark, each in a process of its own (this binary
+// again, so that none inherits another's threads or memory), then a markdown
+// summary: each result beside the floor measured in the same run, the ratio,
+// and the aim it is held to, with whether this run met it.
+//
+// Output: the benchmarks' JSON lines as they come (with --json), then the
+// table (lines starting with '|' or '#').
+#include <poll.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bench.hpp"
+#include "shm/process.hpp"
+
+namespace trail::bench {
+namespace {
+
+using json = nlohmann::json;
+
+// Runs this binary with `args` and returns its JSON result lines.
+result<std::vector<json>> run_one(const std::vector<std::string>& args, bool echo) {
+  auto self = std::filesystem::read_symlink("/proc/self/exe").string();
+  auto p = shm::child_process::launch({self, args, {}});
+  if (!p) return p.error();
+  std::string out, line;
+  std::vector<json> lines;
+  pollfd pfd{p->output_fd(), POLLIN, 0};
+  for (;;) {
+    ::poll(&pfd, 1, 1000);
+    char buf[4096];
+    ssize_t n = ::read(p->output_fd(), buf, sizeof buf);
+    if (n > 0) {
+      out.append(buf, static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n == 0) break;
+    if (errno != EAGAIN && errno != EINTR) break;
+    if (!p->running() || !p->try_reap().empty()) {  // gone: collect what is left
+      while ((n = ::read(p->output_fd(), buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+      break;
+    }
+  }
+  std::string how = p->kill_and_reap();
+  std::istringstream in(out);
+  std::string said;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.front() == '{') {
+      if (echo) std::printf("%s\n", line.c_str());
+      lines.push_back(json::parse(line, nullptr, false));
+    } else {
+      said += line + "\n";
+    }
+  }
+  std::fflush(stdout);
+  if (lines.empty()) return status::internal(args[0] + " printed no result: " + said);
+  return lines;
+}
+
+std::string fmt(double v, int digits = 1) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.*f", digits, v);
+  return b;
+}
+
+struct row {
+  std::string bench, what, p50, p99, floor, floor_p50, ratio, aim, met;
+};
+
+std::string mark(bool ok) { return ok ? "yes" : "**no**"; }
+
+}  // namespace
+
+int run_all(const options& o) {
+  const std::string runs = std::to_string(o.runs);
+  struct step {
+    std::vector<std::string> args;
+  };
+  std::vector<step> steps{
+      {{"channel", "--trips", std::to_string(o.trips)}},
+      {{"local-hop", "--runs", runs}},
+      {{"e2e", "--runs", runs}},
+      {{"chain", "--length", std::to_string(o.length), "--runs", std::to_string(o.workflow_runs)}},
+      {{"fanout", "--width", std::to_string(o.width), "--runs", std::to_string(o.workflow_runs)}},
+      {{"throughput", "--nodes", "1", "--runs", std::to_string(o.runs * 4), "--rounds", "3"}},
+      {{"throughput", "--nodes", "3", "--runs", std::to_string(o.runs * 4), "--rounds", "3"}},
+      {{"remote-hop", "--runs", runs}},
+      {{"remote-data", "--sizes", o.quick ? "8B,1MiB" : "8B,1MiB,64MiB", "--runs", o.quick ? "3" : "0"}},
+      {{"remote-object", "--sizes", o.quick ? "1MiB" : "64MiB", "--runs", o.quick ? "2" : "0"}},
+  };
+  std::vector<json> all;
+  for (auto& s : steps) {
+    s.args.push_back("--json");
+    auto lines = run_one(s.args, o.json);
+    if (!lines) return fail(lines.error());
+    all.insert(all.end(), lines->begin(), lines->end());
+  }
+
+  std::vector<row> rows;
+  double hop_asleep_100 = 0, tput_one = 0;
+  auto base = [](const json& r, std::string what) {
+    row x;
+    x.bench = r["bench"];
+    x.what = std::move(what);
+    x.p50 = fmt(r["p50_us"]) + " µs";
+    x.p99 = fmt(r["p99_us"]) + " µs";
+    x.floor = r["floor"].get<std::string>() + " (" + r["floor_wakeup"].get<std::string>() + ")";
+    x.floor_p50 = fmt(r["floor_p50_us"]) + " µs";
+    x.ratio = r.contains("ratio_p50") ? fmt(r["ratio_p50"], 2) : "—";
+    x.aim = x.met = "—";
+    return x;
+  };
+  for (auto& r : all) {
+    std::string bench = r.value("bench", "");
+    if (bench == "local-hop" && r["case"] == "asleep") {
+      auto x = base(r, "asleep, " + std::to_string(r["payload_bytes"].get<std::uint64_t>()) + " B");
+      if (r["payload_bytes"] == 100) hop_asleep_100 = r["p50_us"];
+      x.aim = "p50 ≤ 1.5× floor, p99 ≤ 4× p50";
+      x.met = mark(r["ratio_p50"].get<double>() <= 1.5 && r["p99_us"].get<double>() <= 4 * r["p50_us"].get<double>());
+      rows.push_back(x);
+    } else if (bench == "local-hop") {
+      auto x = base(r, "back-to-back");
+      x.aim = "p50 ≤ 10× floor";
+      x.met = mark(r["ratio_p50"].get<double>() <= 10);
+      rows.push_back(x);
+    } else if (bench == "chain") {
+      auto x = base(r, std::to_string(r["length"].get<std::uint64_t>()) + " functions, per invocation");
+      x.aim = "≤ 15 µs per invocation";
+      x.met = mark(r["per_invocation_us_p50"].get<double>() <= 15);
+      rows.push_back(x);
+    } else if (bench == "fanout") {
+      auto x = base(r, std::to_string(r["width"].get<std::uint64_t>()) + " wide, total " +
+                           fmt(r["total_ms_p50"]) + " ms");
+      x.aim = "total ≤ 100 ms";
+      x.met = mark(r["total_ms_p50"].get<double>() <= 100);
+      rows.push_back(x);
+    } else if (bench == "e2e") {
+      int fns = r["functions"];
+      auto x = base(r, std::to_string(fns) + " function" + (fns > 1 ? "s" : ""));
+      double limit = fns == 1 ? 4 : 5;
+      x.aim = "p50 ≤ " + fmt(limit, 0) + "× floor";
+      x.met = mark(r["ratio_p50"].get<double>() <= limit);
+      rows.push_back(x);
+    } else if (bench == "throughput") {
+      double per_s = r["invocations_per_s"];
+      int nodes = r["nodes"];
+      auto x = base(r, std::to_string(nodes) + " node" + (nodes > 1 ? "s" : "") + ", " +
+                           std::to_string(r["clients"].get<int>()) + " clients: " + fmt(per_s, 0) + " invocations/s");
+      x.p50 = fmt(r["p50_us"], 1) + " µs/invocation";
+      if (nodes == 1) {
+        tput_one = per_s;
+        x.aim = "≥ 20,000/s";
+        x.met = mark(per_s >= 20000);
+      } else {
+        x.aim = "not slower than 1 node";
+        x.met = mark(per_s >= tput_one);
+      }
+      rows.push_back(x);
+    } else if (bench == "remote-hop") {
+      auto size = r["payload_bytes"].get<std::uint64_t>();
+      auto x = base(r, std::to_string(size) + " B (tcp_rtt " + fmt(r["tcp_rtt_p50_us"]) + " µs)");
+      if (size == 100 && hop_asleep_100 > 0) {
+        double limit = hop_asleep_100 + 1.5 * r["tcp_rtt_p50_us"].get<double>();
+        x.aim = "≤ local hop + 1.5× tcp_rtt = " + fmt(limit) + " µs";
+        x.met = mark(r["p50_us"].get<double>() <= limit);
+      }
+      rows.push_back(x);
+    } else if (bench == "channel") {
+      rows.push_back(base(r, r["wakeup"]));
+    } else if (bench == "remote-data" || bench == "remote-object") {
+      auto x = base(r, std::to_string(r["size"].get<std::uint64_t>()) + " B, " + fmt(r["mib_per_s"], 0) + " MiB/s");
+      rows.push_back(x);
+    }
+  }
+  std::printf("\n## trail-bench all\n\n");
+  std::printf("| benchmark | case | p50 | p99 | floor (wake-up) | floor p50 | ratio | aim | met |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|\n");
+  for (auto& x : rows)
+    std::printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", x.bench.c_str(), x.what.c_str(), x.p50.c_str(),
+                x.p99.c_str(), x.floor.c_str(), x.floor_p50.c_str(), x.ratio.c_str(), x.aim.c_str(), x.met.c_str());
+  std::fflush(stdout);
+  return 0;
+}
+
+}  // namespace trail::bench
