@@ -66,7 +66,7 @@ std::string status_json(self_ptr self) {
   j["sessions"] = {{"in_flight", st.sessions->in_flight()}, {"ok", st.count.sessions_ok},
                    {"failed", st.count.sessions_failed}};
   j["invocations"] = {{"started", st.count.invocations}, {"retries", st.count.retries},
-                      {"returned", st.count.returned}, {"queued", st.queue.size()},
+                      {"returned", st.count.returned}, {"batched", st.count.batched}, {"queued", st.queue.size()},
                       {"running", st.tasks.attempts()}};
   if (st.cluster) {
     j["cluster"] = {{"name", st.cluster->name}, {"number", st.cluster->number}, {"forwarded", st.count.forwarded},

@@ -180,6 +180,7 @@ void dispatch_queued(self_ptr self) {
       continue;
     }
     std::uint64_t inv = st.next_invocation++;
+    bool behind = st.executors.info(*choice).state == shm::executor_state::busy;
     if (status s = st.executors.run(*choice, *t, inv); !s.ok()) {
       fail_unstarted(self, *t, s);
       continue;
@@ -188,6 +189,7 @@ void dispatch_queued(self_ptr self) {
     t->started_at = now;
     t->seal_sum_ns = 0, t->seals = 0;
     ++st.count.invocations;
+    if (behind) ++st.count.batched;
   }
   st.queue = std::move(waiting);
 }

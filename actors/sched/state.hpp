@@ -80,6 +80,7 @@ struct cluster_state {
 
 struct counters {
   std::uint64_t invocations = 0, retries = 0, returned = 0;
+  std::uint64_t batched = 0;                // handed to a busy executor, to run from its ring
   std::uint64_t sessions_ok = 0, sessions_failed = 0;
   std::uint64_t forwarded = 0, worked = 0;  // cluster: attempts sent away / run for others
 };

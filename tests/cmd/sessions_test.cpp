@@ -228,6 +228,23 @@ TEST_F(single_executor_test, WorkQueuedBehindAProducerThatDiesRunsOnceAfterAll) 
   EXPECT_EQ(j["sessions"]["failed"], 0);
 }
 
+// A fan-out of short functions keeps both executors busy: the node hands
+// work to busy executors, queued in their rings, instead of waiting for each
+// to come back; every task still runs once.
+TEST_F(node_test, AFanOutOfShortFunctionsIsBatchedIntoBusyExecutors) {
+  ASSERT_TRUE(client_->deploy(apps_dir + "/flaky/spray.yaml").ok());
+  for (int i = 0; i < 3; ++i) {  // (the node learns how short they are)
+    auto r = client_->invoke("spray", {}, 30s);
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    EXPECT_EQ(r->output, "200");
+  }
+  auto st = client_->status_json();
+  ASSERT_TRUE(st.ok());
+  auto j = nlohmann::json::parse(*st);
+  EXPECT_GT(j["invocations"]["batched"].get<int>(), 0) << *st;
+  EXPECT_EQ(j["sessions"]["failed"], 0);
+}
+
 TEST(NodeStart, AMissingExecutorBinaryIsAClearError) {
   auto r = run_program(TRAIL_NODE_PATH, {"--standalone", "--executor", "/nonexistent/trail-executor"});
   EXPECT_NE(r.code, 0);

@@ -54,6 +54,16 @@ TRAIL_FUNCTION(nap)(trail::context& ctx) {
   ctx.output("rested");
 }
 
+// A fan-out of short functions (spray.yaml): spray puts 200 objects, each
+// fires a tick; a batch of 200 ticks fires tally, which outputs their count.
+TRAIL_FUNCTION(spray)(trail::context& ctx) {
+  for (int i = 0; i < 200; ++i) ctx.put("drops", std::to_string(i), "x");
+}
+
+TRAIL_FUNCTION(tick)(trail::context& ctx) { ctx.put("ticks", ctx.inputs()[0].key(), "t"); }
+
+TRAIL_FUNCTION(tally)(trail::context& ctx) { ctx.output(std::to_string(ctx.inputs().size())); }
+
 // Puts one event and ends without output (session-scoped window behind it).
 TRAIL_FUNCTION(put_event)(trail::context& ctx) { ctx.put("ev", "e", "1"); }
 
