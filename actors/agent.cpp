@@ -17,6 +17,7 @@ struct agent_state {
   agent_options opts;
   caf::actor scheduler, registry;
   caf::actor front;
+  std::string coordinator_wire;  // where the coordinator's node wire listens
   std::uint64_t number = 0;
   std::chrono::milliseconds backoff{100};
   bool restarting = false;
@@ -52,7 +53,7 @@ void join(self_ptr self) {
             auto& st = self->state;
             st.number = number;
             self->monitor(st.front);
-            self->send(st.scheduler, cluster_atom::value, st.front, number, st.opts.incarnation);
+            self->send(st.scheduler, cluster_atom::value, st.front, number, st.opts.incarnation, st.coordinator_wire);
             std::printf("trail-node: joined %s:%u as %s\n", st.opts.coordinator_host.c_str(),
                         static_cast<unsigned>(st.opts.coordinator_port), st.opts.name.c_str());
             std::fflush(stdout);
@@ -75,12 +76,14 @@ void connect(self_ptr self) {
   auto control = net::control_address(st.opts.coordinator_host + ":" + std::to_string(st.opts.coordinator_port),
                                       std::chrono::milliseconds(1000));
   if (!control) return retry_later(self, control.error().message());
-  auto colon = control->rfind(':');
+  auto& caf_address = control->caf;
+  auto colon = caf_address.rfind(':');
   std::uint16_t port = 0;
-  if (std::from_chars(control->data() + colon + 1, control->data() + control->size(), port).ec != std::errc{})
-    return retry_later(self, "malformed control address '" + *control + "'");
+  if (std::from_chars(caf_address.data() + colon + 1, caf_address.data() + caf_address.size(), port).ec != std::errc{})
+    return retry_later(self, "malformed control address '" + caf_address + "'");
+  st.coordinator_wire = control->wire;
   auto mm = self->system().middleman().actor_handle();
-  self->request(mm, std::chrono::seconds(5), caf::connect_atom::value, control->substr(0, colon), port)
+  self->request(mm, std::chrono::seconds(5), caf::connect_atom::value, caf_address.substr(0, colon), port)
       .then(
           [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
             if (!ptr) return retry_later(self, "no actor published there");

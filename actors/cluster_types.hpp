@@ -16,12 +16,14 @@
 // scheduler -> front:    peer_atom, u64 number            (send my agent every live peer again)
 // shard -> registry:     cdeploy_atom, u32 version, manifest, [name], [bytes] -> string
 //                        undeploy_atom, app
-// shard -> scheduler:    run_atom, u64 session, app, u32 version, [args], u32 timeout_ms
-//                        owner_atom, app, u64 number      (who owns app-scoped triggers)
-// scheduler -> front:    ended_atom, u64 number, u64 incarnation, u64 session, bool ok,
-//                        string output, u8 code, string error
-//                        fwd_atom, app, u64 origin, hint  -> u64 number to send the work to
+// shard -> scheduler:    owner_atom, app, u64 number      (who owns app-scoped triggers)
+// scheduler -> front:    fwd_atom, app, u64 origin, hint  -> u64 number to send the work to
 //                                                            (origin: run it yourself)
+// front -> shard:        ended_atom, u64 number, u64 session, bool ok, string output, u8 code,
+//                        string error                     (local: a node said so on the node wire)
+// The sessions a shard starts on a node, and how they ended, travel on the
+// node wire (run_session, session_ended frames) between the coordinator and
+// its nodes.
 #pragma once
 
 #include <cstdint>
@@ -37,7 +39,6 @@ using fenced_atom = caf::atom_constant<caf::atom("tfenced")>;
 using peer_atom = caf::atom_constant<caf::atom("tpeer")>;
 using down_atom = caf::atom_constant<caf::atom("tdown")>;
 using cdeploy_atom = caf::atom_constant<caf::atom("tcdeploy")>;
-using run_atom = caf::atom_constant<caf::atom("trun")>;
 using peers_atom = caf::atom_constant<caf::atom("tpeers")>;  // node.cpp -> scheduler: its wire actor
 using owner_atom = caf::atom_constant<caf::atom("towner")>;
 using ended_atom = caf::atom_constant<caf::atom("tended")>;

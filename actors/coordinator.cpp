@@ -7,6 +7,7 @@
 #include "actors/core/manifest.hpp"
 #include "actors/core/membership.hpp"
 #include "actors/core/placement.hpp"
+#include "actors/peers.hpp"
 #include "actors/types.hpp"
 
 namespace trail::actors {
@@ -22,6 +23,7 @@ struct node_rec {
 
 struct front_state {
   coordinator_options opts;
+  caf::actor wire;  // the node wire (peers.hpp): sessions start and end over it
   std::unique_ptr<core::membership> members;
   std::map<std::uint64_t, node_rec> nodes;                 // live
   std::map<caf::actor_addr, std::uint64_t> by_agent;      // monitored agents
@@ -29,7 +31,7 @@ struct front_state {
   static inline const char* name = "trail.coordinator";
 };
 
-using self_ptr = caf::stateful_actor<front_state>*;
+using self_ptr = caf::stateful_actor<front_state, loop_actor>*;
 
 void log_line(const std::string& what) { actors::log_line("trail-coordinator: " + what); }
 
@@ -61,6 +63,7 @@ void on_deaths(self_ptr self) {
     }
     for (auto& s : st.shards) self->send(s, down_atom::value, d.node);
     for (auto& [n, rec] : st.nodes) self->send(rec.agent, down_atom::value, d.node);
+    self->send(st.wire, down_atom::value, d.node);
   }
 }
 
@@ -85,6 +88,7 @@ caf::result<std::uint64_t> join(self_ptr self, std::uint32_t protocol, const std
       self->send(agent, peer_atom::value, n, other.name, other.scheduler, other.data, other.wire, false);
     }
     st.nodes.emplace(*id, rec);
+    self->send(st.wire, peer_atom::value, *id, wire);
     for (auto& s : st.shards) self->send(s, peer_atom::value, *id, name, scheduler, registry, executors);
     log_line("node " + name + " joined as #" + std::to_string(*id) + " (" + wire + ")");
   }
@@ -175,12 +179,22 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
           std::uint64_t used) {
         beat(self, number, incarnation, free, queued, used);
       },
-      [=](ended_atom, std::uint64_t number, std::uint64_t incarnation, std::uint64_t session, bool ok,
-          std::string& output, std::uint8_t code, std::string& error) {
-        if (auto s = self->state.members->check(number, incarnation); !s.ok())
-          return log_line("ignored the end of session " + std::to_string(session) + ": " + s.message());
-        if (auto* shard = shard_for_session(self, session))
-          self->send(*shard, ended_atom::value, number, session, ok, std::move(output), code, std::move(error));
+      [=](peers_atom, const caf::actor& wire) {
+        self->state.wire = wire;
+        self->link_to(wire);  // it stops with the front
+        for (auto& s : self->state.shards) self->send(s, peers_atom::value, wire);
+      },
+      [=](peer_in& m) {  // from a node, on the node wire
+        auto* e = std::get_if<schema::session_ended>(&m.message);
+        if (!e) return;
+        if (auto s = self->state.members->check(m.from, m.incarnation); !s.ok())
+          return log_line("ignored the end of session " + std::to_string(e->session) + ": " + s.message());
+        if (auto* shard = shard_for_session(self, e->session))
+          self->send(*shard, ended_atom::value, m.from, e->session, e->ok, std::move(e->output),
+                     static_cast<std::uint8_t>(e->code), std::move(e->message));
+      },
+      [=](lost_atom, std::uint64_t number) {  // the wire to a node broke (redialed at its next frame)
+        log_line("lost the node wire to node #" + std::to_string(number));
       },
       [=](fwd_atom, const std::string& app, std::uint64_t origin, const std::string& hint) -> caf::result<caf::message> {
         if (!self->state.members->live(origin)) return to_error(status::invalid("fenced: node " + std::to_string(origin) + " is not live"));
@@ -230,10 +244,18 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
 
 }  // namespace
 
-caf::actor spawn_coordinator(caf::actor_system& sys, const coordinator_options& opts) {
+result<std::pair<caf::actor, std::string>> spawn_coordinator(node_loop& loop, const std::string& host,
+                                                            const coordinator_options& opts) {
   std::vector<caf::actor> shards;
-  for (std::uint32_t i = 0; i < std::max<std::uint32_t>(opts.shards, 1); ++i) shards.push_back(spawn_shard(sys, i, opts));
-  return sys.spawn(front_actor, opts, std::move(shards));
+  for (std::uint32_t i = 0; i < std::max<std::uint32_t>(opts.shards, 1); ++i) shards.push_back(spawn_shard(loop, i, opts));
+  auto front = spawn_on(loop, front_actor, opts, shards);
+  auto wire = spawn_peers(loop, host, front);  // what nodes send on it goes to the front
+  if (!wire) {
+    caf::anon_send_exit(front, caf::exit_reason::user_shutdown);
+    return wire.error();
+  }
+  caf::anon_send(front, peers_atom::value, wire->first);  // it tells the shards
+  return std::pair{front, wire->second};
 }
 
 }  // namespace trail::actors

@@ -13,8 +13,10 @@
 // node with capacity; a node may refuse and the shard tries the next), and
 // which node owns each app's app-scoped triggers.
 //
-// Clients speak the same protocol as to a standalone node (types.hpp);
-// nodes speak cluster_types.hpp.
+// Clients speak the same protocol as to a standalone node (types.hpp), through
+// the coordinator's gateway; nodes speak cluster_types.hpp over CAF for
+// membership and control, and the node wire (peers.hpp) for the sessions the
+// shards start on them and their ends. Everything runs on one node loop.
 #pragma once
 
 #include <chrono>
@@ -23,6 +25,10 @@
 #include <string>
 
 #include <caf/all.hpp>
+
+#include <trail/status.hpp>
+
+#include "actors/loop.hpp"
 
 namespace trail::actors {
 
@@ -34,10 +40,15 @@ struct coordinator_options {
   std::size_t result_cache = 10000;               // ended sessions kept per shard for `trail result`
 };
 
-// Spawns the shards and the front; returns the front (publish it).
-caf::actor spawn_coordinator(caf::actor_system& sys, const coordinator_options& opts);
+// Spawns the shards and the front on `loop`, and the node wire the shards
+// start sessions over (peers.hpp) on `host`. Returns the front (publish it)
+// and the node wire's address.
+result<std::pair<caf::actor, std::string>> spawn_coordinator(node_loop& loop, const std::string& host,
+                                                            const coordinator_options& opts);
 
-// One shard. `index` numbers its sessions (cluster_types.hpp).
-caf::actor spawn_shard(caf::actor_system& sys, std::uint32_t index, const coordinator_options& opts);
+// One shard. `index` numbers its sessions (cluster_types.hpp). It starts
+// sessions over the coordinator's node wire (peers.hpp), which the front
+// hands it: (peers_atom, wire).
+caf::actor spawn_shard(node_loop& loop, std::uint32_t index, const coordinator_options& opts);
 
 }  // namespace trail::actors

@@ -194,6 +194,7 @@ void handle(self_ptr self, std::uint64_t conn, request& q) {
       r.id = rid;
       r.what = reply::kind::control;
       r.text = st.opts.control;
+      r.wire = st.opts.control_wire;
       send_reply(self, conn, r);
       break;
     }

@@ -33,6 +33,7 @@ struct gateway_options {
   std::uint16_t port = 0;                        // 0: any free port
   caf::actor front;                              // answers types.hpp's client protocol
   std::string control;                           // a coordinator's control (CAF) address, for joining nodes
+  std::string control_wire;                      // ... and its node wire's address
   std::size_t max_frame = schema::max_client_frame;
   std::size_t max_connections = 4096;            // more are refused (closed at once)
 };

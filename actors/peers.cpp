@@ -29,6 +29,7 @@ struct link {
   bool outgoing;
   std::uint64_t peer = 0;         // its number: known when dialed, from the hello when accepted
   std::uint64_t incarnation = 0;  // (accepted) from the hello
+  bool greeted = false;           // (accepted) the hello came (a coordinator's number is 0)
   bool connecting = false;        // (dialed) the connect is not over yet
   bool writing = false;           // EPOLLOUT is armed
   std::string out;                // frames not sent yet
@@ -65,10 +66,11 @@ void drop(self_ptr self, std::uint64_t id, const std::string& why) {
   if (it == st.links.end()) return;
   link& l = *it->second;
   std::uint64_t peer = l.peer;
+  bool known = l.outgoing || l.greeted;
   if (auto d = st.dialed.find(peer); l.outgoing && d != st.dialed.end() && d->second == id) st.dialed.erase(d);
   st.loop->unwatch(l.sock.fd());
-  st.links.erase(it);
-  if (peer && st.addresses.contains(peer)) {
+  st.links.erase(it);  // (closes the socket; `l` is gone)
+  if (known && st.addresses.contains(peer)) {
     log_line("lost the connection " + std::string(why.empty() ? "" : "(" + why + ") ") + "with node " +
              std::to_string(peer));
     self->send(st.scheduler, lost_atom::value, peer);
@@ -172,9 +174,10 @@ void on_readable(self_ptr self, std::uint64_t id) {
       if (auto* h = std::get_if<schema::peer_hello>(&*m)) {
         l.peer = h->number;
         l.incarnation = h->incarnation;
+        l.greeted = true;
         continue;
       }
-      if (l.peer == 0) return drop(self, id, "a frame before the hello");
+      if (!l.greeted) return reject(self, id, status::invalid("a frame before the hello"));
       self->send(st.scheduler, peer_in{l.peer, l.incarnation, std::move(*m)});
     }
     if (static_cast<std::size_t>(n) < room.size()) return;  // drained

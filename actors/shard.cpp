@@ -70,6 +70,7 @@ struct outcome {
 
 struct shard_state {
   std::uint32_t index = 0;
+  caf::actor wire;  // the coordinator's node wire: sessions start over it
   coordinator_options opts;
   std::map<std::uint64_t, node_view> nodes;            // live
   std::map<std::string, app_entry> apps;
@@ -83,7 +84,7 @@ struct shard_state {
   static inline const char* name = "trail.shard";
 };
 
-using self_ptr = caf::stateful_actor<shard_state>*;
+using self_ptr = caf::stateful_actor<shard_state, loop_actor>*;
 
 void log_line(self_ptr self, const std::string& what) {
   actors::log_line("trail-coordinator: shard " + std::to_string(self->state.index) + ": " + what);
@@ -150,7 +151,7 @@ void place(self_ptr self, std::uint64_t id) {
   st.attempts[rec.node_session] = id;
   auto& node = st.nodes.at(*home);
   placed_on(node);
-  self->send(node.scheduler, run_atom::value, rec.node_session, rec.app, rec.version, rec.args, rec.timeout_ms);
+  self->send(st.wire, peer_out{*home, schema::run_session{rec.node_session, rec.app, rec.version, rec.args, rec.timeout_ms}});
 }
 
 void place_waiting(self_ptr self, const std::string& app) {
@@ -351,6 +352,7 @@ caf::behavior shard_actor(self_ptr self, std::uint32_t index, coordinator_option
   self->send(self, sweep_atom::value);
   return {
       [=](sweep_atom) { sweep(self); },
+      [=](peers_atom, const caf::actor& wire) { self->state.wire = wire; },
       [=](peer_atom, std::uint64_t number, const std::string& name, const caf::actor& scheduler,
           const caf::actor& registry, std::uint32_t executors) {
         self->state.nodes[number] = {name, scheduler, registry, executors, executors};
@@ -401,8 +403,8 @@ caf::behavior shard_actor(self_ptr self, std::uint32_t index, coordinator_option
 
 }  // namespace
 
-caf::actor spawn_shard(caf::actor_system& sys, std::uint32_t index, const coordinator_options& opts) {
-  return sys.spawn(shard_actor, index, opts);
+caf::actor spawn_shard(node_loop& loop, std::uint32_t index, const coordinator_options& opts) {
+  return spawn_on(loop, shard_actor, index, opts);
 }
 
 }  // namespace trail::actors

@@ -20,7 +20,7 @@ struct Request {
     status @5 :Void;             # the node's or cluster's status (JSON)
     apps @6 :Void;               # deployed apps, "name vN" each
     undeploy @7 :Text;           # an app's name
-    control @8 :Void;            # a joining node asks where the coordinator's control (CAF) port is
+    control @8 :Void;            # a joining node asks for the coordinator's control (CAF) and wire addresses
   }
 }
 
@@ -50,8 +50,14 @@ struct Reply {
     session @3 :Session;         # invoke, result
     text @4 :Text;               # deploy ("app vN"), status (JSON), undeploy
     apps @5 :List(Text);         # apps
-    control @6 :Text;            # host:port of the coordinator's control port
+    control @7 :Control;         # where a joining node reaches the coordinator
+    controlV1 @6 :Text;          # (reserved: protocol 1's control answer, the CAF address alone)
   }
+}
+
+struct Control {
+  caf @0 :Text;                  # host:port of its CAF endpoint (membership, control)
+  wire @1 :Text;                 # host:port of its node wire (sessions started and ended)
 }
 
 struct Error {

@@ -115,7 +115,12 @@ void encode(const client_reply& r, std::string& out) {
       for (unsigned j = 0; j < r.apps.size(); ++j) a.set(j, r.apps[j]);
       break;
     }
-    case k::control: b.setControl(r.text); break;
+    case k::control: {
+      auto c = b.initControl();
+      c.setCaf(r.text);
+      c.setWire(r.wire);
+      break;
+    }
   }
   append(m, out);
 }
@@ -201,7 +206,8 @@ result<client_reply> decode_reply(std::span<const std::byte> bytes) {
         break;
       case wire::Reply::CONTROL:
         r.what = k::control;
-        r.text = as_string(b.getControl());
+        r.text = as_string(b.getControl().getCaf());
+        r.wire = as_string(b.getControl().getWire());
         break;
       default: return status::invalid("unknown reply (newer server?)");
     }

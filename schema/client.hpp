@@ -45,7 +45,8 @@ struct client_reply {
   std::uint32_t version = 0;            // hello
   std::uint64_t session = 0;            // session
   std::string output;                   // session
-  std::string text;                     // text, control
+  std::string text;                     // text; control: the CAF address
+  std::string wire;                     // control: the node-wire address
   std::vector<std::string> apps;        // apps
 };
 

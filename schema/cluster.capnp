@@ -59,8 +59,10 @@ struct Report {
   seq @13 :UInt32;         # 0, 1, 2, ... per invocation: the home applies reports in this order
 }
 
-# One frame of the node-to-node wire. A node dials each peer it sends to;
-# every connection starts with `hello`, then carries the dialer's messages.
+# One frame of the node wire, between nodes and between a coordinator and
+# its nodes. Each side dials the other to send; every connection starts with
+# `hello`, then carries the dialer's messages. A coordinator says hello as
+# number 0.
 struct PeerMessage {
   union {
     hello @0 :PeerHello;   # first frame: who is sending
@@ -69,7 +71,25 @@ struct PeerMessage {
     report @3 :Report;     # worker -> home, or to the owner of an app's app-scoped triggers
     release @4 :UInt64;    # home -> worker: this session is over; drop what it holds of it
     lent @5 :UInt64;       # app-scope owner -> home: done pulling this object of yours
+    run @6 :Run;           # coordinator -> home node: start this session
+    ended @7 :Ended;       # home node -> coordinator: a session it placed ended
   }
+}
+
+struct Run {
+  session @0 :UInt64;      # node-level session id (the shard's numbering)
+  app @1 :Text;            # app name
+  version @2 :UInt32;      # app version to run it on
+  args @3 :List(Data);     # the entry function's arguments
+  timeoutMs @4 :UInt32;    # the session is cancelled after this long; 0 = the node's default
+}
+
+struct Ended {
+  session @0 :UInt64;      # node-level session id
+  ok @1 :Bool;             # ended with an output
+  output @2 :Data;         # the output, when ok
+  code @3 :UInt16;         # trail::errc when not ok
+  message @4 :Text;        # why not, when not ok
 }
 
 struct PeerHello {

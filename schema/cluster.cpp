@@ -190,6 +190,23 @@ void encode(const peer_message& m, std::string& out) {
     void operator()(const report& r) { put(b.initReport(), r); }
     void operator()(const release_session& r) { b.setRelease(r.session); }
     void operator()(const lent_object& l) { b.setLent(l.object); }
+    void operator()(const run_session& r) {
+      auto x = b.initRun();
+      x.setSession(r.session);
+      x.setApp(r.app);
+      x.setVersion(r.version);
+      auto args = x.initArgs(static_cast<unsigned>(r.args.size()));
+      for (unsigned i = 0; i < r.args.size(); ++i) args.set(i, as_data(r.args[i]));
+      x.setTimeoutMs(r.timeout_ms);
+    }
+    void operator()(const session_ended& e) {
+      auto x = b.initEnded();
+      x.setSession(e.session);
+      x.setOk(e.ok);
+      x.setOutput(as_data(e.output));
+      x.setCode(e.code);
+      x.setMessage(e.message);
+    }
   };
   std::visit(visitor{b}, m);
   auto words = capnp::messageToFlatArray(mb);
@@ -227,6 +244,20 @@ result<peer_message> decode_peer(std::span<const std::byte> bytes) {
       }
       case wire::PeerMessage::RELEASE: return peer_message{release_session{m.getRelease()}};
       case wire::PeerMessage::LENT: return peer_message{lent_object{m.getLent()}};
+      case wire::PeerMessage::RUN: {
+        auto r = m.getRun();
+        run_session out{r.getSession(), as_string(r.getApp()), r.getVersion(), {}, r.getTimeoutMs()};
+        for (auto a : r.getArgs()) out.args.push_back(as_string(a));
+        if (out.session == 0 || out.app.empty()) return status::invalid("malformed node-to-node frame: a run without session or app");
+        return peer_message{std::move(out)};
+      }
+      case wire::PeerMessage::ENDED: {
+        auto e = m.getEnded();
+        if (!e.getOk() && (e.getCode() == 0 || e.getCode() > static_cast<std::uint16_t>(errc::internal)))
+          return status::invalid("malformed node-to-node frame: a failed session with code " + std::to_string(e.getCode()));
+        return peer_message{session_ended{e.getSession(), e.getOk(), as_string(e.getOutput()), e.getCode(),
+                                          as_string(e.getMessage())}};
+      }
       default: return status::invalid("malformed node-to-node frame: unknown message (newer node?)");
     }
   } catch (const kj::Exception& e) {

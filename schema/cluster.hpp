@@ -87,7 +87,25 @@ struct release_session {
 struct lent_object {
   std::uint64_t object = 0;
 };
-using peer_message = std::variant<peer_hello, work, refused, report, release_session, lent_object>;
+struct run_session {
+  std::uint64_t session = 0;
+  std::string app;
+  std::uint32_t version = 0;
+  std::vector<std::string> args;
+  std::uint32_t timeout_ms = 0;
+};
+struct session_ended {
+  std::uint64_t session = 0;
+  bool ok = false;
+  std::string output;
+  std::uint16_t code = 0;  // trail::errc when !ok
+  std::string message;
+};
+using peer_message =
+    std::variant<peer_hello, work, refused, report, release_session, lent_object, run_session, session_ended>;
+
+// The number a coordinator says hello as on the node wire.
+inline constexpr std::uint64_t coordinator_number = 0;
 
 // Frames larger than this break a node-to-node connection.
 inline constexpr std::size_t max_peer_frame = 4u << 20;

@@ -6,7 +6,7 @@
 
 namespace trail::net {
 
-result<std::string> control_address(const std::string& address, std::chrono::milliseconds timeout) {
+result<coordinator_ports> control_address(const std::string& address, std::chrono::milliseconds timeout) {
   stop_signal never;
   io_limits io{&never, timeout};
   auto sock = connect_to(address, io);
@@ -26,9 +26,10 @@ result<std::string> control_address(const std::string& address, std::chrono::mil
       auto r = schema::decode_reply(*frame);
       if (!r) return r.error();
       if (r->what == schema::client_reply::kind::error) return r->error;
-      if (r->what != schema::client_reply::kind::control || r->text.rfind(':') == std::string::npos)
-        return status::invalid(address + " gave no control address");
-      return std::move(r->text);
+      if (r->what != schema::client_reply::kind::control || r->text.rfind(':') == std::string::npos ||
+          r->wire.rfind(':') == std::string::npos)
+        return status::invalid(address + " gave no control addresses");
+      return coordinator_ports{std::move(r->text), std::move(r->wire)};
     }
     auto room = in.space();
     iovec into = io_part(room.data(), room.size());

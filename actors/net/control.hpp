@@ -1,7 +1,7 @@
-// Where a coordinator's control port is. A coordinator is known by its
+// Where a coordinator's control ports are. A coordinator is known by its
 // gateway's address (the client wire); it answers a `control` request with
-// the address of its CAF endpoint, which changes with every start of it.
-// Joining nodes (and tests and benchmarks that act like one) ask first.
+// the addresses of its CAF endpoint and its node wire, which change with
+// every start of it. Joining nodes (and tests that act like one) ask first.
 #pragma once
 
 #include <chrono>
@@ -11,9 +11,14 @@
 
 namespace trail::net {
 
-// "host:port" of the control port of the coordinator whose gateway listens
-// at `address` ("host:port"). Errors: unavailable (unreachable, silent for
+struct coordinator_ports {
+  std::string caf;   // host:port of its CAF endpoint: membership and control
+  std::string wire;  // host:port of its node wire: sessions started and ended
+};
+
+// Where a joining node reaches the coordinator whose gateway listens at
+// `address` ("host:port"). Errors: unavailable (unreachable, silent for
 // `timeout`), not_found (not a coordinator), invalid_argument (a malformed answer).
-result<std::string> control_address(const std::string& address, std::chrono::milliseconds timeout);
+result<coordinator_ports> control_address(const std::string& address, std::chrono::milliseconds timeout);
 
 }  // namespace trail::net

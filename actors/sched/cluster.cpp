@@ -414,22 +414,25 @@ void on_peer_down(self_ptr self, std::uint64_t number, bool dead) {
   }
 }
 
-void on_run(self_ptr self, std::uint64_t s, const std::string& app, std::uint32_t version,
-            std::vector<std::string>& args, std::uint32_t timeout_ms) {
+// The coordinator hears how a session it placed here ended.
+void send_ended(self_ptr self, std::uint64_t session, bool ok, std::string output, const status& error) {
+  schema::session_ended e{session, ok, std::move(output), static_cast<std::uint16_t>(error.code()), error.message()};
+  if (auto& c = cl(self); c.wire) self->send(c.wire, peer_out{schema::coordinator_number, std::move(e)});
+}
+
+void on_run(self_ptr self, schema::run_session& r) {
   auto& st = self->state;
   auto& c = cl(self);
-  auto refuse = [&](const status& why) {
-    self->send(c.front, ended_atom::value, c.number, c.incarnation, s, false, std::string(),
-               static_cast<std::uint8_t>(why.code()), why.message());
-  };
-  app_ref v = st.apps->version(app, version);
-  if (!v) return refuse(status::not_found(app + " v" + std::to_string(version) + " is not deployed on " + c.name));
+  auto refuse = [&](const status& why) { send_ended(self, r.session, false, {}, why); };
+  app_ref v = st.apps->version(r.app, r.version);
+  if (!v) return refuse(status::not_found(r.app + " v" + std::to_string(r.version) + " is not deployed on " + c.name));
   std::optional<std::chrono::milliseconds> deadline;
-  if (timeout_ms > 0) deadline = std::chrono::milliseconds(timeout_ms);
-  auto started = start_session(self, v, core::session_origin::invoked, deadline, s);
+  if (r.timeout_ms > 0) deadline = std::chrono::milliseconds(r.timeout_ms);
+  auto started = start_session(self, v, core::session_origin::invoked, deadline, r.session);
   if (!started) return refuse(started.error());
-  c.placed.insert(s);
-  if (auto e = enqueue(self, v, v->manifest.entry, s, std::move(args), {}); !e.ok()) st.sessions->fail(s, e.message());
+  c.placed.insert(r.session);
+  if (auto e = enqueue(self, v, v->manifest.entry, r.session, std::move(r.args), {}); !e.ok())
+    st.sessions->fail(r.session, e.message());
 }
 
 void on_peer_in(self_ptr self, peer_in& m) {
@@ -445,6 +448,10 @@ void on_peer_in(self_ptr self, peer_in& m) {
     void operator()(schema::report& r) { on_report(self, from, r); }
     void operator()(schema::release_session& r) { drop_foreign(self, r.session); }
     void operator()(schema::lent_object& l) { return_lent(self, l.object); }
+    void operator()(schema::run_session& r) {
+      if (from == schema::coordinator_number) on_run(self, r);
+    }
+    void operator()(schema::session_ended&) {}  // (for coordinators)
   };
   std::visit(visitor{self, m.from}, m.message);
 }
@@ -563,22 +570,24 @@ void on_session_end(self_ptr self, std::uint64_t session, const outcome& o, bool
     for (auto number : w->second) send_peer(self, number, schema::release_session{session});
     c.workers.erase(w);
   }
-  if (!c.placed.erase(session) || !c.front) return;
-  self->send(c.front, ended_atom::value, c.number, c.incarnation, session, !quiet && o.ok,
-             !quiet && o.ok ? o.output : std::string(), static_cast<std::uint8_t>(o.error.code()), o.error.message());
+  if (!c.placed.erase(session)) return;
+  send_ended(self, session, !quiet && o.ok, !quiet && o.ok ? o.output : std::string(), o.error);
 }
 
 caf::message_handler cluster_handlers(self_ptr self) {
   if (!self->state.cluster) return {};
   return caf::message_handler{
       [=](peers_atom, const caf::actor& wire) { cl(self).wire = wire; },
-      [=](cluster_atom, const caf::actor& front, std::uint64_t number, std::uint64_t incarnation) {
+      [=](cluster_atom, const caf::actor& front, std::uint64_t number, std::uint64_t incarnation,
+          std::string& coordinator_wire) {
         auto& c = cl(self);
         c.front = front;
         c.number = number;
         c.incarnation = incarnation;
         self->state.next_session = node_session_base(number) + 1;
-        if (c.wire) self->send(c.wire, cluster_atom::value, number, incarnation);
+        if (!c.wire) return;
+        self->send(c.wire, cluster_atom::value, number, incarnation);
+        self->send(c.wire, peer_atom::value, schema::coordinator_number, std::move(coordinator_wire));
       },
       [=](peer_atom, std::uint64_t number, const std::string& name, const std::string& data, std::string& wire) {
         auto& c = cl(self);
@@ -587,6 +596,7 @@ caf::message_handler cluster_handlers(self_ptr self) {
         if (c.wire) self->send(c.wire, peer_atom::value, number, std::move(wire));
       },
       [=](lost_atom, std::uint64_t number) {  // the wire to a peer broke: learn it again
+        if (number == schema::coordinator_number) return;  // (redialed at the next frame)
         log_line("lost the wire to node " + std::to_string(number) + "; its work here is retried");
         on_peer_down(self, number, false);
         if (auto& c = cl(self); c.front) self->send(c.front, peer_atom::value, c.number);
@@ -608,11 +618,6 @@ caf::message_handler cluster_handlers(self_ptr self) {
         pump(self);
       },
       [=](owner_atom, const std::string& app, std::uint64_t number) { cl(self).owners[app] = number; },
-      [=](run_atom, std::uint64_t s, const std::string& app, std::uint32_t version, std::vector<std::string>& args,
-          std::uint32_t timeout_ms) {
-        on_run(self, s, app, version, args, timeout_ms);
-        pump(self);
-      },
       [=](peer_in& m) {
         on_peer_in(self, m);
         pump(self);

@@ -19,6 +19,7 @@
 
 #include "bench.hpp"
 #include "floors.hpp"
+#include "node_process.hpp"
 #include "shm/process.hpp"
 #include "stats.hpp"
 
@@ -175,11 +176,26 @@ int run_remote_hop(const options& o) {
   return 0;
 }
 
+// One node: a standalone node (trail-node --standalone); more: a cluster
+// behind its coordinator. Either way the clients talk to one address.
 int run_throughput(const options& o) {
-  auto c = cluster_process::start(o, o.nodes, "128M");
-  if (!c) return fail(c.error());
+  std::unique_ptr<node_process> node;
+  std::unique_ptr<cluster_process> cluster;
+  std::string address;
   std::string yaml = "app: tput\nlibrary: " + o.library_path + "\nentry: noop_out\nfunctions:\n  - { name: noop_out }\n";
-  if (auto s = (*c)->deploy(yaml); !s.ok()) return fail(s);
+  if (o.nodes == 1) {
+    auto n = node_process::start(o.node_path, "128M", o.executors);
+    if (!n) return fail(n.error());
+    node = std::move(*n);
+    if (auto s = node->deploy(yaml); !s.ok()) return fail(s);
+    address = node->address();
+  } else {
+    auto c = cluster_process::start(o, o.nodes, "128M");
+    if (!c) return fail(c.error());
+    cluster = std::move(*c);
+    if (auto s = cluster->deploy(yaml); !s.ok()) return fail(s);
+    address = cluster->address();
+  }
   auto floor = summarize(tcp_rtt_us(5000));
   // Closed loop: `clients` threads, each with its own connection, invoke
   // synchronously, back to back; a round ends when all `burst` invocations did.
@@ -187,7 +203,7 @@ int run_throughput(const options& o) {
   const int clients = o.clients;
   std::vector<std::optional<client>> conns;
   for (int i = 0; i < clients; ++i) {
-    auto cl = client::connect((*c)->address());
+    auto cl = client::connect(address);
     if (!cl) return fail(cl.error());
     conns.emplace_back(std::move(*cl));
   }
@@ -216,7 +232,8 @@ int run_throughput(const options& o) {
     if (round > 0) per_invocation_us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count() / burst);
   }
   auto s = summarize(per_invocation_us);
-  emit({{"bench", "throughput"}, {"nodes", o.nodes}, {"executors_per_node", o.executors}, {"clients", clients},
+  emit({{"bench", "throughput"}, {"nodes", o.nodes}, {"mode", o.nodes == 1 ? "standalone" : "cluster"},
+        {"executors_per_node", o.executors}, {"clients", clients},
         {"burst", burst}, {"invocations_per_s", 1e6 / s.p50_us}},
        s, "tcp_rtt", "block", floor, false);
   return 0;

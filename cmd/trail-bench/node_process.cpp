@@ -27,7 +27,8 @@ result<std::unique_ptr<node_process>> node_process::start(const std::string& nod
     seen.append(buf, static_cast<std::size_t>(r));
   }
   auto at = seen.find("listening on ") + 13;
-  auto c = client::connect(seen.substr(at, seen.find('\n', at) - at));
+  n->address_ = seen.substr(at, seen.find('\n', at) - at);
+  auto c = client::connect(n->address_);
   if (!c) return c.error();
   n->client_.emplace(std::move(*c));
   n->dir_ = std::filesystem::temp_directory_path() / ("trail-bench-" + std::to_string(::getpid()));

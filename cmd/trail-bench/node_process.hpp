@@ -20,12 +20,14 @@ class node_process {
   ~node_process();  // SIGTERM, waits for a clean exit
 
   client& cli() { return *client_; }
+  const std::string& address() const { return address_; }
   // Writes `yaml` to a temp manifest and deploys it.
   status deploy(const std::string& yaml);
 
  private:
   shm::child_process proc_;
   std::optional<client> client_;
+  std::string address_;
   std::filesystem::path dir_;
 };
 

@@ -82,8 +82,10 @@ int main(int argc, char** argv) {
   // the gateway tells them.
   trail::actors::node_loop loop(sys);
   loop.start();
-  auto front = trail::actors::spawn_coordinator(sys, opts);
-  auto control = sys.middleman().publish(front, 0, host.c_str(), true);
+  auto coordinator = trail::actors::spawn_coordinator(loop, host, opts);
+  caf::actor front = coordinator ? coordinator->first : caf::actor{};
+  caf::expected<std::uint16_t> control{caf::sec::runtime_error};
+  if (front) control = sys.middleman().publish(front, 0, host.c_str(), true);
   trail::result<std::pair<caf::actor, std::uint16_t>> gateway = trail::status::unavailable("no control port");
   if (control) {
     trail::actors::gateway_options go;
@@ -91,11 +93,14 @@ int main(int argc, char** argv) {
     go.port = port;
     go.front = front;
     go.control = host + ":" + std::to_string(*control);
+    go.control_wire = coordinator->second;
     gateway = trail::actors::spawn_gateway(loop, go);
   }
   int code = 0;
   if (!control || !gateway) {
-    std::string why = control ? gateway.error().message() : sys.render(control.error());
+    std::string why = !coordinator ? coordinator.error().message()
+                      : control    ? gateway.error().message()
+                                   : sys.render(control.error());
     std::fprintf(stderr, "trail-coordinator: cannot listen on %s: %s\n", listen.c_str(), why.c_str());
     code = 1;
   } else {
@@ -106,7 +111,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "trail-coordinator: %s, shutting down\n", strsignal(sig));
   }
   if (gateway) caf::anon_send_exit(gateway->first, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(front, caf::exit_reason::user_shutdown);
+  if (front) caf::anon_send_exit(front, caf::exit_reason::user_shutdown);
   sys.await_all_actors_done();
   loop.stop();
   return code;

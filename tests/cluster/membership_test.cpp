@@ -98,9 +98,9 @@ TEST_F(cluster_test, MalformedClusterMessagesAreRejectedAndLogged) {
   caf::actor_system sys{cfg};
   auto control = net::control_address(address_, 5s);  // as a joining node does
   ASSERT_TRUE(control.ok()) << control.error().to_string();
-  auto colon = control->rfind(':');
-  auto front = sys.middleman().remote_actor(control->substr(0, colon),
-                                            static_cast<std::uint16_t>(std::stoi(control->substr(colon + 1))));
+  auto colon = control->caf.rfind(':');
+  auto front = sys.middleman().remote_actor(control->caf.substr(0, colon),
+                                            static_cast<std::uint16_t>(std::stoi(control->caf.substr(colon + 1))));
   ASSERT_TRUE(front) << sys.render(front.error());
   caf::scoped_actor self{sys};
   // A join of another protocol version is refused.
