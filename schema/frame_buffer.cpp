@@ -11,7 +11,11 @@ frame_buffer::frame_buffer(std::size_t limit) : limit_(limit) {}
 
 std::span<std::byte> frame_buffer::space(std::size_t want) {
   if (begin_ == end_) begin_ = end_ = 0;
-  std::size_t needed = std::max(want, need_ > buffered() ? need_ - buffered() : 0);
+  // Room grows with the bytes that actually arrive (doubling), never to the
+  // size a frame merely announces: 8 bytes of header cannot make it allocate
+  // hundreds of MiB.
+  std::size_t missing = need_ > buffered() ? need_ - buffered() : 0;
+  std::size_t needed = std::max(want, std::min(missing, std::max(buffered(), want)));
   if (capacity_ - end_ < needed) {
     std::size_t keep = buffered();
     if (capacity_ < keep + needed) {  // grow (to a multiple of 8 bytes)

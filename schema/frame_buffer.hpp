@@ -20,8 +20,9 @@ class frame_buffer {
   // Frames announcing more than `limit` bytes break the stream.
   explicit frame_buffer(std::size_t limit);
 
-  // Room for at least `want` more bytes (more when a frame in progress
-  // needs them); valid until commit().
+  // Room for at least `want` more bytes (up to twice what is buffered, when
+  // a frame in progress needs more); valid until commit(). Memory grows with
+  // the bytes that arrive, not with what a frame announces.
   std::span<std::byte> space(std::size_t want = 64 << 10);
   // `n` bytes were written into the last space().
   void commit(std::size_t n);

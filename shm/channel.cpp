@@ -55,6 +55,17 @@ result<std::unique_ptr<channel>> channel::open(const std::string& name) {
   return ch;
 }
 
+status try_send_message(ring& r, const schema::to_executor& m, std::size_t reserve) {
+  thread_local std::string buf;
+  schema::encode(m, buf);
+  if (buf.size() > r.max_record())
+    return status::invalid("message of " + std::to_string(buf.size()) + " bytes exceeds the channel limit of " +
+                           std::to_string(r.max_record()));
+  if (r.free_bytes() < ring::space_for(buf.size()) + reserve || !r.try_push(buf))
+    return status::unavailable("the executor's ring is full");
+  return {};
+}
+
 status send_message(ring& r, const schema::to_executor& m, std::chrono::milliseconds timeout) {
   return push_encoded(r, m, timeout);
 }

@@ -52,4 +52,8 @@ class channel {
 status send_message(ring& r, const schema::to_executor& m, std::chrono::milliseconds timeout);
 status send_message(ring& r, const schema::to_node& m, std::chrono::milliseconds timeout);
 
+// Encodes and pushes `m` if the ring has room for it and `reserve` bytes
+// more; never waits. Errors: invalid_argument (too large), unavailable (no room).
+status try_send_message(ring& r, const schema::to_executor& m, std::size_t reserve);
+
 }  // namespace trail::shm

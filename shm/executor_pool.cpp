@@ -181,7 +181,10 @@ status executor_pool::dispatch(int index, invocation inv) {
   }
   if (opts_.arena_bytes > 0)
     if (auto a = store_.allocate(opts_.arena_bytes)) j.arena = *a, d.arena_offset = a->offset, d.arena_size = a->size;
-  if (auto st = send_message(s.ch->to_executor(), d, opts_.send_timeout); !st.ok()) {
+  // Behind a running invocation, keep room for the replies it may wait for
+  // (the largest record): the node never waits for a ring to drain.
+  std::size_t reserve = idle ? 0 : ring::space_for(s.ch->max_message());
+  if (auto st = try_send_message(s.ch->to_executor(), d, reserve); !st.ok()) {
     j.release(store_);
     return st;
   }
@@ -207,10 +210,16 @@ void executor_pool::start_next(slot& s, clock::time_point now) {
   s.info.since = now;
 }
 
-status executor_pool::reply(slot& s, const schema::to_executor& m) {
-  auto st = send_message(s.ch->to_executor(), m, opts_.send_timeout);
+// A reply the running invocation waits for. Room for it was kept free (see
+// dispatch); should it not fit after all, the executor is stuck: killed.
+void executor_pool::reply(slot& s, const schema::to_executor& m) {
+  if (auto st = try_send_message(s.ch->to_executor(), m, 0); !st.ok()) {
+    s.kill_reason = "cannot answer it: " + st.message();
+    s.info.dying = true;
+    s.proc.kill(SIGKILL);
+    return;
+  }
   if (s.ch->to_executor().needs_wake()) s.ch->to_executor().futex_wake();
-  return st;
 }
 
 // -- the event loop -----------------------------------------------------------------
@@ -358,6 +367,7 @@ void executor_pool::check_timeouts(clock::time_point now) {
     const job* j = s->running();
     if (!j || now < j->deadline || !s->kill_reason.empty()) continue;
     s->kill_reason = "timed out after " + std::to_string(j->inv.timeout.count()) + " ms";
+    s->info.dying = true;
     s->proc.kill(SIGKILL);  // its pidfd reports the death
   }
 }
@@ -374,6 +384,7 @@ void executor_pool::drain(slot& s) {
     if (!msg) {
       events_.on_log(s.index, s.current(), "protocol error: " + msg.error().message());
       s.kill_reason = "protocol error: " + msg.error().message();
+      s.info.dying = true;
       s.proc.kill(SIGKILL);
       return;
     }
@@ -391,6 +402,7 @@ struct executor_pool::handlers {
   bool stray(std::uint64_t invocation) {
     if (s.current() && s.current()->id == invocation) return false;
     s.kill_reason = "protocol error: message for invocation " + std::to_string(invocation);
+    s.info.dying = true;
     s.proc.kill(SIGKILL);
     return true;
   }
@@ -447,6 +459,7 @@ struct executor_pool::handlers {
 
   std::nullopt_t violation(const std::string& what) {
     s.kill_reason = "protocol error: " + what;
+    s.info.dying = true;
     s.proc.kill(SIGKILL);
     return std::nullopt;
   }
@@ -461,7 +474,7 @@ struct executor_pool::handlers {
       rep.found = true;
       rep.object = {*id, o->where.offset, o->size, o->bucket, o->key};
     }
-    (void)p.reply(s, rep);
+    p.reply(s, rep);
   }
 
   void operator()(const schema::announce& m) {
@@ -510,7 +523,7 @@ bool executor_pool::try_allocate(slot& s, clock::time_point now) {
     rep.error = id.error().message();
   }
   j.pending_alloc.reset();
-  (void)reply(s, rep);
+  reply(s, rep);
   return true;
 }
 

@@ -79,6 +79,7 @@ struct executor_info {
   int pid = 0;
   std::uint64_t invocation = 0;  // when busy: the one it runs
   std::uint32_t queued = 0;      // when busy: invocations waiting behind it in its ring
+  bool dying = false;            // killed (timeout, protocol error): takes nothing more
   std::chrono::steady_clock::time_point since{};  // in this state since (idle: last completion)
   std::vector<std::string> libraries;  // loaded (dispatched) libraries
 };
@@ -101,9 +102,11 @@ class executor_pool {
   std::optional<int> idle_executor(std::string_view library = {}) const;
 
   // Starts `inv` on executor `slot` if it is idle; if it is busy, queues it
-  // in its ring behind what it runs (up to max_queued), so that it goes on
-  // without waiting for the node. Errors: invalid_argument (message too
-  // large), unavailable (starting, dead, dying, or its queue is full).
+  // in its ring behind what it runs (up to max_queued, and only while the
+  // ring keeps room for the replies its running invocation may need), so
+  // that it goes on without waiting for the node. Never waits. Errors:
+  // invalid_argument (message too large), unavailable (starting, dead,
+  // dying, its queue or ring is full: try another, or later).
   status dispatch(int slot, invocation inv);
   // Waits up to `timeout` for work, handles all of it, returns how many
   // events were handled. Spins briefly before blocking when cores allow.
@@ -151,7 +154,7 @@ class executor_pool {
   void retry_allocations(std::chrono::steady_clock::time_point now);
   void check_timeouts(std::chrono::steady_clock::time_point now);
   std::chrono::milliseconds next_wait(std::chrono::milliseconds cap) const;
-  status reply(slot& s, const schema::to_executor& m);
+  void reply(slot& s, const schema::to_executor& m);
 
   struct handlers;
   store& store_;

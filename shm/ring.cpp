@@ -67,6 +67,11 @@ bool ring::try_push(std::string_view record) {
   return true;
 }
 
+std::size_t ring::free_bytes() const {
+  std::uint64_t used = h_->head.load(std::memory_order_relaxed) - h_->tail.load(std::memory_order_acquire);
+  return static_cast<std::size_t>(h_->capacity - used);
+}
+
 bool ring::needs_wake() {
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (h_->waiting.load(std::memory_order_relaxed) == 0) return false;

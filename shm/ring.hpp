@@ -52,6 +52,11 @@ class ring {
   // Appends one record; false when there is not enough room right now.
   // REQUIRES: record.size() <= max_record().
   bool try_push(std::string_view record);
+  // Bytes a record of `size` bytes takes in the ring, at most (its frame and
+  // the padding before a wrap).
+  static std::size_t space_for(std::size_t size) { return 8 + ((size + 7) & ~std::size_t{7}) + size + 8; }
+  // Bytes free right now (the consumer may free more meanwhile).
+  std::size_t free_bytes() const;
   // True when the consumer may be blocked and must be signalled; clears the flag.
   bool needs_wake();
   // Signals a consumer blocked on the futex word.

@@ -58,14 +58,29 @@ std::vector<core::executor_view> dispatcher::views(const core::function_spec& fn
   for (int i = 0; i < pool_->size(); ++i) {
     const auto& info = pool_->info(i);
     auto& x = v[static_cast<std::size_t>(i)];
-    x.st = info.state == shm::executor_state::idle   ? core::executor_view::state::idle
-           : info.state == shm::executor_state::busy ? core::executor_view::state::busy
-                                                      : core::executor_view::state::unavailable;
+    x.st = info.dying                                 ? core::executor_view::state::unavailable
+           : info.state == shm::executor_state::idle   ? core::executor_view::state::idle
+           : info.state == shm::executor_state::busy   ? core::executor_view::state::busy
+                                                        : core::executor_view::state::unavailable;
     x.since = info.since;
     x.queued = info.queued;
     x.has_library = std::find(info.libraries.begin(), info.libraries.end(), fn.library) != info.libraries.end();
   }
   return v;
+}
+
+namespace {
+const std::string& timing_key(const core::function_spec& fn) {
+  thread_local std::string key;
+  key.assign(fn.library).push_back('\n');
+  key.append(fn.name);
+  return key;
+}
+}  // namespace
+
+const dispatcher::timing* dispatcher::timing_of(const core::function_spec& fn) const {
+  auto it = timing_.find(timing_key(fn));
+  return it == timing_.end() ? nullptr : &it->second;
 }
 
 std::optional<int> dispatcher::choose(const task& t, task_table& tasks, clock::time_point now) const {
@@ -74,9 +89,9 @@ std::optional<int> dispatcher::choose(const task& t, task_table& tasks, clock::t
   if (t.producer && *t.producer < pool_->size()) {
     auto running = pool_->info(*t.producer).invocation;
     if (const task* p = running ? tasks.by_attempt(running) : nullptr)
-      if (auto it = timing_.find(p->fn); it != timing_.end()) v.producer_tail = it->second.tail.get();
+      if (const timing* tm = timing_of(*p->fn)) v.producer_tail = tm->tail.get();
   }
-  if (auto it = timing_.find(t.fn); it != timing_.end()) v.expected_run = it->second.run.get();
+  if (const timing* tm = timing_of(*t.fn)) v.expected_run = tm->run.get();
   return core::choose_executor(views(*t.fn), v, now);
 }
 
@@ -98,7 +113,8 @@ void dispatcher::learn(const exec_event& e, task* t, clock::time_point now) {
     ++t->seals;
     return;
   }
-  auto& tm = timing_[t->fn];
+  if (timing_.size() >= max_timings && !timing_of(*t->fn)) timing_.clear();
+  auto& tm = timing_[timing_key(*t->fn)];
   tm.run.add(now - t->started_at);
   if (t->seals > 0) tm.tail.add(std::chrono::nanoseconds(now.time_since_epoch().count() - t->seal_sum_ns / t->seals));
 }

@@ -103,7 +103,11 @@ class dispatcher {
   std::unique_ptr<shm::executor_pool> pool_;
   poller poller_;
   node_loop* loop_ = nullptr;
-  std::unordered_map<const core::function_spec*, timing> timing_;
+  // By library and function (a redeployed function keeps what was learned;
+  // bounded: forgotten wholesale past max_timings).
+  static constexpr std::size_t max_timings = 4096;
+  const timing* timing_of(const core::function_spec& fn) const;
+  std::unordered_map<std::string, timing> timing_;
   std::array<std::pair<std::uint64_t, int>, 64> producers_{};  // (object, executor) of the last seals
   std::size_t producers_next_ = 0;
 };

@@ -182,7 +182,8 @@ void dispatch_queued(self_ptr self) {
     std::uint64_t inv = st.next_invocation++;
     bool behind = st.executors.info(*choice).state == shm::executor_state::busy;
     if (status s = st.executors.run(*choice, *t, inv); !s.ok()) {
-      fail_unstarted(self, *t, s);
+      if (s.code() == errc::unavailable) waiting.push_back(id);  // that executor is full or dying: later
+      else fail_unstarted(self, *t, s);                          // (the message cannot be sent at all)
       continue;
     }
     st.tasks.start(*t, inv, task_state::running);

@@ -207,5 +207,35 @@ TEST(FrameBuffer, AFrameOverTheLimitBreaksTheStream) {
   EXPECT_FALSE(buf.next().ok());
 }
 
+// A header announcing a big frame does not make the buffer allocate it: room
+// grows with the bytes that arrive, and the frame still assembles whole.
+TEST(FrameBuffer, MemoryGrowsWithArrivedBytesNotTheAnnouncedSize) {
+  client_request r;
+  r.what = rk::deploy, r.names = {"x"}, r.libraries = {std::string(3 << 20, 'x')};
+  std::string bytes;
+  encode(r, bytes);
+  frame_buffer buf(64 << 20);
+  auto first = buf.space(64);
+  std::memcpy(first.data(), bytes.data(), 64);
+  buf.commit(64);
+  ASSERT_TRUE(buf.next().ok());                  // not whole yet
+  EXPECT_LE(buf.space(64).size(), 64u << 10);    // no room for 3 MiB on an 8-byte promise
+  std::size_t at = 64;
+  while (at < bytes.size()) {
+    auto room = buf.space(4096);
+    EXPECT_LE(room.size(), std::max<std::size_t>(2 * at, 64u << 10) + 8);  // at most double what came
+    std::size_t n = std::min(room.size(), bytes.size() - at);
+    std::memcpy(room.data(), bytes.data() + at, n);
+    buf.commit(n);
+    at += n;
+  }
+  auto frame = buf.next();
+  ASSERT_TRUE(frame.ok());
+  ASSERT_FALSE(frame->empty());
+  auto back = decode_request(*frame);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->libraries.at(0).size(), 3u << 20);
+}
+
 }  // namespace
 }  // namespace trail::schema

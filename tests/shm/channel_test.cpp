@@ -122,6 +122,30 @@ TEST(Channel, AFullRingFromADeadConsumerIsUnavailableNotAHang) {
   EXPECT_EQ(st.code(), errc::unavailable);
 }
 
+// The node's way of sending: never waits, and leaves the room it is asked
+// to keep free (for replies a running invocation may need).
+TEST(Channel, TrySendKeepsTheReserveFreeAndNeverWaits) {
+  auto ch = channel::create("try_send_test", 4096);
+  ASSERT_TRUE(ch.ok());
+  ring& r = (*ch)->to_executor();
+  schema::alloc_reply m{1, 0, std::string(300, 'e'), 0, 0, 0};
+  const std::size_t reserve = ring::space_for(r.max_record());
+  int sent = 0;
+  status st;
+  for (; sent < 100; ++sent) {
+    st = try_send_message(r, m, reserve);
+    if (!st.ok()) break;
+  }
+  EXPECT_EQ(st.code(), errc::unavailable);
+  EXPECT_GT(sent, 0);
+  EXPECT_GE(r.free_bytes(), reserve);  // what was asked to stay free did
+  // ... and it is there for a message sent without a reserve.
+  EXPECT_TRUE(try_send_message(r, m, 0).ok());
+  // Too large for the ring at all: invalid, whatever the room.
+  m.error.assign(r.max_record() + 1, 'x');
+  EXPECT_EQ(try_send_message(r, m, 0).code(), errc::invalid_argument);
+}
+
 // A node SIGKILLed with executors running: PR_SET_PDEATHSIG takes them down,
 // and every one of them is seen dead through its pidfd.
 TEST(Channel, AKilledNodeLeavesNoExecutors) {
