@@ -195,6 +195,7 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
       },
       [=](lost_atom, std::uint64_t number) {  // the wire to a node broke (redialed at its next frame)
         log_line("lost the node wire to node #" + std::to_string(number));
+        for (auto& s : self->state.shards) self->send(s, lost_atom::value, number);  // runs may be lost with it
       },
       [=](fwd_atom, const std::string& app, std::uint64_t origin, const std::string& hint) -> caf::result<caf::message> {
         if (!self->state.members->live(origin)) return to_error(status::invalid("fenced: node " + std::to_string(origin) + " is not live"));

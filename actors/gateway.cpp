@@ -18,7 +18,7 @@
 namespace trail::actors {
 namespace {
 
-using io_atom = caf::atom_constant<caf::atom("tgwio")>;          // u64 connection: its socket is ready
+using io_atom = caf::atom_constant<caf::atom("tgwio")>;          // u64 connection, u32 epoll events: its socket is ready
 using accept_atom = caf::atom_constant<caf::atom("tgwaccept")>;  // the listener is ready
 
 constexpr std::uint32_t read_events = EPOLLIN | EPOLLRDHUP | EPOLLET;
@@ -211,7 +211,9 @@ void reject(self_ptr self, std::uint64_t id, const status& why) {
 }
 
 // Reads what arrived (edge-triggered: until EAGAIN) and handles each whole frame.
-void on_readable(self_ptr self, std::uint64_t id) {
+// (`hangup`: the peer closed or failed; read on to the end, whatever the
+// reads return on the way.)
+void on_readable(self_ptr self, std::uint64_t id, bool hangup = false) {
   auto& st = self->state;
   bool eof = false;
   for (;;) {
@@ -223,7 +225,7 @@ void on_readable(self_ptr self, std::uint64_t id) {
     bool drained = false;  // a short read took all there was (no EAGAIN round needed)
     if (n > 0) {
       c.in.commit(static_cast<std::size_t>(n));
-      drained = static_cast<std::size_t>(n) < room.size();
+      drained = static_cast<std::size_t>(n) < room.size() && !hangup;
     } else if (n == 0) {
       eof = true;
     } else if (errno == EINTR) {
@@ -251,7 +253,10 @@ void on_acceptable(self_ptr self) {
     int fd = ::accept4(st.listener.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) log_line(std::string("accept: ") + std::strerror(errno));
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {  // out of fds, say: try again soon (the edge is spent)
+        log_line(std::string("accept: ") + std::strerror(errno));
+        self->delayed_send(self, std::chrono::milliseconds(100), accept_atom::value);
+      }
       return;
     }
     net::socket sock(fd);
@@ -264,16 +269,16 @@ void on_acceptable(self_ptr self) {
     std::uint64_t id = st.next_conn++;
     st.conns.emplace(id, std::make_unique<connection>(std::move(sock), st.opts.max_frame));
     caf::actor me = caf::actor_cast<caf::actor>(self);
-    st.loop->watch(fd, read_events, [me, id](std::uint32_t) { caf::anon_send(me, io_atom::value, id); });
+    st.loop->watch(fd, read_events, [me, id](std::uint32_t ev) { caf::anon_send(me, io_atom::value, id, ev); });
     on_readable(self, id);  // it may have spoken already
   }
 }
 
-void on_io(self_ptr self, std::uint64_t id) {
+void on_io(self_ptr self, std::uint64_t id, std::uint32_t events) {
   auto it = self->state.conns.find(id);
   if (it == self->state.conns.end()) return;
   if (it->second->writing) flush(self, id);
-  on_readable(self, id);
+  on_readable(self, id, events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR));
 }
 
 caf::behavior gateway_actor(self_ptr self, gateway_options opts, int listener_fd) {
@@ -286,7 +291,7 @@ caf::behavior gateway_actor(self_ptr self, gateway_options opts, int listener_fd
   self->send(self, accept_atom::value);  // connections that came before the watch
   return {
       [=](accept_atom) { on_acceptable(self); },
-      [=](io_atom, std::uint64_t id) { on_io(self, id); },
+      [=](io_atom, std::uint64_t id, std::uint32_t events) { on_io(self, id, events); },
   };
 }
 

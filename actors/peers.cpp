@@ -17,7 +17,7 @@
 namespace trail::actors {
 namespace {
 
-using io_atom = caf::atom_constant<caf::atom("tpeerio")>;    // u64 link: its socket is ready
+using io_atom = caf::atom_constant<caf::atom("tpeerio")>;    // u64 link, u32 epoll events: its socket is ready
 using accept_atom = caf::atom_constant<caf::atom("tpeeracc")>;
 
 constexpr std::uint32_t events = EPOLLIN | EPOLLRDHUP | EPOLLET;
@@ -45,6 +45,9 @@ struct peers_state {
   std::map<std::uint64_t, std::string> addresses;     // live peers' wire addresses
   std::unordered_map<std::uint64_t, std::unique_ptr<link>> links;
   std::unordered_map<std::uint64_t, std::uint64_t> dialed;  // peer number -> its outgoing link
+  // Frames for a peer whose address is not known yet (the scheduler can
+  // answer the coordinator before it heard where the coordinator listens).
+  std::unordered_map<std::uint64_t, std::vector<schema::peer_message>> pending;
   std::uint64_t next_link = 1;
   static inline const char* name = "trail.peers";
 
@@ -115,7 +118,7 @@ std::uint64_t add_link(self_ptr self, net::socket s, bool outgoing, std::uint32_
   int fd = s.fd();
   st.links.emplace(id, std::make_unique<link>(std::move(s), outgoing));
   caf::actor me = caf::actor_cast<caf::actor>(self);
-  st.loop->watch(fd, mask, [me, id](std::uint32_t) { caf::anon_send(me, io_atom::value, id); });
+  st.loop->watch(fd, mask, [me, id](std::uint32_t ev) { caf::anon_send(me, io_atom::value, id, ev); });
   return id;
 }
 
@@ -141,21 +144,34 @@ link* outgoing(self_ptr self, std::uint64_t peer) {
   return &l;
 }
 
+// Frames kept for one unknown peer, at most.
+constexpr std::size_t max_pending = 4096;
+
 void send_to(self_ptr self, peer_out& m) {
+  auto& st = self->state;
+  if (!st.addresses.contains(m.to)) {  // not known yet: kept until it is
+    auto& q = st.pending[m.to];
+    if (q.size() < max_pending) q.push_back(std::move(m.message));
+    else log_line("dropped a frame for node " + std::to_string(m.to) + ": its address is not known");
+    return;
+  }
   link* l = outgoing(self, m.to);
-  if (!l) return;  // unknown or unreachable: the scheduler heard (or will hear) it is gone
+  if (!l) return;  // unreachable: the scheduler heard it
   schema::encode(m.message, l->out);
   flush(self, self->state.dialed.at(m.to));
 }
 
-// Reads what arrived on an accepted link and hands each frame on.
-void on_readable(self_ptr self, std::uint64_t id) {
+// Reads what arrived on an accepted link and hands each frame on (a dialed
+// link carries nothing back: it is read only to see it close). `hangup`: the
+// far end closed or failed; read on to the end.
+void on_readable(self_ptr self, std::uint64_t id, bool hangup) {
   auto& st = self->state;
   for (;;) {
     auto it = st.links.find(id);
     if (it == st.links.end()) return;
     link& l = *it->second;
-    auto room = l.in.space();
+    std::byte scratch[512];
+    auto room = l.outgoing ? std::span<std::byte>(scratch) : l.in.space();
     ssize_t n = ::recv(l.sock.fd(), room.data(), room.size(), 0);
     if (n == 0) return drop(self, id, "");
     if (n < 0) {
@@ -163,8 +179,8 @@ void on_readable(self_ptr self, std::uint64_t id) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
       return drop(self, id, std::strerror(errno));
     }
+    if (l.outgoing) continue;
     l.in.commit(static_cast<std::size_t>(n));
-    if (l.outgoing) continue;  // (a dialed link carries nothing back; read only to see it close)
     for (;;) {
       auto frame = l.in.next();
       if (!frame) return reject(self, id, frame.error());
@@ -180,11 +196,11 @@ void on_readable(self_ptr self, std::uint64_t id) {
       if (!l.greeted) return reject(self, id, status::invalid("a frame before the hello"));
       self->send(st.scheduler, peer_in{l.peer, l.incarnation, std::move(*m)});
     }
-    if (static_cast<std::size_t>(n) < room.size()) return;  // drained
+    if (static_cast<std::size_t>(n) < room.size() && !hangup) return;  // drained
   }
 }
 
-void on_io(self_ptr self, std::uint64_t id) {
+void on_io(self_ptr self, std::uint64_t id, std::uint32_t events) {
   auto& st = self->state;
   auto it = st.links.find(id);
   if (it == st.links.end()) return;
@@ -194,7 +210,7 @@ void on_io(self_ptr self, std::uint64_t id) {
     l.connecting = false;
   }
   if (l.writing) flush(self, id);
-  on_readable(self, id);
+  on_readable(self, id, events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR));
 }
 
 void on_acceptable(self_ptr self) {
@@ -203,10 +219,14 @@ void on_acceptable(self_ptr self) {
     int fd = ::accept4(st.listener.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {  // out of fds, say: try again soon (the edge is spent)
+        log_line(std::string("accept: ") + std::strerror(errno));
+        self->delayed_send(self, std::chrono::milliseconds(100), accept_atom::value);
+      }
       return;
     }
     auto id = add_link(self, net::socket(fd), false, events);
-    on_readable(self, id);
+    on_readable(self, id, false);
   }
 }
 
@@ -230,19 +250,28 @@ caf::behavior peers_actor(self_ptr self, int listener_fd, caf::actor scheduler) 
   self->send(self, accept_atom::value);
   return {
       [=](accept_atom) { on_acceptable(self); },
-      [=](io_atom, std::uint64_t id) { on_io(self, id); },
+      [=](io_atom, std::uint64_t id, std::uint32_t events) { on_io(self, id, events); },
       [=](cluster_atom, std::uint64_t number, std::uint64_t incarnation) {
         self->state.me = number;
         self->state.incarnation = incarnation;
       },
       [=](peer_atom, std::uint64_t number, std::string& address) {
-        auto& known = self->state.addresses[number];
+        auto& st = self->state;
+        auto& known = st.addresses[number];
         if (known != address) {  // new, or back at another address: old links are stale
           known = address;
-          if (auto d = self->state.dialed.find(number); d != self->state.dialed.end()) drop(self, d->second, "moved");
+          if (auto d = st.dialed.find(number); d != st.dialed.end()) drop(self, d->second, "moved");
         }
+        if (auto p = st.pending.extract(number))
+          for (auto& m : p.mapped()) {
+            peer_out out{number, std::move(m)};
+            send_to(self, out);
+          }
       },
-      [=](down_atom, std::uint64_t number) { forget(self, number); },
+      [=](down_atom, std::uint64_t number) {
+        self->state.pending.erase(number);
+        forget(self, number);
+      },
       [=](peer_out& m) { send_to(self, m); },
   };
 }

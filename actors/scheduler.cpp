@@ -34,7 +34,7 @@ caf::result<std::uint64_t, std::string> invoke(self_ptr self, const std::string&
   }
   // Wait before pumping: the session may end within this very pump.
   auto rp = self->make_response_promise<std::uint64_t, std::string>();
-  st.results->wait(*s, rp);
+  (void)st.results->wait(*s, rp);  // (the first waiter of a new session)
   pump(self);
   return rp;
 }
@@ -47,7 +47,7 @@ caf::result<std::uint64_t, std::string> result_of(self_ptr self, std::uint64_t s
   }
   if (!st.sessions->live(s)) return to_error(status::not_found("no session " + std::to_string(s)));
   auto rp = self->make_response_promise<std::uint64_t, std::string>();
-  st.results->wait(s, rp);
+  if (status w = st.results->wait(s, rp); !w.ok()) rp.deliver(to_error(w));
   return rp;
 }
 

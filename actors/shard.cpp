@@ -26,6 +26,13 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 using sweep_atom = caf::atom_constant<caf::atom("tsweep")>;
+using resend_atom = caf::atom_constant<caf::atom("tresend")>;  // u64 number: start its sessions again
+
+// A node that has not said how a session with a timeout ended this long
+// after its deadline is asked again (the frame may have been lost).
+constexpr auto overdue_grace = std::chrono::seconds(30);
+// Clients waiting for one session's result, at most.
+constexpr std::size_t max_waiters = 64;
 
 struct node_view {
   std::string name;
@@ -59,6 +66,7 @@ struct session_rec {
   std::uint64_t home = 0;
   std::uint32_t attempt = 0;
   clock::time_point wait_until{};  // while waiting for a node
+  clock::time_point placed_at{};   // when its run was last sent
   std::vector<caf::response_promise> waiters;
 };
 
@@ -129,6 +137,12 @@ void finish(self_ptr self, std::uint64_t id, outcome o) {
   }
 }
 
+void send_run(self_ptr self, session_rec& rec) {
+  rec.placed_at = clock::now();
+  self->send(self->state.wire,
+             peer_out{rec.home, schema::run_session{rec.node_session, rec.app, rec.version, rec.args, rec.timeout_ms}});
+}
+
 // Starts (or restarts) a session's attempt on a home node, or lets it wait.
 void place(self_ptr self, std::uint64_t id) {
   auto& st = self->state;
@@ -151,7 +165,19 @@ void place(self_ptr self, std::uint64_t id) {
   st.attempts[rec.node_session] = id;
   auto& node = st.nodes.at(*home);
   placed_on(node);
-  self->send(st.wire, peer_out{*home, schema::run_session{rec.node_session, rec.app, rec.version, rec.args, rec.timeout_ms}});
+  send_run(self, rec);
+}
+
+// Sessions of `number` start again there after its wire broke: a run frame
+// may have been lost with it (the node ignores runs of sessions it has, and
+// answers those it finished with how they ended).
+void resend_runs(self_ptr self, std::uint64_t number) {
+  auto& st = self->state;
+  if (!st.nodes.contains(number)) return;  // gone: its sessions were placed again
+  std::size_t n = 0;
+  for (auto& [id, rec] : st.sessions)
+    if (rec.home == number && rec.node_session) send_run(self, rec), ++n;
+  if (n) log_line(self, "sent " + std::to_string(n) + " session(s) to #" + std::to_string(number) + " again after its wire broke");
 }
 
 void place_waiting(self_ptr self, const std::string& app) {
@@ -190,12 +216,18 @@ void on_ended(self_ptr self, std::uint64_t number, std::uint64_t node_session, b
   finish(self, a->second, ok ? outcome{true, std::move(output), {}} : outcome{false, {}, status(static_cast<errc>(code), error)});
 }
 
-// Fails sessions that waited too long for a node.
+// Fails sessions that waited too long for a node; asks again about those
+// long overdue on theirs.
 void sweep(self_ptr self) {
   auto now = clock::now();
   std::vector<std::uint64_t> expired;
-  for (auto& [id, rec] : self->state.sessions)
+  for (auto& [id, rec] : self->state.sessions) {
     if (rec.home == 0 && now >= rec.wait_until) expired.push_back(id);
+    if (rec.home != 0 && rec.timeout_ms > 0 && now >= rec.placed_at + std::chrono::milliseconds(rec.timeout_ms) + overdue_grace) {
+      log_line(self, "session " + std::to_string(id) + " is overdue on #" + std::to_string(rec.home) + ": asking again");
+      send_run(self, rec);
+    }
+  }
   for (auto id : expired) {
     auto app = self->state.sessions.at(id).app;
     finish(self, id, {false, {}, status::unavailable("no node can run app \"" + app + "\": none joined or none holds it yet")});
@@ -359,6 +391,10 @@ caf::behavior shard_actor(self_ptr self, std::uint32_t index, coordinator_option
         for (auto& [app, a] : self->state.apps) push_deploy(self, app, number);
       },
       [=](down_atom, std::uint64_t number) { on_node_down(self, number); },
+      [=](lost_atom, std::uint64_t number) {  // (after a moment: the node redials, or is declared dead)
+        self->delayed_send(self, std::chrono::milliseconds(100), resend_atom::value, number);
+      },
+      [=](resend_atom, std::uint64_t number) { resend_runs(self, number); },
       [=](beat_atom, std::uint64_t number, std::uint32_t free, std::uint32_t queued) {
         if (auto it = self->state.nodes.find(number); it != self->state.nodes.end()) {
           it->second.free = free;
@@ -383,6 +419,8 @@ caf::behavior shard_actor(self_ptr self, std::uint32_t index, coordinator_option
         }
         auto s = st.sessions.find(id);
         if (s == st.sessions.end()) return to_error(status::not_found("no session " + std::to_string(id)));
+        if (s->second.waiters.size() >= max_waiters)
+          return to_error(status::unavailable(std::to_string(max_waiters) + " clients already wait for session " + std::to_string(id)));
         return s->second.waiters.emplace_back(self->make_response_promise<std::uint64_t, std::string>());
       },
       [=](undeploy_atom, const std::string& app) -> caf::result<std::string> {

@@ -29,6 +29,13 @@ namespace trail::actors::sched {
 namespace {
 
 using holder = core::session_refs::holder;
+using resend_ends_atom = caf::atom_constant<caf::atom("tresendend")>;  // say how placed sessions ended, again
+using lent_check_atom = caf::atom_constant<caf::atom("tlentchk")>;     // u64 number, [object]: still lent?
+
+// After the wire to a peer broke, objects it was pulling from us are kept
+// this long for it (its pull may go on, its "done" frame may be lost): then
+// they are given back to the store.
+constexpr auto lent_grace = std::chrono::seconds(60);
 
 cluster_state& cl(self_ptr self) { return *self->state.cluster; }
 
@@ -414,15 +421,44 @@ void on_peer_down(self_ptr self, std::uint64_t number, bool dead) {
   }
 }
 
-// The coordinator hears how a session it placed here ended.
+// The coordinator hears how a session it placed here ended (and can hear
+// it again: see on_run).
 void send_ended(self_ptr self, std::uint64_t session, bool ok, std::string output, const status& error) {
+  auto& c = cl(self);
   schema::session_ended e{session, ok, std::move(output), static_cast<std::uint16_t>(error.code()), error.message()};
-  if (auto& c = cl(self); c.wire) self->send(c.wire, peer_out{schema::coordinator_number, std::move(e)});
+  c.ended.put(session, e, e.output.size() + e.message.size());
+  if (c.wire) self->send(c.wire, peer_out{schema::coordinator_number, std::move(e)});
+}
+
+// The wire to the coordinator broke: how sessions ended lately is said
+// again (at most once a second: a coordinator that is down is not
+// hammered). It ignores what it already knows.
+void resend_ends(self_ptr self) {
+  auto& c = cl(self);
+  auto now = clock::now();
+  if (c.ends_resent && now < *c.ends_resent + std::chrono::seconds(1)) {
+    auto at = *c.ends_resent + std::chrono::seconds(1);
+    return self->delayed_send(self, at - now, resend_ends_atom::value);
+  }
+  c.ends_resent = now;
+  if (!c.wire || c.ended.size() == 0) return;
+  c.ended.for_each([&](std::uint64_t, const schema::session_ended& e) {
+    self->send(c.wire, peer_out{schema::coordinator_number, e});
+  });
 }
 
 void on_run(self_ptr self, schema::run_session& r) {
   auto& st = self->state;
   auto& c = cl(self);
+  // Asked again (the coordinator lost the wire, or waited too long): a
+  // session runs once per id.
+  if (c.placed.contains(r.session)) return;  // running: its end is said when it comes
+  if (auto* e = c.ended.find(r.session)) return self->send(c.wire, peer_out{schema::coordinator_number, *e});
+  if (c.ended.forgot(r.session)) {
+    schema::session_ended e{r.session, false, {}, static_cast<std::uint16_t>(errc::unavailable),
+                            "session " + std::to_string(r.session) + " ended on " + c.name + "; how is no longer kept"};
+    return self->send(c.wire, peer_out{schema::coordinator_number, std::move(e)});
+  }
   auto refuse = [&](const status& why) { send_ended(self, r.session, false, {}, why); };
   app_ref v = st.apps->version(r.app, r.version);
   if (!v) return refuse(status::not_found(r.app + " v" + std::to_string(r.version) + " is not deployed on " + c.name));
@@ -596,11 +632,25 @@ caf::message_handler cluster_handlers(self_ptr self) {
         if (c.wire) self->send(c.wire, peer_atom::value, number, std::move(wire));
       },
       [=](lost_atom, std::uint64_t number) {  // the wire to a peer broke: learn it again
-        if (number == schema::coordinator_number) return;  // (redialed at the next frame)
+        if (number == schema::coordinator_number) return resend_ends(self);  // (redialed at the next frame)
         log_line("lost the wire to node " + std::to_string(number) + "; its work here is retried");
         on_peer_down(self, number, false);
+        std::vector<std::uint64_t> lent;
+        for (auto& [id, to] : cl(self).lent)
+          if (to == number) lent.push_back(id);
+        if (!lent.empty()) self->delayed_send(self, lent_grace, lent_check_atom::value, number, std::move(lent));
         if (auto& c = cl(self); c.front) self->send(c.front, peer_atom::value, c.number);
         pump(self);
+      },
+      [=](resend_ends_atom) { resend_ends(self); },
+      [=](lent_check_atom, std::uint64_t number, const std::vector<std::uint64_t>& objects) {
+        auto& c = cl(self);
+        std::size_t n = 0;
+        for (auto id : objects)
+          if (auto it = c.lent.find(id); it != c.lent.end() && it->second == number) return_lent(self, id), ++n;
+        if (n)
+          log_line("gave back " + std::to_string(n) + " object(s) node " + std::to_string(number) +
+                   " did not finish pulling after its wire broke");
       },
       [=](watchdog_atom, std::uint64_t invocation) {
         task* t = self->state.tasks.by_attempt(invocation);

@@ -4,6 +4,14 @@
 
 namespace trail::actors::sched {
 
+status outcomes::wait(std::uint64_t session, caf::response_promise rp) {
+  auto& w = waiters_[session];
+  if (w.size() >= max_waiters)
+    return status::unavailable(std::to_string(max_waiters) + " clients already wait for session " + std::to_string(session));
+  w.push_back(std::move(rp));
+  return {};
+}
+
 void outcomes::ended(std::uint64_t session, const outcome& o, bool keep) {
   if (auto w = waiters_.find(session); w != waiters_.end()) {
     for (auto& rp : w->second) {

@@ -26,8 +26,12 @@ class outcomes {
   // Keeps the last `max_count` outcomes, and at most `max_bytes` of outputs.
   outcomes(std::size_t max_count, std::size_t max_bytes) : max_count_(max_count), max_bytes_(max_bytes) {}
 
+  // Clients waiting for one session, at most.
+  static constexpr std::size_t max_waiters = 64;
+
   // `rp` (-> u64 session, string output) is answered when `session` ends.
-  void wait(std::uint64_t session, caf::response_promise rp) { waiters_[session].push_back(std::move(rp)); }
+  // Errors: unavailable (max_waiters wait already; `rp` is not kept).
+  status wait(std::uint64_t session, caf::response_promise rp);
   // `session` ended: its waiters are answered; kept for later askers unless
   // `keep` is false (a session that ended without output has no result).
   void ended(std::uint64_t session, const outcome& o, bool keep);

@@ -28,6 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/core/recent_ends.hpp"
 #include "actors/core/report_sequencer.hpp"
 #include "actors/core/session_refs.hpp"
 #include "actors/core/session_table.hpp"
@@ -58,6 +59,10 @@ struct cluster_state {
   std::set<std::uint64_t> dead;         // fenced numbers: whatever they send is rejected
   std::map<std::string, std::uint64_t> owners;  // app -> number owning its app-scoped triggers
   std::unordered_set<std::uint64_t> placed;     // sessions the shard placed here (their end is reported)
+  // How placed sessions ended lately: said again when the coordinator asks
+  // again, or after the wire to it broke (a frame may have gone with it).
+  core::recent_ends<schema::session_ended> ended{4096, 16u << 20, 65536};
+  std::optional<clock::time_point> ends_resent;  // the last time all of them were said again
   // -- home side --
   // Objects already handed to their buckets, per live session: an object can
   // arrive twice (a given-up attempt's pull and its re-run's seal).
