@@ -194,4 +194,14 @@ result<std::string> client::undeploy(const std::string& app) {
   return std::move(r->text);
 }
 
+result<std::string> client::admin(const std::string& command, const std::vector<std::string>& args) {
+  schema::client_request q;
+  q.what = schema::client_request::kind::admin;
+  q.app = command;
+  q.args = args;
+  auto r = impl_->ask(std::move(q), impl_->timeout);
+  if (!r) return r.error();
+  return std::move(r->text);
+}
+
 }  // namespace trail

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/cluster_types.hpp"
+#include "actors/coordinator_admin.hpp"
 #include "actors/core/manifest.hpp"
 #include "actors/core/membership.hpp"
 #include "actors/core/placement.hpp"
@@ -225,6 +226,13 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
       },
       [=](undeploy_atom, const std::string& app) -> caf::result<caf::message> {
         return self->delegate(shard_for_app(self, app), undeploy_atom::value, app);
+      },
+      [=](admin_atom, const std::string& command, const std::vector<std::string>& words) {
+        admin_scope scope;
+        for (auto& [n, rec] : self->state.nodes) scope.nodes.push_back({n, rec.name, rec.wire, rec.scheduler});
+        scope.shards = self->state.shards;
+        scope.shard_count = static_cast<std::uint32_t>(self->state.shards.size());
+        return coordinator_admin(self, std::move(scope), command, words);
       },
       [=](apps_atom) {
         return gather<std::vector<std::string>>(self, caf::make_message(apps_atom::value), {},

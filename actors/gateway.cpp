@@ -185,6 +185,10 @@ void handle(self_ptr self, std::uint64_t conn, request& q) {
       self->request(front, wait, undeploy_atom::value, std::move(q.app))
           .then(on_text(self, conn, rid), on_error(self, conn, rid));
       break;
+    case k::admin:
+      self->request(front, wait, admin_atom::value, std::move(q.app), std::move(q.args))
+          .then(on_text(self, conn, rid), on_error(self, conn, rid));
+      break;
     case k::control: {
       if (st.opts.control.empty()) {
         send_reply(self, conn, error_reply(rid, status::not_found("not a coordinator: no control port here")));

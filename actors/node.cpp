@@ -118,6 +118,7 @@ int run_node(const node_options& opts, bool cluster) {
   sched.cluster = cluster;
   sched.xfer = xfer.get();
   sched.forward_wait = opts.forward_wait;
+  sched.node_name = opts.name;
   shm::pool_options pool;
   pool.executor_path = opts.executor_path;
   pool.executors = opts.executors;

@@ -162,6 +162,9 @@ caf::behavior registry_actor(self_ptr self, registry_options opts, caf::actor sc
       },
       [=](status_atom) { return self->delegate(self->state.scheduler, status_atom::value); },
       [=](apps_atom) { return self->delegate(self->state.scheduler, apps_atom::value); },
+      [=](admin_atom, std::string& command, std::vector<std::string>& words) {
+        return self->delegate(self->state.scheduler, admin_atom::value, std::move(command), std::move(words));
+      },
       [=](undeploy_atom, std::string& app) {
         return self->delegate(self->state.scheduler, undeploy_atom::value, std::move(app));
       },

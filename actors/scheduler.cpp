@@ -14,6 +14,7 @@ caf::result<std::uint64_t, std::string> invoke(self_ptr self, const std::string&
   auto& st = self->state;
   app_ref app = st.apps->current(name);
   if (!app) return to_error(status::not_found("no app \"" + name + "\" is deployed"));
+  if (st.draining) return to_error(status::unavailable("this node is draining (`trail drain --off` ends that)"));
   std::size_t bytes = 0;
   for (auto& a : args) bytes += a.size();
   if (bytes > st.opts.max_args_bytes)
@@ -99,6 +100,7 @@ caf::behavior scheduler_actor(self_ptr self, shm::store* store, shm::pool_option
   auto& st = self->state;
   st.store = store;
   st.sessions = std::make_unique<core::session_table>(opts.limits);
+  st.trace = std::make_unique<trace_log>(opts.node_name.empty() ? "local" : opts.node_name);
   st.apps = std::make_unique<catalogue>(opts.cluster);
   if (opts.cluster) {
     auto& c = st.cluster.emplace();
@@ -126,6 +128,11 @@ caf::behavior scheduler_actor(self_ptr self, shm::store* store, shm::pool_option
       [=](apps_atom) { return self->state.apps->listing(); },
       [=](const app_ref& app) { self->state.apps->add(app); },
       [=](undeploy_atom, const std::string& app) { return undeploy(self, app); },
+      [=](admin_atom, const std::string& command, const std::vector<std::string>& words) -> caf::result<std::string> {
+        auto r = admin(self, command, words);
+        if (!r) return to_error(r.error());
+        return std::move(*r);
+      },
       [=](drain_atom, bool fds) { on_drain(self, fds); },
       [=](load_atom) { return load(self); },
       [=](bucket_result& r) {

@@ -12,6 +12,7 @@
 //   load_atom                                     -> u32 free executors, u32 queued, u64 store bytes used
 //   bucket_result, bucket_released                from bucket actors
 //   drain_atom, bool fds                          from the loop: the executors have news
+//   admin_atom, command, [words]                  -> string (JSON): operators' commands (sched/admin.cpp)
 // and, in a cluster, the protocol of cluster_types.hpp (coordinator, agent,
 // the node-to-node wire of peers.hpp).
 #pragma once
@@ -26,6 +27,10 @@
 #include "actors/net/transfer.hpp"
 #include "actors/types.hpp"
 #include "shm/executor_pool.hpp"
+
+namespace trail::net {
+class faults;
+}
 
 namespace trail::actors {
 
@@ -42,6 +47,7 @@ struct scheduler_options {
   std::string node_name;                        // --name
   net::transfer_service* xfer = nullptr;        // the data path; outlives the actor
   std::chrono::milliseconds forward_wait{0};    // wait for a local executor before forwarding
+  net::faults* faults = nullptr;                // fault points armed by `trail fault`; outlives the actor
 };
 
 // Spawns the scheduler on `loop`. On the loop thread it starts the executor

@@ -11,6 +11,7 @@
 // Invocations that arrive while no node holds the app wait, bounded by
 // `placement_wait` (or the invocation's own timeout), then fail "unavailable".
 #include <filesystem>
+#include <set>
 #include <span>
 
 #include <nlohmann/json.hpp>
@@ -89,6 +90,7 @@ struct shard_state {
   std::deque<std::uint64_t> result_order;
   std::uint64_t next = 1;
   std::uint64_t ok = 0, failed = 0, replaced = 0, forwarded = 0;
+  std::set<std::uint64_t> cordoned;  // draining nodes (`trail drain`): placement leaves them out
   static inline const char* name = "trail.shard";
 };
 
@@ -103,7 +105,7 @@ std::uint64_t next_id(self_ptr self) { return shard_session_base(self->state.ind
 std::vector<core::node_load> loads(self_ptr self, const app_entry& a) {
   std::vector<core::node_load> out;
   for (auto n : a.holders)
-    if (auto it = self->state.nodes.find(n); it != self->state.nodes.end())
+    if (auto it = self->state.nodes.find(n); it != self->state.nodes.end() && !self->state.cordoned.contains(n))
       out.push_back({n, it->second.free, it->second.backlog});
   return out;
 }
@@ -436,6 +438,11 @@ caf::behavior shard_actor(self_ptr self, std::uint32_t index, coordinator_option
         return out;
       },
       [=](status_atom) { return status_json(self); },
+      [=](admin_atom, const std::string& what, std::uint64_t number, bool on) {  // "cordon": from the front
+        if (what != "cordon") return;
+        if (on) self->state.cordoned.insert(number);
+        else self->state.cordoned.erase(number);
+      },
   };
 }
 

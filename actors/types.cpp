@@ -17,8 +17,15 @@ status to_status(const caf::error& e, caf::actor_system& sys) {
   return status::unavailable(sys.render(e));
 }
 
+core::log_ring& recent_logs() {
+  static core::log_ring ring;
+  return ring;
+}
+
 void log_line(std::string line) {
   static shm::async_log log{stderr};
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
+  recent_logs().add(ms.count(), line);
   log.post(std::move(line));
 }
 

@@ -18,6 +18,7 @@
 
 #include <trail/status.hpp>
 
+#include "actors/core/log_ring.hpp"
 #include "actors/core/manifest.hpp"
 #include "actors/core/trigger.hpp"
 #include "schema/cluster.hpp"
@@ -47,6 +48,8 @@ using result_atom = caf::atom_constant<caf::atom("tresult")>;
 using status_atom = caf::atom_constant<caf::atom("tstatus")>;
 using apps_atom = caf::atom_constant<caf::atom("tapps")>;
 using undeploy_atom = caf::atom_constant<caf::atom("tundeploy")>;
+//   admin_atom, command, [args]                      -> string (JSON)   (README "Operating trail")
+using admin_atom = caf::atom_constant<caf::atom("tadmin")>;
 
 // -- inside a node (local) --------------------------------------------------------------
 using tick_atom_t = caf::atom_constant<caf::atom("ttick")>;      // a timer went off
@@ -148,8 +151,10 @@ caf::error to_error(const status& s);
 status to_status(const caf::error& e, caf::actor_system& sys);
 
 // Writes `line` (plus a newline) to stderr from a thread of its own: an
-// actor never stalls on a full stderr pipe.
+// actor never stalls on a full stderr pipe. The newest lines are also kept
+// in recent_logs() for `trail logs`.
 void log_line(std::string line);
+core::log_ring& recent_logs();  // process-wide, like stderr itself
 
 // For actors that peers can reach: a message no handler matches (malformed,
 // of another protocol, forged) is dropped with one line on stderr naming

@@ -21,7 +21,13 @@ struct Request {
     apps @6 :Void;               # deployed apps, "name vN" each
     undeploy @7 :Text;           # an app's name
     control @8 :Void;            # a joining node asks for the coordinator's control (CAF) and wire addresses
+    admin @9 :Admin;             # an operator's command (nodes, sessions, trace...); the reply's text is JSON
   }
+}
+
+struct Admin {
+  command @0 :Text;              # e.g. "nodes", "trace"
+  args @1 :List(Text);           # its words after the command, e.g. ["17"] or ["--app", "chain"]
 }
 
 struct Invoke {

@@ -86,6 +86,13 @@ void encode(const client_request& r, std::string& out) {
     case k::apps: b.setApps(); break;
     case k::undeploy: b.setUndeploy(r.app); break;
     case k::control: b.setControl(); break;
+    case k::admin: {
+      auto a = b.initAdmin();
+      a.setCommand(r.app);
+      auto args = a.initArgs(static_cast<unsigned>(r.args.size()));
+      for (unsigned j = 0; j < r.args.size(); ++j) args.set(j, r.args[j]);
+      break;
+    }
   }
   append(m, out);
 }
@@ -167,6 +174,11 @@ result<client_request> decode_request(std::span<const std::byte> bytes) {
         r.app = as_string(b.getUndeploy());
         break;
       case wire::Request::CONTROL: r.what = k::control; break;
+      case wire::Request::ADMIN:
+        r.what = k::admin;
+        r.app = as_string(b.getAdmin().getCommand());
+        r.args = strings(b.getAdmin().getArgs());
+        break;
       default: return status::invalid("unknown client request (newer client?)");
     }
     return r;

@@ -23,12 +23,12 @@ namespace trail::schema {
 inline constexpr std::size_t max_client_frame = 320u << 20;
 
 struct client_request {
-  enum class kind : std::uint8_t { hello, invoke, result, deploy, status, apps, undeploy, control };
+  enum class kind : std::uint8_t { hello, invoke, result, deploy, status, apps, undeploy, control, admin };
   std::uint64_t id = 0;
   kind what = kind::hello;
   std::uint32_t version = 0;            // hello
-  std::string app;                      // invoke, undeploy
-  std::vector<std::string> args;        // invoke
+  std::string app;                      // invoke, undeploy; admin: the command
+  std::vector<std::string> args;        // invoke; admin: the command's words
   std::uint32_t timeout_ms = 0;         // invoke, result
   bool async = false;                   // invoke
   std::uint64_t session = 0;            // result

@@ -23,6 +23,7 @@
 
 #include "actors/cluster_types.hpp"
 #include "actors/core/placement.hpp"
+#include "actors/net/faults.hpp"
 #include "actors/sched/state.hpp"
 
 namespace trail::actors::sched {
@@ -344,7 +345,13 @@ void drop_foreign(self_ptr self, std::uint64_t session) {
 void send_work(self_ptr self, task& t, std::uint64_t number, schema::work w) {
   auto& c = cl(self);
   std::uint64_t inv = t.invocation;
-  self->state.tasks.placed(t, number, clock::now());
+  auto now = clock::now();
+  self->state.tasks.placed(t, number, now);
+  auto wall = wall_now();
+  auto& trace = *self->state.trace;  // the node that runs it records the run
+  trace.attempt_started(t.session, inv, t.fn->name, t.attempt, -1, t.inputs, to_wall(t.queued_at, now, wall), wall);
+  auto peer = c.peers.find(number);
+  trace.attempt_forwarded(inv, peer != c.peers.end() ? peer->second.name : "#" + std::to_string(number));
   c.workers[t.session].insert(number);
   c.reports.expect(inv);
   send_peer(self, number, std::move(w));
@@ -629,6 +636,7 @@ caf::message_handler cluster_handlers(self_ptr self) {
         auto& c = cl(self);
         if (c.dead.contains(number) || number == c.number) return;
         c.peers[number] = {name, data};
+        if (auto* f = self->state.opts.faults) f->learn(number, name, wire, data);  // fault points go by name
         if (c.wire) self->send(c.wire, peer_atom::value, number, std::move(wire));
       },
       [=](lost_atom, std::uint64_t number) {  // the wire to a peer broke: learn it again

@@ -187,10 +187,11 @@ void dispatcher::listener::on_executor_died(int slot, const std::string& why) {
 }
 
 void dispatcher::listener::on_log(int slot, const shm::invocation* inv, std::string_view line) {
-  if (inv)
-    log.post("[session " + std::to_string(inv->session) + " " + inv->function + "] " + std::string(line));
-  else
-    log.post("[executor " + std::to_string(slot) + "] " + std::string(line));
+  std::string text = inv ? "[session " + std::to_string(inv->session) + " " + inv->function + "] " + std::string(line)
+                         : "[executor " + std::to_string(slot) + "] " + std::string(line);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
+  recent_logs().add(ms.count(), text);  // for `trail logs`
+  log.post(std::move(text));
 }
 
 void dispatcher::poller::fire() {

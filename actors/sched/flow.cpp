@@ -48,6 +48,7 @@ result<std::uint64_t> start_session(self_ptr self, const app_ref& app, core::ses
   if (st.sessions->live(s) || st.session_app.contains(s)) return status::invalid("session " + std::to_string(s) + " exists");
   if (auto r = st.sessions->start(s, app->app, origin, clock::now(), deadline); !r.ok()) return r;
   st.session_app[s] = app;
+  st.trace->session_started(s, app->app, wall_now());
   hold_session(self, s, holder::home);
   return s;
 }
@@ -77,6 +78,7 @@ void finish_session(self_ptr self, const core::session_end& e) {
   } else {
     o.error = status::not_found("session ended without output");
   }
+  st.trace->session_ended(e.session, e.how != k::failed, e.error, wall_now());
   st.recent_sessions.push_back(summary_of(e, o));
   if (st.recent_sessions.size() > 20) st.recent_sessions.pop_front();
   if (st.results) st.results->ended(e.session, o, e.how != k::quiet);
@@ -187,6 +189,9 @@ void dispatch_queued(self_ptr self) {
       continue;
     }
     st.tasks.start(*t, inv, task_state::running);
+    auto wall = wall_now();
+    st.trace->attempt_started(t->session, inv, t->fn->name, t->attempt, *choice, t->inputs,
+                              to_wall(t->queued_at, now, wall), wall);
     t->started_at = now;
     t->seal_sum_ns = 0, t->seals = 0;
     ++st.count.invocations;
@@ -297,11 +302,25 @@ void on_executor_died(self_ptr self, const status& why) {
       st.sessions->fail(t->session, "no executor can run: " + why.message());
 }
 
+void trace_event(self_ptr self, const exec_event& e) {
+  using k = exec_event::kind;
+  auto& trace = *self->state.trace;
+  switch (e.what) {
+    case k::sealed:
+    case k::output: trace.attempt_wrote(e.invocation, e.object); break;
+    case k::finished:
+    case k::lost: trace.attempt_ended(e.invocation, e.outcome.ok() ? "ok" : e.outcome.message(), wall_now()); break;
+    case k::returned: trace.attempt_ended(e.invocation, "returned: runs again", wall_now()); break;
+    default: break;
+  }
+}
+
 void on_exec_event(self_ptr self, const exec_event& e) {
   auto& st = self->state;
   using k = exec_event::kind;
   task* t = e.invocation ? st.tasks.by_attempt(e.invocation) : nullptr;
   st.executors.learn(e, t, clock::now());
+  trace_event(self, e);
   if (e.what == k::returned) return on_returned(self, e.invocation);
   if (e.what == k::died) return on_executor_died(self, e.outcome);
   if (t && t->home) {  // work run for another home: everything goes there

@@ -37,6 +37,7 @@
 #include "actors/sched/dispatcher.hpp"
 #include "actors/sched/outcomes.hpp"
 #include "actors/sched/tasks.hpp"
+#include "actors/sched/trace_log.hpp"
 #include "schema/cluster.hpp"
 
 namespace trail::actors::sched {
@@ -105,6 +106,8 @@ struct scheduler_state {
   counters count;
   std::deque<std::string> recent_failures;
   std::deque<nlohmann::json> recent_sessions;  // the last ended sessions, for `trail status`
+  std::unique_ptr<trace_log> trace;            // recent sessions and attempts, for operators
+  bool draining = false;                       // `trail drain`: no new sessions start here
   std::uint64_t next_session = 1, next_invocation = 1;
   std::optional<clock::time_point> armed;      // the tick timer's deadline
   static inline const char* name = "trail.scheduler";
@@ -139,6 +142,15 @@ void note_failure(self_ptr self, std::string what);
 // The session's store name space: opened by its first holder, released with the last.
 void hold_session(self_ptr self, std::uint64_t s, core::session_refs::holder h);
 void let_go_session(self_ptr self, std::uint64_t s, core::session_refs::holder h);
+
+// -- admin.cpp: operators' commands ----------------------------------------------------
+result<std::string> admin(self_ptr self, const std::string& command, const std::vector<std::string>& words);
+// The newest log lines of this process after `since` (`trail logs`).
+nlohmann::json logs_json(const std::string& node, std::uint64_t since, std::size_t limit);
+// Steady time as wall-clock µs (trace times).
+inline wall_us to_wall(clock::time_point t, clock::time_point now, wall_us wall) {
+  return wall - std::chrono::duration_cast<std::chrono::microseconds>(now - t).count();
+}
 
 // -- cluster.cpp: two-level scheduling between nodes ------------------------------
 // Whether `t` leaves this node now (no executor takes it here, or its

@@ -53,6 +53,10 @@ class client {
   result<std::string> status_json();
   result<std::vector<std::string>> apps();
   result<std::string> undeploy(const std::string& app);
+  // An operator's command (`nodes`, `sessions`, `session ID`, `trace ID`,
+  // `cancel ID`, `drain NODE`, `logs NODE`, `fault NODE ...`): the server's
+  // answer as JSON text. README "Operating trail" lists them.
+  result<std::string> admin(const std::string& command, const std::vector<std::string>& args = {});
 
   // Time allowed for requests without a timeout of their own (deploy, status...).
   void set_request_timeout(std::chrono::milliseconds t);

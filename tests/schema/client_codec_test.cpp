@@ -67,6 +67,13 @@ TEST(ClientCodec, EveryRequestSurvivesARoundTrip) {
   EXPECT_EQ(r.what, rk::result);
   EXPECT_EQ(r.session, 1ull << 50);
 
+  client_request adm;
+  adm.id = 11, adm.what = rk::admin, adm.app = "sessions", adm.args = {"--app", "chain"};
+  auto ad = round_trip(adm);
+  EXPECT_EQ(ad.what, rk::admin);
+  EXPECT_EQ(ad.app, "sessions");
+  EXPECT_EQ(ad.args, adm.args);
+
   for (auto k : {rk::hello, rk::status, rk::apps, rk::undeploy, rk::control}) {
     client_request q;
     q.id = 10, q.what = k, q.version = 3, q.app = "gone";

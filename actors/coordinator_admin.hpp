@@ -1,0 +1,33 @@
+// The coordinator's half of the admin commands: it asks the nodes (each
+// scheduler answers for itself, sched/admin.cpp) and merges their answers
+// into one, so that `trail nodes`, `sessions`, `session ID`, `trace ID`,
+// `cancel ID`, `drain NODE`, `logs NODE` and `fault NODE ...` work against a
+// cluster as against a standalone node. Internal to actors/.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+
+namespace trail::actors {
+
+// A live node as the coordinator knows it.
+struct admin_node {
+  std::uint64_t number = 0;
+  std::string name, wire;
+  caf::actor scheduler;
+};
+
+struct admin_scope {
+  std::vector<admin_node> nodes;
+  std::vector<caf::actor> shards;  // told which nodes drain (placement leaves them out)
+  std::uint32_t shard_count = 0;
+};
+
+// Answers `command` with JSON text (or a trail error), asking nodes as needed.
+caf::result<std::string> coordinator_admin(caf::event_based_actor* self, admin_scope scope, const std::string& command,
+                                           const std::vector<std::string>& words);
+
+}  // namespace trail::actors
