@@ -1,0 +1,244 @@
+#include "actors/metrics_server.hpp"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/metrics.hpp"
+#include "actors/net/socket.hpp"
+#include "actors/types.hpp"
+
+namespace trail::actors {
+namespace {
+
+using accept_atom = caf::atom_constant<caf::atom("tmxaccept")>;  // the listener is ready
+using io_atom = caf::atom_constant<caf::atom("tmxio")>;          // u64 connection: its socket is ready
+using expire_atom = caf::atom_constant<caf::atom("tmxexpire")>;  // u64 connection: its time is up
+
+constexpr std::uint32_t read_events = EPOLLIN | EPOLLRDHUP | EPOLLET;
+constexpr std::size_t max_request = 8 << 10;
+constexpr auto connection_time = std::chrono::seconds(10);
+constexpr auto source_wait = std::chrono::seconds(5);
+
+struct connection {
+  net::socket sock;
+  std::string in;           // the request head so far
+  std::string out;          // the reply not yet sent
+  std::size_t sent = 0;
+  bool writing = false;     // EPOLLOUT is armed
+  bool answered = false;    // a reply is decided (more input is discarded)
+  bool shut = false;        // the reply went out and our side is shut: waiting for the peer's end
+  bool peer_done = false;   // the peer's end came (before the reply went out)
+};
+
+struct server_state {
+  metrics_server_options opts;
+  net::socket listener;
+  node_loop* loop = nullptr;
+  std::unordered_map<std::uint64_t, std::unique_ptr<connection>> conns;
+  std::uint64_t next_conn = 1;
+  static inline const char* name = "trail.metrics";
+
+  // (On the loop thread, where the actor ends.) The loop forgets the sockets first.
+  ~server_state() {
+    if (!loop) return;
+    for (auto& [id, c] : conns) loop->unwatch(c->sock.fd());
+    if (listener.valid()) loop->unwatch(listener.fd());
+  }
+};
+
+using self_ptr = caf::stateful_actor<server_state, loop_actor>*;
+
+void close_connection(self_ptr self, std::uint64_t id) {
+  auto& st = self->state;
+  auto it = st.conns.find(id);
+  if (it == st.conns.end()) return;
+  st.loop->unwatch(it->second->sock.fd());
+  st.conns.erase(it);
+}
+
+// Sends what it can; arms EPOLLOUT for the rest. Once all went, shuts our
+// side: the peer reads to the end, then closes (a close with unread input
+// could reset the connection before the peer read the reply).
+void flush(self_ptr self, std::uint64_t id) {
+  auto& st = self->state;
+  auto it = st.conns.find(id);
+  if (it == st.conns.end()) return;
+  connection& c = *it->second;
+  while (c.sent < c.out.size()) {
+    ssize_t n = ::send(c.sock.fd(), c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      c.sent += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!c.writing) st.loop->rewatch(c.sock.fd(), read_events | EPOLLOUT);
+      c.writing = true;
+      return;
+    }
+    return close_connection(self, id);  // the scraper is gone
+  }
+  if (c.writing) st.loop->rewatch(c.sock.fd(), read_events);
+  c.writing = false;
+  ::shutdown(c.sock.fd(), SHUT_WR);
+  c.shut = true;
+  if (c.peer_done) close_connection(self, id);
+}
+
+void reply(self_ptr self, std::uint64_t id, std::string response) {
+  auto it = self->state.conns.find(id);
+  if (it == self->state.conns.end()) return;  // the scraper went away meanwhile
+  it->second->out = std::move(response);
+  flush(self, id);
+}
+
+const char* reason_of(int code) {
+  switch (code) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 500: return "Internal Server Error";
+    default: return "Service Unavailable";
+  }
+}
+
+std::string plain(int code, const std::string& why) {
+  return metrics::http_response(code, reason_of(code), "text/plain; charset=utf-8", why + "\n");
+}
+
+// Asks the source for its status and replies with the exposition.
+void scrape(self_ptr self, std::uint64_t id, bool head_only) {
+  self->request(self->state.opts.source, source_wait, status_atom::value)
+      .then(
+          [=](const std::string& status) {
+            std::string body;
+            try {
+              body = self->state.opts.render(nlohmann::json::parse(status));
+            } catch (const std::exception& e) {
+              return reply(self, id, plain(500, std::string("cannot render the metrics: ") + e.what()));
+            }
+            reply(self, id, metrics::http_response(200, "OK", metrics::content_type, body, head_only));
+          },
+          [=](caf::error& e) {
+            reply(self, id, plain(503, "no status: " + to_status(e, self->system()).message()));
+          });
+}
+
+void on_request(self_ptr self, std::uint64_t id, const metrics::http_request& r) {
+  auto route = metrics::route_of(r);
+  if (route.wants_metrics) return scrape(self, id, r.method == "HEAD");
+  const char* why = route.code == 404 ? "not found: only /metrics is served"
+                    : route.code == 405 ? "only GET and HEAD are served"
+                                        : "malformed request";
+  reply(self, id, plain(route.code, why));
+}
+
+// Reads what arrived (edge-triggered: until EAGAIN or the end).
+void on_readable(self_ptr self, std::uint64_t id) {
+  auto& st = self->state;
+  for (;;) {
+    auto it = st.conns.find(id);
+    if (it == st.conns.end()) return;
+    connection& c = *it->second;
+    char buf[4096];
+    ssize_t n = ::recv(c.sock.fd(), buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n <= 0) {  // the peer's end (or an error): nothing more to read or to say
+      if (!c.answered || c.shut) return close_connection(self, id);
+      c.peer_done = true;  // (a reply on its way still goes out, then it closes)
+      return;
+    }
+    if (c.answered) continue;  // (anything after the head is not ours to read)
+    c.in.append(buf, static_cast<std::size_t>(n));
+    auto r = metrics::parse_http_request(c.in);
+    if (r.st == metrics::http_request::state::incomplete && c.in.size() <= max_request) continue;
+    c.answered = true;
+    if (r.st == metrics::http_request::state::incomplete) r.st = metrics::http_request::state::bad;  // too long
+    on_request(self, id, r);
+  }
+}
+
+void on_acceptable(self_ptr self) {
+  auto& st = self->state;
+  for (;;) {
+    int fd = ::accept4(st.listener.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {  // out of fds, say: try again soon (the edge is spent)
+        log_line(std::string("trail: metrics: accept: ") + std::strerror(errno));
+        self->delayed_send(self, std::chrono::milliseconds(100), accept_atom::value);
+      }
+      return;
+    }
+    net::socket sock(fd);
+    if (st.conns.size() >= st.opts.max_connections) continue;  // (closed at once)
+    std::uint64_t id = st.next_conn++;
+    auto c = std::make_unique<connection>();
+    c->sock = std::move(sock);
+    st.conns.emplace(id, std::move(c));
+    caf::actor me = caf::actor_cast<caf::actor>(self);
+    st.loop->watch(fd, read_events, [me, id](std::uint32_t) { caf::anon_send(me, io_atom::value, id); });
+    self->delayed_send(self, connection_time, expire_atom::value, id);
+    on_readable(self, id);  // it may have spoken already
+  }
+}
+
+void on_io(self_ptr self, std::uint64_t id) {
+  auto it = self->state.conns.find(id);
+  if (it == self->state.conns.end()) return;
+  if (it->second->writing) flush(self, id);
+  on_readable(self, id);
+}
+
+caf::behavior server_actor(self_ptr self, metrics_server_options opts, int listener_fd) {
+  auto& st = self->state;
+  st.opts = std::move(opts);
+  st.listener = net::socket(listener_fd);
+  st.loop = &self->loop();
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  st.loop->watch(listener_fd, EPOLLIN | EPOLLET, [me](std::uint32_t) { caf::anon_send(me, accept_atom::value); });
+  self->send(self, accept_atom::value);  // connections that came before the watch
+  return {
+      [=](accept_atom) { on_acceptable(self); },
+      [=](io_atom, std::uint64_t id) { on_io(self, id); },
+      [=](expire_atom, std::uint64_t id) { close_connection(self, id); },
+  };
+}
+
+}  // namespace
+
+status parse_metrics_address(const std::string& text, metrics_server_options& opts) {
+  auto colon = text.rfind(':');
+  auto bad = status::invalid("--metrics: invalid address '" + text + "': expected HOST:PORT");
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return bad;
+  std::uint32_t port = 0;
+  for (char c : text.substr(colon + 1)) {
+    if (c < '0' || c > '9' || port > 65535) return bad;
+    port = port * 10 + static_cast<std::uint32_t>(c - '0');
+  }
+  if (port > 65535) return bad;
+  opts.host = text.substr(0, colon);
+  opts.port = static_cast<std::uint16_t>(port);
+  return {};
+}
+
+result<std::pair<caf::actor, std::string>> spawn_metrics_server(node_loop& loop, metrics_server_options opts) {
+  TRAIL_REQUIRE(opts.source && opts.render, "spawn_metrics_server: a source and a renderer are needed");
+  auto listener = net::listen_on(opts.host, opts.port);
+  if (!listener) return status::unavailable("cannot serve metrics on " + opts.host + ":" + std::to_string(opts.port) +
+                                            ": " + listener.error().message());
+  std::string address = listener->local_address();
+  auto server = spawn_on(loop, server_actor, std::move(opts), listener->release());
+  return std::pair{server, address};
+}
+
+}  // namespace trail::actors
