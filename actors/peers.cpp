@@ -5,11 +5,13 @@
 
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <memory>
 #include <unordered_map>
 
 #include "actors/cluster_types.hpp"
+#include "actors/net/faults.hpp"
 #include "actors/net/socket.hpp"
 #include "actors/types.hpp"
 #include "schema/frame_buffer.hpp"
@@ -19,6 +21,7 @@ namespace {
 
 using io_atom = caf::atom_constant<caf::atom("tpeerio")>;    // u64 link, u32 epoll events: its socket is ready
 using accept_atom = caf::atom_constant<caf::atom("tpeeracc")>;
+using release_atom = caf::atom_constant<caf::atom("tpeerdly")>;  // u64 peer: delayed frames may be due
 
 constexpr std::uint32_t events = EPOLLIN | EPOLLRDHUP | EPOLLET;
 
@@ -48,6 +51,10 @@ struct peers_state {
   // Frames for a peer whose address is not known yet (the scheduler can
   // answer the coordinator before it heard where the coordinator listens).
   std::unordered_map<std::uint64_t, std::vector<schema::peer_message>> pending;
+  // Fault points (faults.hpp; null: none) and, per peer, the frames an armed
+  // delay holds, oldest first, each with the time it may leave.
+  net::faults* faults = nullptr;
+  std::unordered_map<std::uint64_t, std::deque<std::pair<std::chrono::steady_clock::time_point, schema::peer_message>>> delayed;
   std::uint64_t next_link = 1;
   static inline const char* name = "trail.peers";
 
@@ -147,7 +154,7 @@ link* outgoing(self_ptr self, std::uint64_t peer) {
 // Frames kept for one unknown peer, at most.
 constexpr std::size_t max_pending = 4096;
 
-void send_to(self_ptr self, peer_out& m) {
+void send_now(self_ptr self, peer_out& m) {
   auto& st = self->state;
   if (!st.addresses.contains(m.to)) {  // not known yet: kept until it is
     auto& q = st.pending[m.to];
@@ -159,6 +166,34 @@ void send_to(self_ptr self, peer_out& m) {
   if (!l) return;  // unreachable: the scheduler heard it
   schema::encode(m.message, l->out);
   flush(self, self->state.dialed.at(m.to));
+}
+
+// Sends the delayed frames to `peer` that are due, in order; a frame not yet
+// due holds back those behind it (its own timer comes).
+void release_due(self_ptr self, std::uint64_t peer) {
+  auto& st = self->state;
+  auto it = st.delayed.find(peer);
+  if (it == st.delayed.end()) return;
+  auto now = std::chrono::steady_clock::now();
+  while (!it->second.empty() && it->second.front().first <= now) {
+    peer_out out{peer, std::move(it->second.front().second)};
+    it->second.pop_front();
+    send_now(self, out);
+  }
+  if (it->second.empty()) st.delayed.erase(it);
+}
+
+// The node wire's fault point: a frame may be lost, or held back a while
+// (behind any frame already held, so the stream keeps its order).
+void send_to(self_ptr self, peer_out& m) {
+  auto& st = self->state;
+  auto v = st.faults ? st.faults->on_send(m.to) : net::fault_verdict{};
+  if (v.drop) return;  // lost on the way, as a frame cut by a failing link
+  auto held = st.delayed.find(m.to);
+  if (v.delay.count() == 0 && held == st.delayed.end()) return send_now(self, m);
+  st.delayed[m.to].emplace_back(std::chrono::steady_clock::now() + v.delay, std::move(m.message));
+  if (v.delay.count() == 0) self->send(self, release_atom::value, m.to);
+  else self->delayed_send(self, v.delay, release_atom::value, m.to);
 }
 
 // Reads what arrived on an accepted link and hands each frame on (a dialed
@@ -194,6 +229,7 @@ void on_readable(self_ptr self, std::uint64_t id, bool hangup) {
         continue;
       }
       if (!l.greeted) return reject(self, id, status::invalid("a frame before the hello"));
+      if (st.faults && st.faults->on_receive(l.peer).drop) continue;  // a fault point: partitioned
       self->send(st.scheduler, peer_in{l.peer, l.incarnation, std::move(*m)});
     }
     if (static_cast<std::size_t>(n) < room.size() && !hangup) return;  // drained
@@ -240,8 +276,9 @@ void forget(self_ptr self, std::uint64_t peer) {
   for (auto id : ids) drop(self, id, "");
 }
 
-caf::behavior peers_actor(self_ptr self, int listener_fd, caf::actor scheduler) {
+caf::behavior peers_actor(self_ptr self, int listener_fd, caf::actor scheduler, net::faults* faults) {
   auto& st = self->state;
+  st.faults = faults;
   st.listener = net::socket(listener_fd);
   st.scheduler = std::move(scheduler);
   st.loop = &self->loop();
@@ -251,6 +288,7 @@ caf::behavior peers_actor(self_ptr self, int listener_fd, caf::actor scheduler) 
   return {
       [=](accept_atom) { on_acceptable(self); },
       [=](io_atom, std::uint64_t id, std::uint32_t events) { on_io(self, id, events); },
+      [=](release_atom, std::uint64_t peer) { release_due(self, peer); },
       [=](cluster_atom, std::uint64_t number, std::uint64_t incarnation) {
         self->state.me = number;
         self->state.incarnation = incarnation;
@@ -270,6 +308,7 @@ caf::behavior peers_actor(self_ptr self, int listener_fd, caf::actor scheduler) 
       },
       [=](down_atom, std::uint64_t number) {
         self->state.pending.erase(number);
+        self->state.delayed.erase(number);
         forget(self, number);
       },
       [=](peer_out& m) { send_to(self, m); },
@@ -278,11 +317,12 @@ caf::behavior peers_actor(self_ptr self, int listener_fd, caf::actor scheduler) 
 
 }  // namespace
 
-result<std::pair<caf::actor, std::string>> spawn_peers(node_loop& loop, const std::string& host, caf::actor scheduler) {
+result<std::pair<caf::actor, std::string>> spawn_peers(node_loop& loop, const std::string& host, caf::actor scheduler,
+                                                      net::faults* faults) {
   auto listener = net::listen_on(host, 0);
   if (!listener) return status::unavailable("cannot serve the node-to-node wire on " + host + ": " + listener.error().message());
   std::string address = listener->local_address();
-  auto a = spawn_on(loop, peers_actor, listener->release(), std::move(scheduler));
+  auto a = spawn_on(loop, peers_actor, listener->release(), std::move(scheduler), faults);
   return std::pair{a, address};
 }
 

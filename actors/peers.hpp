@@ -9,6 +9,10 @@
 // to the scheduler as a peer_in, tagged with the sender's hello; fencing
 // (frames of nodes declared dead) is the scheduler's call.
 //
+// Fault points (net::faults, when given): each frame sent may be lost or
+// held back (in order) and each frame received from a partitioned peer is
+// lost; see actors/net/faults.hpp.
+//
 // Protocol:
 //   scheduler -> peers:  cluster_atom, u64 number, u64 incarnation   who this node is
 //                        peer_atom, u64 number, string address       a live peer and its wire address
@@ -27,10 +31,16 @@
 
 #include "actors/loop.hpp"
 
+namespace trail::net {
+class faults;
+}
+
 namespace trail::actors {
 
 // Listens on `host` (any free port) and spawns the actor on `loop`. Returns
 // it and the address peers reach it at. Errors: unavailable (cannot bind).
-result<std::pair<caf::actor, std::string>> spawn_peers(node_loop& loop, const std::string& host, caf::actor scheduler);
+// `faults` (may be null) must outlive the actor.
+result<std::pair<caf::actor, std::string>> spawn_peers(node_loop& loop, const std::string& host, caf::actor scheduler,
+                                                      net::faults* faults = nullptr);
 
 }  // namespace trail::actors

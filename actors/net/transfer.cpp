@@ -18,6 +18,7 @@
 
 #include "actors/net/connection_pool.hpp"
 #include "actors/net/counters.hpp"
+#include "actors/net/faults.hpp"
 #include "actors/net/puller.hpp"
 #include "actors/net/server.hpp"
 #include "actors/net/socket.hpp"
@@ -249,6 +250,11 @@ result<landed> transfer_service::impl::prepare(const job& j, std::byte*& dest) {
 // Runs the transfer over a pooled connection, or a new one.
 status transfer_service::impl::download(puller& p, const job& j, std::byte* dest) {
   const pull_key& k = j.key;
+  if (opts_.fault_points) {  // a fault point: the request is lost or held back
+    auto v = opts_.fault_points->on_pull(k.address);
+    if (v.drop) return status::unavailable("the pull from " + k.address + " was lost to an armed fault point");
+    if (v.delay.count() > 0 && stop_.wait_for(v.delay)) return shutting_down();
+  }
   auto conn = pool_.take(k.address, connection_pool::clock::now());
   if (!conn) {
     auto fresh = connect_to(k.address, {&stop_, opts_.io_timeout});

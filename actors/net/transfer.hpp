@@ -19,6 +19,10 @@
 // copied, see actors/net/frame_io.hpp). Connections, one transfer at a time
 // each, are pooled per peer and reused.
 //
+// Fault points (transfer_options::fault_points): a pull from a peer with an armed
+// delay starts that much later; one lost to a drop or a partition fails with
+// unavailable before any byte moves, as an unreachable peer does.
+//
 // Every socket wait is bounded by io_timeout and also watches the service's
 // stop signal (an eventfd), so the destructor wakes every thread at once,
 // connects in progress included.
@@ -37,6 +41,8 @@
 
 namespace trail::net {
 
+class faults;
+
 struct transfer_options {
   std::string host = "127.0.0.1";          // address to serve on (the node's --listen host)
   std::uint16_t port = 0;                  // 0 = any free port
@@ -44,6 +50,8 @@ struct transfer_options {
   std::uint32_t chunk_size = 4u << 20;     // bytes per chunk (<= schema::max_chunk_size)
   std::uint32_t credit_chunks = 4;         // chunks in flight per transfer
   int pull_threads = 4;                    // concurrent pulls
+  faults* fault_points = nullptr;          // fault points consulted before each pull (faults.hpp);
+                                           // null: none. Must outlive the service.
 };
 
 // What a service has done so far: monotonic counters, for tests, benchmarks
