@@ -3,20 +3,15 @@
 #include <charconv>
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 namespace trail::cli {
 namespace {
 
-int fail(const std::string& what) {
-  std::cerr << "trail: " << what << "\n";
-  return 1;
-}
-int fail(const status& s) { return fail(s.to_string()); }
+using json = nlohmann::json;
 
 // A coordinator's status: its nodes, then each shard's apps and sessions.
-void print_cluster_status(const nlohmann::json& j) {
+void print_cluster_status(const json& j) {
   std::cout << "coordinator: " << j["coordinator"]["shards"] << " shards, " << j["nodes"].size() << " live nodes\n";
   for (auto& n : j["nodes"]) {
     std::cout << "  node " << n["name"].get<std::string>() << " (#" << n["number"] << ", " << n["address"].get<std::string>()
@@ -42,10 +37,10 @@ void print_cluster_status(const nlohmann::json& j) {
   std::cout << "forwarded work placed: " << forwarded << "\n";
 }
 
-void print_status(const std::string& json) {
-  auto j = nlohmann::json::parse(json, nullptr, false);
+void print_status(const std::string& text) {
+  auto j = json::parse(text, nullptr, false);
   if (j.is_discarded()) {
-    std::cout << json << "\n";
+    std::cout << text << "\n";
     return;
   }
   if (j.contains("coordinator")) return print_cluster_status(j);
@@ -77,106 +72,199 @@ void print_status(const std::string& json) {
   }
 }
 
-}  // namespace
+// -- handlers ---------------------------------------------------------------
 
-client* session::connect() {
-  if (client_) return &*client_;
-  auto c = client::connect(opts_.address);
+int run_help(session& s, const call& k) {
+  auto& table = s.commands();
+  if (k.args.empty()) {
+    if (!k.json) {
+      std::cout << table.list_help();
+      return 0;
+    }
+    json out = json::array();
+    for (const command* c : table.all())
+      out.push_back({{"name", c->name}, {"synopsis", c->synopsis}, {"summary", c->summary}, {"group", c->group}});
+    std::cout << json{{"commands", out}}.dump(2) << "\n";
+    return 0;
+  }
+  const command* c = table.find(k.args[0]);
   if (!c) {
-    fail(c.error());
-    return nullptr;
+    std::string near = table.nearest(k.args[0]);
+    return fail("no command '" + k.args[0] + "'" + (near.empty() ? "" : " \u2014 did you mean '" + near + "'?"));
   }
-  client_ = std::move(*c);
-  return &*client_;
+  if (k.json)
+    std::cout << json{{"name", c->name}, {"synopsis", c->synopsis}, {"summary", c->summary}, {"details", c->details}}.dump(2)
+              << "\n";
+  else std::cout << command_table::detail_help(*c);
+  return 0;
 }
 
-int session::run_line(const std::string& line) {
-  // CLI11 splits a command line the way a shell would (quotes group words).
-  CLI::App splitter;
-  splitter.allow_extras();
-  try {
-    splitter.parse(line, false);
-  } catch (const CLI::ParseError& e) {
-    return fail(std::string("cannot parse: ") + e.what());
-  }
-  return run(splitter.remaining());
+const char* deploy_synopsis = "deploy MANIFEST";
+int run_deploy(session& s, const call& k) {
+  std::string manifest;
+  CLI::App p;
+  p.add_option("manifest", manifest)->required();
+  if (!parse_args(p, deploy_synopsis, k)) return 2;
+  client* c = s.connect();
+  if (!c) return 1;
+  auto r = c->deploy(manifest);
+  if (!r) return fail(r.error());
+  if (k.json) std::cout << json{{"deployed", *r}}.dump() << "\n";
+  else std::cerr << "deployed " << *r << "\n";
+  return 0;
 }
 
-int session::run(std::vector<std::string> words) {
-  CLI::App app{"trail commands"};
-  app.require_subcommand(1);
-  app.name("trail");
-  std::string manifest, app_name, session_text;
+const char* invoke_synopsis = "invoke APP [ARGS...] [--timeout MS] [--async]";
+int run_invoke(session& s, const call& k) {
+  std::string app;
   std::vector<std::string> args;
   std::uint64_t timeout_ms = 60000;
   bool async = false;
-
-  auto* deploy = app.add_subcommand("deploy", "deploy (or redeploy) an app from its manifest");
-  deploy->add_option("manifest", manifest, "the app's YAML manifest")->required();
-  auto* invoke = app.add_subcommand("invoke", "run an app's entry function; prints its output");
-  invoke->add_option("app", app_name, "app name")->required();
-  invoke->add_option("args", args, "arguments for the entry function");
-  invoke->add_option("--timeout", timeout_ms, "give up (and cancel the session) after MS milliseconds")
-      ->capture_default_str();
-  invoke->add_flag("--async", async, "print only the session id; fetch the output with `trail result`");
-  auto* res = app.add_subcommand("result", "wait for a session's output and print it");
-  res->add_option("session", session_text, "session id from `invoke --async`")->required();
-  res->add_option("--timeout", timeout_ms, "give up after MS milliseconds")->capture_default_str();
-  auto* stat = app.add_subcommand("status", "executors, apps, sessions, recent failures, store");
-  bool json = false;
-  stat->add_flag("--json", json, "print the raw JSON");
-  auto* apps = app.add_subcommand("apps", "list deployed apps and their versions");
-  auto* undeploy = app.add_subcommand("undeploy", "remove an app (sessions in flight finish)");
-  undeploy->add_option("app", app_name, "app name")->required();
-  app.add_subcommand("help", "list commands");
-
-  std::reverse(words.begin(), words.end());  // CLI11 takes arguments last-first
-  try {
-    app.parse(words);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e, std::cerr, std::cerr) == 0 ? 0 : 2;
-  }
-  if (app.got_subcommand("help")) {
-    std::cerr << app.help();
-    return 0;
-  }
-  client* c = connect();
+  CLI::App p;
+  p.add_option("app", app)->required();
+  p.add_option("args", args);
+  p.add_option("--timeout", timeout_ms);
+  p.add_flag("--async", async);
+  if (!parse_args(p, invoke_synopsis, k)) return 2;
+  client* c = s.connect();
   if (!c) return 1;
-  auto timeout = std::chrono::milliseconds(timeout_ms);
-
-  if (*deploy) {
-    auto r = c->deploy(manifest);
-    if (!r) return fail(r.error());
-    std::cerr << "deployed " << *r << "\n";
-  } else if (*invoke) {
-    auto r = c->invoke(app_name, args, timeout, async);
-    if (!r) return fail(r.error());
-    if (async) std::cout << r->session << "\n";
-    else std::cout << r->output << "\n";
-  } else if (*res) {
-    std::uint64_t s = 0;
-    auto [p, ec] = std::from_chars(session_text.data(), session_text.data() + session_text.size(), s);
-    if (ec != std::errc{} || p != session_text.data() + session_text.size())
-      return fail("invalid session id '" + session_text + "'");
-    auto r = c->result_of(s, timeout);
-    if (!r) return fail(r.error());
+  auto r = c->invoke(app, args, std::chrono::milliseconds(timeout_ms), async);
+  if (!r) return fail(r.error());
+  if (k.json) {
+    json out{{"session", r->session}};
+    if (!async) out["output"] = r->output;
+    std::cout << out.dump() << "\n";
+  } else if (async) {
+    std::cout << r->session << "\n";
+  } else {
     std::cout << r->output << "\n";
-  } else if (*stat) {
-    auto r = c->status_json();
-    if (!r) return fail(r.error());
-    if (json) std::cout << *r << "\n";
-    else print_status(*r);
-  } else if (*apps) {
-    auto r = c->apps();
-    if (!r) return fail(r.error());
-    for (auto& a : *r) std::cout << a << "\n";
-  } else if (*undeploy) {
-    auto r = c->undeploy(app_name);
-    if (!r) return fail(r.error());
-    std::cerr << *r << "\n";
   }
-  std::cout.flush();
   return 0;
+}
+
+const char* result_synopsis = "result SESSION [--timeout MS]";
+int run_result(session& s, const call& k) {
+  std::string text;
+  std::uint64_t timeout_ms = 60000;
+  CLI::App p;
+  p.add_option("session", text)->required();
+  p.add_option("--timeout", timeout_ms);
+  if (!parse_args(p, result_synopsis, k)) return 2;
+  std::uint64_t id = 0;
+  if (!parse_session_id(text, id)) return 1;
+  client* c = s.connect();
+  if (!c) return 1;
+  auto r = c->result_of(id, std::chrono::milliseconds(timeout_ms));
+  if (!r) return fail(r.error());
+  if (k.json) std::cout << json{{"session", id}, {"output", r->output}}.dump() << "\n";
+  else std::cout << r->output << "\n";
+  return 0;
+}
+
+int run_status(session& s, const call& k) {
+  CLI::App p;
+  if (!parse_args(p, "status", k)) return 2;
+  client* c = s.connect();
+  if (!c) return 1;
+  auto r = c->status_json();
+  if (!r) return fail(r.error());
+  if (k.json) std::cout << *r << "\n";
+  else print_status(*r);
+  return 0;
+}
+
+int run_apps(session& s, const call& k) {
+  CLI::App p;
+  if (!parse_args(p, "apps", k)) return 2;
+  client* c = s.connect();
+  if (!c) return 1;
+  auto r = c->apps();
+  if (!r) return fail(r.error());
+  if (k.json) {
+    json out = json::array();
+    for (auto& a : *r) {  // "NAME vN"
+      auto space = a.rfind(" v");
+      if (space == std::string::npos) out.push_back({{"name", a}});
+      else out.push_back({{"name", a.substr(0, space)}, {"version", std::stoul(a.substr(space + 2))}});
+    }
+    std::cout << json{{"apps", out}}.dump() << "\n";
+  } else {
+    for (auto& a : *r) std::cout << a << "\n";
+  }
+  return 0;
+}
+
+int run_undeploy(session& s, const call& k) {
+  std::string app;
+  CLI::App p;
+  p.add_option("app", app)->required();
+  if (!parse_args(p, "undeploy APP", k)) return 2;
+  client* c = s.connect();
+  if (!c) return 1;
+  auto r = c->undeploy(app);
+  if (!r) return fail(r.error());
+  if (k.json) std::cout << json{{"undeployed", app}, {"message", *r}}.dump() << "\n";
+  else std::cerr << *r << "\n";
+  return 0;
+}
+
+}  // namespace
+
+bool parse_args(CLI::App& p, const std::string& synopsis, const call& k) {
+  p.name(synopsis.substr(0, synopsis.find(' ')));
+  p.set_help_flag();  // the table handles --help
+  std::vector<std::string> words(k.args.rbegin(), k.args.rend());  // CLI11 takes arguments last-first
+  try {
+    p.parse(words);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "trail " << p.get_name() << ": " << e.what() << "\nusage: " << synopsis << "\n";
+    return false;
+  }
+  return true;
+}
+
+bool parse_session_id(const std::string& text, std::uint64_t& id) {
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec == std::errc{} && p == text.data() + text.size()) return true;
+  fail("invalid session id '" + text + "'");
+  return false;
+}
+
+void print_json(const std::string& text) {
+  auto j = json::parse(text, nullptr, false);
+  std::cout << (j.is_discarded() ? text : j.dump(2)) << "\n";
+}
+
+void add_app_commands(command_table& t) {
+  t.add({"help", "help [COMMAND]", "list every command, or detail one",
+         "Without a command: every command with one line each. With one: its usage and details.\n"
+         "`COMMAND --help` does the same.",
+         "app", completes::nothing, run_help});
+  t.add({"deploy", deploy_synopsis, "deploy (or redeploy) an app from its manifest",
+         "Uploads the manifest and the function library it names; a second deploy of the same app\n"
+         "makes a new version. Reports \"deployed NAME vN\" on stderr.\n"
+         "  --json   {\"deployed\":\"NAME vN\"} on stdout",
+         "app", completes::files, run_deploy});
+  t.add({"invoke", invoke_synopsis, "run an app's entry function; prints its output",
+         "Starts a session of APP with ARGS as the entry function's arguments and prints the app's\n"
+         "output on stdout (nothing else).\n"
+         "  --timeout MS  give up (and cancel the session) after MS milliseconds (default 60000)\n"
+         "  --async       print only the session id; fetch the output with `result`\n"
+         "  --json        {\"session\":ID,\"output\":\"...\"}",
+         "app", completes::apps, run_invoke});
+  t.add({"result", result_synopsis, "wait for a session's output and print it",
+         "Waits for the session started by `invoke --async` to end and prints its output.\n"
+         "  --timeout MS  give up after MS milliseconds (default 60000)",
+         "app", completes::sessions, run_result});
+  t.add({"status", "status", "executors, apps, sessions, recent failures, store",
+         "A node's status (or, against a coordinator, the cluster's): executors, apps, session\n"
+         "counts, invocations, store use, recent sessions and failures.\n"
+         "  --json   the server's JSON",
+         "app", completes::nothing, run_status});
+  t.add({"apps", "apps", "list deployed apps and their versions", "One \"NAME vN\" per line.", "app",
+         completes::nothing, run_apps});
+  t.add({"undeploy", "undeploy APP", "remove an app (sessions in flight finish)", "", "app", completes::apps,
+         run_undeploy});
 }
 
 }  // namespace trail::cli

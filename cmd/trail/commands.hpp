@@ -1,32 +1,32 @@
-// The commands `trail` runs, shared by one-shot use, the shell and scripts.
+// The commands `trail` runs, registered into its command table; shared by
+// one-shot use, the shell and scripts.
 #pragma once
 
-#include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
-#include <trail/client.hpp>
+#include <CLI/CLI.hpp>
+
+#include "command_table.hpp"
+#include "session.hpp"
 
 namespace trail::cli {
 
-struct options {
-  std::string address = "127.0.0.1:7411";
-};
+// help, deploy, invoke, result, status, apps, undeploy.
+void add_app_commands(command_table& table);
+// nodes, sessions, session, trace, cancel, drain, logs, fault (admin_commands.cpp).
+void add_admin_commands(command_table& table);
+// top (top.cpp).
+void add_top_command(command_table& table);
 
-// Connects lazily, on the first command that needs the node.
-class session {
- public:
-  explicit session(options opts) : opts_(std::move(opts)) {}
-  // Runs one command given as words; returns the exit code.
-  int run(std::vector<std::string> words);
-  // Runs one command line (words split like a shell: quotes group words).
-  int run_line(const std::string& line);
+// Parses a command's arguments with `p` (its options and positionals);
+// prints what is wrong and the synopsis on failure.
+bool parse_args(CLI::App& p, const std::string& synopsis, const call& k);
 
- private:
-  client* connect();
-  options opts_;
-  std::optional<client> client_;
-};
+// Parses a session id; prints why not on failure.
+bool parse_session_id(const std::string& text, std::uint64_t& id);
+
+// Prints the server's JSON `text` (or the text itself if it is not JSON), indented.
+void print_json(const std::string& text);
 
 }  // namespace trail::cli

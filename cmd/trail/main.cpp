@@ -1,7 +1,7 @@
 // trail: the command-line client and interactive admin shell.
 //
 //   trail [--connect HOST:PORT] COMMAND ...   one command
-//   trail [--connect HOST:PORT]               interactive shell (history, `help`)
+//   trail [--connect HOST:PORT]               interactive shell (completion, history, `help`)
 //   trail --script FILE                       a file of commands; stops at the first failure
 //
 // stdout carries results only (for `invoke`: the output bytes); everything
@@ -13,50 +13,43 @@
 #include <iostream>
 
 #include <CLI/CLI.hpp>
-#include <editline/readline.h>
 
 #include "commands.hpp"
+#include "shell.hpp"
 
 namespace {
 
-// Runs lines from `in` until EOF; with `stop_on_failure`, stops at the first
-// failing line and returns its code.
-int run_lines(trail::cli::session& s, std::istream& in, bool stop_on_failure) {
-  std::string line;
-  int last = 0;
-  while (std::getline(in, line)) {
-    if (line.find_first_not_of(" \t") == std::string::npos || line[line.find_first_not_of(" \t")] == '#') continue;
-    last = s.run_line(line);
-    if (last != 0 && stop_on_failure) {
-      std::cerr << "trail: stopped at: " << line << "\n";
-      return last;
-    }
-  }
-  return last;
+bool blank_or_comment(const std::string& line) {
+  auto first = line.find_first_not_of(" \t\r");
+  return first == std::string::npos || line[first] == '#';
 }
 
-int run_shell(trail::cli::session& s) {
-  if (!::isatty(0)) {  // piped commands: like a script that goes on after failures
-    int failures = 0;
-    std::string line;
-    while (std::getline(std::cin, line)) {
-      auto first = line.find_first_not_of(" \t");
-      if (first == std::string::npos || line[first] == '#') continue;
-      if (line == "quit" || line == "exit") break;
-      failures += s.run_line(line) != 0;
+// Runs lines from `in` until EOF; with `stop_on_failure`, stops at the first
+// failing line and returns its code; otherwise returns 1 if any line failed.
+int run_lines(trail::cli::session& s, std::istream& in, bool stop_on_failure) {
+  int failures = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (blank_or_comment(line)) continue;
+    if (!stop_on_failure && (line == "quit" || line == "exit")) break;
+    int code = s.run_line(line);
+    if (code != 0 && stop_on_failure) {
+      std::cerr << "trail: stopped at: " << line << "\n";
+      return code;
     }
-    return failures ? 1 : 0;
+    failures += code != 0;
   }
-  std::cerr << "trail admin shell — `help` lists commands, `quit` leaves\n";
-  while (char* raw = ::readline("trail> ")) {
-    std::string line(raw);
-    std::free(raw);
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    ::add_history(line.c_str());
-    if (line == "quit" || line == "exit") break;
-    s.run_line(line);
-  }
-  return 0;
+  return failures ? 1 : 0;
+}
+
+trail::cli::command_table make_commands() {
+  trail::cli::command_table table;
+  trail::cli::add_app_commands(table);
+  trail::cli::add_admin_commands(table);
+  trail::cli::add_top_command(table);
+#ifdef TRAIL_WITH_SCENARIOS
+  trail::cli::add_scenario_commands(table);
+#endif
+  return table;
 }
 
 }  // namespace
@@ -64,14 +57,19 @@ int run_shell(trail::cli::session& s) {
 int main(int argc, char** argv) {
   trail::cli::options opts;
   if (const char* env = std::getenv("TRAIL_ADDR")) opts.address = env;
+  const trail::cli::command_table table = make_commands();
   std::string script;
-  CLI::App app{"trail: deploy and invoke trail apps; without a command, an interactive admin shell"};
+  CLI::App app{"trail: deploy and invoke trail apps, and operate nodes and clusters.\n"
+               "  trail [--connect HOST:PORT] COMMAND [ARGS...]   one command\n"
+               "  trail [--connect HOST:PORT]                     the interactive admin shell\n"
+               "  trail --script FILE                             the commands in FILE"};
   app.add_option("--connect", opts.address, "node or coordinator HOST:PORT (or TRAIL_ADDR)")->capture_default_str();
   app.add_option("--script", script, "run the commands in FILE, stopping at the first failure");
+  app.footer("\n" + table.list_help());
   app.prefix_command();  // everything after the global flags is the command
   CLI11_PARSE(app, argc, argv);
 
-  trail::cli::session s(opts);
+  trail::cli::session s(opts, table);
   if (!script.empty()) {
     std::ifstream in(script);
     if (!in) {
@@ -81,6 +79,7 @@ int main(int argc, char** argv) {
     return run_lines(s, in, true);
   }
   std::vector<std::string> rest = app.remaining();
-  if (rest.empty()) return run_shell(s);
-  return s.run(rest);
+  if (!rest.empty()) return s.run(rest);
+  if (::isatty(0)) return trail::cli::run_interactive(s);
+  return run_lines(s, std::cin, false);  // piped commands: like a script that goes on after failures
 }

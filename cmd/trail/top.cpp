@@ -1,0 +1,137 @@
+// `top`: a live view of the nodes, polled from `nodes` and redrawn in place.
+// Invocations per second come from the change of each node's "invocations"
+// between two polls.
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "format.hpp"
+#include "terminal.hpp"
+
+namespace trail::cli {
+namespace {
+
+using json = nlohmann::json;
+using clock_type = std::chrono::steady_clock;
+
+// Each node's invocation count at the previous poll.
+struct rates {
+  std::map<std::string, std::pair<std::uint64_t, clock_type::time_point>> last;
+
+  // Sets "invocations_per_s" on every node (null on its first poll).
+  void update(json& nodes, clock_type::time_point now) {
+    for (auto& n : nodes) {
+      std::string name = n.value("name", std::string());
+      std::uint64_t count = n.value("invocations", std::uint64_t{0});
+      auto it = last.find(name);
+      n["invocations_per_s"] = nullptr;
+      if (it != last.end() && now > it->second.second && count >= it->second.first) {
+        double seconds = std::chrono::duration<double>(now - it->second.second).count();
+        n["invocations_per_s"] = static_cast<double>(count - it->second.first) / seconds;
+      }
+      last[name] = {count, now};
+    }
+  }
+};
+
+std::string cell(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return "-";
+  return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+std::string frame(const json& j, const std::string& address, bool interactive) {
+  auto now = std::chrono::system_clock::now();
+  std::uint64_t ms = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
+  std::string out = "trail top \u2014 " + address + " \u2014 " + clock_time(ms).substr(0, 8);
+  if (interactive) out += "   (q quits)";
+  out += "\n\n";
+  text_table t({"NODE", "STATE", "INV/S", "INVOCATIONS", "FAILURES", "BUSY", "FREE", "BACKLOG", "STORE", "OBJECTS"});
+  double total_rate = 0;
+  bool any_rate = false;
+  for (auto& n : j.value("nodes", json::array())) {
+    json e = n.value("executors", json::object()), st = n.value("store", json::object());
+    std::string rate = "-";
+    if (n["invocations_per_s"].is_number()) {
+      char buf[32];
+      double r = n["invocations_per_s"].get<double>();
+      std::snprintf(buf, sizeof buf, "%.1f", r);
+      rate = buf;
+      total_rate += r, any_rate = true;
+    }
+    t.add({cell(n, "name"), cell(n, "state"), rate, cell(n, "invocations"), cell(n, "failures"), cell(e, "busy"),
+           cell(e, "free"), cell(n, "backlog"),
+           human_bytes(st.value("bytes_used", std::uint64_t{0})) + " / " + human_bytes(st.value("capacity", std::uint64_t{0})),
+           cell(st, "objects")});
+  }
+  out += t.render();
+  if (any_rate) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "\ntotal: %.1f invocations/s\n", total_rate);
+    out += buf;
+  }
+  return out;
+}
+
+const char* top_synopsis = "top [--interval MS] [--once] [--count N]";
+int run_top(session& s, const call& k) {
+  std::uint64_t interval_ms = 1000, count = 0;
+  bool once = false;
+  CLI::App p;
+  p.add_option("--interval", interval_ms);
+  p.add_flag("--once", once);
+  p.add_option("--count", count);
+  if (!parse_args(p, top_synopsis, k)) return 2;
+  if (once) count = 1;
+  client* c = s.connect();
+  if (!c) return 1;
+  bool tty = ::isatty(1) && !k.json;
+  bool interactive = tty && ::isatty(0) && count == 0;
+  interrupt_watch watch(interactive);
+  rates r;
+  for (std::uint64_t shown = 0; count == 0 || shown < count; ++shown) {
+    auto text = c->admin("nodes");
+    if (!text) return fail(text.error());
+    auto j = json::parse(*text, nullptr, false);
+    if (j.is_discarded() || !j.contains("nodes")) return fail("the server's nodes are not JSON: " + *text);
+    r.update(j["nodes"], clock_type::now());
+    if (k.json) std::cout << j.dump() << "\n";
+    else std::cout << (tty ? "\x1b[H\x1b[2J" : "") << frame(j, s.address(), interactive);
+    std::cout.flush();
+    if (count && shown + 1 == count) break;
+    char key = 0;
+    auto next = clock_type::now() + std::chrono::milliseconds(interval_ms);
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next - clock_type::now());
+      auto e = watch.wait(std::max(left, std::chrono::milliseconds(0)), key);
+      if (e == interrupt_watch::event::interrupted || (e == interrupt_watch::event::key && (key == 'q' || key == 'Q')))
+        return 0;
+      if (e == interrupt_watch::event::timeout) break;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_top_command(command_table& t) {
+  t.add({"top", top_synopsis, "a live view of every node: invocations/s, executors, backlog, store",
+         "Polls `nodes` every interval and redraws in place: per node its invocations per second (from\n"
+         "the change since the last poll), executors busy and free, backlog and store use.\n"
+         "Quits on q or Ctrl-C.\n"
+         "  --interval MS   time between polls (default 1000)\n"
+         "  --once          one frame, then exit (same as --count 1)\n"
+         "  --count N       N frames, then exit\n"
+         "  --json          one line of JSON per frame: the nodes with \"invocations_per_s\"",
+         "admin", completes::nothing, run_top});
+}
+
+}  // namespace trail::cli
