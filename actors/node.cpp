@@ -16,6 +16,7 @@
 #include "actors/cluster_types.hpp"
 #include "actors/gateway.hpp"
 #include "actors/loop.hpp"
+#include "actors/metrics_server.hpp"
 #include "actors/peers.hpp"
 #include "actors/net/transfer.hpp"
 #include "actors/registry.hpp"
@@ -66,6 +67,27 @@ int stop_loop(node_loop& loop, int code) {
   return code;
 }
 
+// Serves `recorded` and the scheduler's status on `address` (--metrics);
+// says where on stdout.
+result<std::pair<caf::actor, std::string>> serve_metrics(node_loop& loop, const std::string& address,
+                                                         caf::actor scheduler, const metrics::node_metrics& recorded,
+                                                         const net::transfer_service* xfer) {
+  metrics_server_options mo;
+  if (status s = parse_metrics_address(address, mo); !s.ok()) return s;
+  mo.source = std::move(scheduler);
+  mo.render = [&recorded, xfer](const nlohmann::json& status) {
+    metrics::transfer_bytes t;
+    if (xfer) {
+      auto s = xfer->stats();
+      t = {s.pulled_bytes, s.served_bytes};
+    }
+    return metrics::render_node(status, recorded, t);
+  };
+  auto m = spawn_metrics_server(loop, std::move(mo));
+  if (m) std::printf("trail-node: metrics on %s\n", m->second.c_str());
+  return m;
+}
+
 }  // namespace
 
 namespace {
@@ -93,6 +115,9 @@ int run_node(const node_options& opts, bool cluster) {
                             ? std::filesystem::temp_directory_path() / ("trail-node-" + std::to_string(::getpid()))
                             : opts.state_dir};
 
+  // What the scheduler records for --metrics: it outlives the loop's actors.
+  metrics::node_metrics recorded;
+
   caf::actor_system_config cfg;
   configure(cfg);
   cfg.load<caf::io::middleman>();
@@ -118,6 +143,7 @@ int run_node(const node_options& opts, bool cluster) {
   sched.cluster = cluster;
   sched.xfer = xfer.get();
   sched.forward_wait = opts.forward_wait;
+  sched.metrics = &recorded;
   sched.node_name = opts.name;
   shm::pool_options pool;
   pool.executor_path = opts.executor_path;
@@ -138,6 +164,12 @@ int run_node(const node_options& opts, bool cluster) {
   caf::actor agent, wire;
   caf::actor front = registry;
   status up;
+  caf::actor metrics_server;
+  if (!opts.metrics.empty()) {
+    auto m = serve_metrics(loop, opts.metrics, scheduler_handle, recorded, xfer.get());
+    if (m) metrics_server = m->first;
+    else up = m.error();
+  }
   std::string wire_address;
   if (cluster) {
     auto p = spawn_peers(loop, opts.host, scheduler_handle);
@@ -182,7 +214,7 @@ int run_node(const node_options& opts, bool cluster) {
     if (sig == SIGUSR1 && restart_requested) code = restart_exit_code;
     else std::fprintf(stderr, "trail-node: %s, shutting down\n", strsignal(sig));
   }
-  for (auto& a : {gateway ? gateway->first : caf::actor{}, agent, wire, registry, scheduler_handle})
+  for (auto& a : {gateway ? gateway->first : caf::actor{}, metrics_server, agent, wire, registry, scheduler_handle})
     if (a) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   sys.await_all_actors_done();  // the scheduler's end killed and reaped the executors
   xfer.reset();                 // pulls in flight end while the loop still serves them

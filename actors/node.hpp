@@ -23,6 +23,7 @@ struct node_options {
   std::uint16_t coordinator_port = 0;
   std::string name;                          // --name (default: host:port it listens on)
   std::chrono::milliseconds forward_wait{0}; // --forward-wait
+  std::string metrics;                       // --metrics HOST:PORT: Prometheus metrics served there; empty: none
 };
 
 // run_cluster's exit code when the node must start over as a new
@@ -33,7 +34,8 @@ inline constexpr int restart_exit_code = 75;
 // Runs a standalone node (coordinator and node in one process) until SIGINT
 // or SIGTERM, then shuts down cleanly: executors gone, shared memory and the
 // state directory removed. Prints "trail-node: listening on HOST:PORT" on
-// stdout once clients can connect. Returns the process exit code.
+// stdout once clients can connect (with --metrics, first "trail-node:
+// metrics on HOST:PORT"). Returns the process exit code.
 int run_standalone(const node_options& opts);
 
 // Runs a node of a cluster: like a standalone node, but it joins the

@@ -24,6 +24,7 @@
 
 #include "actors/core/session_table.hpp"
 #include "actors/loop.hpp"
+#include "actors/metrics.hpp"
 #include "actors/net/transfer.hpp"
 #include "actors/types.hpp"
 #include "shm/executor_pool.hpp"
@@ -47,6 +48,7 @@ struct scheduler_options {
   std::string node_name;                        // --name
   net::transfer_service* xfer = nullptr;        // the data path; outlives the actor
   std::chrono::milliseconds forward_wait{0};    // wait for a local executor before forwarding
+  metrics::node_metrics* metrics = nullptr;     // hop/session latencies, failures (metrics.hpp); outlives the actor
   net::faults* faults = nullptr;                // fault points armed by `trail fault`; outlives the actor
 };
 

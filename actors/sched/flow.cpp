@@ -50,6 +50,7 @@ result<std::uint64_t> start_session(self_ptr self, const app_ref& app, core::ses
   st.session_app[s] = app;
   st.trace->session_started(s, app->app, wall_now());
   hold_session(self, s, holder::home);
+  if (st.opts.metrics) st.opts.metrics->session_started(s, clock::now());
   return s;
 }
 
@@ -83,6 +84,7 @@ void finish_session(self_ptr self, const core::session_end& e) {
   if (st.recent_sessions.size() > 20) st.recent_sessions.pop_front();
   if (st.results) st.results->ended(e.session, o, e.how != k::quiet);
   if (st.cluster) on_session_end(self, e.session, o, e.how == k::quiet);
+  if (st.opts.metrics) st.opts.metrics->session_ended(e.session, clock::now());
   let_go_session(self, e.session, holder::home);
   if (auto a = st.session_app.find(e.session); a != st.session_app.end()) {
     for (auto& [name, b] : a->second->buckets) self->send(b, end_atom::value, e.session);
@@ -195,6 +197,7 @@ void dispatch_queued(self_ptr self) {
     t->started_at = now;
     t->seal_sum_ns = 0, t->seals = 0;
     ++st.count.invocations;
+    if (st.opts.metrics) st.opts.metrics->hop.record(now - t->queued_at);
     if (behind) ++st.count.batched;
   }
   st.queue = std::move(waiting);
@@ -323,6 +326,7 @@ void on_exec_event(self_ptr self, const exec_event& e) {
   trace_event(self, e);
   if (e.what == k::returned) return on_returned(self, e.invocation);
   if (e.what == k::died) return on_executor_died(self, e.outcome);
+  if (st.opts.metrics && (e.what == k::finished || e.what == k::lost)) st.opts.metrics->failures += !e.outcome.ok();
   if (t && t->home) {  // work run for another home: everything goes there
     report_event(self, *t, e);
     return;

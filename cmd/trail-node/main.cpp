@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   app.add_option("--listen", listen, "HOST:PORT to accept clients (standalone) or peers (cluster) on; port 0: any free port")
       ->capture_default_str();
   app.add_option("--name", opts.name, "this node's name in the cluster (default: its listen address)");
+  app.add_option("--metrics", opts.metrics, "HOST:PORT to serve Prometheus metrics on (GET /metrics); port 0: any free port");
   app.add_option("--forward-wait-ms", forward_wait_ms, "cluster: how long work waits for a local executor before it is forwarded")
       ->capture_default_str();
   app.add_option("--executors", opts.executors, "executor processes (default: cores, at least 2)")

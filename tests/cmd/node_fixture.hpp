@@ -96,6 +96,7 @@ class node_test : public ::testing::Test {
     }
     auto at = seen.find("listening on ") + 13;
     address_ = seen.substr(at, seen.find('\n', at) - at);
+    startup_ = seen;
     auto c = client::connect(address_);
     ASSERT_TRUE(c.ok()) << c.error().to_string();
     client_.emplace(std::move(*c));
@@ -146,6 +147,7 @@ class node_test : public ::testing::Test {
 
   shm::child_process node_;
   std::string address_;
+  std::string startup_;  // what the node printed up to its "listening on" line
   std::optional<client> client_;
 };
 
