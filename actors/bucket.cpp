@@ -116,6 +116,21 @@ class bucket {
     return {std::exchange(release_, {})};
   }
 
+  // What each trigger still waits for in session `s`: pairs of words,
+  // "trigger (type) -> target" and what it waits for.
+  std::vector<std::string> waits_for(std::uint64_t s) const {
+    std::vector<std::string> out;
+    auto now = clock::now();
+    for (auto& t : triggers_) {
+      auto what = t->waits_for(s, now);
+      if (what.empty()) continue;
+      auto& spec = t->spec();
+      out.push_back((spec.name.empty() ? spec.type : spec.name + " (" + spec.type + ")") + " -> " + spec.target);
+      out.push_back(std::move(what));
+    }
+    return out;
+  }
+
   // Earliest by_time deadline of any trigger.
   std::optional<clock::time_point> next_deadline() const {
     std::optional<clock::time_point> t;
@@ -206,6 +221,7 @@ caf::behavior bucket_actor(bucket_self self, std::uint64_t app_uid, std::string 
   return {
       [=](const bucket_object& o) { reply(self->state.b->on_object(o.object, o.scope)); },
       [=](const bucket_announce& a) { reply(self->state.b->on_announce(a)); },
+      [=](admin_atom, std::uint64_t session) { return self->state.b->waits_for(session); },
       [=](end_atom, std::uint64_t session) {
         if (auto r = self->state.b->end_session(session); !r.release.empty()) self->send(scheduler, std::move(r));
       },

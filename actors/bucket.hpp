@@ -7,6 +7,8 @@
 //   bucket_object                 an object landed in the bucket
 //   bucket_announce               ctx.announce / ctx.done for its dynamic trigger
 //   end_atom, u64 session         the session ended: drop its state (no answer)
+//   admin_atom, u64 session       -> [string]: what its triggers still wait for in
+//                                 that session, as pairs (trigger, what) (`trail session ID`)
 //   tick_atom_t                   its own timer (by_time), armed for the earliest deadline
 //
 // References: a bucket_object arrives with one store reference (taken by the

@@ -128,10 +128,8 @@ caf::behavior scheduler_actor(self_ptr self, shm::store* store, shm::pool_option
       [=](apps_atom) { return self->state.apps->listing(); },
       [=](const app_ref& app) { self->state.apps->add(app); },
       [=](undeploy_atom, const std::string& app) { return undeploy(self, app); },
-      [=](admin_atom, const std::string& command, const std::vector<std::string>& words) -> caf::result<std::string> {
-        auto r = admin(self, command, words);
-        if (!r) return to_error(r.error());
-        return std::move(*r);
+      [=](admin_atom, const std::string& command, const std::vector<std::string>& words) {
+        return admin_request(self, command, words);
       },
       [=](drain_atom, bool fds) { on_drain(self, fds); },
       [=](load_atom) { return load(self); },

@@ -181,4 +181,7 @@ result<std::unique_ptr<trigger>> make_trigger(const trigger_spec& spec) {
   return find_primitive(spec.type)->make(spec);
 }
 
+
+std::string trigger::waits_for(session_id, time_point) const { return {}; }
+
 }  // namespace trail::core

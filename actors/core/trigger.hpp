@@ -131,6 +131,11 @@ class trigger {
   // triggers never keep a session waiting.
   virtual bool waiting(session_id s) const;
 
+  // What the trigger still waits for in session `s`, for people (`trail
+  // session ID`), e.g. "2 of 4 objects of the batch"; empty: nothing (it
+  // fires on each object, or holds nothing for `s`).
+  virtual std::string waits_for(session_id s, time_point now) const;
+
  protected:
   // "trigger 'name' (type)" for error messages.
   std::string describe() const;

@@ -1,5 +1,7 @@
 #include "actors/core/trigger_by_time.hpp"
 
+#include <algorithm>
+
 namespace trail::core {
 
 by_time_trigger::by_time_trigger(trigger_spec spec)
@@ -51,6 +53,14 @@ fire by_time_trigger::close(session_id slot) {
   window w = windows_.take(slot);
   deadlines_.erase({w.deadline, slot});
   return make_fire(slot, std::move(w.objects));
+}
+
+
+std::string by_time_trigger::waits_for(session_id s, time_point now) const {
+  const auto* w = windows_.find(s);
+  if (!w || w->objects.empty()) return {};
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(w->deadline - now).count();
+  return "window of " + std::to_string(w->objects.size()) + " objects closes in " + std::to_string(std::max<long>(left, 0)) + " ms";
 }
 
 }  // namespace trail::core

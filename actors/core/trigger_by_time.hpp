@@ -28,6 +28,7 @@ class by_time_trigger final : public trigger {
   std::optional<time_point> next_deadline() const override;
   std::vector<object_meta> end_session(session_id s) override;
   bool waiting(session_id s) const override;
+  std::string waits_for(session_id s, time_point now) const override;
 
  private:
   // An open window has at least one object; a closed one is empty.

@@ -39,4 +39,12 @@ std::vector<object_meta> redundant_trigger::end_session(session_id s) {
   return r ? std::move(r->first) : std::vector<object_meta>{};
 }
 
+
+std::string redundant_trigger::waits_for(session_id s, time_point) const {
+  const auto* r = rounds_.find(s);
+  if (!r || r->arrivals >= spec().k) return {};
+  return std::to_string(r->arrivals) + " of " + std::to_string(spec().k) + " objects (of " + std::to_string(spec().n) +
+         " replicas; " + std::to_string(r->failed) + " failed)";
+}
+
 }  // namespace trail::core

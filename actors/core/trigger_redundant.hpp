@@ -24,6 +24,7 @@ class redundant_trigger final : public trigger {
   on_object_result on_object(const object_meta& o, time_point now) override;
   result<bool> replica_failed(session_id s) override;
   std::vector<object_meta> end_session(session_id s) override;
+  std::string waits_for(session_id s, time_point now) const override;
 
  private:
   struct round {

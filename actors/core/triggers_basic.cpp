@@ -72,4 +72,20 @@ std::vector<object_meta> by_set_trigger::end_session(session_id s) {
   return held;
 }
 
+
+std::string by_batch_size_trigger::waits_for(session_id s, time_point) const {
+  const auto* b = batches_.find(s);
+  if (!b || b->empty()) return {};
+  return std::to_string(b->size()) + " of " + std::to_string(spec().count) + " objects of the next batch";
+}
+
+std::string by_set_trigger::waits_for(session_id s, time_point) const {
+  const auto* st = sets_.find(s);
+  if (st && st->fired) return {};
+  std::string missing;
+  for (std::size_t i = 0; i < spec().keys.size(); ++i)
+    if (!st || !st->slots[i]) missing += (missing.empty() ? "" : ", ") + spec().keys[i];
+  return "keys " + missing;
+}
+
 }  // namespace trail::core

@@ -35,6 +35,7 @@ class by_batch_size_trigger final : public trigger {
   explicit by_batch_size_trigger(trigger_spec spec);
   on_object_result on_object(const object_meta& o, time_point now) override;
   std::vector<object_meta> end_session(session_id s) override;
+  std::string waits_for(session_id s, time_point now) const override;
 
  private:
   scoped_states<std::vector<object_meta>> batches_;
@@ -48,6 +49,7 @@ class by_set_trigger final : public trigger {
   explicit by_set_trigger(trigger_spec spec);
   on_object_result on_object(const object_meta& o, time_point now) override;
   std::vector<object_meta> end_session(session_id s) override;
+  std::string waits_for(session_id s, time_point now) const override;
 
  private:
   struct set_state {

@@ -119,4 +119,23 @@ std::vector<object_meta> dynamic_join_trigger::end_session(session_id s) {
   return st ? std::move(st->objects) : std::vector<object_meta>{};
 }
 
+
+std::string dynamic_group_trigger::waits_for(session_id s, time_point) const {
+  const auto* st = sessions_.find(s);
+  auto producers = spec().producers ? std::optional<std::uint64_t>(*spec().producers) : std::nullopt;
+  if (st && st->fired) return {};
+  if (st && st->announced) producers = st->announced;
+  std::string done = std::to_string(st ? st->done.size() : 0) + " of ";
+  std::string of = producers ? std::to_string(*producers) : "(not yet announced)";
+  return done + of + " producers done; " + std::to_string(st ? st->groups.size() : 0) + " groups so far";
+}
+
+std::string dynamic_join_trigger::waits_for(session_id s, time_point) const {
+  const auto* st = sessions_.find(s);
+  if (st && st->fired) return {};
+  std::string have = std::to_string(st ? st->objects.size() : 0) + " of ";
+  return have + (st && st->announced ? std::to_string(*st->announced) : std::string("(not yet announced)")) +
+         " objects";
+}
+
 }  // namespace trail::core

@@ -32,6 +32,7 @@ class dynamic_group_trigger final : public trigger {
   status done(session_id s, std::uint64_t producer, time_point now,
               std::vector<fire>& out) override;
   std::vector<object_meta> end_session(session_id s) override;
+  std::string waits_for(session_id s, time_point now) const override;
 
  private:
   struct group_state {
@@ -55,6 +56,7 @@ class dynamic_join_trigger final : public trigger {
   on_object_result on_object(const object_meta& o, time_point now) override;
   status announce(session_id s, std::uint64_t n, time_point now, std::vector<fire>& out) override;
   std::vector<object_meta> end_session(session_id s) override;
+  std::string waits_for(session_id s, time_point now) const override;
 
  private:
   struct join_state {

@@ -65,12 +65,15 @@ result<std::string> sessions(self_ptr self, const std::vector<std::string>& word
   return dump(json{{"sessions", self->state.trace->sessions(f)}});
 }
 
-// `part ID` (for the coordinator), `session ID`, `trace ID` (standalone).
-result<std::string> session_view(self_ptr self, const std::string& command, const std::vector<std::string>& words) {
+// `part ID` (for the coordinator), `session ID`, `trace ID` (standalone);
+// `waiting`: what the triggers of a live session homed here still wait for.
+result<std::string> session_view(self_ptr self, const std::string& command, const std::vector<std::string>& words,
+                                 json waiting = json::array()) {
   auto id = session_arg(command, words);
   if (!id) return id.error();
   auto part = self->state.trace->part(*id);
   if (!part) return status::not_found("no session " + std::to_string(*id) + " is known here");
+  if (!waiting.empty()) (*part)["waiting"] = std::move(waiting);
   if (command == "part") return dump(*part);
   std::vector<json> parts{std::move(*part)};
   auto j = command == "trace" ? merge_traces(*id, parts) : merge_session(*id, parts);
@@ -149,6 +152,41 @@ result<std::vector<std::string>> addressed(self_ptr self, const std::string& com
 }
 
 }  // namespace
+
+caf::result<std::string> as_reply(result<std::string> r) {
+  if (!r) return to_error(r.error());
+  return std::move(*r);
+}
+
+caf::result<std::string> admin_request(self_ptr self, const std::string& command, const std::vector<std::string>& words) {
+  auto& st = self->state;
+  auto id = session_arg(command, words);
+  auto app = id ? st.session_app.find(*id) : st.session_app.end();
+  if ((command != "session" && command != "part") || app == st.session_app.end() || !st.sessions->live(*id))
+    return as_reply(admin(self, command, words));
+  // A live session homed here: ask its buckets what their triggers wait for.
+  auto rp = self->make_response_promise<std::string>();
+  auto waiting = std::make_shared<json>(json::array());
+  auto left = std::make_shared<std::size_t>(app->second->buckets.size());
+  auto finish = [self, rp, waiting, left, command, words]() mutable {
+    if (--*left > 0) return;
+    auto r = session_view(self, command, words, std::move(*waiting));
+    if (r) rp.deliver(std::move(*r));
+    else rp.deliver(to_error(r.error()));
+  };
+  if (*left == 0) return as_reply(session_view(self, command, words));
+  for (auto& [name, bucket] : app->second->buckets) {
+    self->request(bucket, std::chrono::seconds(2), admin_atom::value, *id)
+        .then(
+            [=](const std::vector<std::string>& pairs) mutable {
+              for (std::size_t i = 0; i + 1 < pairs.size(); i += 2)
+                waiting->push_back({{"bucket", name}, {"trigger", pairs[i]}, {"waits_for", pairs[i + 1]}});
+              finish();
+            },
+            [=](caf::error&) mutable { finish(); });  // (a bucket gone with its version: nothing to say)
+  }
+  return rp;
+}
 
 result<std::string> admin(self_ptr self, const std::string& command, const std::vector<std::string>& all) {
   auto& st = self->state;

@@ -145,6 +145,8 @@ void let_go_session(self_ptr self, std::uint64_t s, core::session_refs::holder h
 
 // -- admin.cpp: operators' commands ----------------------------------------------------
 result<std::string> admin(self_ptr self, const std::string& command, const std::vector<std::string>& words);
+// The same, asking bucket actors where the answer needs them (`session ID`).
+caf::result<std::string> admin_request(self_ptr self, const std::string& command, const std::vector<std::string>& words);
 // The newest log lines of this process after `since` (`trail logs`).
 nlohmann::json logs_json(const std::string& node, std::uint64_t since, std::size_t limit);
 // Steady time as wall-clock µs (trace times).

@@ -253,7 +253,7 @@ std::optional<json> merge_session(std::uint64_t session, const std::vector<json>
     attempts.push_back(std::move(x));
   }
   out["attempts"] = std::move(attempts);
-  out["waiting"] = json::array();
+  out["waiting"] = m->home && m->home->contains("waiting") ? (*m->home)["waiting"] : json::array();
   return out;
 }
 

@@ -65,3 +65,37 @@ TEST_F(admin_api_test, ARecordedFailureShowsInSessionAndSessionsFailed) {
 
 }  // namespace
 }  // namespace trail::testing
+
+namespace trail::testing {
+namespace {
+
+TEST_F(admin_api_test, ALiveSessionShowsWhatItsTriggersWaitForAndCancelEndsIt) {
+  auto up = client_->deploy(TRAIL_TEST_APPS_DIR "/flaky/long_window.yaml");
+  ASSERT_TRUE(up.ok()) << up.error().to_string();
+  auto r = client_->invoke("long_window", {"x"}, std::chrono::seconds(60), true);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  auto id = std::to_string(r->session);
+  // The event lands in the window once put_event ran: ask until it shows.
+  nlohmann::json s;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  do {
+    s = nlohmann::json::parse(*client_->admin("session", {id}));
+  } while (s["waiting"].empty() && std::chrono::steady_clock::now() < deadline);
+  ASSERT_EQ(s["waiting"].size(), 1u) << s.dump(1);
+  EXPECT_EQ(s["state"], "running");
+  EXPECT_EQ(s["waiting"][0]["bucket"], "ev");
+  EXPECT_EQ(s["waiting"][0]["trigger"], "slow-window (by_time) -> swallow");
+  EXPECT_NE(s["waiting"][0]["waits_for"].get<std::string>().find("window of 1 objects closes in"), std::string::npos);
+
+  auto c = client_->admin("cancel", {id});
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  auto end = client_->result_of(r->session, std::chrono::seconds(10));
+  ASSERT_FALSE(end.ok());
+  EXPECT_NE(end.error().message().find("cancelled by an operator"), std::string::npos) << end.error().message();
+  auto after = nlohmann::json::parse(*client_->admin("session", {id}));
+  EXPECT_EQ(after["state"], "failed");
+  EXPECT_TRUE(after["waiting"].empty());
+}
+
+}  // namespace
+}  // namespace trail::testing
