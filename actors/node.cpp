@@ -18,6 +18,7 @@
 #include "actors/loop.hpp"
 #include "actors/metrics_server.hpp"
 #include "actors/peers.hpp"
+#include "actors/net/faults.hpp"
 #include "actors/net/transfer.hpp"
 #include "actors/registry.hpp"
 #include "actors/scheduler.hpp"
@@ -118,6 +119,10 @@ int run_node(const node_options& opts, bool cluster) {
   // What the scheduler records for --metrics: it outlives the loop's actors.
   metrics::node_metrics recorded;
 
+  // Fault points of the node wire and the data path, armed by the admin
+  // command `fault`; outlives both (declared before them).
+  net::faults fault_points;
+
   caf::actor_system_config cfg;
   configure(cfg);
   cfg.load<caf::io::middleman>();
@@ -132,7 +137,7 @@ int run_node(const node_options& opts, bool cluster) {
 
   std::unique_ptr<net::transfer_service> xfer;
   if (cluster) {
-    auto x = net::transfer_service::start(data_path_store, {.host = opts.host});
+    auto x = net::transfer_service::start(data_path_store, {.host = opts.host, .fault_points = &fault_points});
     if (!x) return stop_loop(loop, fail("cannot serve the data path on " + opts.host + ": " + x.error().message()));
     xfer = std::move(*x);
   }
@@ -142,6 +147,7 @@ int run_node(const node_options& opts, bool cluster) {
   sched.limits.per_app = opts.max_sessions_per_app;
   sched.cluster = cluster;
   sched.xfer = xfer.get();
+  sched.faults = &fault_points;
   sched.forward_wait = opts.forward_wait;
   sched.metrics = &recorded;
   sched.node_name = opts.name;
@@ -172,7 +178,7 @@ int run_node(const node_options& opts, bool cluster) {
   }
   std::string wire_address;
   if (cluster) {
-    auto p = spawn_peers(loop, opts.host, scheduler_handle);
+    auto p = spawn_peers(loop, opts.host, scheduler_handle, &fault_points);
     if (p) {
       std::tie(wire, wire_address) = *p;
       caf::anon_send(scheduler_handle, peers_atom::value, wire);
