@@ -39,6 +39,13 @@ json node_entry(self_ptr self) {
          {"invocations", st.count.invocations},
          {"failures", st.count.sessions_failed},
          {"pid", ::getpid()}};
+  // Hop latency (runnable -> dispatched, metrics.hpp): per-bucket counts, so
+  // that `top` can take quantiles of the interval between two polls.
+  if (const auto* m = st.opts.metrics) {
+    json buckets = json::array();
+    for (int k = 0; k <= metrics::histogram::finite_buckets; ++k) buckets.push_back(m->hop.in_bucket(k));
+    j["hop"] = {{"bucket_bounds_us", "2^k for bucket k; the last is above 2^24"}, {"counts", std::move(buckets)}};
+  }
   return j;
 }
 
