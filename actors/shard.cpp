@@ -90,6 +90,7 @@ struct shard_state {
   std::deque<std::uint64_t> result_order;
   std::uint64_t next = 1;
   std::uint64_t ok = 0, failed = 0, replaced = 0, forwarded = 0;
+  std::uint64_t placed = 0;  // runs of sessions sent to a home node (first or again)
   std::set<std::uint64_t> cordoned;  // draining nodes (`trail drain`): placement leaves them out
   static inline const char* name = "trail.shard";
 };
@@ -167,6 +168,7 @@ void place(self_ptr self, std::uint64_t id) {
   st.attempts[rec.node_session] = id;
   auto& node = st.nodes.at(*home);
   placed_on(node);
+  ++st.placed;
   send_run(self, rec);
 }
 
@@ -373,7 +375,8 @@ std::string status_json(self_ptr self) {
   nlohmann::json j{{"shard", st.index},
                    {"apps", apps},
                    {"sessions", {{"in_flight", st.sessions.size()}, {"waiting_for_a_node", waiting}, {"ok", st.ok},
-                                 {"failed", st.failed}, {"restarted_elsewhere", st.replaced}}},
+                                 {"failed", st.failed}, {"restarted_elsewhere", st.replaced},
+                                 {"placed", st.placed}}},
                    {"forwarded", {{"placed", st.forwarded}}}};
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

@@ -13,6 +13,8 @@
 #include "actors/coordinator.hpp"
 #include "actors/gateway.hpp"
 #include "actors/loop.hpp"
+#include "actors/metrics.hpp"
+#include "actors/metrics_server.hpp"
 #include "actors/types.hpp"
 
 namespace {
@@ -32,6 +34,7 @@ int main(int argc, char** argv) {
   trail::actors::coordinator_options opts;
   std::string listen = "127.0.0.1:7400";
   std::uint32_t timeout_ms = 1000, wait_ms = 10000;
+  std::string metrics;
   CLI::App app{"trail-coordinator: the coordinator of a trail cluster (sharded; nodes join it, clients connect to it)"};
   app.add_option("--listen", listen, "HOST:PORT for nodes and clients (port 0: any free port)")->capture_default_str();
   app.add_option("--shards", opts.shards, "coordinator shards; each owns a disjoint set of apps")
@@ -44,7 +47,14 @@ int main(int argc, char** argv) {
   app.add_option("--placement-wait-ms", wait_ms, "how long an invocation waits for a node that can run its app")
       ->check(CLI::Range(0, 600000))
       ->capture_default_str();
+  app.add_option("--metrics", metrics, "HOST:PORT to serve Prometheus metrics on (GET /metrics); port 0: any free port");
   CLI11_PARSE(app, argc, argv);
+  trail::actors::metrics_server_options mo;
+  if (!metrics.empty())
+    if (auto s = trail::actors::parse_metrics_address(metrics, mo); !s.ok()) {
+      std::fprintf(stderr, "trail-coordinator: %s\n", s.message().c_str());
+      return 2;
+    }
   opts.node_timeout = std::chrono::milliseconds(timeout_ms);
   opts.placement_wait = std::chrono::milliseconds(wait_ms);
 
@@ -96,6 +106,19 @@ int main(int argc, char** argv) {
     go.control_wire = coordinator->second;
     gateway = trail::actors::spawn_gateway(loop, go);
   }
+  caf::actor metrics_server;
+  if (gateway && !metrics.empty()) {  // the front's status, as Prometheus text
+    mo.source = front;
+    mo.render = [](const nlohmann::json& status) { return trail::metrics::render_coordinator(status); };
+    auto m = trail::actors::spawn_metrics_server(loop, std::move(mo));
+    if (m) {
+      metrics_server = m->first;
+      std::printf("trail-coordinator: metrics on %s\n", m->second.c_str());
+    } else {
+      caf::anon_send_exit(gateway->first, caf::exit_reason::user_shutdown);
+      gateway = m.error();
+    }
+  }
   int code = 0;
   if (!control || !gateway) {
     std::string why = !coordinator ? coordinator.error().message()
@@ -111,6 +134,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "trail-coordinator: %s, shutting down\n", strsignal(sig));
   }
   if (gateway) caf::anon_send_exit(gateway->first, caf::exit_reason::user_shutdown);
+  if (metrics_server) caf::anon_send_exit(metrics_server, caf::exit_reason::user_shutdown);
   if (front) caf::anon_send_exit(front, caf::exit_reason::user_shutdown);
   sys.await_all_actors_done();
   loop.stop();

@@ -51,6 +51,8 @@ class cluster_test : public ::testing::Test {
   virtual std::string store_size() const { return "64M"; }
   // Nodes started before the test body (n1, n2, ...).
   virtual int initial_nodes() const { return 3; }
+  // More arguments for the coordinator (e.g. --metrics).
+  virtual std::vector<std::string> coordinator_extra() const { return {}; }
 
   void SetUp() override {
     std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
@@ -84,7 +86,9 @@ class cluster_test : public ::testing::Test {
 
   // `listen`: the address again after a restart; empty: any free port.
   void start_coordinator(std::string listen = "127.0.0.1:0") {
-    auto p = shm::child_process::launch({TRAIL_COORDINATOR_PATH, {"--listen", listen, "--shards", "2"}, {}});
+    std::vector<std::string> args{"--listen", listen, "--shards", "2"};
+    for (auto& a : coordinator_extra()) args.push_back(a);
+    auto p = shm::child_process::launch({TRAIL_COORDINATOR_PATH, args, {}});
     ASSERT_TRUE(p.ok()) << p.error().to_string();
     coordinator_.name = "coordinator";
     coordinator_.proc = std::move(*p);
