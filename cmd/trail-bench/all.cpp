@@ -94,6 +94,7 @@ int run_all(const options& o) {
       {{"remote-hop", "--runs", runs}},
       {{"remote-data", "--sizes", o.quick ? "8B,1MiB" : "8B,1MiB,64MiB", "--runs", o.quick ? "3" : "0"}},
       {{"remote-object", "--sizes", o.quick ? "1MiB" : "64MiB", "--runs", o.quick ? "2" : "0"}},
+      {{"metrics", "--runs", runs}},
   };
   std::vector<json> all;
   for (auto& s : steps) {
@@ -174,6 +175,14 @@ int run_all(const options& o) {
       rows.push_back(x);
     } else if (bench == "channel") {
       rows.push_back(base(r, r["wakeup"]));
+    } else if (bench == "metrics") {
+      auto x = base(r, r["case"] == "hop" ? "record one hop" : "record one session (start + end)");
+      x.p50 = fmt(r["p50_us"].get<double>() * 1000, 2) + " ns";
+      x.p99 = fmt(r["p99_us"].get<double>() * 1000, 2) + " ns";
+      x.ratio = fmt(r["ratio_p50"].get<double>() * 100, 3) + " %";
+      x.aim = "< 1 % of a hop";
+      x.met = mark(r["ratio_p50"].get<double>() < 0.01);
+      rows.push_back(x);
     } else if (bench == "remote-data" || bench == "remote-object") {
       auto x = base(r, std::to_string(r["size"].get<std::uint64_t>()) + " B, " + fmt(r["mib_per_s"], 0) + " MiB/s");
       rows.push_back(x);

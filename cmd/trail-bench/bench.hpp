@@ -46,5 +46,10 @@ result<std::vector<std::uint64_t>> parse_sizes(const std::string& text);
 int run_remote_hop(const options& o);
 int run_throughput(const options& o);
 int run_all(const options& o);
+// trail-bench metrics: the cost of recording a hop's metrics beside a local hop.
+int run_metrics(const options& o);
+// Back-to-back local hops on a node of their own (local-hop's second case),
+// about o.runs of them: each hop in µs.
+result<std::vector<double>> back_to_back_hops_us(const options& o);
 
 }  // namespace trail::bench

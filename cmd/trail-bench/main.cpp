@@ -54,15 +54,16 @@ int main(int argc, char** argv) {
   data->add_flag("--json", o.json, "print JSON lines (the default and only format)");
   data->add_option("--sizes", o.sizes, "object sizes, comma-separated (8B, 4KiB, 1MiB, 1GiB, ...)")->capture_default_str();
   data->add_option("--runs", o.data_runs, "pulls per size; 0 = about 2 GiB per size, 3..1000")->capture_default_str();
+  auto* metrics = app.add_subcommand("metrics", "the cost of recording a hop's Prometheus metrics beside a local hop");
   auto* all = app.add_subcommand("all", "every benchmark, then a markdown table: each result, its floor, the ratio, its aim");
   all->add_flag("--json", o.json, "also print every benchmark's JSON lines");
   all->add_flag("--quick", o.quick, "small sizes and few runs: checks that everything runs, measures nothing");
   all->add_option("--runs", o.runs, "invocations per latency result (default 1000)");
-  for (auto* sub : {hop, e2e, chain, fanout}) {
+  for (auto* sub : {hop, e2e, chain, fanout, metrics}) {
     sub->add_flag("--json", o.json, "print JSON lines (the default and only format)");
     sub->add_option("--executors", o.executors, "executors of the node under test")->capture_default_str();
   }
-  for (auto* sub : {hop, e2e}) sub->add_option("--runs", o.runs, "invocations per result line")->capture_default_str();
+  for (auto* sub : {hop, e2e, metrics}) sub->add_option("--runs", o.runs, "invocations per result line")->capture_default_str();
   for (auto* sub : {chain, fanout})
     sub->add_option("--runs", o.workflow_runs, "whole workflows per result")->capture_default_str();
   app.add_option("--node", o.node_path, "trail-node binary")->capture_default_str();
@@ -80,6 +81,7 @@ int main(int argc, char** argv) {
     return trail::bench::run_remote_object(o);
   }
   if (*tput) return trail::bench::run_throughput(o);
+  if (*metrics) return trail::bench::run_metrics(o);
   if (*all) {
     if (all->count("--runs") == 0) o.runs = o.quick ? 20 : 1000;
     if (o.quick) o.trips = 2000, o.length = 50, o.width = 100, o.workflow_runs = 1;

@@ -79,6 +79,17 @@ int run_local_hop(const options& o) {
   return 0;
 }
 
+result<std::vector<double>> back_to_back_hops_us(const options& o) {
+  auto n = node(o);
+  if (!n) return n.error();
+  if (auto st = (*n)->deploy(app_yaml(o, "b2b", "b2b_start", {"b2b_start", "b2b_step"},
+                                      trigger("b2b", "type: immediate, target: b2b_step")));
+      !st.ok())
+    return st;
+  constexpr std::size_t hops = 50;  // per invocation
+  return reported_us(**n, "b2b", {std::to_string(hops)}, std::max<std::size_t>(1, o.runs / hops), true);
+}
+
 int run_e2e(const options& o) {
   auto n = node(o);
   if (!n) return fail(n.error());
