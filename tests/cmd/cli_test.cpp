@@ -1,5 +1,8 @@
 // The `trail` and `trail-node` binaries as a user runs them.
 #include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "node_fixture.hpp"
 
@@ -79,6 +82,107 @@ TEST(Cli, EveryBinaryHasHelp) {
     EXPECT_EQ(r.code, 0) << bin;
     EXPECT_NE(r.out.find("--"), std::string::npos) << bin << ": " << r.out;
   }
+}
+
+// Every command `trail` knows, as `help` must list them.
+const std::vector<std::string> all_commands = {"help", "deploy", "invoke", "result", "status", "apps", "undeploy",
+                                               "nodes", "sessions", "session", "trace", "cancel", "drain", "logs",
+                                               "fault", "top"};
+
+// The lines of `text` that start with "  NAME " (a command's line in a listing).
+int listing_lines(const std::string& text, const std::string& name) {
+  std::istringstream in(text);
+  int n = 0;
+  for (std::string line; std::getline(in, line);)
+    n += line.rfind("  " + name + " ", 0) == 0;
+  return n;
+}
+
+TEST(Cli, HelpListsEveryCommandWithOneLineEach) {
+  auto flag = run_program(TRAIL_CLI_PATH, {"--help"});
+  auto word = run_program(TRAIL_CLI_PATH, {"help"});
+  ASSERT_EQ(flag.code, 0) << flag.err;
+  ASSERT_EQ(word.code, 0) << word.err;
+  EXPECT_NE(flag.out.find("--connect"), std::string::npos) << flag.out;
+  for (auto& c : all_commands) {
+    EXPECT_EQ(listing_lines(flag.out, c), 1) << c << " in:\n" << flag.out;
+    EXPECT_EQ(listing_lines(word.out, c), 1) << c << " in:\n" << word.out;
+  }
+}
+
+TEST(Cli, HelpDetailsOneCommandEitherWay) {
+  auto word = run_program(TRAIL_CLI_PATH, {"help", "trace"});
+  auto flag = run_program(TRAIL_CLI_PATH, {"trace", "--help"});
+  ASSERT_EQ(word.code, 0) << word.err;
+  ASSERT_EQ(flag.code, 0) << flag.err;
+  EXPECT_EQ(word.out, flag.out);
+  EXPECT_EQ(word.out.rfind("usage: trace ID [--chrome FILE]", 0), 0u) << word.out;
+  EXPECT_NE(word.out.find("Perfetto"), std::string::npos) << word.out;
+  EXPECT_EQ(listing_lines(word.out, "nodes"), 0) << "one command only:\n" << word.out;
+}
+
+TEST(Cli, UnknownCommandsSuggestTheNearest) {
+  auto r = run_program(TRAIL_CLI_PATH, {"stauts"});
+  EXPECT_NE(r.code, 0);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "trail: unknown command 'stauts' \u2014 did you mean 'status'?\n");
+  auto far = run_program(TRAIL_CLI_PATH, {"xyzzyplugh"});
+  EXPECT_NE(far.code, 0);
+  EXPECT_EQ(far.err.find("did you mean"), std::string::npos) << far.err;
+  auto help = run_program(TRAIL_CLI_PATH, {"help", "sesions"});
+  EXPECT_NE(help.code, 0);
+  EXPECT_NE(help.err.find("did you mean 'session"), std::string::npos) << help.err;
+}
+
+TEST(Cli, HelpTakesJsonToo) {
+  auto r = run_program(TRAIL_CLI_PATH, {"help", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  std::vector<std::string> names;
+  for (auto& c : j["commands"]) names.push_back(c["name"]);
+  for (auto& c : all_commands) EXPECT_NE(std::find(names.begin(), names.end(), c), names.end()) << c;
+}
+
+TEST(Cli, BadArgumentsSayWhatIsWrongAndTheUsage) {
+  auto r = run_program(TRAIL_CLI_PATH, {"sessions", "--state", "sleepy"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("sleepy"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("usage: sessions"), std::string::npos) << r.err;
+}
+
+TEST_F(node_test, AppCommandsTakeJson) {
+  auto d = cli({"deploy", example("chain"), "--json"});
+  ASSERT_EQ(d.code, 0) << d.err;
+  EXPECT_EQ(nlohmann::json::parse(d.out)["deployed"], "chain v1");
+  auto i = cli({"invoke", "chain", "a", "b", "--json"});
+  ASSERT_EQ(i.code, 0) << i.err;
+  auto ij = nlohmann::json::parse(i.out);
+  EXPECT_EQ(ij["output"], "<A B>");
+  EXPECT_GT(ij["session"].get<std::uint64_t>(), 0u);
+  auto a = cli({"apps", "--json"});
+  ASSERT_EQ(a.code, 0) << a.err;
+  EXPECT_EQ(nlohmann::json::parse(a.out)["apps"], nlohmann::json::parse(R"([{"name":"chain","version":1}])"));
+  auto st = cli({"status", "--json"});
+  ASSERT_EQ(st.code, 0) << st.err;
+  EXPECT_TRUE(nlohmann::json::parse(st.out).contains("executors")) << st.out;
+  auto async = cli({"invoke", "chain", "later", "--async", "--json"});
+  ASSERT_EQ(async.code, 0) << async.err;
+  std::string id = std::to_string(nlohmann::json::parse(async.out)["session"].get<std::uint64_t>());
+  auto res = cli({"result", id, "--json"});
+  ASSERT_EQ(res.code, 0) << res.err;
+  EXPECT_EQ(nlohmann::json::parse(res.out)["output"], "<LATER>");
+  auto u = cli({"undeploy", "chain", "--json"});
+  ASSERT_EQ(u.code, 0) << u.err;
+  EXPECT_EQ(nlohmann::json::parse(u.out)["undeployed"], "chain");
+}
+
+TEST_F(node_test, ScriptLinesMayEndWithComments) {
+  auto path = std::filesystem::temp_directory_path() / ("trail-script-comments-" + std::to_string(::getpid()));
+  std::ofstream(path) << "deploy " << example("chain") << "   # the chain\ninvoke chain \"two words\" # quoted\n";
+  auto r = run_program(TRAIL_CLI_PATH, {"--connect", address_, "--script", path.string()});
+  std::filesystem::remove(path);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "<TWO WORDS>\n");
 }
 
 TEST(Cli, NodeWithoutAModeExplainsAndFails) {

@@ -1,0 +1,103 @@
+// The operator's commands of `trail` against a 3-node cluster (a real
+// coordinator and nodes n1..n3): every node listed, a chain's trace across
+// nodes, drain and top.
+#include <fstream>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "../cluster/cluster_fixture.hpp"
+#include "node_fixture.hpp"
+
+namespace trail::testing {
+namespace {
+
+using json = nlohmann::json;
+
+class cluster_shell_test : public cluster_test {
+ protected:
+  cli_result cli(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--connect", address_});
+    auto r = run_program(TRAIL_CLI_PATH, args);
+    drain_all();
+    return r;
+  }
+  json cli_json(std::vector<std::string> args) {
+    args.push_back("--json");
+    auto r = cli(args);
+    EXPECT_EQ(r.code, 0) << r.err;
+    auto j = json::parse(r.out, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << "not JSON: " << r.out;
+    return j;
+  }
+  void deploy_chain() {
+    auto r = client_->deploy(example("chain"));
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    wait_until_held("chain", 3);
+  }
+};
+
+TEST_F(cluster_shell_test, NodesListsEveryNodeAndTheCoordinator) {
+  auto j = cli_json({"nodes"});
+  std::set<std::string> names;
+  for (auto& n : j["nodes"]) names.insert(n["name"].get<std::string>());
+  EXPECT_EQ(names, (std::set<std::string>{"n1", "n2", "n3"})) << j;
+  EXPECT_TRUE(j.contains("coordinator")) << j;
+  auto r = cli({"nodes"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("coordinator: pid ", 0), 0u) << r.out;
+  for (auto& n : names) EXPECT_NE(r.out.find("\n" + n + " "), std::string::npos) << r.out;
+}
+
+TEST_F(cluster_shell_test, ChainTraceShowsThreeFunctionsInOrderWithTheirNodes) {
+  deploy_chain();
+  auto inv = cli_json({"invoke", "chain", "across"});
+  ASSERT_EQ(inv["output"], "<ACROSS>");
+  std::string id = std::to_string(inv["session"].get<std::uint64_t>());
+  auto sessions = cli_json({"sessions", "--app", "chain"});
+  ASSERT_FALSE(sessions["sessions"].empty()) << sessions;
+  EXPECT_EQ(sessions["sessions"][0]["id"].dump(), id);
+  auto file = std::filesystem::temp_directory_path() / ("trail-cluster-trace-" + std::to_string(::getpid()) + ".json");
+  auto r = cli({"trace", id, "--chrome", file.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::ifstream in(file);
+  auto chrome = json::parse(in, nullptr, false);
+  std::filesystem::remove(file);
+  ASSERT_FALSE(chrome.is_discarded());
+  std::map<int, std::string> process_names;
+  for (auto& e : chrome["traceEvents"])
+    if (e["ph"] == "M" && e["name"] == "process_name") process_names[e["pid"]] = e["args"]["name"];
+  std::vector<std::string> names;
+  double start = -1;
+  for (auto& e : chrome["traceEvents"]) {
+    if (e["ph"] != "X") continue;
+    names.push_back(e["name"]);
+    EXPECT_GT(e["ts"].get<double>(), start) << chrome.dump(2);
+    start = e["ts"].get<double>();
+    std::string node = process_names[e["pid"]];
+    EXPECT_TRUE(node == "node n1" || node == "node n2" || node == "node n3") << node;
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"first", "second", "third"})) << chrome.dump(2);
+  auto s = cli({"session", id});
+  ASSERT_EQ(s.code, 0) << s.err;
+  EXPECT_NE(s.out.find("third"), std::string::npos) << s.out;
+}
+
+TEST_F(cluster_shell_test, DrainMarksANodeAndTopShowsEveryNode) {
+  auto on = cli({"drain", "n2"});
+  ASSERT_EQ(on.code, 0) << on.err;
+  std::map<std::string, std::string> states;
+  auto nodes = cli_json({"nodes"});
+  for (auto& n : nodes["nodes"]) states[n["name"].get<std::string>()] = n["state"].get<std::string>();
+  EXPECT_EQ(states["n2"], "draining");
+  EXPECT_EQ(states["n1"], "live");
+  ASSERT_EQ(cli({"drain", "n2", "--off"}).code, 0);
+  auto top = cli({"top", "--once"});
+  ASSERT_EQ(top.code, 0) << top.err;
+  for (const char* n : {"n1", "n2", "n3"}) EXPECT_NE(top.out.find(std::string("\n") + n + " "), std::string::npos) << top.out;
+  auto logs = cli_json({"logs", "n1"});
+  EXPECT_EQ(logs["node"], "n1") << logs;
+}
+
+}  // namespace
+}  // namespace trail::testing

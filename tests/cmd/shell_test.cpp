@@ -1,0 +1,97 @@
+// The interactive admin shell on a pseudo-terminal: tab completion, history
+// across runs, `top` and Ctrl-C in live views.
+#include <fstream>
+
+#include "node_fixture.hpp"
+#include "shell_pty.hpp"
+
+namespace trail::testing {
+namespace {
+
+class shell_test : public node_test {
+ protected:
+  void SetUp() override {
+    node_test::SetUp();
+    dir_ = std::filesystem::temp_directory_path() /
+           ("trail-shell-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override {
+    std::filesystem::remove_all(dir_);
+    node_test::TearDown();
+  }
+
+  std::unique_ptr<pty_process> shell() {
+    auto p = std::make_unique<pty_process>(
+        TRAIL_CLI_PATH, std::vector<std::string>{"--connect", address_},
+        std::map<std::string, std::string>{{"TRAIL_HISTORY", (dir_ / "history").string()}, {"TERM", "xterm"},
+                                           {"HOME", dir_.string()}});
+    EXPECT_TRUE(p->read_until("trail> ")) << p->output();
+    p->mark();
+    return p;
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(shell_test, TabCompletesACommandName) {
+  auto sh = shell();
+  sh->write("stat\t");
+  ASSERT_TRUE(sh->read_until("us ")) << sh->output();  // editline may move the cursor to add it
+  sh->write("\n");
+  ASSERT_TRUE(sh->read_until("executors: ")) << "the completed command ran:\n" << sh->output();
+  sh->write("quit\n");
+  EXPECT_EQ(sh->wait(), 0) << sh->output();
+}
+
+TEST_F(shell_test, TabCompletesAnAppName) {
+  deploy("chain");
+  auto sh = shell();
+  sh->write("invoke ch\t");
+  ASSERT_TRUE(sh->read_until("ain ")) << sh->output();
+  sh->write("tabbed\n");
+  ASSERT_TRUE(sh->read_until("<TABBED>")) << sh->output();
+  sh->write("quit\n");
+  EXPECT_EQ(sh->wait(), 0) << sh->output();
+}
+
+TEST_F(shell_test, HistoryIsKeptAcrossRuns) {
+  deploy("chain");
+  {
+    auto first = shell();
+    first->write("invoke chain remembered\n");
+    ASSERT_TRUE(first->read_until("<REMEMBERED>")) << first->output();
+    first->write("quit\n");
+    EXPECT_EQ(first->wait(), 0) << first->output();
+  }
+  std::ifstream in(dir_ / "history");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(text, "invoke chain remembered\nquit\n");
+
+  auto second = shell();
+  second->write("\x1b[A\x1b[A\n");  // up twice: past `quit` to the invoke
+  ASSERT_TRUE(second->read_until("<REMEMBERED>")) << second->output();
+  second->write("quit\n");
+  EXPECT_EQ(second->wait(), 0) << second->output();
+}
+
+TEST_F(shell_test, TopRendersInPlaceAndQuitsOnQ) {
+  auto sh = shell();
+  sh->write("top --once\n");
+  ASSERT_TRUE(sh->read_until("\x1b[H\x1b[2J")) << "clears the screen:\n" << sh->output();
+  ASSERT_TRUE(sh->read_until("INV/S")) << sh->output();
+  ASSERT_TRUE(sh->read_until("trail> ")) << "--once returns to the prompt:\n" << sh->output();
+  sh->mark();
+  sh->write("top --interval 100\n");
+  ASSERT_TRUE(sh->read_until("(q quits)")) << sh->output();
+  sh->mark();
+  ASSERT_TRUE(sh->read_until("(q quits)")) << "redrawn:\n" << sh->output();
+  sh->write("q");
+  ASSERT_TRUE(sh->read_until("trail> ")) << sh->output();
+  sh->write("quit\n");
+  EXPECT_EQ(sh->wait(), 0) << sh->output();
+}
+
+}  // namespace
+}  // namespace trail::testing
