@@ -37,7 +37,7 @@ class histogram {
   static int index_of(std::chrono::nanoseconds d) noexcept {
     auto ns = d.count();
     if (ns <= 1000) return 0;
-    auto us = static_cast<std::uint64_t>(ns + 999) / 1000;  // rounded up
+    auto us = (static_cast<std::uint64_t>(ns) + 999) / 1000;  // rounded up (unsigned: no overflow)
     int k = std::bit_width(us - 1);
     return k < finite_buckets ? k : finite_buckets;
   }
