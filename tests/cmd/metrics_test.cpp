@@ -107,6 +107,52 @@ TEST_F(metrics_test, OnlyGetOfMetricsIsServed) {
   EXPECT_TRUE(client_->status_json().ok());
 }
 
+// Reads a whole reply from `fd` (the server closes after it).
+std::string read_to_end(int fd) {
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 10000) <= 0) break;
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
+int connect_to(const std::string& address) {
+  auto colon = address.rfind(':');
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<std::uint16_t>(std::stoi(address.substr(colon + 1))));
+  ::inet_pton(AF_INET, address.substr(0, colon).c_str(), &sa.sin_addr);
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  return fd;
+}
+
+TEST_F(metrics_test, ARequestInPiecesIsServedAndAnOversizedOneRefused) {
+  int fd = connect_to(metrics_);
+  for (std::string piece : {"GET /met", "rics HTTP/1.1\r\nHo", "st: x\r\n", "\r\n"}) {
+    ASSERT_EQ(::send(fd, piece.data(), piece.size(), MSG_NOSIGNAL), static_cast<ssize_t>(piece.size()));
+    pollfd p{fd, POLLIN, 0};
+    if (piece != "\r\n") EXPECT_EQ(::poll(&p, 1, 50), 0) << "no reply before the head is whole";
+  }
+  std::string reply = read_to_end(fd);
+  ::close(fd);
+  EXPECT_TRUE(reply.starts_with("HTTP/1.1 200 OK\r\n")) << reply;
+  EXPECT_NE(reply.find("trail_invocations_started_total"), std::string::npos);
+
+  fd = connect_to(metrics_);
+  std::string huge = "GET /metrics HTTP/1.1\r\nX-Filler: " + std::string(16 << 10, 'x');
+  ::send(fd, huge.data(), huge.size(), MSG_NOSIGNAL);
+  reply = read_to_end(fd);
+  ::close(fd);
+  EXPECT_TRUE(reply.starts_with("HTTP/1.1 400 Bad Request\r\n")) << reply.substr(0, 200);
+  scrape();  // still serving
+}
+
 // What a Prometheus server or an operator does: curl (scripts/deps installs it).
 TEST_F(metrics_test, CurlGetsValidText) {
   deploy("chain");
