@@ -251,6 +251,7 @@ int run_logs(session& s, const call& k) {
   };
   if (!follow) return ask_and_print(s, k, "logs", args_from(since), print_log_lines);
   interrupt_watch watch(false);
+  std::cerr << "following " << (node.empty() ? "the node" : node) << "'s log; Ctrl-C stops\n";
   for (;;) {  // until Ctrl-C
     std::string text;
     if (!ask(s, "logs", args_from(since), text)) return 1;

@@ -1,6 +1,9 @@
 #include "shell.hpp"
 
+#include <signal.h>
+
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -134,6 +137,28 @@ char** complete(const char* text, int start, int) {
   return ::rl_completion_matches(text, next_match);
 }
 
+// Set by SIGINT while the shell runs: Ctrl-C at the prompt or during a
+// command must not end the shell (live views take Ctrl-C through their own
+// interrupt_watch; other commands run to their end or timeout).
+volatile std::sig_atomic_t interrupted = 0;
+void on_interrupt(int) { interrupted = 1; }
+
+// Installs on_interrupt for the shell's lifetime; restores the old handler.
+class interrupt_guard {
+ public:
+  interrupt_guard() {
+    struct sigaction sa {};
+    sa.sa_handler = on_interrupt;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGINT, &sa, &old_);
+  }
+  ~interrupt_guard() { ::sigaction(SIGINT, &old_, nullptr); }
+
+ private:
+  struct sigaction old_ {};
+};
+
 }  // namespace
 
 std::filesystem::path history_path() {
@@ -151,7 +176,15 @@ int run_interactive(session& s) {
   ::using_history();
   history.load();
   std::cerr << "trail admin shell \u2014 `help` lists commands, Tab completes, `quit` leaves\n";
-  while (char* raw = ::readline("trail> ")) {
+  interrupt_guard guard;
+  for (;;) {
+    interrupted = 0;
+    char* raw = ::readline("trail> ");
+    if (!raw) {
+      if (!interrupted) break;  // EOF (Ctrl-D)
+      std::cerr << "\n";       // Ctrl-C at the prompt: a fresh line
+      continue;
+    }
     std::string line(raw);
     std::free(raw);
     if (line.find_first_not_of(" \t") == std::string::npos) continue;

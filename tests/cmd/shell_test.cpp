@@ -56,6 +56,41 @@ TEST_F(shell_test, TabCompletesAnAppName) {
   EXPECT_EQ(sh->wait(), 0) << sh->output();
 }
 
+TEST_F(shell_test, TabCompletesNodeNamesAndSessionIds) {
+  deploy("chain");
+  auto r = client_->invoke("chain", {"completed"});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  auto sh = shell();
+  sh->write("session \t");  // the only session
+  ASSERT_TRUE(sh->read_until(std::to_string(r->session) + " ")) << sh->output();
+  sh->write("\n");
+  ASSERT_TRUE(sh->read_until("session " + std::to_string(r->session) + ": app chain")) << sh->output();
+  sh->mark();
+  sh->write("drain lo\t");  // a standalone node is "local"
+  ASSERT_TRUE(sh->read_until("cal ")) << sh->output();
+  sh->write("--off\n");
+  ASSERT_TRUE(sh->read_until("node local takes new work again")) << sh->output();
+  sh->write("quit\n");
+  EXPECT_EQ(sh->wait(), 0) << sh->output();
+}
+
+// Ctrl-C ends a live view (here `logs --follow`), not the shell.
+TEST_F(shell_test, CtrlCEndsALiveViewAndTheShellGoesOn) {
+  auto sh = shell();
+  sh->write("logs --follow\n");
+  ASSERT_TRUE(sh->read_until("Ctrl-C stops")) << sh->output();
+  sh->mark();
+  sh->write("\x03");
+  ASSERT_TRUE(sh->read_until("trail> ")) << sh->output();
+  sh->mark();
+  sh->write("\x03");  // at the prompt: a fresh prompt
+  ASSERT_TRUE(sh->read_until("trail> ")) << sh->output();
+  sh->write("status\n");
+  ASSERT_TRUE(sh->read_until("executors: ")) << sh->output();
+  sh->write("quit\n");
+  EXPECT_EQ(sh->wait(), 0) << sh->output();
+}
+
 TEST_F(shell_test, HistoryIsKeptAcrossRuns) {
   deploy("chain");
   {
