@@ -159,6 +159,38 @@ TEST_F(admin_test, CancelEndsARunningSession) {
   EXPECT_EQ(s["state"], "failed") << s;
 }
 
+TEST_F(admin_test, ALiveSessionShowsWhatItsTriggersWaitFor) {
+  ASSERT_TRUE(client_->deploy(apps_dir + "/flaky/long_window.yaml").ok());
+  std::string id = cli_json({"invoke", "long_window", "--async"})["session"].dump();
+  json s;
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  do {  // the window opens once put_event has run
+    s = cli_json({"session", id});
+  } while (s["waiting"].empty() && std::chrono::steady_clock::now() < deadline);
+  ASSERT_EQ(s["state"], "running") << s;
+  ASSERT_FALSE(s["waiting"].empty()) << s;
+  auto r = cli({"session", id});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("\nwaiting:\nBUCKET"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("slow-window"), std::string::npos) << r.out;
+  auto running = cli_json({"sessions", "--state", "running"});
+  ASSERT_EQ(running["sessions"].size(), 1u) << running;
+  ASSERT_EQ(cli({"cancel", id}).code, 0);
+}
+
+TEST_F(admin_test, FaultPassesItsWordsToTheNode) {
+  auto armed = cli_json({"fault", "local", "delay", "*", "30ms"});
+  ASSERT_EQ(armed["rules"].size(), 1u) << armed;
+  auto r = cli({"fault", "local", "list"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"delay_ms\": 30"), std::string::npos) << "pretty JSON: " << r.out;
+  EXPECT_TRUE(cli_json({"fault", "local", "heal"})["rules"].empty());
+  auto bad = cli({"fault", "local", "explode"});
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.err.find("invalid argument"), std::string::npos) << bad.err;
+  EXPECT_EQ(cli({"fault"}).code, 2);
+}
+
 TEST_F(admin_test, DrainStopsNewWorkUntilOff) {
   std::string name = node_name();
   auto on = cli({"drain", name});
