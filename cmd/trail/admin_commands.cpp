@@ -233,7 +233,7 @@ void print_log_lines(const json& j) {
     std::cout << clock_time(num(l, "time_ms")) << " " << l.value("text", std::string()) << "\n";
 }
 
-const char* logs_synopsis = "logs [NODE] [--follow] [--since SEQ]";
+const char* logs_synopsis = "logs [NODE|coordinator] [--follow] [--since SEQ]";
 int run_logs(session& s, const call& k) {
   std::string node;
   std::uint64_t since = 0;
@@ -310,7 +310,8 @@ void add_admin_commands(command_table& t) {
   t.add({"drain", "drain NODE [--off]", "stop giving NODE new work (running work finishes)",
          "  --off   give the node work again", "admin", completes::nodes, run_drain});
   t.add({"logs", logs_synopsis, "a node's recent log lines",
-         "NODE may be left out against a standalone node.\n"
+         "NODE is a node's name, or `coordinator` for the coordinator's own log; it may be left out\n"
+         "against a standalone node. Functions' output is in their node's log.\n"
          "  --since SEQ   only lines after sequence number SEQ\n"
          "  --follow      keep printing new lines (polls every 200 ms) until Ctrl-C",
          "admin", completes::nodes, run_logs});

@@ -102,8 +102,10 @@ class completer {
     } else {
       auto r = c->admin(kind == completes::nodes ? "nodes" : "sessions");
       auto j = r ? json::parse(*r, nullptr, false) : json();
-      if (kind == completes::nodes && j.is_object())
+      if (kind == completes::nodes && j.is_object()) {
         for (auto& n : j.value("nodes", json::array())) out.push_back(n.value("name", std::string()));
+        if (j.contains("coordinator")) out.push_back("coordinator");  // `logs coordinator`
+      }
       if (kind == completes::sessions && j.is_object())
         for (auto& x : j.value("sessions", json::array()))
           if (x.contains("id")) out.push_back(x["id"].is_string() ? x["id"].get<std::string>() : x["id"].dump());

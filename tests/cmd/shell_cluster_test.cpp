@@ -97,6 +97,9 @@ TEST_F(cluster_shell_test, DrainMarksANodeAndTopShowsEveryNode) {
   for (const char* n : {"n1", "n2", "n3"}) EXPECT_NE(top.out.find(std::string("\n") + n + " "), std::string::npos) << top.out;
   auto logs = cli_json({"logs", "n1"});
   EXPECT_EQ(logs["node"], "n1") << logs;
+  auto own = cli({"logs", "coordinator"});
+  ASSERT_EQ(own.code, 0) << own.err;
+  EXPECT_NE(own.out.find("node n2 joined"), std::string::npos) << own.out;
 }
 
 }  // namespace
