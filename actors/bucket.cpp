@@ -1,5 +1,6 @@
 #include "actors/bucket.hpp"
 
+#include <cstdlib>
 #include <set>
 
 namespace trail::actors {
@@ -156,6 +157,10 @@ class bucket {
         if (auto it = held_[i].find(in.id); it != held_[i].end()) held_[i].erase(it);
         else retain_.push_back(in.id);
       }
+      if (fire_twice_) {  // the deliberately broken build: the copy takes references of its own
+        for (auto& in : f.inputs) retain_.push_back(in.id);
+        r.fires.push_back(f);
+      }
       r.fires.push_back(std::move(f));
     }
   }
@@ -183,6 +188,10 @@ class bucket {
   std::vector<std::unique_ptr<core::trigger>> triggers_;
   std::vector<std::multiset<std::uint64_t>> held_;  // per trigger: objects it holds a reference for
   std::vector<std::uint64_t> retain_, release_;      // store operations for the scheduler
+  // Test only: TRAIL_TEST_FIRE_TWICE=1 in the node's environment breaks the
+  // build on purpose — every fire goes out twice — so that a failure
+  // scenario's `check` can show it catches it (tests/faults/).
+  const bool fire_twice_ = std::getenv("TRAIL_TEST_FIRE_TWICE") != nullptr;
 };
 
 struct bucket_state {
