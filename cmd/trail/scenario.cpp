@@ -554,62 +554,81 @@ void state::report_teardown(const teardown_report& r, verdict* v) {
 
 // -- chaos --------------------------------------------------------------------------
 
-int state::chaos(session& s, const call& c) {
-  std::uint64_t seed = std::random_device{}();
+namespace {
+
+struct chaos_options {
+  std::uint64_t seed = 0;
   ms length{60000};
   int nodes = 3;
-  for (std::size_t i = 0; i + 1 < c.args.size(); i += 2) {
-    if (c.args[i] == "--seed") seed = std::strtoull(c.args[i + 1].c_str(), nullptr, 10);
-    else if (c.args[i] == "--for") {
-      auto d = parse_duration(c.args[i + 1]);
-      if (!d) return fail(d.error());
-      length = *d;
-    } else if (c.args[i] == "--nodes") {
-      auto n = parse_count(c.args[i + 1], 2);
-      if (!n) return fail(n.error());
-      nodes = *n;
-    } else return fail("chaos: unknown option '" + c.args[i] + "'");
-  }
-  std::mt19937_64 rng(seed);
+  std::string manifest;  // default: the build's examples/wordcount/wordcount.yaml
+  std::string app = "wordcount", args = "the cat the hat", expect = "cat=1,hat=1,the=2";
+};
+
+// One random fault at `t` (and what undoes it), from `rng`.
+void chaos_fault(std::mt19937_64& rng, int nodes, ms t, std::vector<std::string>& lines) {
   auto pick = [&](int n) { return static_cast<int>(std::uniform_int_distribution<int>(0, n - 1)(rng)); };
-  auto node = [&] { return "n" + std::to_string(pick(nodes) + 1); };
-  std::string manifest = (bin_dir().parent_path() / "examples/wordcount/wordcount.yaml").string();
-  std::vector<std::string> lines{
-      "cluster up --nodes " + std::to_string(nodes) + " --executors 2",
-      "deploy " + manifest,
-      "load wordcount --rate 20/s --for " + std::to_string(length.count()) +
-          "ms --args \"the cat the hat\" --expect \"cat=1,hat=1,the=2\" --timeout 60s"};
-  for (ms t{2000}; t + ms(3000) < length; t += ms(2000 + pick(3000))) {
-    std::string at = "after " + std::to_string(t.count()) + "ms ";
-    switch (pick(7)) {
-      case 0: lines.push_back(at + "kill executor " + node()); break;
-      case 1: lines.push_back(at + "stop " + node() + " for " + std::to_string(500 + pick(1500)) + "ms"); break;
-      case 2: lines.push_back(at + "restart " + node()); break;
-      case 3: lines.push_back(at + "delay " + node() + " " + std::to_string(10 + pick(40)) + "ms"); break;
-      case 4: lines.push_back(at + "drop " + node() + " " + std::to_string(5 + pick(25)) + "%"); break;
-      case 5: lines.push_back(at + "partition " + node()); break;
-      default: {
-        std::string n = node();
-        lines.push_back(at + "kill " + n);
-        lines.push_back("after " + std::to_string((t + ms(1000)).count()) + "ms restart " + n);
-      }
-    }
-    if (lines.back().find(" partition ") != std::string::npos || lines.back().find(" delay ") != std::string::npos ||
-        lines.back().find(" drop ") != std::string::npos)  // network faults last 1-2.5 s
-      lines.push_back("after " + std::to_string((t + ms(1000 + pick(1500))).count()) + "ms heal");
+  std::string n = "n" + std::to_string(pick(nodes) + 1);
+  auto at = [](ms when) { return "after " + std::to_string(when.count()) + "ms "; };
+  auto heal = [&] { lines.push_back(at(t + ms(1000 + pick(1500))) + "heal"); };  // network faults last 1-2.5 s
+  switch (pick(7)) {
+    case 0: lines.push_back(at(t) + "kill executor " + n); break;
+    case 1: lines.push_back(at(t) + "stop " + n + " for " + std::to_string(500 + pick(1500)) + "ms"); break;
+    case 2: lines.push_back(at(t) + "restart " + n); break;
+    case 3: lines.push_back(at(t) + "delay " + n + " " + std::to_string(10 + pick(40)) + "ms"), heal(); break;
+    case 4: lines.push_back(at(t) + "drop " + n + " " + std::to_string(5 + pick(25)) + "%"), heal(); break;
+    case 5: lines.push_back(at(t) + "partition " + n), heal(); break;
+    default: lines.push_back(at(t) + "kill " + n), lines.push_back(at(t + ms(1000)) + "restart " + n);
   }
+}
+
+// The scenario a seed stands for: a cluster, one app under load, a random
+// fault every 2-5 s, then check. Pure: the same options give the same lines.
+std::vector<std::string> chaos_plan(const chaos_options& o) {
+  std::mt19937_64 rng(o.seed);
+  std::vector<std::string> lines{
+      "cluster up --nodes " + std::to_string(o.nodes) + " --executors 2", "deploy " + o.manifest,
+      "load " + o.app + " --rate 20/s --for " + std::to_string(o.length.count()) + "ms --args \"" + o.args +
+          "\" --expect \"" + o.expect + "\" --timeout 20s"};
+  for (ms t{2000}; t + ms(3000) < o.length; t += ms(2000 + std::uniform_int_distribution<int>(0, 2999)(rng)))
+    chaos_fault(rng, o.nodes, t, lines);
   lines.push_back("wait load");
   lines.push_back("check --min-ok 50%");
-  std::cerr << "chaos: seed " << seed << "; the scenario it runs:\n";
+  return lines;
+}
+
+}  // namespace
+
+int state::chaos(session& s, const call& c) {
+  chaos_options o;
+  o.seed = std::random_device{}();
+  o.manifest = (bin_dir().parent_path() / "examples/wordcount/wordcount.yaml").string();
+  for (std::size_t i = 0; i < c.args.size(); i += 2) {
+    if (i + 1 >= c.args.size()) return fail(c.args[i] + " wants a value");
+    const std::string &k = c.args[i], &v = c.args[i + 1];
+    if (k == "--seed") o.seed = std::strtoull(v.c_str(), nullptr, 10);
+    else if (k == "--for" || k == "--nodes") {
+      auto d = k == "--for" ? parse_duration(v) : result<ms>(ms(0));
+      auto n = k == "--nodes" ? parse_count(v, 2) : result<int>(3);
+      if (!d || !n) return fail(d ? n.error() : d.error());
+      (k == "--for" ? void(o.length = *d) : void(o.nodes = *n));
+    } else if (k == "--deploy") o.manifest = v;
+    else if (k == "--app") o.app = v;
+    else if (k == "--args") o.args = v;
+    else if (k == "--expect") o.expect = v;
+    else return fail("chaos: unknown option '" + k + "'");
+  }
+  auto lines = chaos_plan(o);
+  std::string replay = "trail chaos --seed " + std::to_string(o.seed) + " --for " + std::to_string(o.length.count()) +
+                       "ms --nodes " + std::to_string(o.nodes);
+  std::cerr << "chaos: seed " << o.seed << "; the scenario it runs:\n";
   for (auto& l : lines) std::cerr << "  " << l << "\n";
-  for (auto& l : lines) {
+  for (auto& l : lines)
     if (int code = s.run_line(l); code != 0) {
-      std::cerr << "chaos: FAILED at '" << l << "'; replay with: trail chaos --seed " << seed << " --for "
-                << length.count() << "ms --nodes " << nodes << "\n";
+      std::cerr << "chaos: FAILED at '" << l << "' with seed " << o.seed << "; replay with: " << replay
+                << " (and the same --deploy/--app/--args/--expect)\n";
       return code;
     }
-  }
-  std::cerr << "chaos: seed " << seed << " passed\n";
+  std::cerr << "chaos: seed " << o.seed << " passed\n";
   return 0;
 }
 
@@ -665,10 +684,11 @@ void add_scenario_commands(command_table& table) {
       "after `cluster down`, no executor, segment or state dir left. Prints what was injected and what\n"
       "was verified; exits 1 on a violation.",
       [st](session&, const call& c) { return st->check(c); });
-  add("chaos", "chaos [--seed S] [--for T] [--nodes N]", "random faults under load; prints the seed of a failure",
-      "Runs a scenario made from the seed: a cluster, wordcount under load, a random fault every\n"
-      "2-5 s (kills, stops, restarts, partitions, delay, loss), then check. The scenario is printed\n"
-      "first; a failure prints the command that replays it.",
+  add("chaos", "chaos [--seed S] [--for T] [--nodes N] [--deploy M --app A --args \"...\" --expect OUT]",
+      "random faults under load; prints the seed of a failure",
+      "Runs a scenario made from the seed: a cluster, an app under load (default: the build's\n"
+      "examples/wordcount), a random fault every 2-5 s (kills, stops, restarts, partitions, delay,\n"
+      "loss), then check. The scenario is printed first; a failure prints the command that replays it.",
       [st](session& s, const call& c) { return st->chaos(s, c); });
 }
 

@@ -71,7 +71,7 @@ void judge_load(const load_history& l, bool faults, bool coordinator_hit, const 
         break;
       case outcome::unknown:
         if (!coordinator_hit)
-          bad.add("accepted sessions whose outcome never came (the coordinator was not hit)",
+          bad.add("accepted sessions whose outcome never came (the coordinator was neither killed, stopped nor restarted)",
                   who(r) + ": last error '" + r.error + "'");
         break;
     }
