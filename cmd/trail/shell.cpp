@@ -64,12 +64,20 @@ class completer {
     std::vector<std::string> words;
     std::string error;
     split_line(before, words, error);
-    if (words.empty()) return s_.commands().names_starting(word);
+    if (words.empty() || (words.size() == 1 && words[0] == "help")) return s_.commands().names_starting(word);
     const command* c = s_.commands().find(words[0]);
-    if (!c || c->args == completes::nothing || c->args == completes::files) return {};
+    if (!c) return {};
+    completes kind = c->args;
+    if (words.back() == "--app") kind = completes::apps;  // sessions --app A
+    if (words.back() == "--state") return starting({"running", "ok", "failed"}, word);
+    if (kind == completes::nothing || kind == completes::files) return {};
+    return starting(lookup(kind), word);
+  }
+
+  static std::vector<std::string> starting(const std::vector<std::string>& values, const std::string& prefix) {
     std::vector<std::string> out;
-    for (auto& v : lookup(c->args))
-      if (v.compare(0, word.size(), word) == 0) out.push_back(v);
+    for (auto& v : values)
+      if (v.compare(0, prefix.size(), prefix) == 0) out.push_back(v);
     return out;
   }
 
@@ -146,18 +154,22 @@ volatile std::sig_atomic_t interrupted = 0;
 void on_interrupt(int) { interrupted = 1; }
 
 // Installs on_interrupt for the shell's lifetime; restores the old handler.
+// At the prompt, Ctrl-C interrupts editline's read (so that readline returns
+// and the line typed so far goes); while a command runs, system calls restart.
 class interrupt_guard {
  public:
-  interrupt_guard() {
-    struct sigaction sa {};
-    sa.sa_handler = on_interrupt;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    ::sigaction(SIGINT, &sa, &old_);
-  }
+  interrupt_guard() { install(true, &old_); }
   ~interrupt_guard() { ::sigaction(SIGINT, &old_, nullptr); }
+  void at_prompt(bool yes) { install(!yes, nullptr); }
 
  private:
+  static void install(bool restart, struct sigaction* old) {
+    struct sigaction sa {};
+    sa.sa_handler = on_interrupt;
+    sa.sa_flags = restart ? SA_RESTART : 0;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGINT, &sa, old);
+  }
   struct sigaction old_ {};
 };
 
@@ -181,7 +193,9 @@ int run_interactive(session& s) {
   interrupt_guard guard;
   for (;;) {
     interrupted = 0;
+    guard.at_prompt(true);
     char* raw = ::readline("trail> ");
+    guard.at_prompt(false);
     if (!raw) {
       if (!interrupted) break;  // EOF (Ctrl-D)
       std::cerr << "\n";       // Ctrl-C at the prompt: a fresh line
