@@ -163,7 +163,7 @@ void print_trace(const json& j) {
                 "OUTPUTS"});
   for (auto& e : j.value("events", json::array())) {
     std::int64_t q = inum(e, "queued_us"), b = inum(e, "started_us"), d = inum(e, "ended_us");
-    t.add({human_us(b), str(e, "function"), str(e, "invocation"), str(e, "attempt"), str(e, "node"), str(e, "executor"),
+    t.add({b ? human_us(b) : "-", str(e, "function"), str(e, "invocation"), str(e, "attempt"), str(e, "node"), str(e, "executor"),
            run_time(q, b), run_time(b, d), str(e, "outcome"), objects_text(e.value("inputs", json())),
            objects_text(e.value("outputs", json()))});
   }

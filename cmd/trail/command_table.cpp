@@ -59,7 +59,8 @@ std::string command_table::list_help() const {
     }
     out << "  " << c->name << std::string(width + 2 - c->name.size(), ' ') << c->summary << "\n";
   }
-  out << "\n`help COMMAND` or `COMMAND --help` details one; every command takes --json.\n";
+  out << "\n`help COMMAND` or `COMMAND --help` details one; every command takes --json.\n"
+         "In the shell, Tab completes commands, apps, nodes and session ids; `quit` or Ctrl-D leaves.\n";
   return out.str();
 }
 
