@@ -102,5 +102,27 @@ TEST_F(cluster_shell_test, DrainMarksANodeAndTopShowsEveryNode) {
   EXPECT_NE(own.out.find("node n2 joined"), std::string::npos) << own.out;
 }
 
+TEST_F(cluster_shell_test, CancelAndFaultReachTheirNodes) {
+  auto d = client_->deploy(std::string(TRAIL_TEST_APPS_DIR) + "/flaky/long_window.yaml");
+  ASSERT_TRUE(d.ok()) << d.error().to_string();
+  wait_until_held("long_window", 3);
+  std::string id = cli_json({"invoke", "long_window", "--async"})["session"].dump();
+  json s;
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  do {  // the window opens once put_event has run
+    s = cli_json({"session", id});
+  } while (s.value("waiting", json::array()).empty() && std::chrono::steady_clock::now() < deadline);
+  ASSERT_EQ(s["state"], "running") << s;
+  auto c = cli({"cancel", id});
+  ASSERT_EQ(c.code, 0) << c.err;
+  EXPECT_EQ(c.out, "cancelled session " + id + "\n");
+  EXPECT_NE(cli({"result", id, "--timeout", "20000"}).code, 0);
+
+  auto armed = cli_json({"fault", "n2", "delay", "*", "1ms"});
+  ASSERT_EQ(armed["rules"].size(), 1u) << armed;
+  EXPECT_TRUE(cli_json({"fault", "n2", "heal"})["rules"].empty());
+  EXPECT_NE(cli({"fault", "n9", "list"}).code, 0) << "no such node";
+}
+
 }  // namespace
 }  // namespace trail::testing

@@ -116,6 +116,25 @@ TEST_F(shell_test, HistoryIsKeptAcrossRuns) {
   EXPECT_EQ(second->wait(), 0) << second->output();
 }
 
+// The history file keeps the last 1,000 lines: a longer one is trimmed at start.
+TEST_F(shell_test, HistoryIsCapped) {
+  {
+    std::ofstream out(dir_ / "history");
+    for (int i = 0; i < 1005; ++i) out << "apps # " << i << "\n";
+  }
+  auto sh = shell();
+  sh->write("\x1b[A\n");  // the newest line comes back
+  ASSERT_TRUE(sh->read_until("apps # 1004")) << sh->output();
+  sh->write("quit\n");
+  EXPECT_EQ(sh->wait(), 0) << sh->output();
+  std::ifstream in(dir_ / "history");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 1002u);
+  EXPECT_EQ(lines.front(), "apps # 5");
+  EXPECT_EQ(lines.back(), "quit");
+}
+
 TEST_F(shell_test, TopRendersInPlaceAndQuitsOnQ) {
   auto sh = shell();
   sh->write("top --once\n");
