@@ -141,7 +141,7 @@ int run_top(session& s, const call& k) {
     if (j.is_discarded() || !j.contains("nodes")) return fail("the server's nodes are not JSON: " + *text);
     r.update(j["nodes"], clock_type::now());
     if (k.json) std::cout << j.dump() << "\n";
-    else std::cout << (tty ? "\x1b[H\x1b[2J" : "") << frame(j, s.address(), interactive);
+    else std::cout << (tty ? "\x1b[H\x1b[2J" : shown ? "\n" : "") << frame(j, s.address(), interactive);
     std::cout.flush();
     if (count && shown + 1 == count) break;
     char key = 0;
