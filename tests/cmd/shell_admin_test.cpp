@@ -15,7 +15,7 @@ using json = nlohmann::json;
 
 const std::string apps_dir = TRAIL_TEST_APPS_DIR;
 
-class admin_test : public node_test {
+class shell_admin_test : public node_test {
  protected:
   json cli_json(std::vector<std::string> args) {
     args.push_back("--json");
@@ -59,7 +59,7 @@ class admin_test : public node_test {
   }
 };
 
-TEST_F(admin_test, NodesShowsTheNodeAsATableAndAsJson) {
+TEST_F(shell_admin_test, NodesShowsTheNodeAsATableAndAsJson) {
   auto j = cli_json({"nodes"});
   ASSERT_EQ(j["nodes"].size(), 1u) << j;
   auto& n = j["nodes"][0];
@@ -72,7 +72,7 @@ TEST_F(admin_test, NodesShowsTheNodeAsATableAndAsJson) {
   EXPECT_NE(r.out.find(" live "), std::string::npos) << r.out;
 }
 
-TEST_F(admin_test, SessionsListsAndFilters) {
+TEST_F(shell_admin_test, SessionsListsAndFilters) {
   deploy("chain");
   std::string a = invoke("chain", {"one"}), b = invoke("chain", {"two"});
   auto all = cli_json({"sessions"});
@@ -93,7 +93,7 @@ TEST_F(admin_test, SessionsListsAndFilters) {
   EXPECT_EQ(none.out, "no sessions\n");
 }
 
-TEST_F(admin_test, SessionShowsEveryAttemptAndWhereItRan) {
+TEST_F(shell_admin_test, SessionShowsEveryAttemptAndWhereItRan) {
   deploy("chain");
   std::string id = invoke("chain", {"x"});
   auto j = cli_json({"session", id});
@@ -112,7 +112,7 @@ TEST_F(admin_test, SessionShowsEveryAttemptAndWhereItRan) {
 
 // Chrome trace-event JSON of a 3-function chain: three complete events in
 // order, on a process named after the node.
-TEST_F(admin_test, TraceChromeWritesTheChainInOrder) {
+TEST_F(shell_admin_test, TraceChromeWritesTheChainInOrder) {
   deploy("chain");
   std::string id = invoke("chain", {"traced"});
   auto file = temp_file("trace.json");
@@ -146,7 +146,7 @@ TEST_F(admin_test, TraceChromeWritesTheChainInOrder) {
   EXPECT_EQ(slices[0]["args"]["outputs"].size(), 1u) << "first writes one object: " << slices[0];
 }
 
-TEST_F(admin_test, CancelEndsARunningSession) {
+TEST_F(shell_admin_test, CancelEndsARunningSession) {
   ASSERT_TRUE(client_->deploy(apps_dir + "/flaky/slow.yaml").ok());
   std::string id = cli({"invoke", "slow", "--async"}).out;
   id = id.substr(0, id.find('\n'));
@@ -159,7 +159,7 @@ TEST_F(admin_test, CancelEndsARunningSession) {
   EXPECT_EQ(s["state"], "failed") << s;
 }
 
-TEST_F(admin_test, ALiveSessionShowsWhatItsTriggersWaitFor) {
+TEST_F(shell_admin_test, ALiveSessionShowsWhatItsTriggersWaitFor) {
   ASSERT_TRUE(client_->deploy(apps_dir + "/flaky/long_window.yaml").ok());
   std::string id = cli_json({"invoke", "long_window", "--async"})["session"].dump();
   json s;
@@ -178,7 +178,7 @@ TEST_F(admin_test, ALiveSessionShowsWhatItsTriggersWaitFor) {
   ASSERT_EQ(cli({"cancel", id}).code, 0);
 }
 
-TEST_F(admin_test, FaultPassesItsWordsToTheNode) {
+TEST_F(shell_admin_test, FaultPassesItsWordsToTheNode) {
   auto armed = cli_json({"fault", "local", "delay", "*", "30ms"});
   ASSERT_EQ(armed["rules"].size(), 1u) << armed;
   auto r = cli({"fault", "local", "list"});
@@ -191,7 +191,7 @@ TEST_F(admin_test, FaultPassesItsWordsToTheNode) {
   EXPECT_EQ(cli({"fault"}).code, 2);
 }
 
-TEST_F(admin_test, DrainStopsNewWorkUntilOff) {
+TEST_F(shell_admin_test, DrainStopsNewWorkUntilOff) {
   std::string name = node_name();
   auto on = cli({"drain", name});
   ASSERT_EQ(on.code, 0) << on.err;
@@ -204,7 +204,7 @@ TEST_F(admin_test, DrainStopsNewWorkUntilOff) {
   EXPECT_NE(unknown.code, 0);
 }
 
-TEST_F(admin_test, LogsShowTheNodesLines) {
+TEST_F(shell_admin_test, LogsShowTheNodesLines) {
   deploy_echo();
   ASSERT_EQ(cli({"invoke", "echo", "logged"}).out, "logged;\n");
   auto j = cli_json({"logs"});
@@ -220,7 +220,7 @@ TEST_F(admin_test, LogsShowTheNodesLines) {
 }
 
 // `logs --follow` prints lines as they come until Ctrl-C, then exits 0.
-TEST_F(admin_test, LogsFollowUntilCtrlC) {
+TEST_F(shell_admin_test, LogsFollowUntilCtrlC) {
   deploy_echo();
   ASSERT_EQ(cli({"invoke", "echo", "before"}).code, 0);
   pty_process follow(TRAIL_CLI_PATH, {"--connect", address_, "logs", "--follow"});
@@ -231,7 +231,7 @@ TEST_F(admin_test, LogsFollowUntilCtrlC) {
   EXPECT_EQ(follow.wait(), 0) << follow.output();
 }
 
-TEST_F(admin_test, TopOnceAndCountForScripts) {
+TEST_F(shell_admin_test, TopOnceAndCountForScripts) {
   deploy("chain");
   ASSERT_EQ(cli({"invoke", "chain", "hop"}).code, 0);
   auto once = cli({"top", "--once"});
