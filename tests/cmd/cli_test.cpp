@@ -185,6 +185,13 @@ TEST_F(node_test, ScriptLinesMayEndWithComments) {
   EXPECT_EQ(r.out, "<TWO WORDS>\n");
 }
 
+TEST_F(node_test, AnUnterminatedQuoteIsAClearError) {
+  auto r = cli({}, "invoke chain \"oops\nstatus\n");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("cannot parse: unterminated double quote"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("executors: "), std::string::npos) << "piped lines go on after a failure: " << r.out;
+}
+
 TEST(Cli, NodeWithoutAModeExplainsAndFails) {
   auto r = run_program(TRAIL_NODE_PATH, {});
   EXPECT_NE(r.code, 0);
