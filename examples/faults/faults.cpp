@@ -1,7 +1,9 @@
 // faults: functions that misbehave on request, for failure scenarios
 // (tests/faults/*.scenario). The entry `start` passes its arguments on to
-// `act`, whose first argument says how to misbehave; `finish` outputs what
-// `act` produced. `act`'s timeout and retries are in faults.yaml.
+// `act` (or, for fill requests, `filler`: its timeout outlasts several of
+// the store's 2 s waits for space), whose first argument says how to
+// misbehave; `finish` outputs what they produced. Timeouts and retries are
+// in faults.yaml.
 //
 //   echo W...        act behaves: the output is "W..."
 //   crash            act aborts (SIGABRT) on every attempt: the session fails
@@ -44,10 +46,11 @@ std::string rest(const std::string& request) {
 TRAIL_FUNCTION(start)(trail::context& ctx) {
   std::string request;
   for (std::string_view a : ctx.args()) request += (request.empty() ? "" : " ") + std::string(a);
-  ctx.put("todo", "request", request);
+  ctx.put(request.starts_with("fill") ? "fills" : "todo", "request", request);
 }
 
-TRAIL_FUNCTION(act)(trail::context& ctx) {
+// Misbehaves as the request says, or puts the rest of it into `done`.
+static void act_on(trail::context& ctx) {
   std::string request(ctx.inputs()[0].str());
   std::string cmd = request.substr(0, request.find(' '));
   bool first = ctx.attempt() == 0;
@@ -57,5 +60,9 @@ TRAIL_FUNCTION(act)(trail::context& ctx) {
   if (cmd != "echo" && !cmd.ends_with("-once")) throw trail::error("faults: unknown request '" + cmd + "'");
   ctx.put("done", "result", rest(request));
 }
+
+TRAIL_FUNCTION(act)(trail::context& ctx) { act_on(ctx); }
+
+TRAIL_FUNCTION(filler)(trail::context& ctx) { act_on(ctx); }
 
 TRAIL_FUNCTION(finish)(trail::context& ctx) { ctx.output(ctx.inputs()[0].str()); }
