@@ -19,6 +19,7 @@
 #include "actors/cluster_types.hpp"
 #include "actors/coordinator.hpp"
 #include "actors/core/placement.hpp"
+#include "actors/core/session_asks.hpp"
 #include "actors/registry.hpp"
 #include "actors/types.hpp"
 
@@ -29,9 +30,6 @@ using clock = std::chrono::steady_clock;
 using sweep_atom = caf::atom_constant<caf::atom("tsweep")>;
 using resend_atom = caf::atom_constant<caf::atom("tresend")>;  // u64 number: start its sessions again
 
-// A node that has not said how a session with a timeout ended this long
-// after its deadline is asked again (the frame may have been lost).
-constexpr auto overdue_grace = std::chrono::seconds(30);
 // Clients waiting for one session's result, at most.
 constexpr std::size_t max_waiters = 64;
 
@@ -67,7 +65,7 @@ struct session_rec {
   std::uint64_t home = 0;
   std::uint32_t attempt = 0;
   clock::time_point wait_until{};  // while waiting for a node
-  clock::time_point placed_at{};   // when its run was last sent
+  std::optional<core::session_asks> asks;  // when to ask its home again (placed only)
   std::vector<caf::response_promise> waiters;
 };
 
@@ -140,10 +138,8 @@ void finish(self_ptr self, std::uint64_t id, outcome o) {
   }
 }
 
-void send_run(self_ptr self, session_rec& rec) {
-  rec.placed_at = clock::now();
-  self->send(self->state.wire,
-             peer_out{rec.home, schema::run_session{rec.node_session, rec.app, rec.version, rec.args, rec.timeout_ms}});
+void send_run(self_ptr self, session_rec& rec, std::uint32_t timeout_ms) {
+  self->send(self->state.wire, peer_out{rec.home, schema::run_session{rec.node_session, rec.app, rec.version, rec.args, timeout_ms}});
 }
 
 // Starts (or restarts) a session's attempt on a home node, or lets it wait.
@@ -160,6 +156,7 @@ void place(self_ptr self, std::uint64_t id) {
   if (!home) {  // nobody holds the app (yet): wait
     rec.node_session = 0;
     rec.home = 0;
+    rec.asks.reset();
     return;
   }
   rec.version = a->second.version;
@@ -169,7 +166,8 @@ void place(self_ptr self, std::uint64_t id) {
   auto& node = st.nodes.at(*home);
   placed_on(node);
   ++st.placed;
-  send_run(self, rec);
+  rec.asks.emplace(clock::now(), rec.timeout_ms);
+  send_run(self, rec, rec.timeout_ms);
 }
 
 // Sessions of `number` start again there after its wire broke: a run frame
@@ -180,7 +178,7 @@ void resend_runs(self_ptr self, std::uint64_t number) {
   if (!st.nodes.contains(number)) return;  // gone: its sessions were placed again
   std::size_t n = 0;
   for (auto& [id, rec] : st.sessions)
-    if (rec.home == number && rec.node_session) send_run(self, rec), ++n;
+    if (rec.home == number && rec.node_session) send_run(self, rec, rec.timeout_ms), ++n;
   if (n) log_line(self, "sent " + std::to_string(n) + " session(s) to #" + std::to_string(number) + " again after its wire broke");
 }
 
@@ -220,22 +218,30 @@ void on_ended(self_ptr self, std::uint64_t number, std::uint64_t node_session, b
   finish(self, a->second, ok ? outcome{true, std::move(output), {}} : outcome{false, {}, status(static_cast<errc>(code), error)});
 }
 
-// Fails sessions that waited too long for a node; asks again about those
-// long overdue on theirs.
+// Fails sessions that waited too long for a node; asks their homes again
+// about placed ones that have not ended (core::session_asks), and gives up on
+// those whose home stays silent long past their deadline.
 void sweep(self_ptr self) {
   auto now = clock::now();
-  std::vector<std::uint64_t> expired;
+  std::vector<std::pair<std::uint64_t, status>> expired;
   for (auto& [id, rec] : self->state.sessions) {
-    if (rec.home == 0 && now >= rec.wait_until) expired.push_back(id);
-    if (rec.home != 0 && rec.timeout_ms > 0 && now >= rec.placed_at + std::chrono::milliseconds(rec.timeout_ms) + overdue_grace) {
-      log_line(self, "session " + std::to_string(id) + " is overdue on #" + std::to_string(rec.home) + ": asking again");
-      send_run(self, rec);
+    if (rec.home == 0) {
+      if (now >= rec.wait_until)
+        expired.emplace_back(id, status::unavailable("no node can run app \"" + rec.app + "\": none joined or none holds it yet"));
+      continue;
+    }
+    if (!rec.asks) continue;
+    auto step = rec.asks->at(now);
+    if (step.what == core::session_asks::verdict::ask) send_run(self, rec, step.timeout_ms);
+    if (step.what == core::session_asks::verdict::give_up) {
+      auto n = self->state.nodes.find(rec.home);
+      auto node = n == self->state.nodes.end() ? "#" + std::to_string(rec.home) : n->second.name;
+      log_line(self, "session " + std::to_string(id) + ": " + node + " has not said how it ended long after its deadline");
+      expired.emplace_back(id, status::unavailable("session " + std::to_string(id) + " timed out: its node " + node +
+                                                   " stopped answering for it"));
     }
   }
-  for (auto id : expired) {
-    auto app = self->state.sessions.at(id).app;
-    finish(self, id, {false, {}, status::unavailable("no node can run app \"" + app + "\": none joined or none holds it yet")});
-  }
+  for (auto& [id, why] : expired) finish(self, id, {false, {}, std::move(why)});
   self->delayed_send(self, std::chrono::milliseconds(100), sweep_atom::value);
 }
 
