@@ -9,8 +9,8 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
-#include <unordered_map>
 
+#include "actors/loop_io.hpp"
 #include "actors/net/socket.hpp"
 #include "actors/types.hpp"
 #include "schema/frame_buffer.hpp"
@@ -27,26 +27,14 @@ struct connection {
   explicit connection(net::socket s, std::size_t max_frame) : sock(std::move(s)), in(max_frame) {}
   net::socket sock;
   schema::frame_buffer in;
-  std::string out;            // replies not yet sent
-  std::size_t sent = 0;       // ... of which this many bytes went
-  bool writing = false;       // EPOLLOUT is armed
+  outbox out;                 // replies not yet sent
   bool closing = false;       // close once `out` is sent
 };
 
 struct gateway_state {
   gateway_options opts;
-  net::socket listener;
-  node_loop* loop = nullptr;
-  std::unordered_map<std::uint64_t, std::unique_ptr<connection>> conns;
-  std::uint64_t next_conn = 1;
+  served<connection> conns;
   static inline const char* name = "trail.gateway";
-
-  // (On the loop thread, where the actor ends.) The loop forgets the sockets first.
-  ~gateway_state() {
-    if (!loop) return;
-    for (auto& [id, c] : conns) loop->unwatch(c->sock.fd());
-    if (listener.valid()) loop->unwatch(listener.fd());
-  }
 };
 
 using self_ptr = caf::stateful_actor<gateway_state, loop_actor>*;
@@ -55,45 +43,24 @@ using reply = schema::client_reply;
 
 void log_line(const std::string& what) { actors::log_line("trail: gateway: " + what); }
 
-void close_connection(self_ptr self, std::uint64_t id) {
-  auto& st = self->state;
-  auto it = st.conns.find(id);
-  if (it == st.conns.end()) return;
-  st.loop->unwatch(it->second->sock.fd());
-  st.conns.erase(it);  // closes the socket
-}
+void close_connection(self_ptr self, std::uint64_t id) { self->state.conns.close(id); }
 
 // Sends what it can of the connection's replies; arms EPOLLOUT for the rest.
 void flush(self_ptr self, std::uint64_t id) {
-  auto& st = self->state;
-  auto it = st.conns.find(id);
-  if (it == st.conns.end()) return;
-  connection& c = *it->second;
-  while (c.sent < c.out.size()) {
-    ssize_t n = ::send(c.sock.fd(), c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
-    if (n > 0) {
-      c.sent += static_cast<std::size_t>(n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (!c.writing) st.loop->rewatch(c.sock.fd(), read_events | EPOLLOUT);
-      c.writing = true;
-      return;
-    }
-    return close_connection(self, id);  // the client is gone
+  connection* c = self->state.conns.find(id);
+  if (!c) return;
+  switch (c->out.flush(self->state.conns.loop(), c->sock.fd(), read_events)) {
+    case outbox::state::waiting: return;
+    case outbox::state::broken: return close_connection(self, id);  // the client is gone
+    case outbox::state::sent:
+      if (c->closing) close_connection(self, id);
   }
-  c.out.clear();
-  c.sent = 0;
-  if (c.writing) st.loop->rewatch(c.sock.fd(), read_events);
-  c.writing = false;
-  if (c.closing) close_connection(self, id);
 }
 
 void send_reply(self_ptr self, std::uint64_t id, const reply& r) {
-  auto it = self->state.conns.find(id);
-  if (it == self->state.conns.end()) return;  // the client went away meanwhile
-  schema::encode(r, it->second->out);
+  connection* c = self->state.conns.find(id);
+  if (!c) return;  // the client went away meanwhile
+  schema::encode(r, c->out.bytes());
   flush(self, id);
 }
 
@@ -207,10 +174,10 @@ void handle(self_ptr self, std::uint64_t conn, request& q) {
 
 // A stream that cannot go on: one error reply, then the connection closes.
 void reject(self_ptr self, std::uint64_t id, const status& why) {
-  auto it = self->state.conns.find(id);
-  if (it == self->state.conns.end()) return;
-  log_line("closing a connection from " + it->second->sock.peer_address() + ": " + why.message());
-  it->second->closing = true;
+  connection* c = self->state.conns.find(id);
+  if (!c) return;
+  log_line("closing a connection from " + c->sock.peer_address() + ": " + why.message());
+  c->closing = true;
   send_reply(self, id, error_reply(0, why));
 }
 
@@ -221,9 +188,9 @@ void on_readable(self_ptr self, std::uint64_t id, bool hangup = false) {
   auto& st = self->state;
   bool eof = false;
   for (;;) {
-    auto it = st.conns.find(id);
-    if (it == st.conns.end() || it->second->closing) return;
-    connection& c = *it->second;
+    connection* cp = st.conns.find(id);
+    if (!cp || cp->closing) return;
+    connection& c = *cp;
     auto room = c.in.space();
     ssize_t n = ::recv(c.sock.fd(), room.data(), room.size(), 0);
     bool drained = false;  // a short read took all there was (no EAGAIN round needed)
@@ -244,7 +211,7 @@ void on_readable(self_ptr self, std::uint64_t id, bool hangup = false) {
       auto q = schema::decode_request(*frame);
       if (!q) return reject(self, id, q.error());
       handle(self, id, *q);
-      if (!st.conns.contains(id)) return;
+      if (!st.conns.find(id)) return;
     }
     if (eof) return close_connection(self, id);  // (in-flight answers are dropped when they come)
     if (n < 0 || drained) return;                 // wait for more
@@ -253,45 +220,37 @@ void on_readable(self_ptr self, std::uint64_t id, bool hangup = false) {
 
 void on_acceptable(self_ptr self) {
   auto& st = self->state;
-  for (;;) {
-    int fd = ::accept4(st.listener.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) {  // out of fds, say: try again soon (the edge is spent)
-        log_line(std::string("accept: ") + std::strerror(errno));
-        self->delayed_send(self, std::chrono::milliseconds(100), accept_atom::value);
-      }
-      return;
-    }
+  int err = accept_waiting(st.conns.listener(), [&](int fd) {
     net::socket sock(fd);
     if (st.conns.size() >= st.opts.max_connections) {
       log_line("refused a connection: " + std::to_string(st.conns.size()) + " open already");
-      continue;
+      return;
     }
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    std::uint64_t id = st.next_conn++;
-    st.conns.emplace(id, std::make_unique<connection>(std::move(sock), st.opts.max_frame));
     caf::actor me = caf::actor_cast<caf::actor>(self);
-    st.loop->watch(fd, read_events, [me, id](std::uint32_t ev) { caf::anon_send(me, io_atom::value, id, ev); });
+    auto id = st.conns.add(std::make_unique<connection>(std::move(sock), st.opts.max_frame), read_events,
+                           [me](std::uint64_t id, std::uint32_t ev) { caf::anon_send(me, io_atom::value, id, ev); });
     on_readable(self, id);  // it may have spoken already
+  });
+  if (err != 0) {  // out of fds, say: try again soon (the edge is spent)
+    log_line(std::string("accept: ") + std::strerror(err));
+    self->delayed_send(self, std::chrono::milliseconds(100), accept_atom::value);
   }
 }
 
 void on_io(self_ptr self, std::uint64_t id, std::uint32_t events) {
-  auto it = self->state.conns.find(id);
-  if (it == self->state.conns.end()) return;
-  if (it->second->writing) flush(self, id);
+  connection* c = self->state.conns.find(id);
+  if (!c) return;
+  if (c->out.writing()) flush(self, id);
   on_readable(self, id, events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR));
 }
 
 caf::behavior gateway_actor(self_ptr self, gateway_options opts, int listener_fd) {
   auto& st = self->state;
   st.opts = std::move(opts);
-  st.listener = net::socket(listener_fd);
-  st.loop = &self->loop();
   caf::actor me = caf::actor_cast<caf::actor>(self);
-  st.loop->watch(listener_fd, EPOLLIN | EPOLLET, [me](std::uint32_t) { caf::anon_send(me, accept_atom::value); });
+  st.conns.listen(self->loop(), listener_fd, [me](std::uint32_t) { caf::anon_send(me, accept_atom::value); });
   self->send(self, accept_atom::value);  // connections that came before the watch
   return {
       [=](accept_atom) { on_acceptable(self); },

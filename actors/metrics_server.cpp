@@ -6,11 +6,11 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
-#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
 #include "actors/metrics.hpp"
+#include "actors/loop_io.hpp"
 #include "actors/net/socket.hpp"
 #include "actors/types.hpp"
 
@@ -29,9 +29,7 @@ constexpr auto source_wait = std::chrono::seconds(5);
 struct connection {
   net::socket sock;
   std::string in;           // the request head so far
-  std::string out;          // the reply not yet sent
-  std::size_t sent = 0;
-  bool writing = false;     // EPOLLOUT is armed
+  outbox out;               // the reply not yet sent
   bool answered = false;    // a reply is decided (more input is discarded)
   bool shut = false;        // the reply went out and our side is shut: waiting for the peer's end
   bool peer_done = false;   // the peer's end came (before the reply went out)
@@ -39,63 +37,35 @@ struct connection {
 
 struct server_state {
   metrics_server_options opts;
-  net::socket listener;
-  node_loop* loop = nullptr;
-  std::unordered_map<std::uint64_t, std::unique_ptr<connection>> conns;
-  std::uint64_t next_conn = 1;
+  served<connection> conns;
   static inline const char* name = "trail.metrics";
-
-  // (On the loop thread, where the actor ends.) The loop forgets the sockets first.
-  ~server_state() {
-    if (!loop) return;
-    for (auto& [id, c] : conns) loop->unwatch(c->sock.fd());
-    if (listener.valid()) loop->unwatch(listener.fd());
-  }
 };
 
 using self_ptr = caf::stateful_actor<server_state, loop_actor>*;
 
-void close_connection(self_ptr self, std::uint64_t id) {
-  auto& st = self->state;
-  auto it = st.conns.find(id);
-  if (it == st.conns.end()) return;
-  st.loop->unwatch(it->second->sock.fd());
-  st.conns.erase(it);
-}
+void close_connection(self_ptr self, std::uint64_t id) { self->state.conns.close(id); }
 
 // Sends what it can; arms EPOLLOUT for the rest. Once all went, shuts our
 // side: the peer reads to the end, then closes (a close with unread input
 // could reset the connection before the peer read the reply).
 void flush(self_ptr self, std::uint64_t id) {
-  auto& st = self->state;
-  auto it = st.conns.find(id);
-  if (it == st.conns.end()) return;
-  connection& c = *it->second;
-  while (c.sent < c.out.size()) {
-    ssize_t n = ::send(c.sock.fd(), c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
-    if (n > 0) {
-      c.sent += static_cast<std::size_t>(n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (!c.writing) st.loop->rewatch(c.sock.fd(), read_events | EPOLLOUT);
-      c.writing = true;
-      return;
-    }
-    return close_connection(self, id);  // the scraper is gone
+  connection* cp = self->state.conns.find(id);
+  if (!cp) return;
+  connection& c = *cp;
+  switch (c.out.flush(self->state.conns.loop(), c.sock.fd(), read_events)) {
+    case outbox::state::waiting: return;
+    case outbox::state::broken: return close_connection(self, id);  // the scraper is gone
+    case outbox::state::sent: break;
   }
-  if (c.writing) st.loop->rewatch(c.sock.fd(), read_events);
-  c.writing = false;
   ::shutdown(c.sock.fd(), SHUT_WR);
   c.shut = true;
   if (c.peer_done) close_connection(self, id);
 }
 
 void reply(self_ptr self, std::uint64_t id, std::string response) {
-  auto it = self->state.conns.find(id);
-  if (it == self->state.conns.end()) return;  // the scraper went away meanwhile
-  it->second->out = std::move(response);
+  connection* c = self->state.conns.find(id);
+  if (!c) return;  // the scraper went away meanwhile
+  c->out.bytes() = std::move(response);
   flush(self, id);
 }
 
@@ -145,9 +115,9 @@ void on_request(self_ptr self, std::uint64_t id, const metrics::http_request& r)
 void on_readable(self_ptr self, std::uint64_t id) {
   auto& st = self->state;
   for (;;) {
-    auto it = st.conns.find(id);
-    if (it == st.conns.end()) return;
-    connection& c = *it->second;
+    connection* cp = st.conns.find(id);
+    if (!cp) return;
+    connection& c = *cp;
     char buf[4096];
     ssize_t n = ::recv(c.sock.fd(), buf, sizeof buf, 0);
     if (n < 0 && errno == EINTR) continue;
@@ -169,43 +139,35 @@ void on_readable(self_ptr self, std::uint64_t id) {
 
 void on_acceptable(self_ptr self) {
   auto& st = self->state;
-  for (;;) {
-    int fd = ::accept4(st.listener.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) {  // out of fds, say: try again soon (the edge is spent)
-        log_line(std::string("trail: metrics: accept: ") + std::strerror(errno));
-        self->delayed_send(self, std::chrono::milliseconds(100), accept_atom::value);
-      }
-      return;
-    }
+  int err = accept_waiting(st.conns.listener(), [&](int fd) {
     net::socket sock(fd);
-    if (st.conns.size() >= st.opts.max_connections) continue;  // (closed at once)
-    std::uint64_t id = st.next_conn++;
+    if (st.conns.size() >= st.opts.max_connections) return;  // (closed at once)
     auto c = std::make_unique<connection>();
     c->sock = std::move(sock);
-    st.conns.emplace(id, std::move(c));
     caf::actor me = caf::actor_cast<caf::actor>(self);
-    st.loop->watch(fd, read_events, [me, id](std::uint32_t) { caf::anon_send(me, io_atom::value, id); });
+    auto id = st.conns.add(std::move(c), read_events,
+                           [me](std::uint64_t id, std::uint32_t) { caf::anon_send(me, io_atom::value, id); });
     self->delayed_send(self, connection_time, expire_atom::value, id);
     on_readable(self, id);  // it may have spoken already
+  });
+  if (err != 0) {  // out of fds, say: try again soon (the edge is spent)
+    log_line(std::string("trail: metrics: accept: ") + std::strerror(err));
+    self->delayed_send(self, std::chrono::milliseconds(100), accept_atom::value);
   }
 }
 
 void on_io(self_ptr self, std::uint64_t id) {
-  auto it = self->state.conns.find(id);
-  if (it == self->state.conns.end()) return;
-  if (it->second->writing) flush(self, id);
+  connection* c = self->state.conns.find(id);
+  if (!c) return;
+  if (c->out.writing()) flush(self, id);
   on_readable(self, id);
 }
 
 caf::behavior server_actor(self_ptr self, metrics_server_options opts, int listener_fd) {
   auto& st = self->state;
   st.opts = std::move(opts);
-  st.listener = net::socket(listener_fd);
-  st.loop = &self->loop();
   caf::actor me = caf::actor_cast<caf::actor>(self);
-  st.loop->watch(listener_fd, EPOLLIN | EPOLLET, [me](std::uint32_t) { caf::anon_send(me, accept_atom::value); });
+  st.conns.listen(self->loop(), listener_fd, [me](std::uint32_t) { caf::anon_send(me, accept_atom::value); });
   self->send(self, accept_atom::value);  // connections that came before the watch
   return {
       [=](accept_atom) { on_acceptable(self); },

@@ -12,6 +12,7 @@
 
 #include "actors/cluster_types.hpp"
 #include "actors/net/faults.hpp"
+#include "actors/loop_io.hpp"
 #include "actors/net/socket.hpp"
 #include "actors/types.hpp"
 #include "schema/frame_buffer.hpp"
@@ -34,9 +35,7 @@ struct link {
   std::uint64_t incarnation = 0;  // (accepted) from the hello
   bool greeted = false;           // (accepted) the hello came (a coordinator's number is 0)
   bool connecting = false;        // (dialed) the connect is not over yet
-  bool writing = false;           // EPOLLOUT is armed
-  std::string out;                // frames not sent yet
-  std::size_t sent = 0;
+  outbox out;                     // frames not sent yet
   schema::frame_buffer in{schema::max_peer_frame};
 };
 
@@ -99,24 +98,7 @@ void flush(self_ptr self, std::uint64_t id) {
   auto it = st.links.find(id);
   if (it == st.links.end() || it->second->connecting) return;
   link& l = *it->second;
-  while (l.sent < l.out.size()) {
-    ssize_t n = ::send(l.sock.fd(), l.out.data() + l.sent, l.out.size() - l.sent, MSG_NOSIGNAL);
-    if (n > 0) {
-      l.sent += static_cast<std::size_t>(n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (!l.writing) st.loop->rewatch(l.sock.fd(), events | EPOLLOUT);
-      l.writing = true;
-      return;
-    }
-    return drop(self, id, std::strerror(errno));
-  }
-  l.out.clear();
-  l.sent = 0;
-  if (l.writing) st.loop->rewatch(l.sock.fd(), events);
-  l.writing = false;
+  if (l.out.flush(*st.loop, l.sock.fd(), events) == outbox::state::broken) drop(self, id, std::strerror(l.out.error()));
 }
 
 std::uint64_t add_link(self_ptr self, net::socket s, bool outgoing, std::uint32_t mask) {
@@ -145,9 +127,9 @@ link* outgoing(self_ptr self, std::uint64_t peer) {
   link& l = *st.links.at(id);
   l.peer = peer;
   l.connecting = true;
-  l.writing = true;
+  l.out.armed();
   st.dialed[peer] = id;
-  schema::encode(schema::peer_message{schema::peer_hello{st.me, st.incarnation}}, l.out);
+  schema::encode(schema::peer_message{schema::peer_hello{st.me, st.incarnation}}, l.out.bytes());
   return &l;
 }
 
@@ -164,7 +146,7 @@ void send_now(self_ptr self, peer_out& m) {
   }
   link* l = outgoing(self, m.to);
   if (!l) return;  // unreachable: the scheduler heard it
-  schema::encode(m.message, l->out);
+  schema::encode(m.message, l->out.bytes());
   flush(self, self->state.dialed.at(m.to));
 }
 
@@ -245,24 +227,19 @@ void on_io(self_ptr self, std::uint64_t id, std::uint32_t events) {
     if (status s = net::connect_outcome(l.sock); !s.ok()) return drop(self, id, s.message());
     l.connecting = false;
   }
-  if (l.writing) flush(self, id);
+  if (l.out.writing()) flush(self, id);
   on_readable(self, id, events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR));
 }
 
 void on_acceptable(self_ptr self) {
   auto& st = self->state;
-  for (;;) {
-    int fd = ::accept4(st.listener.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) {  // out of fds, say: try again soon (the edge is spent)
-        log_line(std::string("accept: ") + std::strerror(errno));
-        self->delayed_send(self, std::chrono::milliseconds(100), accept_atom::value);
-      }
-      return;
-    }
+  int err = accept_waiting(st.listener.fd(), [&](int fd) {
     auto id = add_link(self, net::socket(fd), false, events);
     on_readable(self, id, false);
+  });
+  if (err != 0) {  // out of fds, say: try again soon (the edge is spent)
+    log_line(std::string("accept: ") + std::strerror(err));
+    self->delayed_send(self, std::chrono::milliseconds(100), accept_atom::value);
   }
 }
 
