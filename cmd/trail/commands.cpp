@@ -218,6 +218,9 @@ bool parse_args(CLI::App& p, const std::string& synopsis, const call& k) {
     p.parse(words);
   } catch (const CLI::ParseError& e) {
     std::cerr << "trail " << p.get_name() << ": " << e.what() << "\nusage: " << synopsis << "\n";
+    if (k.json)
+      std::cout << nlohmann::json{{"error", {{"code", "invalid argument"}, {"message", e.what()}, {"usage", synopsis}}}}.dump()
+                << "\n";
     return false;
   }
   return true;

@@ -3,13 +3,28 @@
 #include <algorithm>
 #include <iostream>
 
-namespace trail::cli {
+#include <nlohmann/json.hpp>
 
-int fail(const std::string& what) {
-  std::cerr << "trail: " << what << "\n";
-  return 1;
+namespace trail::cli {
+namespace {
+
+// Set while a command given --json runs: its errors are JSON on stdout too.
+thread_local bool json_errors = false;
+
+int report(const std::string& code, const std::string& message, int exit_code) {
+  std::cerr << "trail: " << (code.empty() ? "" : code + ": ") << message << "\n";
+  if (json_errors) {
+    nlohmann::json e{{"message", message}};
+    if (!code.empty()) e["code"] = code;
+    std::cout << nlohmann::json{{"error", e}}.dump() << "\n";
+  }
+  return exit_code;
 }
-int fail(const status& s) { return fail(s.to_string()); }
+
+}  // namespace
+
+int fail(const std::string& what) { return report("", what, 1); }
+int fail(const status& s) { return report(std::string(to_string(s.code())), s.message(), 1); }
 
 client* session::connect(bool report) {
   if (client_) return &*client_;
@@ -36,13 +51,16 @@ int session::run_line(const std::string& line) {
 
 int session::run(std::vector<std::string> words) {
   if (words.empty()) return 0;
+  struct json_scope {
+    explicit json_scope(bool on) { json_errors = on; }
+    ~json_scope() { json_errors = false; }
+  } scope(std::find(words.begin() + 1, words.end(), "--json") != words.end());
   const command* c = table_.find(words[0]);
   if (!c) {
     std::string near = table_.nearest(words[0]);
-    std::cerr << "trail: unknown command '" << words[0] << "'";
-    if (!near.empty()) std::cerr << " \u2014 did you mean '" << near << "'?\n";
-    else std::cerr << " (`help` lists commands)\n";
-    return 2;
+    std::string what = "unknown command '" + words[0] + "'";
+    what += near.empty() ? " (`help` lists commands)" : " \u2014 did you mean '" + near + "'?";
+    return report("", what, 2);
   }
   call k;
   bool help = false;

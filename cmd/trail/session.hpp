@@ -41,7 +41,8 @@ class session {
   std::optional<client> client_;
 };
 
-// Prints "trail: WHAT" on stderr and returns 1.
+// Prints "trail: WHAT" on stderr and returns 1; under --json also
+// {"error":{"code":...,"message":...}} on stdout, for scripts.
 int fail(const std::string& what);
 int fail(const status& s);
 

@@ -176,6 +176,27 @@ TEST_F(node_test, AppCommandsTakeJson) {
   EXPECT_EQ(nlohmann::json::parse(u.out)["undeployed"], "chain");
 }
 
+TEST_F(node_test, ErrorsUnderJsonAreJsonOnStdoutToo) {
+  auto missing = cli({"invoke", "missing-app", "--json"});
+  EXPECT_NE(missing.code, 0);
+  auto mj = nlohmann::json::parse(missing.out);
+  EXPECT_EQ(mj["error"]["code"], "not found") << missing.out;
+  EXPECT_NE(mj["error"]["message"].get<std::string>().find("no app \"missing-app\""), std::string::npos) << missing.out;
+  EXPECT_NE(missing.err.find("no app"), std::string::npos) << "people still read stderr: " << missing.err;
+  auto usage = cli({"sessions", "--state", "sideways", "--json"});
+  EXPECT_NE(usage.code, 0);
+  auto uj = nlohmann::json::parse(usage.out);
+  EXPECT_EQ(uj["error"]["code"], "invalid argument") << usage.out;
+  EXPECT_NE(uj["error"]["usage"].get<std::string>().find("sessions"), std::string::npos) << usage.out;
+  auto unknown = cli({"stauts", "--json"});
+  EXPECT_NE(unknown.code, 0);
+  EXPECT_NE(nlohmann::json::parse(unknown.out)["error"]["message"].get<std::string>().find("did you mean 'status'"),
+            std::string::npos)
+      << unknown.out;
+  auto plain = cli({"invoke", "missing-app"});
+  EXPECT_EQ(plain.out, "") << "without --json, stdout stays empty";
+}
+
 TEST_F(node_test, ScriptLinesMayEndWithComments) {
   auto path = std::filesystem::temp_directory_path() / ("trail-script-comments-" + std::to_string(::getpid()));
   std::ofstream(path) << "deploy " << example("chain") << "   # the chain\ninvoke chain \"two words\" # quoted\n";
