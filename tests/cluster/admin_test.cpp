@@ -55,7 +55,8 @@ TEST_F(cluster_admin_test, ADrainedNodeGetsNoNewSessionsUntilDrainOff) {
     ASSERT_TRUE(r.ok()) << r.error().to_string();
     ASSERT_TRUE(client_->result_of(r->session).ok());
   }
-  for (auto& s : admin("sessions")["sessions"]) EXPECT_NE(s["node"], "n2") << s.dump();
+  auto sessions = admin("sessions");  // (a range-for over a temporary's member would dangle)
+  for (auto& s : sessions["sessions"]) EXPECT_NE(s["node"], "n2") << s.dump();
   EXPECT_EQ(admin("drain", {"n2", "--off"})["draining"], false);
 }
 

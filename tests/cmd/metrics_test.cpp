@@ -137,7 +137,9 @@ TEST_F(metrics_test, ARequestInPiecesIsServedAndAnOversizedOneRefused) {
   for (std::string piece : {"GET /met", "rics HTTP/1.1\r\nHo", "st: x\r\n", "\r\n"}) {
     ASSERT_EQ(::send(fd, piece.data(), piece.size(), MSG_NOSIGNAL), static_cast<ssize_t>(piece.size()));
     pollfd p{fd, POLLIN, 0};
-    if (piece != "\r\n") EXPECT_EQ(::poll(&p, 1, 50), 0) << "no reply before the head is whole";
+    if (piece != "\r\n") {
+      EXPECT_EQ(::poll(&p, 1, 50), 0) << "no reply before the head is whole";
+    }
   }
   std::string reply = read_to_end(fd);
   ::close(fd);

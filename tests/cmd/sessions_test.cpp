@@ -217,14 +217,26 @@ TEST_F(single_executor_test, WorkQueuedBehindAProducerThatDiesRunsOnceAfterAll) 
     auto r = client_->invoke("relay", {"live"}, 30s);
     ASSERT_TRUE(r.ok()) << r.error().to_string();
   }
-  auto r = client_->invoke("relay", {"die"}, 30s);
-  ASSERT_TRUE(r.ok()) << r.error().to_string();
-  EXPECT_EQ(r->output, "got payload");
-  auto st = client_->status_json();
-  ASSERT_TRUE(st.ok());
-  auto j = nlohmann::json::parse(*st);
-  EXPECT_EQ(j["invocations"]["retries"], 1) << "relay ran again; collect did not count as a retry";
-  EXPECT_EQ(j["invocations"]["returned"], 1) << "collect waited in the dead executor's ring: " << *st;
+  // Whether collect queues behind relay follows the run times the node
+  // measured; on a loaded machine (or under a sanitizer) it may not, so the
+  // crash is repeated until it did once. Every crash must end right.
+  int crashes = 0;
+  nlohmann::json j;
+  std::string st;
+  while (crashes < 10) {
+    auto r = client_->invoke("relay", {"die"}, 30s);
+    ++crashes;
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    EXPECT_EQ(r->output, "got payload");
+    auto s = client_->status_json();
+    ASSERT_TRUE(s.ok());
+    st = *s;
+    j = nlohmann::json::parse(st);
+    if (j["invocations"]["returned"].get<int>() > 0) break;
+  }
+  EXPECT_EQ(j["invocations"]["retries"], crashes) << "relay ran again once per crash; collect did not count as a retry";
+  EXPECT_EQ(j["invocations"]["returned"], 1) << "collect waited in the dead executor's ring (" << crashes
+                                             << " crashes): " << st;
   EXPECT_EQ(j["sessions"]["failed"], 0);
 }
 
@@ -233,15 +245,22 @@ TEST_F(single_executor_test, WorkQueuedBehindAProducerThatDiesRunsOnceAfterAll) 
 // to come back; every task still runs once.
 TEST_F(node_test, AFanOutOfShortFunctionsIsBatchedIntoBusyExecutors) {
   ASSERT_TRUE(client_->deploy(apps_dir + "/flaky/spray.yaml").ok());
-  for (int i = 0; i < 3; ++i) {  // (the node learns how short they are)
+  // The node learns how short they are from their run times, so batching
+  // starts after a few rounds (more on a loaded machine or under a
+  // sanitizer); every round must count all 200 either way.
+  nlohmann::json j;
+  std::string st;
+  for (int i = 0; i < 20; ++i) {
     auto r = client_->invoke("spray", {}, 30s);
     ASSERT_TRUE(r.ok()) << r.error().to_string();
     EXPECT_EQ(r->output, "200");
+    auto s = client_->status_json();
+    ASSERT_TRUE(s.ok());
+    st = *s;
+    j = nlohmann::json::parse(st);
+    if (i >= 2 && j["invocations"]["batched"].get<int>() > 0) break;
   }
-  auto st = client_->status_json();
-  ASSERT_TRUE(st.ok());
-  auto j = nlohmann::json::parse(*st);
-  EXPECT_GT(j["invocations"]["batched"].get<int>(), 0) << *st;
+  EXPECT_GT(j["invocations"]["batched"].get<int>(), 0) << st;
   EXPECT_EQ(j["sessions"]["failed"], 0);
 }
 

@@ -53,12 +53,12 @@ TEST(TraceLog, ListsSessionsNewestFirstAndFiltersByAppAndState) {
   auto all = log.sessions({});
   ASSERT_EQ(all.size(), 3u);
   EXPECT_EQ(all[0]["id"], 3);
-  EXPECT_EQ(log.sessions({.app = "a"}).size(), 2u);
-  auto failed = log.sessions({.state = "failed"});
+  EXPECT_EQ(log.sessions({.app = "a", .state = ""}).size(), 2u);
+  auto failed = log.sessions({.app = "", .state = "failed"});
   ASSERT_EQ(failed.size(), 1u);
   EXPECT_EQ(failed[0]["error"], "boom");
-  EXPECT_EQ(log.sessions({.state = "running"}).size(), 2u);
-  EXPECT_EQ(log.sessions({.limit = 1}).size(), 1u);
+  EXPECT_EQ(log.sessions({.app = "", .state = "running"}).size(), 2u);
+  EXPECT_EQ(log.sessions({.app = "", .state = "", .limit = 1}).size(), 1u);
 }
 
 TEST(TraceLog, ForgetsTheOldestSessionsBeyondItsLimits) {
