@@ -149,6 +149,7 @@ int run_node(const node_options& opts, bool cluster) {
   sched.xfer = xfer.get();
   sched.faults = &fault_points;
   sched.forward_wait = opts.forward_wait;
+  sched.dispatch = opts.dispatch;
   sched.metrics = &recorded;
   sched.node_name = opts.name;
   shm::pool_options pool;

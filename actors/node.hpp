@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <string>
 
+#include "actors/core/dispatch_policy.hpp"
+
 namespace trail::actors {
 
 struct node_options {
@@ -24,6 +26,7 @@ struct node_options {
   std::string name;                          // --name (default: host:port it listens on)
   std::chrono::milliseconds forward_wait{0}; // --forward-wait
   std::string metrics;                       // --metrics HOST:PORT: Prometheus metrics served there; empty: none
+  core::dispatch_params dispatch;            // --wake-cost-us, --short-run-us
 };
 
 // run_cluster's exit code when the node must start over as a new

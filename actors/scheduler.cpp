@@ -112,6 +112,7 @@ caf::behavior scheduler_actor(self_ptr self, shm::store* store, shm::pool_option
     st.results = std::make_unique<outcomes>(opts.result_cache, opts.result_cache_bytes);
   }
   st.opts = std::move(opts);
+  st.executors.tune(st.opts.dispatch);
   status up = st.executors.start(self->loop(), *store, std::move(pool), caf::actor_cast<caf::actor>(self));
   started->set_value(up);
   if (!up.ok()) {

@@ -22,6 +22,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/core/dispatch_policy.hpp"
 #include "actors/core/session_table.hpp"
 #include "actors/loop.hpp"
 #include "actors/metrics.hpp"
@@ -48,6 +49,7 @@ struct scheduler_options {
   std::string node_name;                        // --name
   net::transfer_service* xfer = nullptr;        // the data path; outlives the actor
   std::chrono::milliseconds forward_wait{0};    // wait for a local executor before forwarding
+  core::dispatch_params dispatch;               // the machine's costs the dispatch decisions weigh
   metrics::node_metrics* metrics = nullptr;     // hop/session latencies, failures (metrics.hpp); outlives the actor
   net::faults* faults = nullptr;                // fault points armed by `trail fault`; outlives the actor
 };

@@ -92,7 +92,7 @@ std::optional<int> dispatcher::choose(const task& t, task_table& tasks, clock::t
       if (const timing* tm = timing_of(*p->fn)) v.producer_tail = tm->tail.get();
   }
   if (const timing* tm = timing_of(*t.fn)) v.expected_run = tm->run.get();
-  return core::choose_executor(views(*t.fn), v, now);
+  return core::choose_executor(views(*t.fn), v, now, params_);
 }
 
 status dispatcher::run(int slot, const task& t, std::uint64_t invocation) {

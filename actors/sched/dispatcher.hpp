@@ -42,6 +42,8 @@ class dispatcher {
   // REQUIRES: on the loop thread of `loop`; `store` outlives this.
   status start(node_loop& loop, shm::store& store, shm::pool_options opts, caf::actor owner);
 
+  // The machine's costs core::choose_executor weighs (defaults: this VM kind's).
+  void tune(const core::dispatch_params& p) { params_ = p; }
   // Where `t` would run now, if anywhere (core::choose_executor).
   std::optional<int> choose(const task& t, task_table& tasks, clock::time_point now) const;
   // Hands the attempt `invocation` of `t` to executor `slot` (queued in its
@@ -108,6 +110,7 @@ class dispatcher {
   static constexpr std::size_t max_timings = 4096;
   const timing* timing_of(const core::function_spec& fn) const;
   std::unordered_map<std::string, timing> timing_;
+  core::dispatch_params params_;
   std::array<std::pair<std::uint64_t, int>, 64> producers_{};  // (object, executor) of the last seals
   std::size_t producers_next_ = 0;
 };

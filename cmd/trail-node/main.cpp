@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   std::string listen = "127.0.0.1:7411", store_size = "512M", coordinator;
 
   std::uint32_t forward_wait_ms = 0;
+  std::uint32_t wake_cost_us = 20, short_run_us = 200;
   CLI::App app{"trail-node: a trail worker node (--standalone: node and coordinator in one process; "
                "--coordinator: a node of a cluster)"};
   app.add_flag("--standalone", standalone, "run the coordinator and the node in this one process");
@@ -47,7 +48,16 @@ int main(int argc, char** argv) {
   app.add_option("--max-sessions-per-app", opts.max_sessions_per_app, "sessions in flight per app before 'overloaded'")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option("--wake-cost-us", wake_cost_us,
+                 "what waking a sleeping executor costs here, in µs: the next function queues behind its producer "
+                 "when that one usually completes sooner")
+      ->capture_default_str();
+  app.add_option("--short-run-us", short_run_us,
+                 "functions that usually run shorter than this (µs) may queue behind busy executors")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  opts.dispatch.wake_cost = std::chrono::microseconds(wake_cost_us);
+  opts.dispatch.short_run = std::chrono::microseconds(short_run_us);
 
   if (!coordinator.empty() && standalone) {
     std::fprintf(stderr, "trail-node: choose one of --standalone and --coordinator\n");
