@@ -22,7 +22,31 @@ struct Request {
     undeploy @7 :Text;           # an app's name
     control @8 :Void;            # a joining node asks for the coordinator's control (CAF) and wire addresses
     admin @9 :Admin;             # an operator's command (nodes, sessions, trace...); the reply's text is JSON
+    put @10 :Put;                # begin a put; the reply (a session) says it may go on with putData frames
+    putData @11 :PutData;        # the next bytes of a put begun on this connection; the last one is answered
+    get @12 :Get;                # read an app-scoped object; answered by data frames, the last one marked
   }
+}
+
+struct Put {
+  app @0 :Text;                  # app name
+  bucket @1 :Text;               # one of the app's buckets
+  key @2 :Text;                  # the object's key (non-empty, at most 1024 bytes)
+  size @3 :UInt64;               # the object's size in bytes: its putData frames bring exactly this many
+  newSession @4 :Bool;           # in a new session's scope (whose id the reply carries); else the app's scope
+  timeoutMs @5 :UInt32;          # newSession: the session is cancelled after this long (0: the node's default)
+}
+
+struct PutData {
+  put @0 :UInt64;                # the id of the put request it continues
+  bytes @1 :Data;                # the next bytes, in order (at most max_put_chunk)
+  last @2 :Bool;                 # the object is complete: seal it and answer this frame
+}
+
+struct Get {
+  app @0 :Text;                  # app name
+  bucket @1 :Text;               # bucket
+  key @2 :Text;                  # key of an app-scoped object
 }
 
 struct Admin {
@@ -58,7 +82,14 @@ struct Reply {
     apps @5 :List(Text);         # apps
     control @7 :Control;         # where a joining node reaches the coordinator
     controlV1 @6 :Text;          # (reserved: protocol 1's control answer, the CAF address alone)
+    data @8 :DataChunk;          # get: one piece of the object
   }
+}
+
+struct DataChunk {
+  size @0 :UInt64;               # the whole object's size
+  bytes @1 :Data;                # the next bytes, in order
+  last @2 :Bool;                 # the object is complete
 }
 
 struct Control {

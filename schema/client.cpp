@@ -18,10 +18,43 @@ kj::ArrayPtr<const kj::byte> as_data(std::string_view s) {
 std::string as_string(capnp::Data::Reader d) { return {reinterpret_cast<const char*>(d.begin()), d.size()}; }
 std::string as_string(capnp::Text::Reader t) { return {t.cStr(), t.size()}; }
 
+capnp::Data::Reader as_reader(std::span<const std::byte> s) {
+  return {reinterpret_cast<const kj::byte*>(s.data()), s.size()};
+}
+// Whether capnp may reference `b` as a segment of its own (word-aligned, whole
+// words: nothing past its end is read) instead of copying it into the message.
+bool referable(std::span<const std::byte> b) {
+  return !b.empty() && reinterpret_cast<std::uintptr_t>(b.data()) % 8 == 0 && b.size() % 8 == 0;
+}
+
+// Sets the Data field of `builder` (setBytes/adoptBytes) to `b`: referenced
+// when it can be (the bytes are then copied once, by append), else copied.
+template <class Builder>
+void set_bytes(capnp::MessageBuilder& m, Builder builder, std::span<const std::byte> b) {
+  if (referable(b)) builder.adoptBytes(m.getOrphanage().referenceExternalData(as_reader(b)));
+  else builder.setBytes(as_reader(b));
+}
+
+std::span<const std::byte> as_view(capnp::Data::Reader d) {
+  return {reinterpret_cast<const std::byte*>(d.begin()), d.size()};
+}
+
+// Appends the flat-array frame (segment table, then segments) straight from
+// the builder's segments: the one copy of a payload the builder references.
 void append(capnp::MessageBuilder& m, std::string& out) {
-  auto words = capnp::messageToFlatArray(m);
-  auto bytes = words.asBytes();
-  out.append(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+  auto segments = m.getSegmentsForOutput();
+  std::uint32_t table[1 + max_segments + 1] = {};
+  std::size_t entries = 1 + segments.size();
+  entries += entries % 2;  // padded to a whole word
+  table[0] = static_cast<std::uint32_t>(segments.size() - 1);
+  std::size_t bytes = entries * 4;
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    table[1 + i] = static_cast<std::uint32_t>(segments[i].size());
+    bytes += segments[i].size() * sizeof(capnp::word);
+  }
+  out.reserve(out.size() + bytes);
+  out.append(reinterpret_cast<const char*>(table), entries * 4);
+  for (auto seg : segments) out.append(reinterpret_cast<const char*>(seg.begin()), seg.size() * sizeof(capnp::word));
 }
 
 // Runs `f` on the root of the flat message `bytes` of type T.
@@ -93,6 +126,30 @@ void encode(const client_request& r, std::string& out) {
       for (unsigned j = 0; j < r.args.size(); ++j) args.set(j, r.args[j]);
       break;
     }
+    case k::put: {
+      auto p = b.initPut();
+      p.setApp(r.app);
+      p.setBucket(r.bucket);
+      p.setKey(r.key);
+      p.setSize(r.size);
+      p.setNewSession(r.new_session);
+      p.setTimeoutMs(r.timeout_ms);
+      break;
+    }
+    case k::put_data: {
+      auto p = b.initPutData();
+      p.setPut(r.put);
+      set_bytes(m, p, r.bytes);
+      p.setLast(r.last);
+      break;
+    }
+    case k::get: {
+      auto g = b.initGet();
+      g.setApp(r.app);
+      g.setBucket(r.bucket);
+      g.setKey(r.key);
+      break;
+    }
   }
   append(m, out);
 }
@@ -126,6 +183,13 @@ void encode(const client_reply& r, std::string& out) {
       auto c = b.initControl();
       c.setCaf(r.text);
       c.setWire(r.wire);
+      break;
+    }
+    case k::data: {
+      auto d = b.initData();
+      d.setSize(r.size);
+      set_bytes(m, d, r.bytes);
+      d.setLast(r.last);
       break;
     }
   }
@@ -179,6 +243,33 @@ result<client_request> decode_request(std::span<const std::byte> bytes) {
         r.app = as_string(b.getAdmin().getCommand());
         r.args = strings(b.getAdmin().getArgs());
         break;
+      case wire::Request::PUT: {
+        auto p = b.getPut();
+        r.what = k::put;
+        r.app = as_string(p.getApp());
+        r.bucket = as_string(p.getBucket());
+        r.key = as_string(p.getKey());
+        r.size = p.getSize();
+        r.new_session = p.getNewSession();
+        r.timeout_ms = p.getTimeoutMs();
+        break;
+      }
+      case wire::Request::PUT_DATA: {
+        auto p = b.getPutData();
+        r.what = k::put_data;
+        r.put = p.getPut();
+        r.bytes = as_view(p.getBytes());
+        r.last = p.getLast();
+        break;
+      }
+      case wire::Request::GET: {
+        auto g = b.getGet();
+        r.what = k::get;
+        r.app = as_string(g.getApp());
+        r.bucket = as_string(g.getBucket());
+        r.key = as_string(g.getKey());
+        break;
+      }
       default: return status::invalid("unknown client request (newer client?)");
     }
     return r;
@@ -220,6 +311,12 @@ result<client_reply> decode_reply(std::span<const std::byte> bytes) {
         r.what = k::control;
         r.text = as_string(b.getControl().getCaf());
         r.wire = as_string(b.getControl().getWire());
+        break;
+      case wire::Reply::DATA:
+        r.what = k::data;
+        r.size = b.getData().getSize();
+        r.bytes = as_view(b.getData().getBytes());
+        r.last = b.getData().getLast();
         break;
       default: return status::invalid("unknown reply (newer server?)");
     }

@@ -5,7 +5,9 @@
 // bytes the frame starting at a prefix needs. Decoding is bounds-checked and
 // never throws: malformed or truncated input is invalid_argument, naming what
 // was wrong. Payloads (arguments, outputs, libraries) are copied once into
-// the plain structs; none of this is on the function-to-function hot path.
+// the plain structs; none of this is on the function-to-function hot path —
+// except the bytes of put and get, which stay views (`bytes` below): into the
+// caller's memory when encoding, into the frame when decoding.
 #pragma once
 
 #include <cstddef>
@@ -21,15 +23,26 @@ namespace trail::schema {
 // The largest frame either side accepts: a deploy with libraries up to the
 // registry's limit (256 MiB) fits; an output is at most 64 MiB.
 inline constexpr std::size_t max_client_frame = 320u << 20;
+// The most bytes one putData or data frame carries: objects larger than this
+// travel in several frames, so neither side ever holds a whole large object
+// in a frame.
+inline constexpr std::size_t max_put_chunk = 4u << 20;
 
 struct client_request {
-  enum class kind : std::uint8_t { hello, invoke, result, deploy, status, apps, undeploy, control, admin };
+  enum class kind : std::uint8_t { hello, invoke, result, deploy, status, apps, undeploy, control, admin,
+                                   put, put_data, get };
   std::uint64_t id = 0;
   kind what = kind::hello;
   std::uint32_t version = 0;            // hello
-  std::string app;                      // invoke, undeploy; admin: the command
+  std::string app;                      // invoke, undeploy, put, get; admin: the command
+  std::string bucket, key;              // put, get
+  std::uint64_t size = 0;               // put: the object's size
+  bool new_session = false;             // put: in a new session's scope
+  std::uint64_t put = 0;                // put_data: the id of the put it continues
+  std::span<const std::byte> bytes;     // put_data: a view (of the caller's memory, or of the decoded frame)
+  bool last = false;                    // put_data: the object is complete
   std::vector<std::string> args;        // invoke; admin: the command's words
-  std::uint32_t timeout_ms = 0;         // invoke, result
+  std::uint32_t timeout_ms = 0;         // invoke, result, put
   bool async = false;                   // invoke
   std::uint64_t session = 0;            // result
   std::string manifest;                 // deploy
@@ -38,13 +51,16 @@ struct client_request {
 };
 
 struct client_reply {
-  enum class kind : std::uint8_t { error, hello, session, text, apps, control };
+  enum class kind : std::uint8_t { error, hello, session, text, apps, control, data };
   std::uint64_t id = 0;
   kind what = kind::error;
   status error;                         // error (never ok)
   std::uint32_t version = 0;            // hello
   std::uint64_t session = 0;            // session
   std::string output;                   // session
+  std::uint64_t size = 0;               // data: the whole object's size
+  std::span<const std::byte> bytes;     // data: a view (of the sender's memory, or of the decoded frame)
+  bool last = false;                    // data: the object is complete
   std::string text;                     // text; control: the CAF address
   std::string wire;                     // control: the node-wire address
   std::vector<std::string> apps;        // apps
@@ -54,7 +70,8 @@ struct client_reply {
 void encode(const client_request& m, std::string& out);
 void encode(const client_reply& m, std::string& out);
 
-// Decodes one whole frame. REQUIRES: `bytes` is 8-byte aligned.
+// Decodes one whole frame. REQUIRES: `bytes` is 8-byte aligned. The `bytes`
+// views of the result point into the frame: valid while it is.
 result<client_request> decode_request(std::span<const std::byte> bytes);
 result<client_reply> decode_reply(std::span<const std::byte> bytes);
 

@@ -117,6 +117,53 @@ TEST(ClientCodec, EveryReplySurvivesARoundTrip) {
   }
 }
 
+TEST(ClientCodec, PutAndGetFramesCarryTheirBytesAsViewsOfTheFrame) {
+  client_request put;
+  put.id = 3, put.what = rk::put, put.app = "a", put.bucket = "in", put.key = "k", put.size = 1ull << 33;
+  put.new_session = true, put.timeout_ms = 99;
+  auto p = round_trip(put);
+  EXPECT_EQ(p.what, rk::put);
+  EXPECT_EQ(p.app + p.bucket + p.key, "aink");
+  EXPECT_EQ(p.size, 1ull << 33);
+  EXPECT_TRUE(p.new_session);
+  EXPECT_EQ(p.timeout_ms, 99u);
+
+  std::string payload(1 << 20, 'x');
+  payload[0] = '\0', payload.back() = '\xff';
+  client_request data;
+  data.id = 4, data.what = rk::put_data, data.put = 3, data.last = true;
+  data.bytes = std::as_bytes(std::span(payload));
+  std::string out;
+  encode(data, out);
+  aligned_frame frame(out);
+  auto d = decode_request(frame.bytes());
+  ASSERT_TRUE(d.ok()) << d.error().to_string();
+  EXPECT_EQ(d->put, 3u);
+  EXPECT_TRUE(d->last);
+  ASSERT_EQ(d->bytes.size(), payload.size());
+  EXPECT_EQ(std::memcmp(d->bytes.data(), payload.data(), payload.size()), 0);
+  EXPECT_GE(d->bytes.data(), frame.bytes().data()) << "a view into the frame, not a copy";
+  EXPECT_LE(d->bytes.data() + d->bytes.size(), frame.bytes().data() + frame.bytes().size());
+
+  client_request get;
+  get.what = rk::get, get.app = "a", get.bucket = "b", get.key = "c";
+  auto g = round_trip(get);
+  EXPECT_EQ(g.what, rk::get);
+  EXPECT_EQ(g.app + g.bucket + g.key, "abc");
+
+  client_reply chunk;
+  chunk.id = 5, chunk.what = pk::data, chunk.size = 10, chunk.bytes = std::as_bytes(std::span(payload).first(10));
+  std::string rout;
+  encode(chunk, rout);
+  aligned_frame rframe(rout);
+  auto c = decode_reply(rframe.bytes());
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  EXPECT_EQ(c->what, pk::data);
+  EXPECT_EQ(c->size, 10u);
+  EXPECT_FALSE(c->last);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(c->bytes.data()), c->bytes.size()), payload.substr(0, 10));
+}
+
 TEST(ClientCodec, AnErrorReplyIsNeverOk) {
   client_reply e;
   e.what = pk::error;
