@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <fstream>
 #include <limits>
+#include <span>
 #include <sstream>
+#include <streambuf>
 
 #include "actors/core/manifest.hpp"
 #include "actors/net/socket.hpp"
@@ -26,6 +28,14 @@ result<std::string> read_file(const fs::path& p) {
   return ss.str();
 }
 
+// Reads a caller's bytes in place, without a copy.
+struct view_buf : std::streambuf {
+  explicit view_buf(std::string_view v) {
+    char* p = const_cast<char*>(v.data());  // only ever read
+    setg(p, p, p + v.size());
+  }
+};
+
 }  // namespace
 
 // One TCP connection speaking the client wire (schema/client.capnp).
@@ -34,26 +44,33 @@ struct client::impl {
   net::socket sock;
   schema::frame_buffer in{schema::max_client_frame};
   std::uint64_t next_id = 1;
+  std::string out;  // the frame being sent (its capacity is reused)
   std::chrono::milliseconds timeout{10000};
   status broken;  // set once the connection failed: every later request fails with it
 
-  // Sends `q` and waits up to `t` for its reply; error replies become errors.
-  result<schema::client_reply> ask(schema::client_request q, std::chrono::milliseconds t) {
+  // Sends `q` under the next id (set in q.id).
+  status send(schema::client_request& q, std::chrono::milliseconds t) {
     if (!broken.ok()) return broken;
     q.id = next_id++;
-    std::string out;
+    out.clear();
     schema::encode(q, out);
-    auto deadline = std::chrono::steady_clock::now() + t;
     net::io_limits io{&stop, std::max(t, std::chrono::milliseconds(1))};
     iovec part = net::io_part(out.data(), out.size());
     if (status s = sock.write({&part, 1}, io); !s.ok()) return fail(s);
+    return {};
+  }
+
+  // Waits until `deadline` for the next reply to request `id`; error replies
+  // become errors. A reply's `bytes` view stays valid until the next await.
+  result<schema::client_reply> await(std::uint64_t id, std::chrono::steady_clock::time_point deadline) {
+    if (!broken.ok()) return broken;
     for (;;) {
       auto frame = in.next();
       if (!frame) return fail(frame.error());
       if (!frame->empty()) {
         auto r = schema::decode_reply(*frame);
         if (!r) return fail(r.error());
-        if (r->id != q.id && r->id != 0) continue;  // the late answer of a request that timed out
+        if (r->id != id && r->id != 0) continue;  // the late answer of a request that timed out
         if (r->what == schema::client_reply::kind::error) return r->error;
         return std::move(*r);
       }
@@ -70,6 +87,13 @@ struct client::impl {
       }
       in.commit(*n);
     }
+  }
+
+  // Sends `q` and waits up to `t` for its reply.
+  result<schema::client_reply> ask(schema::client_request q, std::chrono::milliseconds t) {
+    auto deadline = std::chrono::steady_clock::now() + t;
+    if (status s = send(q, t); !s.ok()) return s;
+    return await(q.id, deadline);
   }
 
   status fail(const status& s) {
@@ -167,6 +191,72 @@ result<invocation_result> client::result_of(std::uint64_t session, std::chrono::
   auto r = impl_->ask(std::move(q), timeout + std::chrono::seconds(5));
   if (!r) return r.error();
   return invocation_result{r->session, std::move(r->output)};
+}
+
+result<put_result> client::put_stream(const std::string& app, const std::string& bucket, const std::string& key,
+                                      std::istream& in, std::uint64_t size, put_scope scope,
+                                      std::chrono::milliseconds timeout) {
+  schema::client_request q;
+  q.what = schema::client_request::kind::put;
+  q.app = app, q.bucket = bucket, q.key = key, q.size = size;
+  q.new_session = scope == put_scope::new_session;
+  q.timeout_ms = static_cast<std::uint32_t>(
+      std::clamp<std::int64_t>(timeout.count(), 1, std::numeric_limits<std::uint32_t>::max()));
+  auto asked = std::chrono::steady_clock::now();
+  if (status s = impl_->send(q, impl_->timeout); !s.ok()) return s;
+  auto accepted = impl_->await(q.id, asked + impl_->timeout);  // (q.id names the put in its data frames)
+  if (!accepted) return accepted.error();
+  std::string chunk(std::min<std::uint64_t>(size, schema::max_put_chunk), '\0');
+  schema::client_request d;
+  d.what = schema::client_request::kind::put_data;
+  d.put = q.id;
+  std::uint64_t sent = 0;
+  do {
+    auto n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), size - sent));
+    if (n > 0 && !in.read(chunk.data(), static_cast<std::streamsize>(n))) {
+      // The node drops the object when the connection closes mid-put.
+      status short_input = status::invalid("the input ended after " + std::to_string(sent + in.gcount()) + " of " +
+                                           std::to_string(size) + " bytes; the put was dropped");
+      (void)impl_->fail(short_input);
+      return short_input;
+    }
+    sent += n;
+    d.bytes = std::as_bytes(std::span(chunk.data(), n));
+    d.last = sent == size;
+    if (status s = impl_->send(d, impl_->timeout); !s.ok()) return s;
+  } while (!d.last);
+  auto done = impl_->await(d.id, std::chrono::steady_clock::now() + impl_->timeout);
+  if (!done) return done.error();
+  return put_result{done->session, size};
+}
+
+result<put_result> client::put(const std::string& app, const std::string& bucket, const std::string& key,
+                               std::string_view bytes, put_scope scope, std::chrono::milliseconds timeout) {
+  view_buf buf(bytes);
+  std::istream in(&buf);
+  return put_stream(app, bucket, key, in, bytes.size(), scope, timeout);
+}
+
+result<std::uint64_t> client::get_to(const std::string& app, const std::string& bucket, const std::string& key,
+                                     std::ostream& out) {
+  schema::client_request q;
+  q.what = schema::client_request::kind::get;
+  q.app = app, q.bucket = bucket, q.key = key;
+  if (status s = impl_->send(q, impl_->timeout); !s.ok()) return s;
+  for (;;) {  // each chunk has the whole request timeout: a large object may take a while
+    auto r = impl_->await(q.id, std::chrono::steady_clock::now() + impl_->timeout);
+    if (!r) return r.error();
+    if (r->what != schema::client_reply::kind::data) return impl_->fail(status::internal("a get answered with no data"));
+    out.write(reinterpret_cast<const char*>(r->bytes.data()), static_cast<std::streamsize>(r->bytes.size()));
+    if (r->last) return r->size;
+  }
+}
+
+result<std::string> client::get(const std::string& app, const std::string& bucket, const std::string& key) {
+  std::ostringstream out;
+  auto n = get_to(app, bucket, key, out);
+  if (!n) return n.error();
+  return std::move(out).str();
 }
 
 result<std::string> client::status_json() {

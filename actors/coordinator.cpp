@@ -141,6 +141,10 @@ std::string nodes_json(self_ptr self) {
   return nodes.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);  // names come from the network
 }
 
+status not_through_coordinator() {
+  return status::invalid("put and get are not supported through a coordinator yet (only on a standalone node)");
+}
+
 caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<caf::actor> shards) {
   auto& st = self->state;
   st.opts = opts;
@@ -226,6 +230,12 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
       },
       [=](undeploy_atom, const std::string& app) -> caf::result<caf::message> {
         return self->delegate(shard_for_app(self, app), undeploy_atom::value, app);
+      },
+      // Data in and out is standalone-only so far: a clear error, not a silence.
+      [=](put_atom, const std::string&, const std::string&, const std::string&, std::uint64_t, bool,
+          std::uint32_t) -> caf::result<put_window> { return to_error(not_through_coordinator()); },
+      [=](get_atom, const std::string&, const std::string&, const std::string&) -> caf::result<get_window> {
+        return to_error(not_through_coordinator());
       },
       [=](admin_atom, const std::string& command, const std::vector<std::string>& words) {
         admin_scope scope;

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <memory>
 
 #include "actors/loop_io.hpp"
@@ -23,12 +24,29 @@ using accept_atom = caf::atom_constant<caf::atom("tgwaccept")>;  // the listener
 
 constexpr std::uint32_t read_events = EPOLLIN | EPOLLRDHUP | EPOLLET;
 
+// A put of this connection whose object the front has reserved: its
+// putData frames are copied straight into the window.
+struct incoming_put {
+  put_window window;
+  std::uint64_t received = 0;
+};
+
+// A get being sent: one data frame at a time, produced when `out` is empty,
+// so that at most one chunk of the object is ever copied out of the store.
+struct outgoing_get {
+  std::uint64_t request = 0;
+  get_window window;
+  std::uint64_t sent = 0;
+};
+
 struct connection {
   explicit connection(net::socket s, std::size_t max_frame) : sock(std::move(s)), in(max_frame) {}
   net::socket sock;
   schema::frame_buffer in;
   outbox out;                 // replies not yet sent
   bool closing = false;       // close once `out` is sent
+  std::unordered_map<std::uint64_t, incoming_put> puts;  // by the put request's id
+  std::deque<outgoing_get> gets;                         // in the order they were asked
 };
 
 struct gateway_state {
@@ -43,18 +61,54 @@ using reply = schema::client_reply;
 
 void log_line(const std::string& what) { actors::log_line("trail: gateway: " + what); }
 
-void close_connection(self_ptr self, std::uint64_t id) { self->state.conns.close(id); }
+// The front drops a put's object (the client went away, or broke the put).
+void abort_put(self_ptr self, const put_window& w) {
+  self->request(self->state.opts.front, caf::infinite, putend_atom::value, w.put, false)
+      .then([](std::uint64_t) {}, [](caf::error&) {});
+}
 
-// Sends what it can of the connection's replies; arms EPOLLOUT for the rest.
+void end_get(self_ptr self, const get_window& w) { self->send(self->state.opts.front, getend_atom::value, w.object); }
+
+void close_connection(self_ptr self, std::uint64_t id) {
+  connection* c = self->state.conns.find(id);
+  if (!c) return;
+  for (auto& [rid, p] : c->puts) abort_put(self, p.window);
+  for (auto& g : c->gets) end_get(self, g.window);
+  self->state.conns.close(id);  // closes the socket
+}
+
+// Puts the next data frame of the oldest get into `c.out`. REQUIRES: gets, and `out` sent.
+void next_chunk(self_ptr self, connection& c) {
+  outgoing_get& g = c.gets.front();
+  reply r;
+  r.id = g.request;
+  r.what = reply::kind::data;
+  r.size = g.window.size;
+  std::uint64_t n = std::min<std::uint64_t>(schema::max_put_chunk, g.window.size - g.sent);
+  r.bytes = {g.window.data + g.sent, n};
+  g.sent += n;
+  r.last = g.sent == g.window.size;
+  schema::encode(r, c.out.bytes());  // (out was sent: it is empty)
+  if (!r.last) return;
+  end_get(self, g.window);
+  c.gets.pop_front();
+}
+
+// Sends what it can of the connection's replies (and of the gets it
+// streams); arms EPOLLOUT for the rest.
 void flush(self_ptr self, std::uint64_t id) {
   connection* c = self->state.conns.find(id);
   if (!c) return;
-  switch (c->out.flush(self->state.conns.loop(), c->sock.fd(), read_events)) {
-    case outbox::state::waiting: return;
-    case outbox::state::broken: return close_connection(self, id);  // the client is gone
-    case outbox::state::sent:
-      if (c->closing) close_connection(self, id);
+  for (;;) {
+    switch (c->out.flush(self->state.conns.loop(), c->sock.fd(), read_events)) {
+      case outbox::state::waiting: return;
+      case outbox::state::broken: return close_connection(self, id);  // the client is gone
+      case outbox::state::sent: break;
+    }
+    if (c->gets.empty()) break;
+    next_chunk(self, *c);
   }
+  if (c->closing) close_connection(self, id);
 }
 
 void send_reply(self_ptr self, std::uint64_t id, const reply& r) {
@@ -96,6 +150,60 @@ auto on_text(self_ptr self, std::uint64_t conn, std::uint64_t rid) {
     r.text = std::move(text);
     send_reply(self, conn, r);
   };
+}
+
+void reject(self_ptr self, std::uint64_t id, const status& why);
+
+// A put: the front reserves the object, and the client hears it may send
+// its bytes (the reply carries the new session's id, or 0 in app scope).
+void start_put(self_ptr self, std::uint64_t conn, request& q) {
+  auto rid = q.id;
+  self->request(self->state.opts.front, caf::infinite, put_atom::value, std::move(q.app), std::move(q.bucket),
+                std::move(q.key), q.size, q.new_session, q.timeout_ms)
+      .then(
+          [=](put_window& w) {
+            connection* c = self->state.conns.find(conn);
+            if (!c || c->closing) return abort_put(self, w);
+            if (!c->puts.try_emplace(rid, incoming_put{w, 0}).second) {  // the client reused an id
+              abort_put(self, w);
+              return send_reply(self, conn, error_reply(rid, status::invalid("a put with this id is in progress")));
+            }
+            reply r;
+            r.id = rid;
+            r.what = reply::kind::session;
+            r.session = w.session;
+            send_reply(self, conn, r);
+          },
+          on_error(self, conn, rid));
+}
+
+// The next bytes of a put, copied into the object's allocation; the last
+// frame seals it (and is answered). A frame that does not fit the put breaks
+// the stream: the put is dropped and the connection closed.
+void put_data(self_ptr self, std::uint64_t conn, request& q) {
+  connection& c = *self->state.conns.find(conn);  // (its frame is being read: it is there)
+  auto it = c.puts.find(q.put);
+  if (it == c.puts.end()) return reject(self, conn, status::invalid("putData for no put in progress (" + std::to_string(q.put) + ")"));
+  incoming_put& p = it->second;
+  if (q.bytes.size() > p.window.size - p.received || (q.last && p.received + q.bytes.size() != p.window.size))
+    return reject(self, conn, status::invalid("a put of " + std::to_string(p.window.size) + " bytes got " +
+                                              std::to_string(p.received + q.bytes.size()) + " bytes"));
+  if (!q.bytes.empty()) std::memcpy(p.window.data + p.received, q.bytes.data(), q.bytes.size());
+  p.received += q.bytes.size();
+  if (!q.last) return;
+  auto put = p.window.put;
+  c.puts.erase(it);
+  auto rid = q.id;
+  self->request(self->state.opts.front, caf::infinite, putend_atom::value, put, true)
+      .then(
+          [=](std::uint64_t session) {
+            reply r;
+            r.id = rid;
+            r.what = reply::kind::session;
+            r.session = session;
+            send_reply(self, conn, r);
+          },
+          on_error(self, conn, rid));
 }
 
 void handle(self_ptr self, std::uint64_t conn, request& q) {
@@ -156,6 +264,19 @@ void handle(self_ptr self, std::uint64_t conn, request& q) {
       self->request(front, wait, admin_atom::value, std::move(q.app), std::move(q.args))
           .then(on_text(self, conn, rid), on_error(self, conn, rid));
       break;
+    case k::put: start_put(self, conn, q); break;
+    case k::put_data: put_data(self, conn, q); break;
+    case k::get:
+      self->request(front, wait, get_atom::value, std::move(q.app), std::move(q.bucket), std::move(q.key))
+          .then(
+              [=](get_window& w) {
+                connection* c = self->state.conns.find(conn);
+                if (!c) return end_get(self, w);  // the client went away meanwhile
+                c->gets.push_back({rid, w, 0});
+                flush(self, conn);
+              },
+              on_error(self, conn, rid));
+      break;
     case k::control: {
       if (st.opts.control.empty()) {
         send_reply(self, conn, error_reply(rid, status::not_found("not a coordinator: no control port here")));
@@ -211,7 +332,7 @@ void on_readable(self_ptr self, std::uint64_t id, bool hangup = false) {
       auto q = schema::decode_request(*frame);
       if (!q) return reject(self, id, q.error());
       handle(self, id, *q);
-      if (!st.conns.find(id)) return;
+      if (auto* still = st.conns.find(id); !still || still->closing) return;
     }
     if (eof) return close_connection(self, id);  // (in-flight answers are dropped when they come)
     if (n < 0 || drained) return;                 // wait for more

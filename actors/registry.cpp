@@ -168,6 +168,18 @@ caf::behavior registry_actor(self_ptr self, registry_options opts, caf::actor sc
       [=](undeploy_atom, std::string& app) {
         return self->delegate(self->state.scheduler, undeploy_atom::value, std::move(app));
       },
+      [=](put_atom, std::string& app, std::string& bucket, std::string& key, std::uint64_t size, bool new_session,
+          std::uint32_t timeout_ms) {
+        return self->delegate(self->state.scheduler, put_atom::value, std::move(app), std::move(bucket),
+                              std::move(key), size, new_session, timeout_ms);
+      },
+      [=](putend_atom, std::uint64_t put, bool commit) {
+        return self->delegate(self->state.scheduler, putend_atom::value, put, commit);
+      },
+      [=](get_atom, std::string& app, std::string& bucket, std::string& key) {
+        return self->delegate(self->state.scheduler, get_atom::value, std::move(app), std::move(bucket), std::move(key));
+      },
+      [=](getend_atom, std::uint64_t object) { self->send(self->state.scheduler, getend_atom::value, object); },
   };
 }
 

@@ -6,7 +6,7 @@
 // spawns a bucket actor per bucket with triggers, and hands each new version
 // to the scheduler, which keeps the catalogue: invocations start on the
 // current version, so a redeploy only affects sessions that start after it.
-// Invocations, results, status, apps and undeploys go to the scheduler.
+// Invocations, results, status, apps, undeploys, puts and gets go to the scheduler.
 #pragma once
 
 #include <filesystem>

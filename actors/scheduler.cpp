@@ -86,6 +86,7 @@ caf::message load(self_ptr self) {
 
 caf::result<std::string> undeploy(self_ptr self, const std::string& app) {
   if (!self->state.apps->remove(app)) return to_error(status::not_found("no app \"" + app + "\" is deployed"));
+  forget_app_data(self, app);
   return "undeployed " + app + " (sessions in flight finish on their version)";
 }
 
@@ -129,6 +130,15 @@ caf::behavior scheduler_actor(self_ptr self, shm::store* store, shm::pool_option
       [=](apps_atom) { return self->state.apps->listing(); },
       [=](const app_ref& app) { self->state.apps->add(app); },
       [=](undeploy_atom, const std::string& app) { return undeploy(self, app); },
+      [=](put_atom, const std::string& app, const std::string& bucket, const std::string& key, std::uint64_t size,
+          bool new_session, std::uint32_t timeout_ms) {
+        return begin_put(self, app, bucket, key, size, new_session, timeout_ms);
+      },
+      [=](putend_atom, std::uint64_t put, bool commit) { return end_put(self, put, commit); },
+      [=](get_atom, const std::string& app, const std::string& bucket, const std::string& key) {
+        return begin_get(self, app, bucket, key);
+      },
+      [=](getend_atom, std::uint64_t object) { end_get(self, object); },
       [=](admin_atom, const std::string& command, const std::vector<std::string>& words) {
         return admin_request(self, command, words);
       },

@@ -13,6 +13,7 @@
 //   bucket_result, bucket_released                from bucket actors
 //   drain_atom, bool fds                          from the loop: the executors have news
 //   admin_atom, command, [words]                  -> string (JSON): operators' commands (sched/admin.cpp)
+//   put_atom, putend_atom, get_atom, getend_atom  data in and out (types.hpp; sched/data.cpp)
 // and, in a cluster, the protocol of cluster_types.hpp (coordinator, agent,
 // the node-to-node wire of peers.hpp).
 #pragma once

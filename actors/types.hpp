@@ -51,6 +51,19 @@ using undeploy_atom = caf::atom_constant<caf::atom("tundeploy")>;
 //   admin_atom, command, [args]                      -> string (JSON)   (README "Operating trail")
 using admin_atom = caf::atom_constant<caf::atom("tadmin")>;
 
+// -- data in and out: gateway -> front (always in the gateway's process) ---------------
+//   put_atom, app, bucket, key, u64 size, bool new_session, u32 timeout_ms -> put_window
+//   putend_atom, u64 put, bool commit    -> u64 session (0: app scope). commit: seal the
+//                                           object and feed its bucket; else drop it
+//   get_atom, app, bucket, key           -> get_window (an app-scoped object, retained)
+//   getend_atom, u64 object              the gateway is done reading it (no answer)
+// A cluster's fronts (coordinator, node agent) answer put and get with
+// invalid_argument: not supported there yet.
+using put_atom = caf::atom_constant<caf::atom("tput")>;
+using putend_atom = caf::atom_constant<caf::atom("tputend")>;
+using get_atom = caf::atom_constant<caf::atom("tget")>;
+using getend_atom = caf::atom_constant<caf::atom("tgetend")>;
+
 // -- inside a node (local) --------------------------------------------------------------
 using tick_atom_t = caf::atom_constant<caf::atom("ttick")>;      // a timer went off
 using end_atom = caf::atom_constant<caf::atom("tend")>;          // a session ended
@@ -129,6 +142,22 @@ struct bucket_result {
   // scheduler (the store's one user): retains first.
   std::vector<std::uint64_t> retain, release;
 };
+// A put being written: `size` writable bytes at `data`, in the store's
+// allocation of the object. Valid (and written by the gateway alone, on the
+// node loop) until its putend_atom; the scheduler keeps the object until then.
+struct put_window {
+  std::uint64_t put = 0;      // names the put in putend_atom
+  std::uint64_t session = 0;  // the new session's id; 0 in app scope
+  std::byte* data = nullptr;
+  std::uint64_t size = 0;
+};
+// A sealed object being read out: valid until the reader's getend_atom (the
+// scheduler holds a store reference for it until then).
+struct get_window {
+  std::uint64_t object = 0;
+  const std::byte* data = nullptr;
+  std::uint64_t size = 0;
+};
 // A frame of the node-to-node wire, to or from peer `to`/`from` (peers.hpp).
 struct peer_out {
   std::uint64_t to = 0;
@@ -177,3 +206,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(trail::actors::bucket_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(trail::actors::bucket_released)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(trail::actors::peer_out)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(trail::actors::peer_in)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(trail::actors::put_window)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(trail::actors::get_window)

@@ -84,6 +84,13 @@ struct cluster_state {
   std::unordered_map<std::uint64_t, std::uint64_t> foreign;  // session of another home -> its number
 };
 
+// A client's put being written into the store (data.cpp); keyed by its object.
+struct open_put {
+  app_ref app;                // the version it was put into
+  std::uint64_t session = 0;  // its new session; 0 in app scope
+  std::uint64_t size = 0;     // the bytes the client announced
+};
+
 struct counters {
   std::uint64_t invocations = 0, retries = 0, returned = 0;
   std::uint64_t batched = 0;                // handed to a busy executor, to run from its ring
@@ -108,6 +115,10 @@ struct scheduler_state {
   std::deque<nlohmann::json> recent_sessions;  // the last ended sessions, for `trail status`
   std::unique_ptr<trace_log> trace;            // recent sessions and attempts, for operators
   bool draining = false;                       // `trail drain`: no new sessions start here
+  // Data in and out (data.cpp), standalone only.
+  std::unordered_map<std::uint64_t, open_put> puts;              // puts being written, by object
+  std::unordered_map<std::string, std::uint64_t> app_data;       // app -> its data session (app-scoped objects)
+  std::unordered_multiset<std::uint64_t> reading;                // objects clients are reading (one reference each)
   std::uint64_t next_session = 1, next_invocation = 1;
   std::optional<clock::time_point> armed;      // the tick timer's deadline
   static inline const char* name = "trail.scheduler";
@@ -142,6 +153,17 @@ void note_failure(self_ptr self, std::string what);
 // The session's store name space: opened by its first holder, released with the last.
 void hold_session(self_ptr self, std::uint64_t s, core::session_refs::holder h);
 void let_go_session(self_ptr self, std::uint64_t s, core::session_refs::holder h);
+
+// -- data.cpp: objects clients put and get (types.hpp, "data in and out") -----------------
+caf::result<put_window> begin_put(self_ptr self, const std::string& app, const std::string& bucket,
+                                  const std::string& key, std::uint64_t size, bool new_session,
+                                  std::uint32_t timeout_ms);
+caf::result<std::uint64_t> end_put(self_ptr self, std::uint64_t put, bool commit);
+caf::result<get_window> begin_get(self_ptr self, const std::string& app, const std::string& bucket,
+                                  const std::string& key);
+void end_get(self_ptr self, std::uint64_t object);
+// The app is undeployed: its app-scoped objects go (once nothing else refers to them).
+void forget_app_data(self_ptr self, const std::string& app);
 
 // -- admin.cpp: operators' commands ----------------------------------------------------
 result<std::string> admin(self_ptr self, const std::string& command, const std::vector<std::string>& words);

@@ -14,6 +14,8 @@ namespace trail::cli {
 
 // help, deploy, invoke, result, status, apps, undeploy.
 void add_app_commands(command_table& table);
+// put, get (data_commands.cpp).
+void add_data_commands(command_table& table);
 // nodes, sessions, session, trace, cancel, drain, logs, fault (admin_commands.cpp).
 void add_admin_commands(command_table& table);
 // top (top.cpp).

@@ -44,6 +44,7 @@ int run_lines(trail::cli::session& s, std::istream& in, bool stop_on_failure) {
 trail::cli::command_table make_commands() {
   trail::cli::command_table table;
   trail::cli::add_app_commands(table);
+  trail::cli::add_data_commands(table);
   trail::cli::add_admin_commands(table);
   trail::cli::add_top_command(table);
 #ifdef TRAIL_WITH_SCENARIOS

@@ -14,8 +14,10 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <iosfwd>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <trail/status.hpp>
@@ -25,6 +27,18 @@ namespace trail {
 struct invocation_result {
   std::uint64_t session = 0;
   std::string output;  // the app's output bytes (empty for an async invoke)
+};
+
+// Where a put object lands (README "Using it"): in the app's scope (its
+// app-scoped triggers see it; `get` reads it back; written once per key), or
+// in a new session's scope (every trigger of its bucket sees it as if a
+// function of that session had sent it; the session's output is awaited
+// with result_of, like an async invoke's).
+enum class put_scope : std::uint8_t { app, new_session };
+
+struct put_result {
+  std::uint64_t session = 0;  // the new session; 0 in app scope
+  std::uint64_t size = 0;     // bytes stored
 };
 
 class client {
@@ -49,6 +63,24 @@ class client {
   // The output of a session started earlier (waits for it, up to `timeout`).
   result<invocation_result> result_of(std::uint64_t session,
                                       std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  // Puts an object into bucket `bucket` of `app` under `key`: `size` bytes
+  // read from `in`, streamed in chunks (the node writes them straight into
+  // the object's place in its store). In new_session scope the session ends
+  // like an invoked one, at `timeout` at the latest. Errors: not_found
+  // (unknown app or bucket), invalid_argument (bad key, larger than the
+  // store, an app-scoped key put before), overloaded (the store is full now).
+  // An input that ends early fails the put and closes the connection.
+  result<put_result> put_stream(const std::string& app, const std::string& bucket, const std::string& key,
+                                std::istream& in, std::uint64_t size, put_scope scope = put_scope::app,
+                                std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  result<put_result> put(const std::string& app, const std::string& bucket, const std::string& key,
+                         std::string_view bytes, put_scope scope = put_scope::app,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  // Reads an app-scoped object, streamed in chunks into `out`; returns its
+  // size. Errors: not_found (unknown app, bucket or key).
+  result<std::uint64_t> get_to(const std::string& app, const std::string& bucket, const std::string& key,
+                               std::ostream& out);
+  result<std::string> get(const std::string& app, const std::string& bucket, const std::string& key);
   // Node status as JSON: executors, apps, sessions, recent failures, store.
   result<std::string> status_json();
   result<std::vector<std::string>> apps();

@@ -101,6 +101,42 @@ TEST_F(node_test, AFrameThatIsNotARequestIsAClearError) {
   still_serving(*client_);
 }
 
+TEST_F(node_test, PutDataThatDoesNotFitItsPutBreaksOnlyThatConnection) {
+  deploy("chain");
+  ASSERT_TRUE(client_->deploy(apps + "/flaky/data.yaml").ok());
+  std::string bytes = "0123456789";
+  {
+    raw_client raw(address_);  // bytes for a put never begun
+    auto d = request(schema::client_request::kind::put_data, 3);
+    d.put = 2, d.last = true, d.bytes = std::as_bytes(std::span(bytes));
+    raw.send(d);
+    auto r = raw.receive();
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    EXPECT_EQ(r->what, schema::client_reply::kind::error);
+    EXPECT_NE(r->error.message().find("no put in progress"), std::string::npos) << r->error.message();
+    EXPECT_FALSE(raw.receive().ok()) << "the connection is closed after the error";
+  }
+  {
+    raw_client raw(address_);  // more bytes than the put announced
+    auto p = request(schema::client_request::kind::put, 4);
+    p.app = "data", p.bucket = "store", p.key = "k", p.size = 4;
+    raw.send(p);
+    auto ok = raw.receive();
+    ASSERT_TRUE(ok.ok()) << ok.error().to_string();
+    ASSERT_EQ(ok->what, schema::client_reply::kind::session) << ok->error.to_string();
+    auto d = request(schema::client_request::kind::put_data, 5);
+    d.put = 4, d.last = true, d.bytes = std::as_bytes(std::span(bytes));
+    raw.send(d);
+    auto r = raw.receive();
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    EXPECT_NE(r->error.message().find("a put of 4 bytes got 10 bytes"), std::string::npos) << r->error.message();
+  }
+  still_serving(*client_);
+  auto g = client_->get("data", "store", "k");
+  ASSERT_FALSE(g.ok()) << "the broken put left no object";
+  EXPECT_EQ(g.error().code(), errc::not_found);
+}
+
 TEST_F(node_test, ATruncatedFrameAndAHangUpLeaveTheNodeServing) {
   deploy("chain");
   {

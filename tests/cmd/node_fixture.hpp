@@ -79,7 +79,7 @@ class node_test : public ::testing::Test {
 
   void start_node(std::vector<std::string> extra = {}, int executors = 2) {
     std::vector<std::string> args{"--standalone", "--listen", "127.0.0.1:0", "--executors", std::to_string(executors),
-                                  "--store-size", "32M"};
+                                  "--store-size", store_size_};
     args.insert(args.end(), extra.begin(), extra.end());
     auto p = shm::child_process::launch({TRAIL_NODE_PATH, args, {}});
     ASSERT_TRUE(p.ok()) << p.error().to_string();
@@ -145,6 +145,7 @@ class node_test : public ::testing::Test {
     return run_program(TRAIL_CLI_PATH, args, stdin_text);
   }
 
+  std::string store_size_ = "32M";  // --store-size of the node start_node() starts
   shm::child_process node_;
   std::string address_;
   std::string startup_;  // what the node printed up to its "listening on" line
