@@ -131,15 +131,18 @@ auto on_error(self_ptr self, std::uint64_t conn, std::uint64_t rid) {
   return [=](caf::error& e) { send_reply(self, conn, error_reply(rid, to_status(e, self->system()))); };
 }
 
+void send_session(self_ptr self, std::uint64_t conn, std::uint64_t rid, std::uint64_t session,
+                  std::string output = {}) {
+  reply r;
+  r.id = rid;
+  r.what = reply::kind::session;
+  r.session = session;
+  r.output = std::move(output);
+  send_reply(self, conn, r);
+}
+
 auto on_session(self_ptr self, std::uint64_t conn, std::uint64_t rid) {
-  return [=](std::uint64_t session, std::string& output) {
-    reply r;
-    r.id = rid;
-    r.what = reply::kind::session;
-    r.session = session;
-    r.output = std::move(output);
-    send_reply(self, conn, r);
-  };
+  return [=](std::uint64_t session, std::string& output) { send_session(self, conn, rid, session, std::move(output)); };
 }
 
 auto on_text(self_ptr self, std::uint64_t conn, std::uint64_t rid) {
@@ -168,11 +171,7 @@ void start_put(self_ptr self, std::uint64_t conn, request& q) {
               abort_put(self, w);
               return send_reply(self, conn, error_reply(rid, status::invalid("a put with this id is in progress")));
             }
-            reply r;
-            r.id = rid;
-            r.what = reply::kind::session;
-            r.session = w.session;
-            send_reply(self, conn, r);
+            send_session(self, conn, rid, w.session);
           },
           on_error(self, conn, rid));
 }
@@ -195,15 +194,7 @@ void put_data(self_ptr self, std::uint64_t conn, request& q) {
   c.puts.erase(it);
   auto rid = q.id;
   self->request(self->state.opts.front, caf::infinite, putend_atom::value, put, true)
-      .then(
-          [=](std::uint64_t session) {
-            reply r;
-            r.id = rid;
-            r.what = reply::kind::session;
-            r.session = session;
-            send_reply(self, conn, r);
-          },
-          on_error(self, conn, rid));
+      .then([=](std::uint64_t session) { send_session(self, conn, rid, session); }, on_error(self, conn, rid));
 }
 
 void handle(self_ptr self, std::uint64_t conn, request& q) {
