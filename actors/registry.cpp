@@ -112,6 +112,7 @@ result<std::shared_ptr<app_version>> build(self_ptr self, const std::string& man
   v->uid = st.next_uid++;
   v->manifest = std::move(*m);
   for (auto& b : v->manifest.buckets) {
+    if (b.keep_app) v->kept_buckets.insert(b.name);
     if (b.triggers.empty()) continue;
     v->buckets[b.name] = spawn_bucket(self->loop(), v->uid, b.name, b.triggers, st.scheduler);
     for (auto& t : b.triggers)

@@ -91,6 +91,7 @@ struct app_version {
   std::map<std::string, caf::actor> buckets;     // bucket actors, for buckets with triggers
   std::vector<std::string> redundant_buckets;    // buckets with a redundant trigger
   std::set<std::string> app_scoped_buckets;      // buckets with an app-scoped trigger
+  std::set<std::string> kept_buckets;            // `keep: app` buckets
 };
 using app_ref = std::shared_ptr<const app_version>;
 

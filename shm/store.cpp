@@ -115,6 +115,17 @@ result<sealed> store::publish(object_info& o) {
   return sealed{o.id, true};
 }
 
+result<sealed> store::alias(object_id id, session_id s) {
+  auto it = objects_.find(id);
+  TRAIL_REQUIRE(it != objects_.end() && it->second.state == object_state::sealed, "alias of unsealed object", id);
+  auto sess = sessions_.find(s);
+  if (sess == sessions_.end()) return status::not_found("session " + std::to_string(s) + " is not open");
+  auto [name, inserted] = sess->second.try_emplace(name_key(it->second.bucket, it->second.key), id);
+  if (!inserted) return sealed{name->second, false};
+  ++it->second.refs;
+  return sealed{id, true};
+}
+
 void store::retain(object_id id) {
   auto it = objects_.find(id);
   TRAIL_REQUIRE(it != objects_.end(), "retain of unknown object", id);

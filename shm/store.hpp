@@ -91,6 +91,12 @@ class store {
   // block it owns (carved from an arena). Takes `b` in every outcome.
   result<sealed> seal_block(session_id s, std::string_view bucket, std::string_view key, block b,
                             std::uint64_t size);
+  // Names sealed object `id` also in session `s`, under its own (bucket,
+  // key), with a reference of `s`'s: one set of bytes, two names (an object
+  // kept in its app's scope as well as its own session's). `fresh` is false
+  // when `s` has an object of that name already; that one wins.
+  // Errors: not_found (`s` is not open).
+  result<sealed> alias(object_id id, session_id s);
   void retain(object_id id);
   // Drops one reference; the last one frees the bytes.
   void release(object_id id);

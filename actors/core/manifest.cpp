@@ -27,7 +27,7 @@ using key_list = std::vector<std::string_view>;
 
 const key_list top_keys{"app", "library", "entry", "functions", "buckets"};
 const key_list function_keys{"name", "library", "timeout_ms", "retries", "node"};
-const key_list bucket_keys{"name", "triggers"};
+const key_list bucket_keys{"name", "triggers", "keep"};
 const key_list trigger_common_keys{"type", "target", "name", "scope"};
 
 // The manifest keys of each trigger type beyond the common ones.
@@ -326,6 +326,11 @@ class parser {
         return fail_at(
             n, path, "name",
             "duplicate bucket name " + quote(b.name) + " (also " + item("buckets", i) + ")");
+    std::string keep = "session";
+    if (!text(n, path, "keep", keep, false)) return false;
+    if (keep != "session" && keep != "app")
+      return fail_at(n, path, "keep", "unknown keep " + quote(keep) + " (expected one of: session, app)");
+    b.keep_app = keep == "app";
     if (!list(n, path, "triggers", false)) return false;
     const YAML::Node triggers = n["triggers"];
     std::string dynamic;  // path of the bucket's dynamic trigger

@@ -46,6 +46,10 @@ struct bucket_spec {
   std::vector<trigger_spec> triggers;  // each passes core::validate(); targets
                                        // name functions of the app; at most one
                                        // dynamic_group or dynamic_join
+  // `keep: app`: every object sealed into the bucket, by any session, is also
+  // kept in the app's scope (read back with `trail get`, kept until undeploy,
+  // first seal of a key wins) -- how a function publishes results.
+  bool keep_app = false;
 };
 
 // A parsed and validated manifest. Invariants after parse_manifest: names

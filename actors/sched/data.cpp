@@ -83,6 +83,13 @@ void feed(self_ptr self, const open_put& p, const core::object_meta& o) {
 
 }  // namespace
 
+void keep_in_app(self_ptr self, const app_ref& app, const core::object_meta& o) {
+  auto& st = self->state;
+  if (st.cluster) return;  // (get is standalone-only too; README "Data in and out")
+  auto kept = st.store->alias(o.id, data_session(self, app->app));
+  if (!kept) actors::log_line("trail-node: object " + o.bucket + "/" + o.key + " not kept in app scope: " + kept.error().message());
+}
+
 caf::result<put_window> begin_put(self_ptr self, const std::string& name, const std::string& bucket,
                                   const std::string& key, std::uint64_t size, bool new_session,
                                   std::uint32_t timeout_ms) {

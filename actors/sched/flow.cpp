@@ -259,6 +259,7 @@ void on_object(self_ptr self, const core::object_meta& o) {
   if (st.cluster && !st.cluster->fed[o.session].insert(o.id).second) return;  // fed already
   auto app = st.session_app.find(o.session);
   if (app == st.session_app.end()) return;
+  if (app->second->kept_buckets.contains(o.bucket)) keep_in_app(self, app->second, o);
   auto scope = bucket_object::scope_filter::all;
   if (app->second->app_scoped_buckets.contains(o.bucket) && send_to_owner(self, app->second, o))
     scope = bucket_object::scope_filter::session_only;

@@ -162,6 +162,9 @@ caf::result<std::uint64_t> end_put(self_ptr self, std::uint64_t put, bool commit
 caf::result<get_window> begin_get(self_ptr self, const std::string& app, const std::string& bucket,
                                   const std::string& key);
 void end_get(self_ptr self, std::uint64_t object);
+// A function's object sealed into a `keep: app` bucket: named in the app's
+// scope too (first of a key wins), where `get` reads it.
+void keep_in_app(self_ptr self, const app_ref& app, const core::object_meta& o);
 // The app is undeployed: its app-scoped objects go (once nothing else refers to them).
 void forget_app_data(self_ptr self, const std::string& app);
 

@@ -154,6 +154,17 @@ TEST_F(data_test, APutInANewSessionFiresTheBucketsTriggerInThatSession) {
   auto r = client_->result_of(p->session, 30s);
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   EXPECT_EQ(r->output, "obj-1 100000 " + checksum(bytes)) << "digest saw the object that was put";
+  auto kept = client_->get("data", "digests", "obj-1");
+  ASSERT_TRUE(kept.ok()) << kept.error().to_string();
+  EXPECT_EQ(*kept, r->output) << "a keep: app bucket keeps a function's object after its session";
+  auto again = client_->put("data", "in", "obj-1", "other bytes", put_scope::new_session);
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  auto r2 = client_->result_of(again->session, 30s);
+  ASSERT_TRUE(r2.ok()) << r2.error().to_string();
+  EXPECT_EQ(r2->output, "obj-1 11 " + checksum("other bytes"));
+  auto still = client_->get("data", "digests", "obj-1");
+  ASSERT_TRUE(still.ok()) << still.error().to_string();
+  EXPECT_EQ(*still, r->output) << "the first object of a key kept in app scope wins";
   // A bucket without triggers: the session has nothing to run and fails, as
   // an invoked one that ends without output does.
   auto quiet = client_->put("data", "store", "obj-2", "x", put_scope::new_session);
@@ -177,6 +188,9 @@ TEST_F(data_test, AnAppScopedPutStartsASessionOfTheAppScopedTrigger) {
   auto r = client_->result_of(fired, 30s);
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   EXPECT_EQ(r->output, "ev-1 9 " + checksum("event one"));
+  auto kept = client_->get("data", "digests", "ev-1");
+  ASSERT_TRUE(kept.ok()) << kept.error().to_string();
+  EXPECT_EQ(*kept, r->output);
   auto g = client_->get("data", "feed", "ev-1");
   ASSERT_TRUE(g.ok()) << g.error().to_string();
   EXPECT_EQ(*g, "event one");

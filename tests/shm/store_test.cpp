@@ -85,6 +85,45 @@ TEST(Store, SameKeyInAnotherSessionIsAnotherObject) {
   st->release_session(2);
 }
 
+TEST(Store, AnAliasSharesTheBytesAndOutlivesTheSessionThatSealedThem) {
+  auto st = make_store();
+  st->open_session(1);
+  st->open_session(9);  // the app's scope
+  object_id id = put(*st, 1, "k", "result");
+  auto a = st->alias(id, 9);
+  ASSERT_TRUE(a.ok()) << a.error().to_string();
+  EXPECT_TRUE(a->fresh);
+  EXPECT_EQ(a->id, id);
+  EXPECT_EQ(st->find(9, "b", "k"), id);
+  EXPECT_EQ(st->object_count(), 1u) << "one set of bytes, two names";
+  st->release_session(1);
+  ASSERT_NE(st->info(id), nullptr) << "the alias holds a reference of its own";
+  EXPECT_EQ(std::string_view(reinterpret_cast<char*>(st->data(*st->info(id))), 6), "result");
+  st->release_session(9);
+  EXPECT_EQ(st->info(id), nullptr);
+  EXPECT_EQ(st->used_bytes(), 0u);
+}
+
+TEST(Store, TheFirstNameInAnAliasedSessionWins) {
+  auto st = make_store();
+  st->open_session(1);
+  st->open_session(2);
+  st->open_session(9);
+  object_id first = put(*st, 1, "k", "first");
+  object_id second = put(*st, 2, "k", "second");
+  ASSERT_TRUE(st->alias(first, 9).ok());
+  auto again = st->alias(second, 9);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->fresh);
+  EXPECT_EQ(again->id, first);
+  EXPECT_FALSE(st->alias(first, 3).ok()) << "session 3 is not open";
+  st->release_session(2);
+  EXPECT_EQ(st->info(second), nullptr) << "a losing alias took no reference";
+  st->release_session(1);
+  st->release_session(9);
+  EXPECT_EQ(st->used_bytes(), 0u);
+}
+
 TEST(Store, SealAfterSessionEndDropsTheObject) {
   auto st = make_store();
   st->open_session(1);

@@ -149,6 +149,14 @@ TEST(Manifest, BucketsAreOptional) {
   EXPECT_TRUE(parsed(app()).buckets.empty());
 }
 
+TEST(Manifest, BucketsKeepTheirObjectsInTheSessionUnlessToldToKeepThemInTheApp) {
+  auto m = parsed(app("buckets:\n  - name: s\n  - { name: k, keep: app }\n  - { name: t, keep: session }\n"));
+  ASSERT_EQ(m.buckets.size(), 3u);
+  EXPECT_FALSE(m.buckets[0].keep_app);
+  EXPECT_TRUE(m.buckets[1].keep_app);
+  EXPECT_FALSE(m.buckets[2].keep_app);
+}
+
 // -- bad manifests ----------------------------------------------------------------
 
 struct bad_case {
@@ -230,6 +238,7 @@ std::vector<bad_case> bad_cases() {
       {"EmptyBucketName", app("buckets:\n  - name: \"\"\n"), "buckets[0].name", "\"\""},
       {"NulInBucketName", app("buckets:\n  - name: \"a\\0b\"\n"), "buckets[0].name", "\"a\\x00b\""},
       {"BucketsNotAList", app("buckets: words\n"), "buckets", "\"words\""},
+      {"UnknownKeep", app("buckets:\n  - { name: b, keep: forever }\n"), "buckets[0].keep", "\"forever\""},
       {"TriggersNotAList", app("buckets:\n  - { name: b, triggers: 3 }\n"), "buckets[0].triggers",
        "\"3\""},
   };

@@ -96,7 +96,8 @@ TRAIL_FUNCTION(vote2)(trail::context& ctx) {
 }
 
 // Proves which object it was given (data.yaml: objects put from outside):
-// "KEY SIZE FNV-1a-64 in hex" of its first input.
+// "KEY SIZE FNV-1a-64 in hex" of its first input, as the output and as the
+// object digests/KEY (a `keep: app` bucket: `get` reads it after the session).
 TRAIL_FUNCTION(digest)(trail::context& ctx) {
   if (ctx.inputs().empty()) return ctx.output("no input");
   const trail::object& in = ctx.inputs()[0];
@@ -104,5 +105,7 @@ TRAIL_FUNCTION(digest)(trail::context& ctx) {
   for (std::byte b : in.bytes()) h = (h ^ static_cast<std::uint8_t>(b)) * 1099511628211ull;
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
-  ctx.output(std::string(in.key()) + " " + std::to_string(in.size()) + " " + hex);
+  std::string text = std::string(in.key()) + " " + std::to_string(in.size()) + " " + hex;
+  ctx.put("digests", in.key(), text);
+  ctx.output(text);
 }
