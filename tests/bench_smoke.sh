@@ -35,3 +35,25 @@ grep '^{' <<<"$out" | check
 table=$(grep -c '^| [a-z]' <<<"$out")
 [ "$table" -ge 15 ] || { echo "all: $table table rows"; exit 1; }
 echo "all: $table table rows ok"
+# paper: every figure's data and SVG from one command, and a table per figure.
+out_dir=$(mktemp -d)  # (under TMPDIR, as every test scratch path)
+out=$("$bench" paper --quick --out "$out_dir")
+python3 - "$out_dir" <<'PY'
+import json, pathlib, sys
+d = pathlib.Path(sys.argv[1])
+results = json.loads((d / "results.json").read_text())
+assert results and all("bench" in r for r in results), "results.json"
+figs = sorted(p.stem for p in d.glob("*.svg"))
+for name in ("hop-local", "hop-remote", "chain", "fanout", "throughput"):
+    assert name in figs, f"no {name}.svg among {figs}"
+    svg = (d / f"{name}.svg").read_text()
+    assert "<svg" in svg and "trail p50" in svg and "</svg>" in svg, name
+    rows = [l for l in (d / f"{name}.dat").read_text().splitlines() if not l.startswith("#")]
+    assert len(rows) >= 2, f"{name}: {rows}"
+    for r in rows:
+        x, p50, p99, floor = map(float, r.split())
+        assert p50 > 0 and floor > 0, f"{name}: {r}"
+print("paper:", len(figs), "figures ok")
+PY
+[ "$(grep -c '^### ' <<<"$out")" -ge 5 ] || { echo "paper: too few tables"; exit 1; }
+rm -rf "$out_dir"

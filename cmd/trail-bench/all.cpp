@@ -5,64 +5,17 @@
 //
 // Output: the benchmarks' JSON lines as they come (with --json), then the
 // table (lines starting with '|' or '#').
-#include <poll.h>
-#include <unistd.h>
-
 #include <cstdio>
-#include <filesystem>
-#include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "bench.hpp"
-#include "shm/process.hpp"
+#include "children.hpp"
 
 namespace trail::bench {
 namespace {
 
 using json = nlohmann::json;
-
-// Runs this binary with `args` and returns its JSON result lines.
-result<std::vector<json>> run_one(const std::vector<std::string>& args, bool echo) {
-  auto self = std::filesystem::read_symlink("/proc/self/exe").string();
-  auto p = shm::child_process::launch({self, args, {}});
-  if (!p) return p.error();
-  std::string out, line;
-  std::vector<json> lines;
-  pollfd pfd{p->output_fd(), POLLIN, 0};
-  for (;;) {
-    ::poll(&pfd, 1, 1000);
-    char buf[4096];
-    ssize_t n = ::read(p->output_fd(), buf, sizeof buf);
-    if (n > 0) {
-      out.append(buf, static_cast<std::size_t>(n));
-      continue;
-    }
-    if (n == 0) break;
-    if (errno != EAGAIN && errno != EINTR) break;
-    if (!p->running() || !p->try_reap().empty()) {  // gone: collect what is left
-      while ((n = ::read(p->output_fd(), buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
-      break;
-    }
-  }
-  std::string how = p->kill_and_reap();
-  std::istringstream in(out);
-  std::string said;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.front() == '{') {
-      if (echo) std::printf("%s\n", line.c_str());
-      lines.push_back(json::parse(line, nullptr, false));
-    } else {
-      said += line + "\n";
-    }
-  }
-  std::fflush(stdout);
-  if (lines.empty()) return status::internal(args[0] + " printed no result: " + said);
-  return lines;
-}
 
 std::string fmt(double v, int digits = 1) {
   char b[64];
@@ -99,7 +52,7 @@ int run_all(const options& o) {
   std::vector<json> all;
   for (auto& s : steps) {
     s.args.push_back("--json");
-    auto lines = run_one(s.args, o.json);
+    auto lines = run_self(s.args, o.json);
     if (!lines) return fail(lines.error());
     all.insert(all.end(), lines->begin(), lines->end());
   }

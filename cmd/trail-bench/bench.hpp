@@ -26,6 +26,8 @@ struct options {
   int clients = 8;               // concurrent client connections (throughput)
   std::string sizes = "8B,4KiB,1MiB,64MiB,1GiB";  // object sizes (remote-data)
   std::size_t data_runs = 0;     // pulls per size (remote-data); 0 = scaled to the size
+  std::string payloads;          // hop payload sizes (local-hop, remote-hop); empty: each one's default
+  std::string out_dir;           // paper: where results and figures go
   bool quick = false;            // all: small sizes and few runs (a smoke test, not a measurement)
 };
 
@@ -46,6 +48,8 @@ result<std::vector<std::uint64_t>> parse_sizes(const std::string& text);
 int run_remote_hop(const options& o);
 int run_throughput(const options& o);
 int run_all(const options& o);
+// trail-bench paper: the evaluation's sweeps, as JSON and one SVG per figure.
+int run_paper(const options& o);
 // trail-bench metrics: the cost of recording a hop's metrics beside a local hop.
 int run_metrics(const options& o);
 // Back-to-back local hops on a node of their own (local-hop's second case),

@@ -155,12 +155,14 @@ std::string pinned_yaml(const options& o, const std::string& app) {
 // session's home: its entry is pinned there) to the entry of hop_dst on n2,
 // beside a one-way TCP message between two threads (and the round trip).
 int run_remote_hop(const options& o) {
+  auto sizes = parse_sizes(o.payloads.empty() ? "100B,64KiB,1MiB" : o.payloads);
+  if (!sizes) return fail(sizes.error());
   auto c = cluster_process::start(o, 2, "256M");
   if (!c) return fail(c.error());
   if (auto s = (*c)->deploy(pinned_yaml(o, "rhop")); !s.ok()) return fail(s);
   auto floor = summarize(tcp_oneway_us(5000));
   auto tcp = summarize(tcp_rtt_us(5000));
-  for (std::uint64_t size : {100ull, 64ull << 10, 1ull << 20}) {
+  for (std::uint64_t size : *sizes) {
     std::vector<double> us;
     for (std::size_t i = 0; i < o.runs + o.runs / 10 + 1; ++i) {
       auto r = (*c)->cli().invoke("rhop", {std::to_string(size)}, 60s);

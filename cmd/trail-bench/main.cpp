@@ -54,6 +54,11 @@ int main(int argc, char** argv) {
   data->add_flag("--json", o.json, "print JSON lines (the default and only format)");
   data->add_option("--sizes", o.sizes, "object sizes, comma-separated (8B, 4KiB, 1MiB, 1GiB, ...)")->capture_default_str();
   data->add_option("--runs", o.data_runs, "pulls per size; 0 = about 2 GiB per size, 3..1000")->capture_default_str();
+  for (auto* sub : {hop, rhop})
+    sub->add_option("--payloads", o.payloads, "payload sizes, comma-separated (100B, 64KiB, 1MiB, ...)");
+  auto* paper = app.add_subcommand("paper", "the evaluation's sweeps: results as JSON and one SVG figure each (gnuplot)");
+  paper->add_option("--out", o.out_dir, "directory for results.json, the figures' data and SVGs")->required();
+  paper->add_flag("--quick", o.quick, "two points per sweep and few runs: checks that everything runs, measures nothing");
   auto* metrics = app.add_subcommand("metrics", "the cost of recording a hop's Prometheus metrics beside a local hop");
   auto* all = app.add_subcommand("all", "every benchmark, then a markdown table: each result, its floor, the ratio, its aim");
   all->add_flag("--json", o.json, "also print every benchmark's JSON lines");
@@ -82,6 +87,7 @@ int main(int argc, char** argv) {
   }
   if (*tput) return trail::bench::run_throughput(o);
   if (*metrics) return trail::bench::run_metrics(o);
+  if (*paper) return trail::bench::run_paper(o);
   if (*all) {
     if (all->count("--runs") == 0) o.runs = o.quick ? 20 : 1000;
     if (o.quick) o.trips = 2000, o.length = 50, o.width = 100, o.workflow_runs = 1;

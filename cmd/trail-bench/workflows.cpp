@@ -63,9 +63,11 @@ int run_local_hop(const options& o) {
     st = (*n)->deploy(app_yaml(o, "b2b", "b2b_start", {"b2b_start", "b2b_step"},
                                trigger("b2b", "type: immediate, target: b2b_step")));
   if (!st.ok()) return fail(st);
+  auto sizes = parse_sizes(o.payloads.empty() ? "100B,1000B,100KiB,1MiB,10MiB" : o.payloads);
+  if (!sizes) return fail(sizes.error());
   auto blocking = summarize(shm_rtt_us(1000, false, std::chrono::milliseconds(1)));
   auto spinning = summarize(shm_rtt_us(5000, true));
-  for (std::uint64_t size : {100ull, 1000ull, 100ull << 10, 1ull << 20, 10ull << 20}) {
+  for (std::uint64_t size : *sizes) {
     auto us = reported_us(**n, "hop", {std::to_string(size)}, o.runs);
     if (!us) return fail(us.error());
     emit({{"bench", "local-hop"}, {"case", "asleep"}, {"payload_bytes", size}, {"runs", o.runs}}, summarize(*us),
