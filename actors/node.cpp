@@ -41,12 +41,14 @@ sigset_t shutdown_signals() {
   return set;
 }
 
-// Removes the state directory on every way out of run_standalone.
+// Removes a default (temporary) state directory on every way out of
+// run_node; one the user named stays, with what it keeps.
 struct state_dir_guard {
   std::filesystem::path dir;
+  bool temporary = true;
   ~state_dir_guard() {
     std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
+    if (temporary) std::filesystem::remove_all(dir, ec);
   }
 };
 
@@ -114,7 +116,8 @@ int run_node(const node_options& opts, bool cluster) {
   if (opts.state_dir.empty()) remove_stale_state_dirs();
   state_dir_guard state{opts.state_dir.empty()
                             ? std::filesystem::temp_directory_path() / ("trail-node-" + std::to_string(::getpid()))
-                            : opts.state_dir};
+                            : opts.state_dir,
+                        opts.state_dir.empty()};
 
   // What the scheduler records for --metrics: it outlives the loop's actors.
   metrics::node_metrics recorded;
@@ -162,7 +165,10 @@ int run_node(const node_options& opts, bool cluster) {
     xfer.reset();
     return stop_loop(loop, fail(up.to_string()));
   }
-  auto registry = spawn_registry(loop, {state.dir / "libs", 256u << 20}, scheduler_handle);
+  // A standalone node with a state dir of the user's keeps its apps across
+  // restarts; a cluster node's come from its coordinator.
+  std::filesystem::path kept = cluster || state.temporary ? std::filesystem::path() : state.dir / "apps.json";
+  auto registry = spawn_registry(loop, {state.dir / "libs", 256u << 20, kept}, scheduler_handle);
 
   // Clients reach the node through its gateway on the --listen port: the
   // registry answers them when standalone, the agent in a cluster (which

@@ -2,12 +2,14 @@
 
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 
 #include <boost/uuid/detail/sha1.hpp>
 #include <nlohmann/json.hpp>
 
 #include "actors/bucket.hpp"
+#include "actors/core/kept_apps.hpp"
 #include "actors/cluster_types.hpp"
 
 namespace trail::actors {
@@ -26,9 +28,12 @@ std::string sha1_hex(const std::string& bytes) {
   return out;
 }
 
+// A library's content-addressed file name.
+std::string library_file_name(const std::string& bytes) { return sha1_hex(bytes) + ".so"; }
+
 // Writes `bytes` to <dir>/<sha1>.so unless that file exists (same content).
 result<fs::path> store_library(const fs::path& dir, const std::string& bytes) {
-  fs::path path = dir / (sha1_hex(bytes) + ".so");
+  fs::path path = dir / library_file_name(bytes);
   std::error_code ec;
   if (fs::exists(path, ec)) return path;
   fs::path tmp = path;
@@ -55,6 +60,7 @@ struct registry_state {
   std::map<std::string, std::uint32_t> versions;            // latest version number given, per app
   std::set<std::pair<std::string, std::uint32_t>> built;    // (app, version) built here
   std::uint64_t next_uid = 1;
+  std::optional<core::kept_apps> kept;                      // standalone with a state dir
   static inline const char* name = "trail.registry";
 };
 
@@ -123,14 +129,72 @@ result<std::shared_ptr<app_version>> build(self_ptr self, const std::string& man
   return v;
 }
 
-caf::result<std::string> deploy(self_ptr self, const std::string& manifest, const std::vector<std::string>& names,
-                                const std::vector<std::string>& bytes, std::uint32_t version = 0) {
+// Builds the version and hands it to the scheduler, which catalogues it: the
+// app's current version from now on.
+result<app_ref> install(self_ptr self, const std::string& manifest, const std::vector<std::string>& names,
+                        const std::vector<std::string>& bytes, std::uint32_t version) {
   auto v = build(self, manifest, names, bytes, version);
-  if (!v) return to_error(v.error());
+  if (!v) return v.error();
   app_ref ref = *v;
   self->state.built.emplace(ref->app, ref->version);
-  self->send(self->state.scheduler, ref);  // it catalogues it: the current version from now on
-  return ref->app + " v" + std::to_string(ref->version);
+  self->send(self->state.scheduler, ref);
+  return ref;
+}
+
+caf::result<std::string> deploy(self_ptr self, const std::string& manifest, const std::vector<std::string>& names,
+                                const std::vector<std::string>& bytes, std::uint32_t version) {
+  auto v = install(self, manifest, names, bytes, version);
+  if (!v) return to_error(v.error());
+  return (*v)->app + " v" + std::to_string((*v)->version);
+}
+
+// -- apps kept across restarts (standalone, --state-dir) ---------------------------
+
+void log_line(const std::string& what) { actors::log_line("trail-node: " + what); }
+
+// Records a deployed version in the kept-apps file. A failure to record it
+// leaves the deployment in place (it runs) and says so: only the restart
+// would miss it.
+void keep(self_ptr self, const app_version& v, const std::string& manifest, const std::vector<std::string>& names,
+          const std::vector<std::string>& bytes) {
+  auto& kept = self->state.kept;
+  if (!kept) return;
+  core::kept_app a{v.app, v.version, manifest, {}};
+  for (std::size_t i = 0; i < names.size(); ++i) a.libraries.push_back({names[i], library_file_name(bytes[i])});
+  if (status s = kept->keep(std::move(a)); !s.ok())
+    log_line("deployed " + v.app + " v" + std::to_string(v.version) + ", but it will not survive a restart: " + s.message());
+}
+
+// Deploys again what the kept-apps file lists (at start). An app that cannot
+// be is said and skipped; the rest come back.
+void restore(self_ptr self) {
+  auto& st = self->state;
+  auto kept = core::kept_apps::load(st.opts.kept_apps_file);
+  if (!kept) {  // set aside for the operator; a fresh list from here
+    fs::path aside = st.opts.kept_apps_file.string() + ".unreadable";
+    std::error_code ec;
+    fs::rename(st.opts.kept_apps_file, aside, ec);
+    log_line(kept.error().message() + "; starting without the apps it lists (moved to " + aside.string() + ")");
+    kept = core::kept_apps::load(st.opts.kept_apps_file);
+    if (!kept) return log_line("apps will not be kept across restarts: " + kept.error().message());
+  }
+  st.kept = std::move(*kept);
+  for (const auto& [name, a] : st.kept->apps()) {
+    std::vector<std::string> names, bytes;
+    status s;
+    for (const auto& l : a.libraries) {
+      std::ifstream in(st.opts.library_dir / l.file, std::ios::binary);
+      if (!in) {
+        s = status::not_found("library '" + l.name + "' is gone from the state dir");
+        break;
+      }
+      names.push_back(l.name);
+      bytes.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    auto v = s.ok() ? install(self, a.manifest, names, bytes, a.version) : result<app_ref>(s);
+    if (v) log_line("kept app " + name + " v" + std::to_string(a.version) + " deployed again");
+    else log_line("kept app " + name + " not deployed again: " + v.error().message());
+  }
 }
 
 caf::behavior registry_actor(self_ptr self, registry_options opts, caf::actor scheduler) {
@@ -138,6 +202,7 @@ caf::behavior registry_actor(self_ptr self, registry_options opts, caf::actor sc
   self->state.opts = std::move(opts);
   self->state.scheduler = std::move(scheduler);
   reject_unexpected(self, "trail-node: registry");
+  if (!self->state.opts.kept_apps_file.empty()) restore(self);
   return {
       [=](hello_atom, std::uint32_t version) -> caf::result<std::uint32_t> {
         if (version != protocol_version)
@@ -146,7 +211,12 @@ caf::behavior registry_actor(self_ptr self, registry_options opts, caf::actor sc
         return protocol_version;
       },
       [=](deploy_atom, const std::string& manifest, const std::vector<std::string>& names,
-          const std::vector<std::string>& bytes) { return deploy(self, manifest, names, bytes); },
+          const std::vector<std::string>& bytes) -> caf::result<std::string> {
+        auto v = install(self, manifest, names, bytes, 0);
+        if (!v) return to_error(v.error());
+        keep(self, **v, manifest, names, bytes);
+        return (*v)->app + " v" + std::to_string((*v)->version);
+      },
       [=](cdeploy_atom, std::uint32_t version, const std::string& manifest, const std::vector<std::string>& names,
           const std::vector<std::string>& bytes) -> caf::result<std::string> {
         // The same version again (a deployment racing a join): nothing to do.
@@ -166,8 +236,18 @@ caf::behavior registry_actor(self_ptr self, registry_options opts, caf::actor sc
       [=](admin_atom, std::string& command, std::vector<std::string>& words) {
         return self->delegate(self->state.scheduler, admin_atom::value, std::move(command), std::move(words));
       },
-      [=](undeploy_atom, std::string& app) {
-        return self->delegate(self->state.scheduler, undeploy_atom::value, std::move(app));
+      [=](undeploy_atom, std::string& app) -> caf::result<std::string> {
+        // Forgotten in the kept-apps file only once the scheduler agreed.
+        auto rp = self->make_response_promise<std::string>();
+        self->request(self->state.scheduler, caf::infinite, undeploy_atom::value, app)
+            .then(
+                [=](std::string& said) mutable {
+                  if (auto& kept = self->state.kept)
+                    if (status s = kept->forget(app); !s.ok()) log_line("undeployed " + app + ", but " + s.message());
+                  rp.deliver(std::move(said));
+                },
+                [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return rp;
       },
       [=](put_atom, std::string& app, std::string& bucket, std::string& key, std::uint64_t size, bool new_session,
           std::uint32_t timeout_ms) {

@@ -7,6 +7,10 @@
 // to the scheduler, which keeps the catalogue: invocations start on the
 // current version, so a redeploy only affects sessions that start after it.
 // Invocations, results, status, apps, undeploys, puts and gets go to the scheduler.
+//
+// With a kept-apps file, each standalone deploy and undeploy is recorded
+// there before it is answered, and the apps listed are deployed again (same
+// versions, same stored libraries) when the registry starts.
 #pragma once
 
 #include <filesystem>
@@ -21,6 +25,9 @@ namespace trail::actors {
 struct registry_options {
   std::filesystem::path library_dir;  // where uploaded libraries are stored (created)
   std::size_t max_library_bytes = 256u << 20;
+  // Where a standalone node lists its deployed apps, to deploy them again when
+  // it starts with the same state dir (core/kept_apps.hpp); empty: nowhere.
+  std::filesystem::path kept_apps_file;
 };
 
 // Stores uploaded libraries content-addressed under `dir` and parses the

@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--store-size", store_size, "shared-memory object store size, with K/M/G suffix")->capture_default_str();
   app.add_option("--executor", opts.executor_path, "trail-executor binary")->capture_default_str();
-  app.add_option("--state-dir", opts.state_dir, "where uploaded libraries are kept (default: a temp dir)");
+  app.add_option("--state-dir", opts.state_dir, "where uploaded libraries are kept; standalone, the deployed apps too, deployed again when the node starts with the same dir (default: a temp dir, removed at exit)");
   app.add_option("--max-sessions", opts.max_sessions, "sessions in flight on this node before 'overloaded'")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
