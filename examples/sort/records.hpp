@@ -8,6 +8,7 @@
 // trail-bench all include it.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -41,8 +42,9 @@ inline void store_be64(char* out, std::uint64_t v) {
 }
 
 inline std::uint64_t load_be64(const char* in) {
-  std::uint64_t v = 0;
-  for (int b = 0; b < 8; ++b) v = v << 8 | static_cast<unsigned char>(in[b]);
+  std::uint64_t v;
+  std::memcpy(&v, in, 8);
+  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
   return v;
 }
 

@@ -8,9 +8,13 @@
 // the app is an object being written in the store.
 #pragma once
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +24,33 @@
 
 namespace trail::sort {
 
+// `n` uninitialized T (trivial types only) in memory asking for transparent
+// huge pages. Why: the index of a 100 MB partition is 16 MB, and on a VM each
+// 4 KiB page fault costs ~10 µs — faulting the index in took longer than
+// sorting it; with 2 MiB pages it is ~10x cheaper. (THP is often in madvise
+// mode, so it must be asked for.) Owns the memory.
+template <class T>
+class huge_buffer {
+ public:
+  explicit huge_buffer(std::size_t n) : n_(n) {
+    constexpr std::size_t huge = 2u << 20;
+    std::size_t bytes = (std::max<std::size_t>(n * sizeof(T), 1) + huge - 1) / huge * huge;
+    data_ = static_cast<T*>(std::aligned_alloc(huge, bytes));
+    if (!data_) throw std::bad_alloc();
+    ::madvise(data_, bytes, MADV_HUGEPAGE);  // a hint: without THP, plain pages
+  }
+  ~huge_buffer() { std::free(data_); }
+  huge_buffer(const huge_buffer&) = delete;
+  huge_buffer& operator=(const huge_buffer&) = delete;
+
+  T* begin() { return data_; }
+  T* end() { return data_ + n_; }
+
+ private:
+  std::size_t n_;
+  T* data_;
+};
+
 // Sorts the records of all `inputs` (each a whole number of records) by key
 // into `out`, which must hold their total size. Records with equal keys keep
 // no particular order. Returns the number of records written.
@@ -28,13 +59,13 @@ inline std::uint64_t sort_into(const std::vector<std::string_view>& inputs, char
     std::uint64_t prefix;
     const char* record;
   };
-  std::vector<entry> index;
   std::size_t total = 0;
   for (std::string_view in : inputs) total += in.size() / record_size;
-  index.reserve(total);
+  huge_buffer<entry> index(total);
+  entry* next = index.begin();
   for (std::string_view in : inputs)
     for (std::size_t at = 0; at + record_size <= in.size(); at += record_size)
-      index.push_back({key_prefix(in.data() + at), in.data() + at});
+      *next++ = {key_prefix(in.data() + at), in.data() + at};
   std::sort(index.begin(), index.end(), [](const entry& a, const entry& b) {
     if (a.prefix != b.prefix) return a.prefix < b.prefix;
     return std::memcmp(a.record + 8, b.record + 8, key_size - 8) < 0;  // rare: equal prefixes
@@ -43,7 +74,7 @@ inline std::uint64_t sort_into(const std::vector<std::string_view>& inputs, char
     std::memcpy(out, e.record, record_size);
     out += record_size;
   }
-  return index.size();
+  return total;
 }
 
 // What valsort learns from one sorted partition.
