@@ -2,6 +2,7 @@
 // mappers, a file put into a new session, and bad input. Every expected
 // output is recomputed here from the record generator alone.
 #include <fstream>
+#include <sstream>
 
 #include "../cmd/node_fixture.hpp"
 #include "../support/temp_dir.hpp"
@@ -27,11 +28,30 @@ class sort_test : public node_test {
   }
 };
 
+// The README's own Invoke and Expected output lines (so they stay true).
+std::pair<std::vector<std::string>, std::string> readme_example() {
+  std::ifstream in(std::string(TRAIL_EXAMPLES_SOURCE_DIR) + "/sort/README.md");
+  std::vector<std::string> args;
+  std::string expected;
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("Invoke: trail invoke sort ")) {
+      std::istringstream words(line.substr(26));
+      for (std::string w; words >> w;) args.push_back(w);
+    } else if (line.starts_with("Expected output: ")) {
+      expected = line.substr(17);
+    }
+  }
+  return {args, expected};
+}
+
 TEST_F(sort_test, SortsAHundredMegabytesOnOneNode) {
+  auto [args, readme_output] = readme_example();
+  ASSERT_EQ(args, (std::vector<std::string>{"records=1000000", "mappers=4", "reducers=4"}));
   deploy("sort");
-  auto r = client_->invoke("sort", {"records=1000000", "mappers=4", "reducers=4"}, 240s);
+  auto r = client_->invoke("sort", args, 240s);
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   EXPECT_EQ(r->output, expected_output(1'000'000, 4, 0));
+  EXPECT_EQ(r->output, readme_output);
 }
 
 TEST_F(sort_test, ASeedSelectsAnotherDataSet) {
