@@ -17,7 +17,7 @@ struct sort_options {
   std::uint32_t mappers = 0;  // 0: two per executor
   std::uint32_t reducers = 0; // 0: two per executor
   std::uint64_t seed = 0;     // data set
-  std::size_t runs = 1;       // measured sorts (after a small warm-up)
+  std::size_t runs = 3;       // measured sorts (after a small warm-up); p50 reported, and the first
   std::string manifest;       // the sort app (default: ../examples/sort/sort.yaml beside trail-bench)
   std::string write;          // non-empty: only write the records to this file
 };
