@@ -90,7 +90,7 @@ TRAIL_FUNCTION(map)(trail::context& ctx) {
   const std::uint32_t parts = t.plan.reducers;
   std::vector<std::uint16_t> where(t.count);  // max_tasks fits 16 bits
   std::vector<std::uint64_t> counts(parts);
-  char key[key_size + 6] = {};
+  char key[key_size];
   for (std::uint64_t i = 0; i < t.count; ++i) {
     src.key(i, key);
     ++counts[where[i] = static_cast<std::uint16_t>(partition_of(key, parts))];
