@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "bench.hpp"
+#include "streaming.hpp"
 
 namespace {
 
@@ -71,6 +72,9 @@ int main(int argc, char** argv) {
   for (auto* sub : {hop, e2e, metrics}) sub->add_option("--runs", o.runs, "invocations per result line")->capture_default_str();
   for (auto* sub : {chain, fanout})
     sub->add_option("--runs", o.workflow_runs, "whole workflows per result")->capture_default_str();
+  trail::bench::streaming_options so;
+  auto* stream = trail::bench::add_streaming(app, so);
+  stream->add_option("--executors", o.executors, "executors of the node under test")->capture_default_str();
   app.add_option("--node", o.node_path, "trail-node binary")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
@@ -88,6 +92,7 @@ int main(int argc, char** argv) {
   if (*tput) return trail::bench::run_throughput(o);
   if (*metrics) return trail::bench::run_metrics(o);
   if (*paper) return trail::bench::run_paper(o);
+  if (*stream) return trail::bench::run_streaming(o, so);
   if (*all) {
     if (all->count("--runs") == 0) o.runs = o.quick ? 20 : 1000;
     if (o.quick) o.trips = 2000, o.length = 50, o.width = 100, o.workflow_runs = 1;
