@@ -2,8 +2,14 @@
 // sends batches through put at a fixed rate, waits (polling, with a
 // deadline) for the stream's summary, and reads back every (campaign,
 // window) result with get; each count must equal the generator's.
+#include <signal.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
+#include <fstream>
+#include <random>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -41,6 +47,53 @@ TEST_F(streaming_test, TenThousandEventsPerSecondForTenSecondsCountEveryWindowEx
   ASSERT_FALSE(r->latency_ms.empty());
   std::printf("streaming: %.0f events/s sent; window close to result p50 %.0f ms, max %.0f ms (%zu windows)\n",
               r->events_per_s, r->latency_ms[r->latency_ms.size() / 2], r->latency_ms.back(), r->latency_ms.size());
+}
+
+// The node's executor processes (children of the node named trail-executor).
+std::vector<pid_t> executors_of(pid_t node) {
+  std::vector<pid_t> out;
+  for (auto& e : std::filesystem::directory_iterator("/proc")) {
+    std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(e.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    auto close = line.rfind(')');
+    if (close == std::string::npos || line.find("(trail-executor)") == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    char state;
+    pid_t parent = 0;
+    rest >> state >> parent;
+    if (parent == node) out.push_back(std::stoi(name));
+  }
+  return out;
+}
+
+// Executors SIGKILLed while the stream runs: the node re-runs the
+// invocations they held (process or aggregate) in the same session, whose
+// seals of an already sealed key are ignored; every count stays exact.
+TEST_F(streaming_test, ExecutorsKilledMidStreamLeaveEveryCountExact) {
+  const std::uint64_t seed = 7;
+  std::printf("fault seed %llu\n", static_cast<unsigned long long>(seed));
+  std::atomic<bool> done{false};
+  std::atomic<int> killed{0};
+  std::thread faults([&] {
+    std::mt19937_64 rng(seed);
+    while (!done) {
+      // The fault schedule's pacing, not a wait for the system under test.
+      std::this_thread::sleep_for(std::chrono::milliseconds(150 + rng() % 300));
+      auto pids = executors_of(node_.pid());
+      if (!pids.empty() && !done && ::kill(pids[rng() % pids.size()], SIGKILL) == 0) ++killed;
+    }
+  });
+  streaming::stream_options o;
+  o.rate = 5000, o.duration_ms = 4000, o.window_ms = 500, o.batch_ms = 10;
+  auto r = streaming::run_stream(*client_, o);
+  done = true;
+  faults.join();
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_GE(killed.load(), 5) << "the faults ran";
+  expect_exact(*r);
 }
 
 TEST_F(streaming_test, MalformedLinesAreCountedAsRejectedAndEveryWindowIsStillExact) {
