@@ -70,13 +70,13 @@ void await_summary(trail::client& c, const stream_options& o, stream_report& r) 
   mismatch(r, "no results/summary within " + std::to_string(o.result_timeout.count()) + " ms of the last batch");
 }
 
-void check_summary(const stream_report& r, stream_report& out) {
+void check_summary(stream_report& r) {
   if (r.summary.empty()) return;
   auto j = nlohmann::json::parse(r.summary, nullptr, false);
   const truth& t = r.sent;
   auto expect = [&](const char* field, std::uint64_t want) {
     if (!j.is_object() || !j[field].is_number_unsigned() || j[field].get<std::uint64_t>() != want)
-      mismatch(out, std::string("summary ") + field + ": want " + std::to_string(want) + ", got " + r.summary);
+      mismatch(r, std::string("summary ") + field + ": want " + std::to_string(want) + ", got " + r.summary);
   };
   expect("batches", t.batches), expect("events", t.sent.events), expect("views", t.sent.views);
   expect("rejected", t.sent.rejected), expect("late", 0), expect("windows", t.counts.size());
@@ -123,7 +123,7 @@ trail::result<stream_report> run_stream(trail::client& c, const stream_options& 
   r.sent = g->sent();
   r.stream_end_ms = gc.start_ms + static_cast<std::int64_t>(r.sent.batches) * o.batch_ms;
   await_summary(c, o, r);
-  check_summary(r, r);
+  check_summary(r);
   check_windows(c, o, r);
   return r;
 }

@@ -16,7 +16,8 @@
 namespace streaming {
 namespace {
 
-// A small stream: 100 events/s... per ms scale so windows are many and small.
+// A stream in miniature: 20 events per ms, 5 ms batches, 20 ms windows, so
+// that a few hundred batches make many windows.
 generator_config small(std::uint64_t seed = 1) {
   generator_config c;
   c.rate = 20000, c.start_ms = 1'000'000, c.batch_ms = 5, c.window_ms = 20, c.seed = seed;
