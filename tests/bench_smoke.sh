@@ -14,7 +14,7 @@ for l in lines:
         assert k in r, f"missing {k}: {l}"
     # A ratio to the floor only where the result is a latency like it.
     assert ("ratio_p50" in r) == (r["bench"] != "throughput"), l
-    assert r["floor"] in ("shm_rtt", "tcp_rtt", "tcp_oneway", "local_hop"), l
+    assert r["floor"] in ("shm_rtt", "tcp_rtt", "tcp_oneway", "local_hop", "put_rtt"), l
     assert r["floor_wakeup"] in ("block", "spin", "block_after_idle"), l
     assert r["p50_us"] > 0 and r["floor_p50_us"] > 0, l
 print(len(lines), "result lines ok")'
@@ -29,6 +29,7 @@ print(len(lines), "result lines ok")'
 "$bench" remote-data --json --sizes 8B,1MiB --runs 5 | check
 "$bench" remote-object --json --sizes 1MiB --runs 2 | check
 "$bench" metrics --json --runs 50 | check
+"$bench" streaming --json --rate 1000 --for 2 | check
 # all: every benchmark again, and a summary table with a row per result.
 out=$("$bench" all --quick --json)
 grep '^{' <<<"$out" | check

@@ -8,6 +8,7 @@
 
 #include "bench.hpp"
 #include "sort.hpp"
+#include "streaming.hpp"
 
 namespace {
 
@@ -74,6 +75,9 @@ int main(int argc, char** argv) {
     sub->add_option("--runs", o.workflow_runs, "whole workflows per result")->capture_default_str();
   trail::bench::sort_options sort_opts;
   auto* sort = trail::bench::add_sort_command(app, o, sort_opts);
+  trail::bench::streaming_options so;
+  auto* stream = trail::bench::add_streaming(app, so);
+  stream->add_option("--executors", o.executors, "executors of the node under test")->capture_default_str();
   app.add_option("--node", o.node_path, "trail-node binary")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
@@ -92,6 +96,7 @@ int main(int argc, char** argv) {
   if (*metrics) return trail::bench::run_metrics(o);
   if (*paper) return trail::bench::run_paper(o);
   if (*sort) return trail::bench::run_sort(o, sort_opts);
+  if (*stream) return trail::bench::run_streaming(o, so);
   if (*all) {
     if (all->count("--runs") == 0) o.runs = o.quick ? 20 : 1000;
     if (o.quick) o.trips = 2000, o.length = 50, o.width = 100, o.workflow_runs = 1;
