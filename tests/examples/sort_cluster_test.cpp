@@ -4,16 +4,11 @@
 // generator; a wrong answer is never acceptable, an error must be clear.
 #include "../cluster/cluster_fixture.hpp"
 #include "records.hpp"
+#include "sort_expected.hpp"
 #include "validate.hpp"
 
 namespace trail::testing {
 namespace {
-
-std::string expected_output(std::uint64_t n, std::uint32_t reducers, std::uint64_t seed) {
-  sort::checksum c = sort::checksum_of_range(0, n, seed);
-  return "records=" + std::to_string(c.count) + " partitions=" + std::to_string(reducers) +
-         " sorted=ok checksum=" + sort::hex64(c.sum);
-}
 
 class sort_cluster_test : public cluster_test {
  protected:

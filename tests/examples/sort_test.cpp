@@ -7,17 +7,11 @@
 #include "../cmd/node_fixture.hpp"
 #include "../support/temp_dir.hpp"
 #include "records.hpp"
+#include "sort_expected.hpp"
 #include "validate.hpp"
 
 namespace trail::testing {
 namespace {
-
-// What the app must print for records [0, n) of data set `seed` in `reducers` partitions.
-std::string expected_output(std::uint64_t n, std::uint32_t reducers, std::uint64_t seed) {
-  sort::checksum c = sort::checksum_of_range(0, n, seed);
-  return "records=" + std::to_string(c.count) + " partitions=" + std::to_string(reducers) +
-         " sorted=ok checksum=" + sort::hex64(c.sum);
-}
 
 class sort_test : public node_test {
  protected:
