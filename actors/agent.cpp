@@ -35,6 +35,11 @@ void restart(self_ptr self, const std::string& why) {
   if (self->state.opts.restart) self->state.opts.restart(why);
 }
 
+status use_the_coordinator(self_ptr self) {
+  return status::invalid("node " + self->state.opts.name + " is part of a cluster: connect to its coordinator at " +
+                         self->state.opts.coordinator_host + ":" + std::to_string(self->state.opts.coordinator_port));
+}
+
 void retry_later(self_ptr self, const std::string& why) {
   auto& st = self->state;
   log_line("coordinator " + st.opts.coordinator_host + ":" + std::to_string(st.opts.coordinator_port) +
@@ -47,7 +52,7 @@ void join(self_ptr self) {
   auto& st = self->state;
   auto& o = st.opts;
   self->request(st.front, std::chrono::seconds(5), join_atom::value, protocol_version, o.name, o.incarnation, o.listen,
-                o.data, o.executors, caf::actor_cast<caf::actor>(self), st.scheduler, st.registry)
+                o.data, o.client, o.executors, caf::actor_cast<caf::actor>(self), st.scheduler, st.registry)
       .then(
           [=](std::uint64_t number) {
             auto& st = self->state;
@@ -105,6 +110,7 @@ caf::behavior agent_actor(self_ptr self, agent_options opts, caf::actor schedule
   return {
       [=](cluster_atom, const std::string& listen, const std::string& address) {  // both ports open: join
         self->state.opts.listen = listen;
+        self->state.opts.client = address;
         if (self->state.opts.name.empty()) self->state.opts.name = address;
         connect(self);
       },
@@ -126,10 +132,36 @@ caf::behavior agent_actor(self_ptr self, agent_options opts, caf::actor schedule
         self->send(self->state.scheduler, peer_atom::value, number, name, data, wire);
       },
       [=](down_atom, std::uint64_t number) { self->send(self->state.scheduler, down_atom::value, number); },
-      [=](hello_atom, std::uint32_t) -> caf::result<std::uint32_t> {
-        return to_error(status::invalid("node " + self->state.opts.name + " is part of a cluster: connect to its coordinator at " +
-                                        self->state.opts.coordinator_host + ":" +
-                                        std::to_string(self->state.opts.coordinator_port)));
+      // -- clients (its gateway): only the puts and gets a coordinator sent here --
+      [=](hello_atom, std::uint32_t version) -> caf::result<std::uint32_t> {
+        if (version != protocol_version)
+          return to_error(status::invalid("protocol version " + std::to_string(version) + " is not " +
+                                          std::to_string(protocol_version) + ": client and node are from different trail builds"));
+        return protocol_version;
+      },
+      [=](put_atom, std::string& app, std::string& bucket, std::string& key, std::uint64_t size, bool new_session,
+          std::uint32_t timeout_ms, std::uint64_t session) {
+        return self->delegate(self->state.scheduler, put_atom::value, std::move(app), std::move(bucket),
+                              std::move(key), size, new_session, timeout_ms, session);
+      },
+      [=](putend_atom, std::uint64_t put, bool commit) {
+        return self->delegate(self->state.scheduler, putend_atom::value, put, commit);
+      },
+      [=](get_atom, std::string& app, std::string& bucket, std::string& key) {
+        return self->delegate(self->state.scheduler, get_atom::value, std::move(app), std::move(bucket), std::move(key));
+      },
+      [=](getend_atom, std::uint64_t object) { self->send(self->state.scheduler, getend_atom::value, object); },
+      [=](invoke_atom, const std::string&, const std::vector<std::string>&, std::uint32_t, bool) -> caf::result<void> {
+        return to_error(use_the_coordinator(self));
+      },
+      [=](result_atom, std::uint64_t) -> caf::result<void> { return to_error(use_the_coordinator(self)); },
+      [=](deploy_atom, const std::string&, const std::vector<std::string>&, const std::vector<std::string>&)
+          -> caf::result<void> { return to_error(use_the_coordinator(self)); },
+      [=](undeploy_atom, const std::string&) -> caf::result<void> { return to_error(use_the_coordinator(self)); },
+      [=](status_atom) -> caf::result<void> { return to_error(use_the_coordinator(self)); },
+      [=](apps_atom) -> caf::result<void> { return to_error(use_the_coordinator(self)); },
+      [=](admin_atom, const std::string&, const std::vector<std::string>&) -> caf::result<void> {
+        return to_error(use_the_coordinator(self));
       },
   };
 }

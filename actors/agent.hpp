@@ -37,6 +37,8 @@ struct agent_options {
                                      // by (cluster_atom, listen, address), which starts the
                                      // joining (address: the node's gateway, the default name)
   std::string data;                  // host:port of its data path
+  std::string client;                // host:port of its gateway (set with `listen`): where
+                                     // the coordinator sends clients' puts and gets
   std::uint32_t executors = 0;
   std::chrono::milliseconds heartbeat{100};
   std::function<void(const std::string& why)> restart;  // called once, from an actor thread

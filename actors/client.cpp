@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <span>
 #include <sstream>
 #include <streambuf>
@@ -47,6 +48,7 @@ struct client::impl {
   std::string out;  // the frame being sent (its capacity is reused)
   std::chrono::milliseconds timeout{10000};
   status broken;  // set once the connection failed: every later request fails with it
+  std::map<std::string, std::unique_ptr<impl>> nodes;  // where a coordinator sent puts and gets
 
   // Sends `q` under the next id (set in q.id).
   status send(schema::client_request& q, std::chrono::milliseconds t) {
@@ -110,7 +112,29 @@ client::~client() = default;
 
 void client::set_request_timeout(std::chrono::milliseconds t) { impl_->timeout = t; }
 
+// The connection to the node a coordinator sent a put or get to (kept for
+// the next ones).
+result<client::impl*> client::impl_node(impl& from, const std::string& address) {
+  auto& slot = from.nodes[address];
+  if (slot && slot->broken.ok()) return slot.get();
+  auto c = open(address, from.timeout);
+  if (!c) {
+    from.nodes.erase(address);
+    return status::unavailable("the coordinator sent this request to node " + address + ": " + c.error().message());
+  }
+  slot = std::move(*c);
+  slot->timeout = from.timeout;
+  return slot.get();
+}
+
 result<client> client::connect(const std::string& address, std::chrono::milliseconds timeout) {
+  auto p = open(address, timeout);
+  if (!p) return p.error();
+  return client(std::move(*p));
+}
+
+// A connection to `address` that said hello.
+result<std::unique_ptr<client::impl>> client::open(const std::string& address, std::chrono::milliseconds timeout) {
   auto colon = address.rfind(':');
   if (colon == std::string::npos || colon == 0)
     return status::invalid("invalid address '" + address + "': expected HOST:PORT");
@@ -135,7 +159,7 @@ result<client> client::connect(const std::string& address, std::chrono::millisec
     if (r.error().code() == errc::invalid_argument) return r.error();
     return status::unavailable("no trail node at " + address + ": " + r.error().message());
   }
-  return client(std::move(p));
+  return p;
 }
 
 result<std::string> client::deploy(const fs::path& manifest) {
@@ -202,10 +226,24 @@ result<put_result> client::put_stream(const std::string& app, const std::string&
   q.new_session = scope == put_scope::new_session;
   q.timeout_ms = static_cast<std::uint32_t>(
       std::clamp<std::int64_t>(timeout.count(), 1, std::numeric_limits<std::uint32_t>::max()));
-  auto asked = std::chrono::steady_clock::now();
-  if (status s = impl_->send(q, impl_->timeout); !s.ok()) return s;
-  auto accepted = impl_->await(q.id, asked + impl_->timeout);  // (q.id names the put in its data frames)
+  impl* at = impl_.get();  // where the bytes go: here, or the node a coordinator names
+  auto begin = [&]() -> result<schema::client_reply> {  // (q.id names the put in its data frames)
+    auto asked = std::chrono::steady_clock::now();
+    if (status s = at->send(q, impl_->timeout); !s.ok()) return s;
+    return at->await(q.id, asked + impl_->timeout);
+  };
+  auto accepted = begin();
   if (!accepted) return accepted.error();
+  if (accepted->what == schema::client_reply::kind::redirect) {
+    auto node = impl_node(*impl_, accepted->text);
+    if (!node) return node.error();
+    at = *node;
+    q.session = accepted->session;
+    accepted = begin();
+    if (!accepted) return accepted.error();
+    if (accepted->what == schema::client_reply::kind::redirect)
+      return status::internal("node " + accepted->text + " redirected a put the coordinator sent it");
+  }
   std::string chunk(std::min<std::uint64_t>(size, schema::max_put_chunk), '\0');
   schema::client_request d;
   d.what = schema::client_request::kind::put_data;
@@ -217,15 +255,15 @@ result<put_result> client::put_stream(const std::string& app, const std::string&
       // The node drops the object when the connection closes mid-put.
       status short_input = status::invalid("the input ended after " + std::to_string(sent + in.gcount()) + " of " +
                                            std::to_string(size) + " bytes; the put was dropped");
-      (void)impl_->fail(short_input);
+      (void)at->fail(short_input);
       return short_input;
     }
     sent += n;
     d.bytes = std::as_bytes(std::span(chunk.data(), n));
     d.last = sent == size;
-    if (status s = impl_->send(d, impl_->timeout); !s.ok()) return s;
+    if (status s = at->send(d, impl_->timeout); !s.ok()) return s;
   } while (!d.last);
-  auto done = impl_->await(d.id, std::chrono::steady_clock::now() + impl_->timeout);
+  auto done = at->await(d.id, std::chrono::steady_clock::now() + impl_->timeout);
   if (!done) return done.error();
   return put_result{done->session, size};
 }
@@ -242,11 +280,20 @@ result<std::uint64_t> client::get_to(const std::string& app, const std::string& 
   schema::client_request q;
   q.what = schema::client_request::kind::get;
   q.app = app, q.bucket = bucket, q.key = key;
-  if (status s = impl_->send(q, impl_->timeout); !s.ok()) return s;
-  for (;;) {  // each chunk has the whole request timeout: a large object may take a while
-    auto r = impl_->await(q.id, std::chrono::steady_clock::now() + impl_->timeout);
+  impl* at = impl_.get();  // here, or the node a coordinator names
+  if (status s = at->send(q, impl_->timeout); !s.ok()) return s;
+  for (bool redirected = false;;) {  // each chunk has the whole request timeout: a large object may take a while
+    auto r = at->await(q.id, std::chrono::steady_clock::now() + impl_->timeout);
     if (!r) return r.error();
-    if (r->what != schema::client_reply::kind::data) return impl_->fail(status::internal("a get answered with no data"));
+    if (r->what == schema::client_reply::kind::redirect && !redirected) {
+      auto node = impl_node(*impl_, r->text);
+      if (!node) return node.error();
+      at = *node;
+      redirected = true;
+      if (status s = at->send(q, impl_->timeout); !s.ok()) return s;
+      continue;
+    }
+    if (r->what != schema::client_reply::kind::data) return at->fail(status::internal("a get answered with no data"));
     out.write(reinterpret_cast<const char*>(r->bytes.data()), static_cast<std::streamsize>(r->bytes.size()));
     if (r->last) return r->size;
   }

@@ -4,9 +4,10 @@
 // schema/cluster.capnp); clients speak the client wire (gateway.hpp).
 // Every remote message uses atoms and CAF's built-in types.
 //
-// node agent -> front:   join_atom, u32 protocol, name, u64 incarnation, wire, data,
+// node agent -> front:   join_atom, u32 protocol, name, u64 incarnation, wire, data, client,
 //                        u32 executors, agent, scheduler, registry      -> u64 number
-//                        (wire, data: the node's node-to-node wire and data-path addresses)
+//                        (wire, data, client: the node's node-to-node wire, data-path and
+//                        client-wire addresses)
 //                        beat_atom, u64 number, u64 incarnation, u32 free, u32 queued, u64 used
 // front -> node agent:   fenced_atom, string why          (drop everything, rejoin)
 //                        peer_atom, u64 number, name, scheduler, data, wire, bool (unused)
@@ -16,7 +17,9 @@
 // scheduler -> front:    peer_atom, u64 number            (send my agent every live peer again)
 // shard -> registry:     cdeploy_atom, u32 version, manifest, [name], [bytes] -> string
 //                        undeploy_atom, app
-// shard -> scheduler:    owner_atom, app, u64 number      (who owns app-scoped triggers)
+// shard -> scheduler:    owner_atom, app, u64 number      (who owns app-scoped triggers and objects)
+//                        expect_atom, u64 session, app, u32 version, bucket, key, u64 size,
+//                        u32 timeout_ms -> u64 session    (start it for a client's put to come)
 // scheduler -> front:    fwd_atom, app, u64 origin, hint  -> u64 number to send the work to
 //                                                            (origin: run it yourself)
 // front -> shard:        ended_atom, u64 number, u64 session, bool ok, string output, u8 code,
@@ -43,11 +46,13 @@ using peers_atom = caf::atom_constant<caf::atom("tpeers")>;  // node.cpp -> sche
 using owner_atom = caf::atom_constant<caf::atom("towner")>;
 using ended_atom = caf::atom_constant<caf::atom("tended")>;
 using fwd_atom = caf::atom_constant<caf::atom("tfwd")>;
+using expect_atom = caf::atom_constant<caf::atom("texpect")>;
 // local to a node
 using watchdog_atom = caf::atom_constant<caf::atom("twatchdog")>;  // a remote attempt overdue
 using cluster_atom = caf::atom_constant<caf::atom("tcluster")>;  // agent -> scheduler: front, number, incarnation
 using pulled_atom = caf::atom_constant<caf::atom("tpulled")>;    // a pull for a report finished
 using apppulled_atom = caf::atom_constant<caf::atom("tapppull")>;  // a pull for an app-scoped trigger finished
+using putwait_atom = caf::atom_constant<caf::atom("tputwait")>;  // an expected put is overdue?
 using inpulled_atom = caf::atom_constant<caf::atom("tinpulled")>;  // a pull for a work input finished
 
 // Node-level session ids. The coordinator's shard s numbers the sessions it

@@ -20,6 +20,7 @@ struct node_rec {
   std::string name;
   caf::actor agent, scheduler, registry;
   std::string wire, data;  // its node-to-node wire and data-path addresses
+  std::string client;      // its client wire (where puts and gets are sent)
 };
 
 struct front_state {
@@ -69,7 +70,8 @@ void on_deaths(self_ptr self) {
 }
 
 caf::result<std::uint64_t> join(self_ptr self, std::uint32_t protocol, const std::string& name, std::uint64_t incarnation,
-                                const std::string& wire, const std::string& data, std::uint32_t executors,
+                                const std::string& wire, const std::string& data, const std::string& client,
+                                std::uint32_t executors,
                                 const caf::actor& agent, const caf::actor& scheduler, const caf::actor& registry) {
   auto& st = self->state;
   if (protocol != protocol_version)
@@ -80,7 +82,7 @@ caf::result<std::uint64_t> join(self_ptr self, std::uint32_t protocol, const std
   if (!id) return to_error(id.error());
   on_deaths(self);  // an older incarnation it replaced
   if (!st.nodes.contains(*id)) {
-    node_rec rec{name, agent, scheduler, registry, wire, data};
+    node_rec rec{name, agent, scheduler, registry, wire, data, client};
     self->monitor(agent);
     st.by_agent[agent.address()] = *id;
     // Peers learn of each other; the newcomer of everyone.
@@ -90,7 +92,7 @@ caf::result<std::uint64_t> join(self_ptr self, std::uint32_t protocol, const std
     }
     st.nodes.emplace(*id, rec);
     self->send(st.wire, peer_atom::value, *id, wire);
-    for (auto& s : st.shards) self->send(s, peer_atom::value, *id, name, scheduler, registry, executors);
+    for (auto& s : st.shards) self->send(s, peer_atom::value, *id, name, scheduler, registry, executors, client);
     log_line("node " + name + " joined as #" + std::to_string(*id) + " (" + wire + ")");
   }
   return *id;
@@ -141,10 +143,6 @@ std::string nodes_json(self_ptr self) {
   return nodes.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);  // names come from the network
 }
 
-status not_through_coordinator() {
-  return status::invalid("put and get are not supported through a coordinator yet (only on a standalone node)");
-}
-
 caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<caf::actor> shards) {
   auto& st = self->state;
   st.opts = opts;
@@ -166,9 +164,9 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
       },
       // -- nodes --
       [=](join_atom, std::uint32_t protocol, const std::string& name, std::uint64_t incarnation,
-          const std::string& wire, const std::string& data, std::uint32_t executors, const caf::actor& agent,
-          const caf::actor& scheduler, const caf::actor& registry) {
-        return join(self, protocol, name, incarnation, wire, data, executors, agent, scheduler, registry);
+          const std::string& wire, const std::string& data, const std::string& client, std::uint32_t executors,
+          const caf::actor& agent, const caf::actor& scheduler, const caf::actor& registry) {
+        return join(self, protocol, name, incarnation, wire, data, client, executors, agent, scheduler, registry);
       },
       [=](peer_atom, std::uint64_t number) {  // a node lost its handles of its peers: again, please
         auto& st = self->state;
@@ -231,12 +229,23 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
       [=](undeploy_atom, const std::string& app) -> caf::result<caf::message> {
         return self->delegate(shard_for_app(self, app), undeploy_atom::value, app);
       },
-      // Data in and out is standalone-only so far: a clear error, not a silence.
-      [=](put_atom, const std::string&, const std::string&, const std::string&, std::uint64_t, bool,
-          std::uint32_t) -> caf::result<put_window> { return to_error(not_through_coordinator()); },
-      [=](get_atom, const std::string&, const std::string&, const std::string&) -> caf::result<get_window> {
-        return to_error(not_through_coordinator());
+      // Data in and out: the app's shard picks the node, and the client is
+      // redirected there (the bytes never pass through the coordinator).
+      [=](put_atom, std::string& app, std::string& bucket, std::string& key, std::uint64_t size, bool new_session,
+          std::uint32_t timeout_ms, std::uint64_t session) -> caf::result<caf::message> {
+        if (session != 0) return to_error(status::invalid("a put names a session only when sent to a node"));
+        auto& shard = shard_for_app(self, app);
+        return self->delegate(shard, put_atom::value, std::move(app), std::move(bucket), std::move(key), size,
+                              new_session, timeout_ms);
       },
+      [=](putend_atom, std::uint64_t, bool) -> caf::result<std::uint64_t> {
+        return to_error(status::invalid("no put is written through a coordinator"));
+      },
+      [=](get_atom, std::string& app, std::string& bucket, std::string& key) -> caf::result<caf::message> {
+        auto& shard = shard_for_app(self, app);
+        return self->delegate(shard, get_atom::value, std::move(app), std::move(bucket), std::move(key));
+      },
+      [=](getend_atom, std::uint64_t) {},
       [=](admin_atom, const std::string& command, const std::vector<std::string>& words) {
         admin_scope scope;
         for (auto& [n, rec] : self->state.nodes) scope.nodes.push_back({n, rec.name, rec.wire, rec.scheduler});

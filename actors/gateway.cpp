@@ -157,14 +157,26 @@ auto on_text(self_ptr self, std::uint64_t conn, std::uint64_t rid) {
 
 void reject(self_ptr self, std::uint64_t id, const status& why);
 
+// A coordinator's answer to a put or get: the node to go on with.
+void send_redirect(self_ptr self, std::uint64_t conn, std::uint64_t rid, const std::string& address,
+                   std::uint64_t session) {
+  reply r;
+  r.id = rid;
+  r.what = reply::kind::redirect;
+  r.text = address;
+  r.session = session;
+  send_reply(self, conn, r);
+}
+
 // A put: the front reserves the object, and the client hears it may send
 // its bytes (the reply carries the new session's id, or 0 in app scope).
 void start_put(self_ptr self, std::uint64_t conn, request& q) {
   auto rid = q.id;
   self->request(self->state.opts.front, caf::infinite, put_atom::value, std::move(q.app), std::move(q.bucket),
-                std::move(q.key), q.size, q.new_session, q.timeout_ms)
+                std::move(q.key), q.size, q.new_session, q.timeout_ms, q.session)
       .then(
           [=](put_window& w) {
+            if (!w.redirect.empty()) return send_redirect(self, conn, rid, w.redirect, w.session);
             connection* c = self->state.conns.find(conn);
             if (!c || c->closing) return abort_put(self, w);
             if (!c->puts.try_emplace(rid, incoming_put{w, 0}).second) {  // the client reused an id
@@ -261,6 +273,7 @@ void handle(self_ptr self, std::uint64_t conn, request& q) {
       self->request(front, wait, get_atom::value, std::move(q.app), std::move(q.bucket), std::move(q.key))
           .then(
               [=](get_window& w) {
+                if (!w.redirect.empty()) return send_redirect(self, conn, rid, w.redirect, 0);
                 connection* c = self->state.conns.find(conn);
                 if (!c) return end_get(self, w);  // the client went away meanwhile
                 c->gets.push_back({rid, w, 0});

@@ -250,9 +250,9 @@ caf::behavior registry_actor(self_ptr self, registry_options opts, caf::actor sc
         return rp;
       },
       [=](put_atom, std::string& app, std::string& bucket, std::string& key, std::uint64_t size, bool new_session,
-          std::uint32_t timeout_ms) {
+          std::uint32_t timeout_ms, std::uint64_t session) {
         return self->delegate(self->state.scheduler, put_atom::value, std::move(app), std::move(bucket),
-                              std::move(key), size, new_session, timeout_ms);
+                              std::move(key), size, new_session, timeout_ms, session);
       },
       [=](putend_atom, std::uint64_t put, bool commit) {
         return self->delegate(self->state.scheduler, putend_atom::value, put, commit);

@@ -131,8 +131,8 @@ caf::behavior scheduler_actor(self_ptr self, shm::store* store, shm::pool_option
       [=](const app_ref& app) { self->state.apps->add(app); },
       [=](undeploy_atom, const std::string& app) { return undeploy(self, app); },
       [=](put_atom, const std::string& app, const std::string& bucket, const std::string& key, std::uint64_t size,
-          bool new_session, std::uint32_t timeout_ms) {
-        return begin_put(self, app, bucket, key, size, new_session, timeout_ms);
+          bool new_session, std::uint32_t timeout_ms, std::uint64_t session) {
+        return begin_put(self, app, bucket, key, size, new_session, timeout_ms, session);
       },
       [=](putend_atom, std::uint64_t put, bool commit) { return end_put(self, put, commit); },
       [=](get_atom, const std::string& app, const std::string& bucket, const std::string& key) {

@@ -10,6 +10,12 @@
 //
 // Invocations that arrive while no node holds the app wait, bounded by
 // `placement_wait` (or the invocation's own timeout), then fail "unavailable".
+//
+// Puts and gets (data in and out) are not carried here: the shard picks the
+// node and the client is redirected there. A put into a new session starts
+// that session on the node (expect_atom) before the client is told where to
+// go; having no arguments to start again from, such a session fails when its
+// home is lost. App-scoped objects live on the app's owner.
 #include <filesystem>
 #include <set>
 #include <span>
@@ -39,6 +45,7 @@ struct node_view {
   std::uint32_t executors = 0;
   std::uint32_t free = 0;     // hint: last heartbeat, lowered as work is placed
   std::uint32_t backlog = 0;  // hint: work queued there at the last heartbeat, plus work placed since
+  std::string client;         // its client wire: where clients' puts and gets go
 };
 
 void placed_on(node_view& n) {
@@ -50,9 +57,10 @@ struct app_entry {
   std::uint32_t version = 0;
   std::string manifest;
   std::vector<std::string> names, bytes;
+  std::set<std::string> buckets;     // its buckets' names
   std::set<std::uint64_t> holders;   // nodes that hold this version
-  std::uint64_t owner = 0;           // node owning its app-scoped triggers; 0: none yet
-  bool app_scoped = false;           // it has app-scoped triggers
+  std::uint64_t owner = 0;           // node holding its app scope (app-scoped triggers, kept and put
+                                     // objects); 0: none yet
   std::string entry_node;            // the node its entry function is pinned to (`node:`), if any
 };
 
@@ -61,6 +69,7 @@ struct session_rec {
   std::uint32_t version = 0;
   std::vector<std::string> args;
   std::uint32_t timeout_ms = 0;
+  bool put = false;                // started by a client's put on its home: it cannot start again elsewhere
   std::uint64_t node_session = 0;  // id of the current attempt on its home; 0 while waiting
   std::uint64_t home = 0;
   std::uint32_t attempt = 0;
@@ -288,7 +297,7 @@ void push_deploy(self_ptr self, const std::string& app, std::uint64_t number,
               return;
             }
             a->second.holders.insert(number);
-            if (a->second.app_scoped && a->second.owner == 0) {
+            if (a->second.owner == 0) {
               a->second.owner = number;
               announce_owner(self, app, number);
             } else if (a->second.owner) {
@@ -315,8 +324,7 @@ caf::result<std::string> deploy(self_ptr self, const std::string& manifest, cons
   a.manifest = manifest;
   a.names = names;
   a.bytes = bytes;
-  for (auto& b : m->buckets)
-    for (auto& t : b.triggers) a.app_scoped = a.app_scoped || t.sc == core::scope::app;
+  for (auto& b : m->buckets) a.buckets.insert(b.name);
   if (auto* entry = m->function(m->entry)) a.entry_node = entry->node;
   std::string reply = m->app + " v" + std::to_string(a.version);
   if (st.nodes.empty()) return reply + " (no node has joined yet)";
@@ -345,6 +353,11 @@ void on_node_down(self_ptr self, std::uint64_t number) {
     if (rec.home == number) lost.push_back(id);
   for (auto id : lost) {
     auto& rec = st.sessions.at(id);
+    if (rec.put) {  // its object was on the lost node alone
+      finish(self, id, {false, {}, status::unavailable("session " + std::to_string(id) + " lost node #" +
+                                                       std::to_string(number) + ", which held its put object: put it again")});
+      continue;
+    }
     st.attempts.erase(rec.node_session);
     ++rec.attempt;
     ++st.replaced;
@@ -369,6 +382,71 @@ std::uint64_t place_work(self_ptr self, const std::string& app, std::uint64_t or
   placed_on(st.nodes.at(*target));
   ++st.forwarded;
   return *target;
+}
+
+// -- data in and out ----------------------------------------------------------------------
+
+// A client's put: into the app's scope, on the node that holds it; or into a
+// new session, started on the node placement picks, which then waits for the
+// client's bytes (expect_atom). Either way the client is sent there.
+caf::result<put_window> put(self_ptr self, const std::string& app, const std::string& bucket, const std::string& key,
+                            std::uint64_t size, bool new_session, std::uint32_t timeout_ms) {
+  auto& st = self->state;
+  auto a = st.apps.find(app);
+  if (a == st.apps.end()) return to_error(status::not_found("no app \"" + app + "\" is deployed"));
+  if (!a->second.buckets.contains(bucket))
+    return to_error(status::not_found("app \"" + app + "\" has no bucket \"" + bucket + "\""));
+  if (!new_session) {
+    auto owner = st.nodes.find(a->second.owner);
+    if (owner == st.nodes.end()) return to_error(status::unavailable("no node holds app \"" + app + "\" yet"));
+    return put_window{0, 0, nullptr, size, owner->second.client};
+  }
+  auto home = core::place_session(loads(self, a->second), {});
+  if (!home) return to_error(status::unavailable("no node can take a put for app \"" + app + "\" now (none holds it)"));
+  std::uint64_t id = next_id(self);
+  auto& rec = st.sessions[id];
+  rec.app = app;
+  rec.version = a->second.version;
+  rec.timeout_ms = timeout_ms;
+  rec.put = true;
+  rec.home = *home;
+  rec.node_session = id;
+  st.attempts[id] = id;
+  auto& node = st.nodes.at(*home);
+  placed_on(node);
+  ++st.placed;
+  auto rp = self->make_response_promise<put_window>();
+  std::string client = node.client;
+  self->request(node.scheduler, std::chrono::seconds(10), expect_atom::value, id, app, rec.version, bucket, key, size,
+                timeout_ms)
+      .then(
+          [=](std::uint64_t) mutable {
+            auto it = self->state.sessions.find(id);
+            if (it == self->state.sessions.end()) {  // (its node was lost meanwhile)
+              rp.deliver(to_error(status::unavailable("the node chosen for the put was lost: put it again")));
+              return;
+            }
+            it->second.asks.emplace(clock::now(), timeout_ms);
+            rp.deliver(put_window{0, id, nullptr, size, client});
+          },
+          [=](caf::error& e) mutable {
+            auto why = to_status(e, self->system());
+            finish(self, id, {false, {}, why});
+            rp.deliver(to_error(why));
+          });
+  return rp;
+}
+
+// A client's get: app-scoped objects are on the node holding the app's scope.
+caf::result<get_window> get(self_ptr self, const std::string& app, const std::string& bucket) {
+  auto& st = self->state;
+  auto a = st.apps.find(app);
+  if (a == st.apps.end()) return to_error(status::not_found("no app \"" + app + "\" is deployed"));
+  if (!a->second.buckets.contains(bucket))
+    return to_error(status::not_found("app \"" + app + "\" has no bucket \"" + bucket + "\""));
+  auto owner = st.nodes.find(a->second.owner);
+  if (owner == st.nodes.end()) return to_error(status::unavailable("no node holds app \"" + app + "\" yet"));
+  return get_window{0, nullptr, 0, owner->second.client};
 }
 
 std::string status_json(self_ptr self) {
@@ -397,8 +475,8 @@ caf::behavior shard_actor(self_ptr self, std::uint32_t index, coordinator_option
       [=](sweep_atom) { sweep(self); },
       [=](peers_atom, const caf::actor& wire) { self->state.wire = wire; },
       [=](peer_atom, std::uint64_t number, const std::string& name, const caf::actor& scheduler,
-          const caf::actor& registry, std::uint32_t executors) {
-        self->state.nodes[number] = {name, scheduler, registry, executors, executors};
+          const caf::actor& registry, std::uint32_t executors, const std::string& client) {
+        self->state.nodes[number] = {name, scheduler, registry, executors, executors, 0, client};
         for (auto& [app, a] : self->state.apps) push_deploy(self, app, number);
       },
       [=](down_atom, std::uint64_t number) { on_node_down(self, number); },
@@ -422,6 +500,9 @@ caf::behavior shard_actor(self_ptr self, std::uint32_t index, coordinator_option
       [=](invoke_atom, const std::string& app, std::vector<std::string>& args, std::uint32_t timeout_ms, bool async) {
         return invoke(self, app, args, timeout_ms, async);
       },
+      [=](put_atom, const std::string& app, const std::string& bucket, const std::string& key, std::uint64_t size,
+          bool new_session, std::uint32_t timeout_ms) { return put(self, app, bucket, key, size, new_session, timeout_ms); },
+      [=](get_atom, const std::string& app, const std::string& bucket, const std::string&) { return get(self, app, bucket); },
       [=](result_atom, std::uint64_t id) -> caf::result<std::uint64_t, std::string> {
         auto& st = self->state;
         if (auto r = st.results.find(id); r != st.results.end()) {

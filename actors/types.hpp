@@ -31,7 +31,7 @@ namespace trail::actors {
 inline constexpr const char* upload_root = "/trail-upload";
 
 // Bumped whenever a remote message changes shape; checked by hello_atom.
-inline constexpr std::uint32_t protocol_version = 1;
+inline constexpr std::uint32_t protocol_version = 2;
 
 // -- client <-> node (remote) ---------------------------------------------------------
 //   hello_atom, u32 version                          -> u32 version (or error)
@@ -52,13 +52,16 @@ using undeploy_atom = caf::atom_constant<caf::atom("tundeploy")>;
 using admin_atom = caf::atom_constant<caf::atom("tadmin")>;
 
 // -- data in and out: gateway -> front (always in the gateway's process) ---------------
-//   put_atom, app, bucket, key, u64 size, bool new_session, u32 timeout_ms -> put_window
+//   put_atom, app, bucket, key, u64 size, bool new_session, u32 timeout_ms,
+//            u64 session                 -> put_window (session: a cluster node's put into the
+//                                           session its coordinator started for it; else 0)
 //   putend_atom, u64 put, bool commit    -> u64 session (0: app scope). commit: seal the
 //                                           object and feed its bucket; else drop it
 //   get_atom, app, bucket, key           -> get_window (an app-scoped object, retained)
 //   getend_atom, u64 object              the gateway is done reading it (no answer)
-// A cluster's fronts (coordinator, node agent) answer put and get with
-// invalid_argument: not supported there yet.
+// A coordinator's front answers put and get with a redirect (put_window /
+// get_window `redirect`): the client goes on with the node the shard chose
+// (README "Data in and out").
 using put_atom = caf::atom_constant<caf::atom("tput")>;
 using putend_atom = caf::atom_constant<caf::atom("tputend")>;
 using get_atom = caf::atom_constant<caf::atom("tget")>;
@@ -151,6 +154,7 @@ struct put_window {
   std::uint64_t session = 0;  // the new session's id; 0 in app scope
   std::byte* data = nullptr;
   std::uint64_t size = 0;
+  std::string redirect;       // a coordinator's answer: put it there (host:port), in `session`
 };
 // A sealed object being read out: valid until the reader's getend_atom (the
 // scheduler holds a store reference for it until then).
@@ -158,6 +162,7 @@ struct get_window {
   std::uint64_t object = 0;
   const std::byte* data = nullptr;
   std::uint64_t size = 0;
+  std::string redirect;  // a coordinator's answer: read it there (host:port)
 };
 // A frame of the node-to-node wire, to or from peer `to`/`from` (peers.hpp).
 struct peer_out {

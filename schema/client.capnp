@@ -35,6 +35,7 @@ struct Put {
   size @3 :UInt64;               # the object's size in bytes: its putData frames bring exactly this many
   newSession @4 :Bool;           # in a new session's scope (whose id the reply carries); else the app's scope
   timeoutMs @5 :UInt32;          # newSession: the session is cancelled after this long (0: the node's default)
+  session @6 :UInt64;            # to a cluster node: the session its coordinator started for this put (its redirect)
 }
 
 struct PutData {
@@ -83,7 +84,13 @@ struct Reply {
     control @7 :Control;         # where a joining node reaches the coordinator
     controlV1 @6 :Text;          # (reserved: protocol 1's control answer, the CAF address alone)
     data @8 :DataChunk;          # get: one piece of the object
+    redirect @9 :Redirect;       # put, get (a coordinator): the node that holds the object's scope; ask it there
   }
+}
+
+struct Redirect {
+  address @0 :Text;              # host:port of that node's client wire
+  session @1 :UInt64;            # put in a new session: the session the coordinator started for it there
 }
 
 struct DataChunk {

@@ -134,6 +134,7 @@ void encode(const client_request& r, std::string& out) {
       p.setSize(r.size);
       p.setNewSession(r.new_session);
       p.setTimeoutMs(r.timeout_ms);
+      p.setSession(r.session);
       break;
     }
     case k::put_data: {
@@ -190,6 +191,12 @@ void encode(const client_reply& r, std::string& out) {
       d.setSize(r.size);
       set_bytes(m, d, r.bytes);
       d.setLast(r.last);
+      break;
+    }
+    case k::redirect: {
+      auto d = b.initRedirect();
+      d.setAddress(r.text);
+      d.setSession(r.session);
       break;
     }
   }
@@ -252,6 +259,7 @@ result<client_request> decode_request(std::span<const std::byte> bytes) {
         r.size = p.getSize();
         r.new_session = p.getNewSession();
         r.timeout_ms = p.getTimeoutMs();
+        r.session = p.getSession();
         break;
       }
       case wire::Request::PUT_DATA: {
@@ -317,6 +325,11 @@ result<client_reply> decode_reply(std::span<const std::byte> bytes) {
         r.size = b.getData().getSize();
         r.bytes = as_view(b.getData().getBytes());
         r.last = b.getData().getLast();
+        break;
+      case wire::Reply::REDIRECT:
+        r.what = k::redirect;
+        r.text = as_string(b.getRedirect().getAddress());
+        r.session = b.getRedirect().getSession();
         break;
       default: return status::invalid("unknown reply (newer server?)");
     }

@@ -44,24 +44,24 @@ struct client_request {
   std::vector<std::string> args;        // invoke; admin: the command's words
   std::uint32_t timeout_ms = 0;         // invoke, result, put
   bool async = false;                   // invoke
-  std::uint64_t session = 0;            // result
+  std::uint64_t session = 0;            // result; put (to a cluster node): the coordinator's session for it
   std::string manifest;                 // deploy
   std::vector<std::string> names;       // deploy
   std::vector<std::string> libraries;   // deploy (same length as names)
 };
 
 struct client_reply {
-  enum class kind : std::uint8_t { error, hello, session, text, apps, control, data };
+  enum class kind : std::uint8_t { error, hello, session, text, apps, control, data, redirect };
   std::uint64_t id = 0;
   kind what = kind::error;
   status error;                         // error (never ok)
   std::uint32_t version = 0;            // hello
-  std::uint64_t session = 0;            // session
+  std::uint64_t session = 0;            // session; redirect: the put's session there (0: app scope)
   std::string output;                   // session
   std::uint64_t size = 0;               // data: the whole object's size
   std::span<const std::byte> bytes;     // data: a view (of the sender's memory, or of the decoded frame)
   bool last = false;                    // data: the object is complete
-  std::string text;                     // text; control: the CAF address
+  std::string text;                     // text; control: the CAF address; redirect: the node's address
   std::string wire;                     // control: the node-wire address
   std::vector<std::string> apps;        // apps
 };

@@ -176,18 +176,16 @@ void import_app_object(self_ptr self, std::uint64_t from, const schema::report& 
     give_back();
     return log_line("object for app " + r.app + " v" + std::to_string(r.version) + ", not deployed here: dropped");
   }
-  auto b = v->buckets.find(r.object.bucket);
-  if (b == v->buckets.end()) return give_back();
-  caf::actor bucket = b->second;
+  if (!v->app_scoped_buckets.contains(r.object.bucket) && !v->kept_buckets.contains(r.object.bucket)) return give_back();
   hold_session(self, r.session, holder::import);
   if (r.object.has_inline) {
-    auto id = import_inline(*st.store, r.object);  // its reference goes with the object to the bucket
-    if (id) self->send(bucket, bucket_object{meta_of(self, *id), bucket_object::scope_filter::app_only});
+    auto id = import_inline(*st.store, r.object);  // its reference goes to deliver_app_object
+    if (id) deliver_app_object(self, v, meta_of(self, *id));
     else log_line("app-scoped object dropped: " + id.error().message());
     return let_go_session(self, r.session, holder::import);
   }
   std::uint64_t key = c.next_import++;
-  c.imports[key] = {r.session, bucket, from, r.object.id};
+  c.imports[key] = {r.session, v, from, r.object.id};
   caf::actor me = caf::actor_cast<caf::actor>(self);
   c.xfer->pull(r.data_address, r.object.id, r.object.size, r.session, r.object.bucket, r.object.key,
                [me, key](result<shm::object_id> got) {
@@ -204,7 +202,7 @@ void on_app_object_pulled(self_ptr self, std::uint64_t key, std::uint64_t id, co
   auto imp = it->second;
   c.imports.erase(it);
   auto meta = outcome.ok() ? meta_of(self, id) : core::object_meta{};
-  if (meta.id != 0) self->send(imp.bucket, bucket_object{meta, bucket_object::scope_filter::app_only});
+  if (meta.id != 0) deliver_app_object(self, imp.app, meta);
   else log_line("app-scoped object dropped: " + (outcome.ok() ? std::string("no such object") : outcome.message()));
   let_go_session(self, imp.session, holder::import);
   send_peer(self, imp.lender, schema::lent_object{imp.lent_object});  // done with it
@@ -676,6 +674,11 @@ caf::message_handler cluster_handlers(self_ptr self) {
         pump(self);
       },
       [=](owner_atom, const std::string& app, std::uint64_t number) { cl(self).owners[app] = number; },
+      [=](expect_atom, std::uint64_t session, const std::string& app, std::uint32_t version, const std::string& bucket,
+          const std::string& key, std::uint64_t size, std::uint32_t timeout_ms) {
+        return expect_put(self, session, app, version, bucket, key, size, timeout_ms);
+      },
+      [=](putwait_atom, std::uint64_t session) { expected_put_overdue(self, session); },
       [=](peer_in& m) {
         on_peer_in(self, m);
         pump(self);

@@ -10,11 +10,17 @@
 // does. Either way the bytes are written once, by the gateway, straight into
 // the object's store allocation (put_window).
 //
+// In a cluster the coordinator's shard sends the client here (a redirect):
+// into a session it started here for the put (expect_put; the put names the
+// session), or into the app's scope if this node holds it (the app's owner;
+// kept objects sealed on other nodes come here too: deliver_app_object).
+//
 // While a put is being written, its object holds the creator's reference
 // and, in a new session, one piece of the session's work (so the session
 // does not end for being quiet). putend gives both back in every outcome.
 #include <algorithm>
 
+#include "actors/cluster_types.hpp"
 #include "actors/sched/state.hpp"
 #include "schema/channel.hpp"
 
@@ -34,8 +40,6 @@ status check_names(const app_ref& app, const std::string& bucket, const std::str
 }
 
 result<app_ref> current_app(self_ptr self, const std::string& name) {
-  if (self->state.cluster)  // (a cluster node's front answers this itself)
-    return status::invalid("put and get on a cluster node are not supported yet");
   app_ref app = self->state.apps->current(name);
   if (!app) return status::not_found("no app \"" + name + "\" is deployed");
   return app;
@@ -81,25 +85,117 @@ void feed(self_ptr self, const open_put& p, const core::object_meta& o) {
   self->send(b->second, bucket_object{o, bucket_object::scope_filter::app_only});
 }
 
+// A cluster node takes a client's put only as its coordinator arranged: into
+// a session the coordinator started here (expect_put), or into the app's
+// scope if it is the app's owner.
+status cluster_put_allowed(self_ptr self, const std::string& app, bool new_session) {
+  auto& c = *self->state.cluster;
+  if (new_session)
+    return status::invalid("this node is part of a cluster: put through its coordinator, which starts the session");
+  auto owner = c.owners.find(app);
+  if (owner == c.owners.end() || owner->second != c.number)
+    return status::unavailable("node " + c.name + " does not hold app \"" + app +
+                               "\"'s app-scoped objects (any more): put through the coordinator");
+  return {};
+}
+
+status check_size(self_ptr self, std::uint64_t size) {
+  auto cap = self->state.store->capacity();
+  if (size <= cap) return {};
+  return status::invalid("an object of " + std::to_string(size) + " bytes exceeds the store's capacity of " +
+                         std::to_string(cap) + " bytes");
+}
+
 }  // namespace
 
 void keep_in_app(self_ptr self, const app_ref& app, const core::object_meta& o) {
   auto& st = self->state;
-  if (st.cluster) return;  // (get is standalone-only too; README "Data in and out")
   auto kept = st.store->alias(o.id, data_session(self, app->app));
   if (!kept) actors::log_line("trail-node: object " + o.bucket + "/" + o.key + " not kept in app scope: " + kept.error().message());
 }
 
+void deliver_app_object(self_ptr self, const app_ref& app, const core::object_meta& o) {
+  auto& st = self->state;
+  if (app->kept_buckets.contains(o.bucket)) keep_in_app(self, app, o);
+  auto b = app->buckets.find(o.bucket);
+  if (!app->app_scoped_buckets.contains(o.bucket) || b == app->buckets.end()) return st.store->release(o.id);
+  self->send(b->second, bucket_object{o, bucket_object::scope_filter::app_only});  // (the reference goes along)
+}
+
+caf::result<std::uint64_t> expect_put(self_ptr self, std::uint64_t session, const std::string& name,
+                                      std::uint32_t version, const std::string& bucket, const std::string& key,
+                                      std::uint64_t size, std::uint32_t timeout_ms) {
+  auto& st = self->state;
+  if (!st.cluster) return to_error(status::invalid("not a cluster node"));
+  auto& c = *st.cluster;
+  if (st.draining) return to_error(status::unavailable("node " + c.name + " is draining"));
+  app_ref app = st.apps->version(name, version);
+  if (!app) return to_error(status::not_found(name + " v" + std::to_string(version) + " is not deployed on " + c.name));
+  if (status s = check_names(app, bucket, key); !s.ok()) return to_error(s);
+  if (status s = check_size(self, size); !s.ok()) return to_error(s);
+  if (c.placed.contains(session) || c.ended.find(session) || c.ended.forgot(session))
+    return to_error(status::invalid("session " + std::to_string(session) + " exists on " + c.name + " already"));
+  std::optional<std::chrono::milliseconds> deadline;
+  if (timeout_ms > 0) deadline = std::chrono::milliseconds(timeout_ms);
+  auto s = start_session(self, app, core::session_origin::invoked, deadline, session);
+  if (!s) return to_error(s.error());
+  c.placed.insert(session);           // its end goes to the coordinator
+  st.sessions->work_added(session);   // the put to come: given back at putend (or when overdue)
+  c.expected_puts[session] = {app, bucket, key, size};
+  self->delayed_send(self, expect_put_wait, putwait_atom::value, session);
+  return session;
+}
+
+void expected_put_overdue(self_ptr self, std::uint64_t session) {
+  auto& st = self->state;
+  if (!st.cluster || st.cluster->expected_puts.erase(session) == 0) return;  // (it came)
+  st.sessions->fail(session, "the client did not send its put within " + std::to_string(expect_put_wait.count()) + " s");
+  st.sessions->work_done(session);
+  pump(self);
+}
+
+namespace {
+
+// The put the coordinator announced for `session` (expect_put), now that
+// its client is here.
+caf::result<put_window> begin_expected_put(self_ptr self, const std::string& name, const std::string& bucket,
+                                           const std::string& key, std::uint64_t size, std::uint64_t session) {
+  auto& st = self->state;
+  if (!st.cluster) return to_error(status::invalid("a put into a coordinator's session, but this node is standalone"));
+  auto& c = *st.cluster;
+  auto it = c.expected_puts.find(session);
+  if (it == c.expected_puts.end())
+    return to_error(status::not_found("node " + c.name + " expects no put for session " + std::to_string(session) +
+                                      " (it was put already, or came too late)"));
+  auto& e = it->second;
+  if (e.app->app != name || e.bucket != bucket || e.key != key || e.size != size)
+    return to_error(status::invalid("the put is not the one the coordinator announced for session " + std::to_string(session)));
+  app_ref app = e.app;
+  c.expected_puts.erase(it);
+  auto id = st.store->create_object(session, bucket, key, std::max<std::uint64_t>(size, 1));
+  if (!id) {
+    st.sessions->fail(session, "put of " + bucket + "/" + key + ": " + id.error().message());
+    st.sessions->work_done(session);
+    pump(self);
+    return to_error(id.error());
+  }
+  st.puts[*id] = open_put{app, session, size};
+  return put_window{*id, session, st.store->data(*st.store->info(*id)), size, {}};
+}
+
+}  // namespace
+
 caf::result<put_window> begin_put(self_ptr self, const std::string& name, const std::string& bucket,
                                   const std::string& key, std::uint64_t size, bool new_session,
-                                  std::uint32_t timeout_ms) {
+                                  std::uint32_t timeout_ms, std::uint64_t session) {
   auto& st = self->state;
+  if (session != 0) return begin_expected_put(self, name, bucket, key, size, session);
   auto app = current_app(self, name);
   if (!app) return to_error(app.error());
   if (status s = check_names(*app, bucket, key); !s.ok()) return to_error(s);
-  if (size > st.store->capacity())
-    return to_error(status::invalid("an object of " + std::to_string(size) + " bytes exceeds the store's capacity of " +
-                                    std::to_string(st.store->capacity()) + " bytes"));
+  if (status s = check_size(self, size); !s.ok()) return to_error(s);
+  if (st.cluster)
+    if (status s = cluster_put_allowed(self, name, new_session); !s.ok()) return to_error(s);
   auto scope = put_scope(self, *app, bucket, key, new_session, timeout_ms);
   if (!scope) return to_error(scope.error());
   auto id = st.store->create_object(*scope, bucket, key, std::max<std::uint64_t>(size, 1));
@@ -112,7 +208,7 @@ caf::result<put_window> begin_put(self_ptr self, const std::string& name, const 
     return to_error(id.error());
   }
   st.puts[*id] = open_put{*app, new_session ? *scope : 0, size};
-  return put_window{*id, new_session ? *scope : 0, st.store->data(*st.store->info(*id)), size};
+  return put_window{*id, new_session ? *scope : 0, st.store->data(*st.store->info(*id)), size, {}};
 }
 
 caf::result<std::uint64_t> end_put(self_ptr self, std::uint64_t put, bool commit) {
@@ -153,7 +249,7 @@ caf::result<get_window> begin_get(self_ptr self, const std::string& name, const 
   const shm::object_info* o = st.store->info(*id);
   st.store->retain(*id);  // the reader's, until getend
   st.reading.insert(*id);
-  return get_window{*id, st.store->data(*o), o->size};
+  return get_window{*id, st.store->data(*o), o->size, {}};
 }
 
 void end_get(self_ptr self, std::uint64_t object) {

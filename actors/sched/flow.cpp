@@ -259,10 +259,13 @@ void on_object(self_ptr self, const core::object_meta& o) {
   if (st.cluster && !st.cluster->fed[o.session].insert(o.id).second) return;  // fed already
   auto app = st.session_app.find(o.session);
   if (app == st.session_app.end()) return;
-  if (app->second->kept_buckets.contains(o.bucket)) keep_in_app(self, app->second, o);
-  auto scope = bucket_object::scope_filter::all;
-  if (app->second->app_scoped_buckets.contains(o.bucket) && send_to_owner(self, app->second, o))
-    scope = bucket_object::scope_filter::session_only;
+  // App-scoped triggers and kept objects of another node's app scope get
+  // the object there (cluster.cpp: send_to_owner); the rest happens here.
+  const app_ref& v = app->second;
+  const bool kept = v->kept_buckets.contains(o.bucket), app_scoped = v->app_scoped_buckets.contains(o.bucket);
+  const bool sent = (kept || app_scoped) && send_to_owner(self, v, o);
+  if (kept && !sent) keep_in_app(self, v, o);
+  auto scope = sent && app_scoped ? bucket_object::scope_filter::session_only : bucket_object::scope_filter::all;
   route_to_bucket(self, o.session, o.bucket, caf::make_message(bucket_object{o, scope}), o.id);
 }
 

@@ -74,12 +74,19 @@ struct cluster_state {
   // -- app-scope owner side: objects of other nodes' sessions being pulled here --
   struct app_import {
     std::uint64_t session = 0;
-    caf::actor bucket;
+    app_ref app;                    // the version it is for
     std::uint64_t lender = 0;       // the home it is pulled from; told when done
     std::uint64_t lent_object = 0;  // the object's id there
   };
   std::unordered_map<std::uint64_t, app_import> imports;
   std::uint64_t next_import = 1;
+  // -- puts the coordinator sent clients here with (data.cpp), by session --
+  struct expected_put {
+    app_ref app;
+    std::string bucket, key;
+    std::uint64_t size = 0;
+  };
+  std::unordered_map<std::uint64_t, expected_put> expected_puts;
   // -- worker side --
   std::unordered_map<std::uint64_t, std::uint64_t> foreign;  // session of another home -> its number
 };
@@ -115,7 +122,7 @@ struct scheduler_state {
   std::deque<nlohmann::json> recent_sessions;  // the last ended sessions, for `trail status`
   std::unique_ptr<trace_log> trace;            // recent sessions and attempts, for operators
   bool draining = false;                       // `trail drain`: no new sessions start here
-  // Data in and out (data.cpp), standalone only.
+  // Data in and out (data.cpp).
   std::unordered_map<std::uint64_t, open_put> puts;              // puts being written, by object
   std::unordered_map<std::string, std::uint64_t> app_data;       // app -> its data session (app-scoped objects)
   std::unordered_multiset<std::uint64_t> reading;                // objects clients are reading (one reference each)
@@ -157,7 +164,19 @@ void let_go_session(self_ptr self, std::uint64_t s, core::session_refs::holder h
 // -- data.cpp: objects clients put and get (types.hpp, "data in and out") -----------------
 caf::result<put_window> begin_put(self_ptr self, const std::string& app, const std::string& bucket,
                                   const std::string& key, std::uint64_t size, bool new_session,
-                                  std::uint32_t timeout_ms);
+                                  std::uint32_t timeout_ms, std::uint64_t session);
+// A cluster node: the coordinator started session `session` here for a put a
+// client will send (begin_put with that session); the session fails if the
+// client does not come within `expect_put_wait`.
+caf::result<std::uint64_t> expect_put(self_ptr self, std::uint64_t session, const std::string& app,
+                                      std::uint32_t version, const std::string& bucket, const std::string& key,
+                                      std::uint64_t size, std::uint32_t timeout_ms);
+void expected_put_overdue(self_ptr self, std::uint64_t session);
+inline constexpr std::chrono::seconds expect_put_wait{30};
+// An object of another node's session, for this node's app scope (it owns
+// the app's app-scoped triggers and kept objects): kept, and fed to the
+// app-scoped triggers of its bucket. Takes one reference of `o`.
+void deliver_app_object(self_ptr self, const app_ref& app, const core::object_meta& o);
 caf::result<std::uint64_t> end_put(self_ptr self, std::uint64_t put, bool commit);
 caf::result<get_window> begin_get(self_ptr self, const std::string& app, const std::string& bucket,
                                   const std::string& key);

@@ -96,6 +96,9 @@ class client {
  private:
   struct impl;
   explicit client(std::unique_ptr<impl> p);
+  static result<std::unique_ptr<impl>> open(const std::string& address, std::chrono::milliseconds timeout);
+  // The connection to a node a coordinator redirected a put or get to.
+  static result<impl*> impl_node(impl& from, const std::string& address);
   std::unique_ptr<impl> impl_;
 };
 

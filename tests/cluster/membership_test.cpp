@@ -105,7 +105,7 @@ TEST_F(cluster_test, MalformedClusterMessagesAreRejectedAndLogged) {
   caf::scoped_actor self{sys};
   // A join of another protocol version is refused.
   self->request(*front, 5s, actors::join_atom::value, actors::protocol_version + 1, std::string("intruder"),
-                std::uint64_t{1}, std::string("127.0.0.1:1"), std::string("127.0.0.1:2"), std::uint32_t{1},
+                std::uint64_t{1}, std::string("127.0.0.1:1"), std::string("127.0.0.1:2"), std::string("127.0.0.1:3"), std::uint32_t{1},
                 caf::actor_cast<caf::actor>(self), caf::actor_cast<caf::actor>(self), caf::actor_cast<caf::actor>(self))
       .receive([](std::uint64_t) { FAIL() << "joined with a wrong protocol version"; },
                [](caf::error& e) { EXPECT_NE(e, caf::error{}); });
@@ -120,7 +120,7 @@ TEST_F(cluster_test, MalformedClusterMessagesAreRejectedAndLogged) {
   // Join properly, learn the nodes' schedulers, and send them garbage.
   std::uint64_t number = 0;
   self->request(*front, 5s, actors::join_atom::value, actors::protocol_version, std::string("intruder"), std::uint64_t{1},
-                std::string("127.0.0.1:1"), std::string("127.0.0.1:2"), std::uint32_t{1}, caf::actor_cast<caf::actor>(self),
+                std::string("127.0.0.1:1"), std::string("127.0.0.1:2"), std::string("127.0.0.1:3"), std::uint32_t{1}, caf::actor_cast<caf::actor>(self),
                 caf::actor_cast<caf::actor>(self), caf::actor_cast<caf::actor>(self))
       .receive([&](std::uint64_t n) { number = n; }, [](caf::error& e) { FAIL() << caf::to_string(e); });
   ASSERT_NE(number, 0u);

@@ -124,22 +124,5 @@ TEST_F(cluster_shell_test, CancelAndFaultReachTheirNodes) {
   EXPECT_NE(cli({"fault", "n9", "list"}).code, 0) << "no such node";
 }
 
-// Data in and out is standalone-only so far: through a coordinator, a
-// clear error rather than a silence, and the cluster serves on.
-TEST_F(cluster_shell_test, PutAndGetThroughTheCoordinatorAreAClearErrorForNow) {
-  deploy_chain();
-  auto p = client_->put("chain", "b", "k", "x");
-  ASSERT_FALSE(p.ok());
-  EXPECT_EQ(p.error().code(), errc::invalid_argument) << p.error().to_string();
-  EXPECT_NE(p.error().message().find("not supported through a coordinator yet"), std::string::npos)
-      << p.error().to_string();
-  auto g = cli({"get", "chain", "b", "k"});
-  EXPECT_NE(g.code, 0);
-  EXPECT_NE(g.err.find("not supported through a coordinator yet"), std::string::npos) << g.err;
-  auto r = client_->invoke("chain", {"on"}, 30s);
-  ASSERT_TRUE(r.ok()) << r.error().to_string();
-  EXPECT_EQ(r->output, "<ON>");
-}
-
 }  // namespace
 }  // namespace trail::testing
