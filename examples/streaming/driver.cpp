@@ -25,32 +25,69 @@ void mismatch(stream_report& r, std::string what) {
   ++r.mismatch_count;
 }
 
-// Puts one batch into a new session; a full store is retried (the batch was
-// not accepted, so no copy of it exists yet), anything else fails the run.
-trail::status put_batch(trail::client& c, const stream_options& o, std::uint64_t seq, const std::string& text,
-                        stream_report& r) {
+// A batch put, and the session it went into.
+struct sent_batch {
+  std::uint64_t seq = 0;
+  std::uint64_t session = 0;
+  std::string text;
+};
+
+// Puts one batch into a new session. A full store, or a node lost while
+// the batch was on its way (unavailable), is retried for up to 30 s: a
+// batch is never sent twice except to replace a copy that was lost, and
+// aggregate ignores a batch number it has (README "Why the counts are
+// exact"). Anything else fails the run.
+trail::result<std::uint64_t> put_batch(trail::client& c, const stream_options& o, std::uint64_t seq,
+                                       const std::string& text, stream_report& r) {
+  auto give_up = steady::now() + 30s;
   for (auto backoff = 1ms;; backoff = std::min(backoff * 2, 100ms)) {
     auto t0 = steady::now();
     auto p = c.put(o.app, "events", "b-" + std::to_string(seq), text, trail::put_scope::new_session);
     if (p) {
       r.put_rtt_us.push_back(std::chrono::duration<double, std::micro>(steady::now() - t0).count());
-      return {};
+      return p->session;
     }
-    if (p.error().code() != trail::errc::overloaded) return p.error();
-    std::this_thread::sleep_for(backoff);
+    auto code = p.error().code();
+    if ((code != trail::errc::overloaded && code != trail::errc::unavailable) || steady::now() > give_up)
+      return p.error();
+    if (code == trail::errc::unavailable) ++r.retried_puts;
+    std::this_thread::sleep_for(backoff);  // a retry's backoff; the deadline bounds it
   }
+}
+
+// Every batch's session must have ended well. One that failed because its
+// node was lost (unavailable: its put object went with the node) is put
+// again, into a new session; any other failure fails the run.
+trail::status confirm(trail::client& c, const stream_options& o, std::vector<sent_batch>& batches, stream_report& r) {
+  for (auto& b : batches) {
+    for (int attempt = 0;; ++attempt) {
+      auto done = c.result_of(b.session, o.result_timeout);
+      if (done) break;
+      if (done.error().code() != trail::errc::unavailable || attempt == 5)
+        return trail::status(done.error().code(), "batch " + std::to_string(b.seq) + ": " + done.error().message());
+      auto again = put_batch(c, o, b.seq, b.text, r);
+      if (!again) return again.error();
+      b.session = *again;
+      ++r.redelivered;
+    }
+  }
+  return {};
 }
 
 // Sends batch k at (k+1) * batch_ms after the start: open loop, so a slow
 // put delays the batches after it but never thins them out.
-trail::status send(trail::client& c, const stream_options& o, generator& g, stream_report& r) {
+trail::status send(trail::client& c, const stream_options& o, generator& g, std::vector<sent_batch>& sent,
+                   stream_report& r) {
   auto start = steady::now();
   std::uint64_t n = g.batches_for(o.duration_ms);
   for (std::uint64_t k = 0; k < n; ++k) {
     auto due = start + std::chrono::milliseconds((k + 1) * o.batch_ms);
     std::this_thread::sleep_until(due);  // pacing the generator, not waiting for the system
     r.max_behind_ms = std::max(r.max_behind_ms, std::chrono::duration<double, std::milli>(steady::now() - due).count());
-    if (auto st = put_batch(c, o, k, g.batch(k, k + 1 == n), r); !st.ok()) return st;
+    std::string text = g.batch(k, k + 1 == n);
+    auto session = put_batch(c, o, k, text, r);
+    if (!session) return session.error();
+    sent.push_back({k, *session, std::move(text)});
   }
   r.send_s = std::chrono::duration<double>(steady::now() - start).count();
   const totals& t = g.sent().sent;
@@ -119,7 +156,9 @@ trail::result<stream_report> run_stream(trail::client& c, const stream_options& 
     return trail::status::invalid(e.what());
   }
   stream_report r;
-  if (auto st = send(c, o, *g, r); !st.ok()) return st;
+  std::vector<sent_batch> batches;
+  if (auto st = send(c, o, *g, batches, r); !st.ok()) return st;
+  if (auto st = confirm(c, o, batches, r); !st.ok()) return st;
   r.sent = g->sent();
   r.stream_end_ms = gc.start_ms + static_cast<std::int64_t>(r.sent.batches) * o.batch_ms;
   await_summary(c, o, r);

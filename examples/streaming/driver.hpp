@@ -35,6 +35,8 @@ struct stream_report {
   double max_behind_ms = 0;       // the latest any batch left after its scheduled time
   std::vector<double> put_rtt_us; // each batch put's round trip
   std::vector<double> latency_ms; // per timed result: written_ms - window end (windows cut by the end not timed)
+  std::uint64_t redelivered = 0;  // batches put again: their sessions failed with their node
+  std::uint64_t retried_puts = 0; // puts tried again: no node could take them (one was being lost)
   std::uint64_t windows_checked = 0;  // results read back and compared
   std::uint64_t mismatch_count = 0;
   std::vector<std::string> mismatches;  // the first few, described
@@ -42,8 +44,11 @@ struct stream_report {
   bool exact() const { return mismatch_count == 0; }
 };
 
-// Runs one stream. Errors: the generator's config (invalid_argument) or a
-// put that fails for any reason other than a full store (which is retried).
+// Runs one stream, then confirms that every batch's session ended well,
+// putting again the batches whose session failed with a lost node. Errors:
+// the generator's config (invalid_argument), a put that fails for any
+// reason other than a full store or a lost node (retried for 30 s), or a
+// batch's session that failed otherwise.
 // A result that is missing or wrong is no error: it is in the report.
 trail::result<stream_report> run_stream(trail::client& c, const stream_options& o);
 

@@ -249,8 +249,8 @@ run_examples() {
     manifest="$examples/$ex/$ex.yaml"
     if [ ! -f "$manifest" ]; then fail "example $ex: $manifest not built"; continue; fi
     if ! trail deploy "$manifest" >/dev/null; then fail "example $ex: deploy: $(last_error)"; continue; fi
-    # An example fed by `trail put` (README "Driven by:") deploys here, but puts
-    # do not go through a coordinator yet.
+    # An example driven by its own program (README "Driven by:", e.g. a stream
+    # of puts) deploys here; its driver has tests of its own.
     if grep -q '^Driven by: ' "$readme"; then echo "NOTE example $ex: deployed; $(sed -n 's/^Driven by: //p' "$readme")"; continue; fi
     read -r -a invoke <<<"$(sed -n 's/^Invoke: trail invoke //p' "$readme")"
     expected=$(sed -n 's/^Expected output: //p' "$readme")
