@@ -1,4 +1,5 @@
 // Data in and out: `put` and `get` (client.hpp's put_stream and get_to).
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -6,7 +7,6 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -18,15 +18,19 @@ namespace {
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
-// Standard input as a stream, read with read(2) in large blocks.
-class stdin_buf : public std::streambuf {
+// A file descriptor as a stream, read with read(2) in large blocks; closed
+// with the stream unless it is standard input.
+class fd_buf : public std::streambuf {
  public:
-  stdin_buf() : buf_(1 << 20) {}
+  explicit fd_buf(int fd) : fd_(fd), buf_(1 << 20) {}
+  ~fd_buf() override {
+    if (fd_ > 0) ::close(fd_);
+  }
 
  protected:
   int_type underflow() override {
     ssize_t n;
-    do n = ::read(0, buf_.data(), buf_.size());
+    do n = ::read(fd_, buf_.data(), buf_.size());
     while (n < 0 && errno == EINTR);
     if (n <= 0) return traits_type::eof();
     setg(buf_.data(), buf_.data(), buf_.data() + n);
@@ -34,17 +38,48 @@ class stdin_buf : public std::streambuf {
   }
 
  private:
+  int fd_;
   std::vector<char> buf_;
 };
 
 // What `put` sends: a file (streamed), or standard input — streamed when it
-// is a regular file (its size is known), read whole first when it is a pipe.
+// is a regular file (its size is known); a pipe is first spooled to an
+// unlinked file in TMPDIR (a put announces its size), never held in memory.
 struct put_source {
   std::unique_ptr<std::streambuf> buf;
   std::unique_ptr<std::istream> in;
-  std::string whole;  // a pipe's bytes
   std::uint64_t size = 0;
 };
+
+// Copies standard input into an anonymous temporary file; returns it, rewound.
+result<int> spool_stdin(std::uint64_t& size) {
+  auto dir = fs::temp_directory_path();
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) return status::unavailable("cannot spool standard input in " + dir.string() + ": " + std::strerror(errno));
+  std::vector<char> buf(1 << 20);
+  size = 0;
+  for (;;) {
+    ssize_t n = ::read(0, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(fd);
+      return status::unavailable(std::string("cannot read standard input: ") + std::strerror(errno));
+    }
+    if (n == 0) break;
+    for (ssize_t done = 0; done < n;) {
+      ssize_t w = ::write(fd, buf.data() + done, static_cast<std::size_t>(n - done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) {
+        ::close(fd);
+        return status::unavailable("cannot spool standard input in " + dir.string() + ": " + std::strerror(errno));
+      }
+      done += w;
+    }
+    size += static_cast<std::uint64_t>(n);
+  }
+  ::lseek(fd, 0, SEEK_SET);
+  return fd;
+}
 
 status open_source(const std::string& path, put_source& src) {
   if (path != "-") {
@@ -58,17 +93,16 @@ status open_source(const std::string& path, put_source& src) {
   }
   struct stat st {};
   off_t at = ::lseek(0, 0, SEEK_CUR);
-  src.buf = std::make_unique<stdin_buf>();
-  src.in = std::make_unique<std::istream>(src.buf.get());
+  int fd = 0;
   if (::fstat(0, &st) == 0 && S_ISREG(st.st_mode) && at >= 0) {
     src.size = static_cast<std::uint64_t>(st.st_size - at);
-    return {};
+  } else {
+    auto spooled = spool_stdin(src.size);
+    if (!spooled) return spooled.error();
+    fd = *spooled;
   }
-  std::ostringstream all;
-  all << src.in->rdbuf();
-  src.whole = std::move(all).str();
-  src.size = src.whole.size();
-  src.in = std::make_unique<std::istringstream>(src.whole);
+  src.buf = std::make_unique<fd_buf>(fd);
+  src.in = std::make_unique<std::istream>(src.buf.get());
   return {};
 }
 
