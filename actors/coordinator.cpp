@@ -8,6 +8,8 @@
 #include "actors/core/manifest.hpp"
 #include "actors/core/membership.hpp"
 #include "actors/core/placement.hpp"
+#include "actors/durable/app_records.hpp"
+#include "actors/keeper.hpp"
 #include "actors/peers.hpp"
 #include "actors/types.hpp"
 
@@ -272,10 +274,41 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
 
 }  // namespace
 
+namespace {
+
+// The apps kept in etcd, deployed again on their shards (before any node or
+// client can reach them); then the keeper that writes every later change.
+result<caf::actor> restore_from_etcd(node_loop& loop, const coordinator_options& opts,
+                                     const std::vector<caf::actor>& shards) {
+  auto db = durable::etcd::open(opts.etcd);
+  if (!db) return db.error();
+  auto versions = durable::load_versions(*db);
+  if (!versions) return versions.error();
+  std::vector<std::string> skipped;
+  auto apps = durable::load_apps(*db, skipped);
+  if (!apps) return apps.error();
+  for (auto& why : skipped) log_line("a kept app is skipped: " + why);
+  auto shard = [&](const std::string& app) { return shards[core::shard_of(app, static_cast<std::uint32_t>(shards.size()))]; };
+  for (auto& [app, v] : *versions) caf::anon_send(shard(app), restore_atom::value, app, v);
+  for (auto& a : *apps) caf::anon_send(shard(a.app), restore_atom::value, a.manifest, a.names, a.bytes, a.version);
+  log_line(std::to_string(apps->size()) + " app(s) kept in etcd at " + opts.etcd);
+  return spawn_keeper(loop.system(), std::move(*db));
+}
+
+}  // namespace
+
 result<std::pair<caf::actor, std::string>> spawn_coordinator(node_loop& loop, const std::string& host,
                                                             const coordinator_options& opts) {
   std::vector<caf::actor> shards;
   for (std::uint32_t i = 0; i < std::max<std::uint32_t>(opts.shards, 1); ++i) shards.push_back(spawn_shard(loop, i, opts));
+  if (!opts.etcd.empty()) {
+    auto keeper = restore_from_etcd(loop, opts, shards);
+    if (!keeper) {
+      for (auto& s : shards) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+      return keeper.error();
+    }
+    for (auto& s : shards) caf::anon_send(s, restore_atom::value, *keeper);
+  }
   auto front = spawn_on(loop, front_actor, opts, shards);
   auto wire = spawn_peers(loop, host, front);  // what nodes send on it goes to the front
   if (!wire) {

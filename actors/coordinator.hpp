@@ -38,17 +38,22 @@ struct coordinator_options {
   std::chrono::milliseconds node_timeout{1000};   // silence after which a node is dead
   std::chrono::milliseconds placement_wait{10000};  // an invocation waits this long for a node
   std::size_t result_cache = 10000;               // ended sessions kept per shard for `trail result`
+  std::string etcd;                               // --etcd endpoints: deployed apps are kept there
 };
 
 // Spawns the shards and the front on `loop`, and the node wire the shards
 // start sessions over (peers.hpp) on `host`. Returns the front (publish it)
-// and the node wire's address.
+// and the node wire's address. With `opts.etcd`, the apps kept there are
+// deployed again first (an unreachable etcd is an error: unavailable), and
+// every deploy and undeploy is written there before it is answered.
 result<std::pair<caf::actor, std::string>> spawn_coordinator(node_loop& loop, const std::string& host,
                                                             const coordinator_options& opts);
 
 // One shard. `index` numbers its sessions (cluster_types.hpp). It starts
 // sessions over the coordinator's node wire (peers.hpp), which the front
 // hands it: (peers_atom, wire).
+// With etcd, the coordinator hands it the keeper (keeper.hpp) after the
+// apps kept there: (restore_atom, keeper).
 caf::actor spawn_shard(node_loop& loop, std::uint32_t index, const coordinator_options& opts);
 
 }  // namespace trail::actors

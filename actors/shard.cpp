@@ -26,6 +26,7 @@
 #include "actors/coordinator.hpp"
 #include "actors/core/placement.hpp"
 #include "actors/core/session_asks.hpp"
+#include "actors/keeper.hpp"
 #include "actors/registry.hpp"
 #include "actors/types.hpp"
 
@@ -86,6 +87,7 @@ struct outcome {
 
 struct shard_state {
   std::uint32_t index = 0;
+  caf::actor keeper;  // etcd's writer (keeper.hpp), if the coordinator keeps its apps there
   caf::actor wire;  // the coordinator's node wire: sessions start over it
   coordinator_options opts;
   std::map<std::uint64_t, node_view> nodes;            // live
@@ -313,27 +315,70 @@ void push_deploy(self_ptr self, const std::string& app, std::uint64_t number,
           });
 }
 
+// Takes app `m` as version `version` (a deploy, or one kept in etcd).
+app_entry& install(self_ptr self, const core::app_manifest& m, std::uint32_t version, const std::string& manifest,
+                   const std::vector<std::string>& names, const std::vector<std::string>& bytes) {
+  auto& st = self->state;
+  auto& a = st.apps[m.app];
+  a = app_entry{};
+  a.version = version;
+  st.versions[m.app] = std::max(st.versions[m.app], version);
+  a.manifest = manifest;
+  a.names = names;
+  a.bytes = bytes;
+  for (auto& b : m.buckets) a.buckets.insert(b.name);
+  if (auto* entry = m.function(m.entry)) a.entry_node = entry->node;
+  return a;
+}
+
+caf::result<std::string> deploy_now(self_ptr self, const core::app_manifest& m, std::uint32_t version,
+                                    const std::string& manifest, const std::vector<std::string>& names,
+                                    const std::vector<std::string>& bytes);
+
 caf::result<std::string> deploy(self_ptr self, const std::string& manifest, const std::vector<std::string>& names,
                                 const std::vector<std::string>& bytes) {
   auto& st = self->state;
   auto m = prepare_upload(st.opts.state_dir / "libs", 256u << 20, manifest, names, bytes);
   if (!m) return to_error(m.error());
-  auto& a = st.apps[m->app];
-  a = app_entry{};
-  a.version = ++st.versions[m->app];
-  a.manifest = manifest;
-  a.names = names;
-  a.bytes = bytes;
-  for (auto& b : m->buckets) a.buckets.insert(b.name);
-  if (auto* entry = m->function(m->entry)) a.entry_node = entry->node;
-  std::string reply = m->app + " v" + std::to_string(a.version);
+  std::uint32_t version = ++st.versions[m->app];
+  if (!st.keeper) return deploy_now(self, *m, version, manifest, names, bytes);
+  // Kept in etcd first: a deploy that is answered survives the coordinator.
+  auto rp = self->make_response_promise<std::string>();
+  self->request(st.keeper, caf::infinite, keep_atom::value, m->app, version, manifest, names, bytes)
+      .then(
+          [=](bool) mutable {
+            auto& st = self->state;
+            if (st.versions[m->app] != version) {  // deployed again meanwhile: that one is newer
+              rp.deliver(to_error(status::unavailable(m->app + " was deployed again meanwhile")));
+              return;
+            }
+            rp.delegate(caf::actor_cast<caf::actor>(self), deploy_atom::value, manifest, names, bytes, version);
+          },
+          [=](caf::error& e) mutable { rp.deliver(e); });
+  return rp;
+}
+
+caf::result<std::string> deploy_now(self_ptr self, const core::app_manifest& m, std::uint32_t version,
+                                    const std::string& manifest, const std::vector<std::string>& names,
+                                    const std::vector<std::string>& bytes) {
+  auto& st = self->state;
+  auto& a = install(self, m, version, manifest, names, bytes);
+  std::string reply = m.app + " v" + std::to_string(a.version);
   if (st.nodes.empty()) return reply + " (no node has joined yet)";
   auto wait = std::make_shared<deploy_wait>();
   wait->rp = self->make_response_promise<std::string>();
   wait->reply = reply;
   wait->left = st.nodes.size();
-  for (auto& [n, node] : st.nodes) push_deploy(self, m->app, n, wait);
+  for (auto& [n, node] : st.nodes) push_deploy(self, m.app, n, wait);
   return wait->rp;
+}
+
+caf::result<std::string> undeploy_now(self_ptr self, const std::string& app) {
+  auto& st = self->state;
+  if (st.apps.erase(app) == 0) return to_error(status::not_found("no app \"" + app + "\" is deployed"));
+  for (auto& [n, node] : st.nodes)
+    self->request(node.registry, std::chrono::seconds(5), undeploy_atom::value, app).then([](const std::string&) {}, [](caf::error&) {});
+  return "undeployed " + app + " (sessions in flight finish on their version)";
 }
 
 // -- nodes -----------------------------------------------------------------------------
@@ -497,6 +542,24 @@ caf::behavior shard_actor(self_ptr self, std::uint32_t index, coordinator_option
       },
       [=](deploy_atom, const std::string& manifest, const std::vector<std::string>& names,
           const std::vector<std::string>& bytes) { return deploy(self, manifest, names, bytes); },
+      [=](deploy_atom, const std::string& manifest, const std::vector<std::string>& names,
+          const std::vector<std::string>& bytes, std::uint32_t version) -> caf::result<std::string> {
+        auto m = core::parse_manifest(manifest, upload_root);  // (checked, and its libraries written, before)
+        if (!m) return to_error(m.error());
+        return deploy_now(self, *m, version, manifest, names, bytes);
+      },
+      [=](restore_atom, const std::string& manifest, const std::vector<std::string>& names,
+          const std::vector<std::string>& bytes, std::uint32_t version) {
+        auto m = prepare_upload(self->state.opts.state_dir / "libs", 256u << 20, manifest, names, bytes);
+        if (!m) return log_line(self, "a kept app cannot be deployed again: " + m.error().message());
+        install(self, *m, version, manifest, names, bytes);
+        log_line(self, "deployed " + m->app + " v" + std::to_string(version) + " again, as kept in etcd");
+      },
+      [=](restore_atom, const caf::actor& keeper) { self->state.keeper = keeper; },
+      [=](restore_atom, const std::string& app, std::uint32_t latest) {  // a version number given before
+        auto& v = self->state.versions[app];
+        v = std::max(v, latest);
+      },
       [=](invoke_atom, const std::string& app, std::vector<std::string>& args, std::uint32_t timeout_ms, bool async) {
         return invoke(self, app, args, timeout_ms, async);
       },
@@ -517,11 +580,17 @@ caf::behavior shard_actor(self_ptr self, std::uint32_t index, coordinator_option
       },
       [=](undeploy_atom, const std::string& app) -> caf::result<std::string> {
         auto& st = self->state;
-        if (st.apps.erase(app) == 0) return to_error(status::not_found("no app \"" + app + "\" is deployed"));
-        for (auto& [n, node] : st.nodes)
-          self->request(node.registry, std::chrono::seconds(5), undeploy_atom::value, app).then([](const std::string&) {}, [](caf::error&) {});
-        return "undeployed " + app + " (sessions in flight finish on their version)";
+        if (!st.apps.contains(app)) return to_error(status::not_found("no app \"" + app + "\" is deployed"));
+        if (st.keeper) {  // gone from etcd first: an answered undeploy stays undone
+          auto rp = self->make_response_promise<std::string>();
+          self->request(st.keeper, caf::infinite, forget_atom::value, app)
+              .then([=](bool) mutable { rp.delegate(caf::actor_cast<caf::actor>(self), undeploy_atom::value, app, true); },
+                    [=](caf::error& e) mutable { rp.deliver(e); });
+          return rp;
+        }
+        return undeploy_now(self, app);
       },
+      [=](undeploy_atom, const std::string& app, bool) { return undeploy_now(self, app); },
       [=](apps_atom) {
         std::vector<std::string> out;
         for (auto& [name, a] : self->state.apps) out.push_back(name + " v" + std::to_string(a.version));

@@ -47,6 +47,9 @@ int main(int argc, char** argv) {
   app.add_option("--placement-wait-ms", wait_ms, "how long an invocation waits for a node that can run its app")
       ->check(CLI::Range(0, 600000))
       ->capture_default_str();
+  app.add_option("--etcd", opts.etcd,
+                 "HOST:PORT[,HOST:PORT...] of etcd: deployed apps are kept there and deployed again when the "
+                 "coordinator starts (default: none, apps live as long as the coordinator)");
   app.add_option("--metrics", metrics, "HOST:PORT to serve Prometheus metrics on (GET /metrics); port 0: any free port");
   CLI11_PARSE(app, argc, argv);
   trail::actors::metrics_server_options mo;

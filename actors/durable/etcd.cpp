@@ -1,0 +1,203 @@
+#include "actors/durable/etcd.hpp"
+
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+
+namespace trail::durable {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int sextet(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+
+std::int64_t as_int(const json& j, const char* field) {
+  if (!j.contains(field)) return 0;
+  const json& v = j[field];
+  if (v.is_number_integer()) return v.get<std::int64_t>();
+  if (v.is_string()) return std::stoll(v.get<std::string>());  // the gateway writes int64 as strings
+  return 0;
+}
+
+result<kv> kv_of(const json& j) {
+  auto key = base64_decode(j.value("key", ""));
+  auto value = base64_decode(j.value("value", ""));
+  if (!key || !value) return status::internal("etcd answered an undecodable key or value");
+  return kv{std::move(*key), std::move(*value), as_int(j, "mod_revision")};
+}
+
+json op_json(const write_op& op) {
+  if (op.what == write_op::kind::put)
+    return {{"request_put", {{"key", base64_encode(op.key)}, {"value", base64_encode(op.value)}}}};
+  if (op.what == write_op::kind::erase) return {{"request_delete_range", {{"key", base64_encode(op.key)}}}};
+  return {{"request_delete_range", {{"key", base64_encode(op.key)}, {"range_end", base64_encode(prefix_end(op.key))}}}};
+}
+
+}  // namespace
+
+std::string base64_encode(std::string_view in) {
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= in.size(); i += 3) {
+    std::uint32_t n = (std::uint8_t(in[i]) << 16) | (std::uint8_t(in[i + 1]) << 8) | std::uint8_t(in[i + 2]);
+    for (int s = 18; s >= 0; s -= 6) out.push_back(alphabet[(n >> s) & 63]);
+  }
+  if (std::size_t left = in.size() - i; left > 0) {
+    std::uint32_t n = std::uint8_t(in[i]) << 16;
+    if (left == 2) n |= std::uint8_t(in[i + 1]) << 8;
+    out.push_back(alphabet[(n >> 18) & 63]);
+    out.push_back(alphabet[(n >> 12) & 63]);
+    out.push_back(left == 2 ? alphabet[(n >> 6) & 63] : '=');
+    out.push_back('=');
+  }
+  return out;
+}
+
+result<std::string> base64_decode(std::string_view in) {
+  if (in.size() % 4 != 0) return status::invalid("base64 of a length that is not a multiple of 4");
+  std::string out;
+  out.reserve(in.size() / 4 * 3);
+  for (std::size_t i = 0; i < in.size(); i += 4) {
+    std::uint32_t n = 0;
+    int pad = 0;
+    for (int k = 0; k < 4; ++k) {
+      char c = in[i + k];
+      if (c == '=' && i + 4 == in.size() && k >= 2) {
+        ++pad;
+        n <<= 6;
+        continue;
+      }
+      int v = sextet(c);
+      if (v < 0 || pad > 0) return status::invalid("not base64");
+      n = (n << 6) | static_cast<std::uint32_t>(v);
+    }
+    out.push_back(static_cast<char>((n >> 16) & 255));
+    if (pad < 2) out.push_back(static_cast<char>((n >> 8) & 255));
+    if (pad < 1) out.push_back(static_cast<char>(n & 255));
+  }
+  return out;
+}
+
+std::string prefix_end(const std::string& prefix) {
+  std::string end = prefix;
+  while (!end.empty()) {
+    if (static_cast<std::uint8_t>(end.back()) < 0xff) {
+      end.back() = static_cast<char>(static_cast<std::uint8_t>(end.back()) + 1);
+      return end;
+    }
+    end.pop_back();
+  }
+  return std::string(1, '\0');  // every key (etcd's convention)
+}
+
+etcd::etcd(std::vector<std::string> endpoints, std::chrono::milliseconds timeout)
+    : endpoints_(std::move(endpoints)), timeout_(timeout) {}
+etcd::etcd(etcd&&) noexcept = default;
+etcd& etcd::operator=(etcd&&) noexcept = default;
+etcd::~etcd() = default;
+
+result<etcd> etcd::open(const std::string& endpoints, std::chrono::milliseconds timeout) {
+  std::vector<std::string> list;
+  std::size_t at = 0;
+  while (at <= endpoints.size()) {
+    auto comma = endpoints.find(',', at);
+    std::string one = endpoints.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+    if (one.rfind("http://", 0) == 0) one = one.substr(7);
+    auto colon = one.rfind(':');
+    if (one.empty() || colon == std::string::npos || colon == 0 || colon + 1 == one.size() ||
+        one.find_first_not_of("0123456789", colon + 1) != std::string::npos)
+      return status::invalid("invalid etcd endpoint '" + one + "': expected HOST:PORT[,HOST:PORT...]");
+    list.push_back(one);
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  return etcd(std::move(list), timeout);
+}
+
+result<std::string> etcd::call(const std::string& path, const std::string& body) {
+  std::string why;
+  for (std::size_t n = 0; n < endpoints_.size(); ++n) {
+    std::size_t i = (preferred_ + n) % endpoints_.size();
+    const std::string& ep = endpoints_[i];
+    auto colon = ep.rfind(':');
+    httplib::Client http(ep.substr(0, colon), std::stoi(ep.substr(colon + 1)));
+    auto secs = timeout_.count() / 1000, usecs = (timeout_.count() % 1000) * 1000;
+    http.set_connection_timeout(secs, usecs);
+    http.set_read_timeout(secs, usecs);
+    http.set_write_timeout(secs, usecs);
+    auto res = http.Post(path, body, "application/json");
+    if (!res) {
+      why = ep + ": " + httplib::to_string(res.error());
+      continue;
+    }
+    if (res->status == 200) {
+      preferred_ = i;
+      return res->body;
+    }
+    auto err = json::parse(res->body, nullptr, false);
+    std::string message = err.is_object() ? err.value("message", err.value("error", res->body)) : res->body;
+    // gRPC codes the gateway passes on: 3 invalid argument, 14 unavailable
+    // (no leader, no quorum). Another member may do better for the latter.
+    int code = err.is_object() ? static_cast<int>(as_int(err, "code")) : 0;
+    if (code == 3 || res->status == 400) return status::invalid("etcd refused " + path + ": " + message);
+    why = ep + ": " + message;
+  }
+  return status::unavailable("etcd is unavailable (" + why + ")");
+}
+
+status etcd::put(const std::string& key, const std::string& value) {
+  auto r = call("/v3/kv/put", json{{"key", base64_encode(key)}, {"value", base64_encode(value)}}.dump());
+  return r ? status{} : r.error();
+}
+
+result<std::optional<kv>> etcd::get(const std::string& key) {
+  auto r = call("/v3/kv/range", json{{"key", base64_encode(key)}}.dump());
+  if (!r) return r.error();
+  auto j = json::parse(*r, nullptr, false);
+  if (!j.is_object()) return status::internal("etcd answered a range with something that is not JSON");
+  if (!j.contains("kvs") || j["kvs"].empty()) return std::optional<kv>{};
+  auto one = kv_of(j["kvs"][0]);
+  if (!one) return one.error();
+  return std::optional<kv>{std::move(*one)};
+}
+
+result<std::vector<kv>> etcd::range(const std::string& prefix) {
+  auto r = call("/v3/kv/range",
+                json{{"key", base64_encode(prefix)}, {"range_end", base64_encode(prefix_end(prefix))}}.dump());
+  if (!r) return r.error();
+  auto j = json::parse(*r, nullptr, false);
+  if (!j.is_object()) return status::internal("etcd answered a range with something that is not JSON");
+  std::vector<kv> out;
+  for (auto& e : j.value("kvs", json::array())) {
+    auto one = kv_of(e);
+    if (!one) return one.error();
+    out.push_back(std::move(*one));
+  }
+  return out;
+}
+
+status etcd::erase_prefix(const std::string& prefix) {
+  auto r = call("/v3/kv/deleterange",
+                json{{"key", base64_encode(prefix)}, {"range_end", base64_encode(prefix_end(prefix))}}.dump());
+  return r ? status{} : r.error();
+}
+
+status etcd::write_all(const std::vector<write_op>& ops) {
+  if (ops.size() > 128) return status::invalid("a transaction of " + std::to_string(ops.size()) + " writes (at most 128)");
+  json success = json::array();
+  for (auto& op : ops) success.push_back(op_json(op));
+  auto r = call("/v3/kv/txn", json{{"success", success}}.dump());
+  return r ? status{} : r.error();
+}
+
+}  // namespace trail::durable

@@ -1,0 +1,70 @@
+// A small etcd v3 client over etcd's JSON gateway (HTTP/1.1 on the client
+// port: POST /v3/kv/range, /v3/kv/put, /v3/kv/deleterange, /v3/kv/txn; keys
+// and values base64). Why the gateway and not gRPC: etcd 3.4 serves it on
+// the same port with no extra setup, it needs one header-only HTTP client
+// (cpp-httplib) instead of a gRPC toolchain and etcd's .proto files, and the
+// coordinator's writes are rare (deploys, undeploys) and small next to an
+// HTTP round trip's cost.
+//
+// Blocking calls; one client per thread. Every error is a trail::status:
+// unavailable when no endpoint answers (or etcd has no quorum), invalid
+// argument for what etcd refused as malformed (e.g. a value over its request
+// size limit), internal for an answer this client cannot read.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <trail/status.hpp>
+
+namespace trail::durable {
+
+struct kv {
+  std::string key, value;
+  std::int64_t mod_revision = 0;
+};
+
+// A write of a transaction.
+struct write_op {
+  enum class kind : std::uint8_t { put, erase, erase_prefix } what = kind::put;
+  std::string key, value;
+};
+
+class etcd {
+ public:
+  // `endpoints`: "host:port,host:port,..." (etcd's client URLs, http).
+  // Nothing is contacted yet.
+  static result<etcd> open(const std::string& endpoints, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  etcd(etcd&&) noexcept;
+  etcd& operator=(etcd&&) noexcept;
+  ~etcd();
+
+  status put(const std::string& key, const std::string& value);
+  result<std::optional<kv>> get(const std::string& key);
+  // Every key starting with `prefix`, in key order.
+  result<std::vector<kv>> range(const std::string& prefix);
+  status erase_prefix(const std::string& prefix);
+  // All of `ops` or none (etcd's txn with no comparison); at most 128 ops.
+  status write_all(const std::vector<write_op>& ops);
+
+  const std::vector<std::string>& endpoints() const { return endpoints_; }
+
+ private:
+  etcd(std::vector<std::string> endpoints, std::chrono::milliseconds timeout);
+  // POSTs `body` (JSON) to `path` on the first endpoint that answers.
+  result<std::string> call(const std::string& path, const std::string& body);
+  std::vector<std::string> endpoints_;
+  std::chrono::milliseconds timeout_;
+  std::size_t preferred_ = 0;  // the endpoint that answered last
+};
+
+// The key just past every key starting with `prefix` (etcd's range_end).
+std::string prefix_end(const std::string& prefix);
+std::string base64_encode(std::string_view in);
+result<std::string> base64_decode(std::string_view in);
+
+}  // namespace trail::durable

@@ -1,0 +1,144 @@
+// The etcd client (JSON gateway) and the app records a coordinator keeps
+// there, against a real one-member etcd on loopback.
+#include <gtest/gtest.h>
+
+#include "../support/data_bytes.hpp"
+#include "../support/etcd_member.hpp"
+#include "actors/durable/app_records.hpp"
+
+namespace trail::testing {
+namespace {
+
+using durable::write_op;
+
+TEST(Base64, RoundTripsEveryLengthAndRejectsGarbage) {
+  for (std::size_t n = 0; n < 70; ++n) {
+    std::string in = payload(n, n);
+    auto out = durable::base64_decode(durable::base64_encode(in));
+    ASSERT_TRUE(out.ok()) << n;
+    EXPECT_EQ(*out, in) << n;
+  }
+  EXPECT_EQ(durable::base64_encode("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(durable::base64_encode("fo"), "Zm8=");
+  EXPECT_FALSE(durable::base64_decode("Zm9").ok());
+  EXPECT_FALSE(durable::base64_decode("Zm9*").ok());
+  EXPECT_FALSE(durable::base64_decode("Z=9v").ok());
+}
+
+TEST(PrefixEnd, IsTheFirstKeyPastThePrefix) {
+  EXPECT_EQ(durable::prefix_end("trail/apps/"), "trail/apps0");
+  EXPECT_EQ(durable::prefix_end(std::string("a\xff", 2)), "b");
+  EXPECT_EQ(durable::prefix_end(""), std::string(1, '\0'));
+}
+
+TEST(EtcdEndpoints, BadListsAreClearErrors) {
+  EXPECT_FALSE(durable::etcd::open("").ok());
+  EXPECT_FALSE(durable::etcd::open("localhost").ok());
+  EXPECT_FALSE(durable::etcd::open("h:1,h:x").ok());
+  auto ok = durable::etcd::open("http://127.0.0.1:2379,127.0.0.1:2380");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->endpoints(), (std::vector<std::string>{"127.0.0.1:2379", "127.0.0.1:2380"}));
+}
+
+class etcd_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto c = durable::etcd::open(etcd_.endpoint());
+    ASSERT_TRUE(c.ok());
+    db_.emplace(std::move(*c));
+  }
+  etcd_member etcd_;
+  std::optional<durable::etcd> db_;
+};
+
+TEST_F(etcd_test, PutGetRangeEraseAndTransactions) {
+  ASSERT_TRUE(db_->put("a/1", std::string("one\0", 4)).ok());
+  ASSERT_TRUE(db_->put("a/2", "two").ok());
+  ASSERT_TRUE(db_->put("b/1", "other").ok());
+  auto one = db_->get("a/1");
+  ASSERT_TRUE(one.ok() && *one) << (one.ok() ? "missing" : one.error().to_string());
+  EXPECT_EQ((*one)->value, std::string("one\0", 4));
+  EXPECT_FALSE(*db_->get("a/3")) << "absent";
+  auto a = db_->range("a/");
+  ASSERT_TRUE(a.ok());
+  ASSERT_EQ(a->size(), 2u);
+  EXPECT_EQ((*a)[1].key, "a/2");
+  ASSERT_TRUE(db_->write_all({{write_op::kind::put, "a/3", "three"}, {write_op::kind::erase, "a/1", {}}}).ok());
+  a = db_->range("a/");
+  ASSERT_TRUE(a.ok());
+  ASSERT_EQ(a->size(), 2u);
+  EXPECT_EQ((*a)[0].key, "a/2");
+  ASSERT_TRUE(db_->erase_prefix("a/").ok());
+  EXPECT_TRUE(db_->range("a/")->empty());
+  EXPECT_EQ(db_->range("b/")->size(), 1u) << "another prefix is left alone";
+  std::vector<write_op> too_many(129, {write_op::kind::put, "k", "v"});
+  EXPECT_EQ(db_->write_all(too_many).code(), errc::invalid_argument);
+}
+
+TEST_F(etcd_test, AnUnreachableEtcdIsUnavailableAndABackOneAnswersAgain) {
+  ASSERT_TRUE(db_->put("k", "v").ok());
+  etcd_.kill();
+  auto r = db_->get("k");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), errc::unavailable) << r.error().to_string();
+  EXPECT_NE(r.error().message().find("etcd is unavailable"), std::string::npos) << r.error().to_string();
+  etcd_.restart();
+  auto again = db_->get("k");
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  ASSERT_TRUE(*again);
+  EXPECT_EQ((*again)->value, "v") << "what etcd had is still there";
+}
+
+TEST_F(etcd_test, AppsRoundTripWithTheirLibrariesInChunks) {
+  durable::stored_app a{"chain", 3, "app: chain\n", {"libchain.so", "libother.so"},
+                        {payload(2'000'000, 1), payload(10, 2)}};
+  ASSERT_TRUE(durable::save_app(*db_, a).ok());
+  EXPECT_EQ(db_->range(durable::library_prefix("chain", 3))->size(), 3u + 1u) << "2 MB in 768 KiB chunks, and one";
+  std::vector<std::string> skipped;
+  auto apps = durable::load_apps(*db_, skipped);
+  ASSERT_TRUE(apps.ok()) << apps.error().to_string();
+  ASSERT_EQ(apps->size(), 1u);
+  EXPECT_TRUE(skipped.empty());
+  auto& b = (*apps)[0];
+  EXPECT_EQ(b.app, "chain");
+  EXPECT_EQ(b.version, 3u);
+  EXPECT_EQ(b.manifest, a.manifest);
+  EXPECT_EQ(b.names, a.names);
+  ASSERT_EQ(b.bytes.size(), 2u);
+  EXPECT_EQ(checksum(b.bytes[0]), checksum(a.bytes[0]));
+  EXPECT_EQ(b.bytes[1], a.bytes[1]);
+
+  // A new version replaces it, and the old version's chunks go.
+  a.version = 4;
+  a.bytes[0] = payload(100, 3);
+  ASSERT_TRUE(durable::save_app(*db_, a).ok());
+  EXPECT_TRUE(db_->range(durable::library_prefix("chain", 3))->empty());
+  apps = durable::load_apps(*db_, skipped);
+  ASSERT_EQ(apps->size(), 1u);
+  EXPECT_EQ((*apps)[0].version, 4u);
+
+  // Forgotten: no record, no chunks; its latest version number stays.
+  ASSERT_TRUE(durable::forget_app(*db_, "chain").ok());
+  EXPECT_TRUE(durable::load_apps(*db_, skipped)->empty());
+  EXPECT_TRUE(db_->range("trail/libs/")->empty());
+  auto versions = durable::load_versions(*db_);
+  ASSERT_TRUE(versions.ok());
+  EXPECT_EQ(*versions, (std::vector<std::pair<std::string, std::uint32_t>>{{"chain", 4}}));
+}
+
+TEST_F(etcd_test, ARecordWhoseChunksAreMissingIsSkippedWithAReason) {
+  durable::stored_app a{"broken", 1, "app: broken\n", {"lib.so"}, {payload(1'000'000, 5)}};
+  ASSERT_TRUE(durable::save_app(*db_, a).ok());
+  ASSERT_TRUE(db_->erase_prefix(durable::chunk_key("broken", 1, 0, 1)).ok());
+  ASSERT_TRUE(durable::save_app(*db_, {"fine", 1, "app: fine\n", {"f.so"}, {"bytes"}}).ok());
+  std::vector<std::string> skipped;
+  auto apps = durable::load_apps(*db_, skipped);
+  ASSERT_TRUE(apps.ok());
+  ASSERT_EQ(apps->size(), 1u);
+  EXPECT_EQ((*apps)[0].app, "fine");
+  ASSERT_EQ(skipped.size(), 1u);
+  EXPECT_NE(skipped[0].find("lib.so of broken v1"), std::string::npos) << skipped[0];
+}
+
+}  // namespace
+}  // namespace trail::testing

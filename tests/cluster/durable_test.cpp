@@ -1,0 +1,98 @@
+// A coordinator that keeps its apps in etcd (--etcd): SIGKILLed and started
+// again, it still has every app deployed (same versions, libraries and
+// all), its nodes rejoin and get them again, and invocations work. An
+// undeploy is kept too. With etcd down, deploys fail with a clear error and
+// the cluster serves on; a coordinator cannot start without its etcd.
+#include "../support/etcd_member.hpp"
+#include "cluster_fixture.hpp"
+
+namespace trail::testing {
+namespace {
+
+class durable_test : public cluster_test {
+ protected:
+  std::vector<std::string> coordinator_extra() const override { return {"--etcd", etcd_.endpoint()}; }
+
+  // SIGKILLs the coordinator and starts it again on its address; waits
+  // until every node rejoined and the client is connected again.
+  void restart_coordinator() {
+    coordinator_.expect_clean_exit = false;
+    coordinator_.proc.kill(SIGKILL);
+    std::map<std::string, std::size_t> said_before;
+    for (auto& [name, m] : nodes_) said_before[name] = m.said.size();
+    start_coordinator(address_);
+    for (auto& [name, m] : nodes_) wait_for(m, "joined ", 30s, said_before[name]);
+    auto c = client::connect(address_);
+    ASSERT_TRUE(c.ok()) << c.error().to_string();
+    client_.emplace(std::move(*c));
+  }
+
+  etcd_member etcd_;
+};
+
+TEST_F(durable_test, AppsOutliveACoordinatorKilledAndStartedAgain) {
+  deploy("spread.yaml");
+  deploy("spread.yaml");  // v2
+  ASSERT_TRUE(client_->deploy(std::string(TRAIL_EXAMPLES_DIR) + "/chain/chain.yaml").ok());
+  wait_until_held("spread", 3);
+  restart_coordinator();
+  EXPECT_NE(coordinator_.said.find("2 app(s) kept in etcd"), std::string::npos) << coordinator_.said;
+  auto apps = client_->apps();
+  ASSERT_TRUE(apps.ok()) << apps.error().to_string();
+  std::sort(apps->begin(), apps->end());
+  EXPECT_EQ(*apps, (std::vector<std::string>{"chain v1", "spread v2"}));
+  wait_until_held("spread", 3);
+  auto out = client_->invoke("spread", {"kept"}, 30s);
+  ASSERT_TRUE(out.ok()) << out.error().to_string();
+  EXPECT_EQ(out->output, "<KEPT>");
+  auto chain = client_->invoke("chain", {"hello", "again"}, 30s);
+  ASSERT_TRUE(chain.ok()) << chain.error().to_string();
+  EXPECT_EQ(chain->output, "<HELLO AGAIN>");
+
+  // Versions go on from where they were; an undeploy is kept as well.
+  auto v3 = client_->deploy(cluster_apps + "spread.yaml");
+  ASSERT_TRUE(v3.ok()) << v3.error().to_string();
+  EXPECT_EQ(v3->rfind("spread v3", 0), 0u) << *v3;
+  ASSERT_TRUE(client_->undeploy("chain").ok());
+  restart_coordinator();
+  apps = client_->apps();
+  ASSERT_TRUE(apps.ok()) << apps.error().to_string();
+  EXPECT_EQ(*apps, (std::vector<std::string>{"spread v3"}));
+}
+
+TEST_F(durable_test, WithEtcdDownDeploysFailClearlyAndTheClusterServesOn) {
+  deploy("spread.yaml");
+  wait_until_held("spread", 3);
+  etcd_.kill();
+  auto d = client_->deploy(std::string(TRAIL_EXAMPLES_DIR) + "/chain/chain.yaml");
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().code(), errc::unavailable) << d.error().to_string();
+  EXPECT_NE(d.error().message().find("etcd is unavailable"), std::string::npos) << d.error().to_string();
+  auto u = client_->undeploy("spread");
+  ASSERT_FALSE(u.ok());
+  EXPECT_EQ(u.error().code(), errc::unavailable) << u.error().to_string();
+  auto out = client_->invoke("spread", {"on"}, 30s);
+  ASSERT_TRUE(out.ok()) << out.error().to_string();
+  EXPECT_EQ(out->output, "<ON>");
+  EXPECT_EQ(*client_->apps(), (std::vector<std::string>{"spread v1"})) << "the failed deploy left nothing";
+  etcd_.restart();
+  auto again = client_->deploy(std::string(TRAIL_EXAMPLES_DIR) + "/chain/chain.yaml");
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+}
+
+TEST(durable_coordinator, ACoordinatorWithoutItsEtcdDoesNotStart) {
+  auto p = shm::child_process::launch(
+      {TRAIL_COORDINATOR_PATH, {"--listen", "127.0.0.1:0", "--etcd", "127.0.0.1:" + std::to_string(free_port())}, {}});
+  ASSERT_TRUE(p.ok()) << p.error().to_string();
+  pollfd done{p->pidfd(), POLLIN, 0};
+  ASSERT_EQ(::poll(&done, 1, 30000), 1) << "it kept running";
+  EXPECT_EQ(p->try_reap(), "exited with status 1");
+  std::string said;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(p->output_fd(), buf, sizeof buf)) > 0) said.append(buf, static_cast<std::size_t>(n));
+  EXPECT_NE(said.find("etcd is unavailable"), std::string::npos) << said;
+}
+
+}  // namespace
+}  // namespace trail::testing
