@@ -9,6 +9,7 @@
 #include "actors/core/membership.hpp"
 #include "actors/core/placement.hpp"
 #include "actors/durable/app_records.hpp"
+#include "actors/durable/session_records.hpp"
 #include "actors/keeper.hpp"
 #include "actors/peers.hpp"
 #include "actors/types.hpp"
@@ -287,11 +288,28 @@ result<caf::actor> restore_from_etcd(node_loop& loop, const coordinator_options&
   std::vector<std::string> skipped;
   auto apps = durable::load_apps(*db, skipped);
   if (!apps) return apps.error();
-  for (auto& why : skipped) log_line("a kept app is skipped: " + why);
   auto shard = [&](const std::string& app) { return shards[core::shard_of(app, static_cast<std::uint32_t>(shards.size()))]; };
+  auto reserved = durable::load_reserved(*db);
+  if (!reserved) return reserved.error();
+  auto sessions = durable::load_sessions(*db, skipped);
+  if (!sessions) return sessions.error();
+  for (auto& why : skipped) log_line("a kept record is skipped: " + why);
   for (auto& [app, v] : *versions) caf::anon_send(shard(app), restore_atom::value, app, v);
+  for (auto& [index, upto] : *reserved)
+    if (index < shards.size()) caf::anon_send(shards[index], restore_atom::value, upto);
   for (auto& a : *apps) caf::anon_send(shard(a.app), restore_atom::value, a.manifest, a.names, a.bytes, a.version);
-  log_line(std::to_string(apps->size()) + " app(s) kept in etcd at " + opts.etcd);
+  std::size_t restored = 0;
+  for (auto& s : *sessions) {
+    auto index = shard_of_session(s.id);
+    if (!index || *index >= shards.size()) {
+      log_line("kept session " + std::to_string(s.id) + " belongs to a shard this coordinator does not have: dropped");
+      continue;
+    }
+    caf::anon_send(shards[*index], restore_atom::value, s.id, s.app, s.args, s.timeout_ms);
+    ++restored;
+  }
+  log_line(std::to_string(apps->size()) + " app(s) and " + std::to_string(restored) + " session(s) kept in etcd at " +
+           opts.etcd);
   return spawn_keeper(loop.system(), std::move(*db));
 }
 

@@ -1,17 +1,52 @@
 #include "actors/keeper.hpp"
 
 #include "actors/durable/app_records.hpp"
+#include "actors/durable/session_records.hpp"
 #include "actors/types.hpp"
 
 namespace trail::actors {
 namespace {
 
+using flush_atom = caf::atom_constant<caf::atom("tflush")>;
+
 struct keeper_state {
   std::optional<durable::etcd> db;
+  std::vector<durable::write_op> pending;         // the next group's writes
+  std::vector<caf::response_promise> answers;     // ... and who waits for them
+  bool flush_queued = false;
   static inline const char* name = "trail.keeper";
 };
 
-caf::behavior keeper(caf::stateful_actor<keeper_state>* self, durable::etcd db) {
+using self_ptr = caf::stateful_actor<keeper_state>*;
+
+void queue(self_ptr self, durable::write_op op, std::optional<caf::response_promise> rp) {
+  auto& st = self->state;
+  st.pending.push_back(std::move(op));
+  if (rp) st.answers.push_back(std::move(*rp));
+  if (!st.flush_queued) {
+    st.flush_queued = true;
+    self->send(self, flush_atom::value);  // after what is queued already: the group
+  }
+}
+
+void flush(self_ptr self) {
+  auto& st = self->state;
+  st.flush_queued = false;
+  auto ops = std::move(st.pending);
+  auto answers = std::move(st.answers);
+  st.pending.clear(), st.answers.clear();
+  status outcome;
+  for (std::size_t at = 0; at < ops.size() && outcome.ok(); at += 128) {
+    std::vector<durable::write_op> part(ops.begin() + at, ops.begin() + std::min(ops.size(), at + 128));
+    outcome = st.db->write_all(part);
+  }
+  for (auto& rp : answers) {
+    if (outcome.ok()) rp.deliver(true);
+    else rp.deliver(to_error(status(outcome.code(), "cannot keep the session in etcd: " + outcome.message())));
+  }
+}
+
+caf::behavior keeper(self_ptr self, durable::etcd db) {
   self->state.db.emplace(std::move(db));
   reject_unexpected(self, "trail-coordinator: keeper");
   return {
@@ -26,6 +61,24 @@ caf::behavior keeper(caf::stateful_actor<keeper_state>* self, durable::etcd db) 
         if (!s.ok()) return to_error(status(s.code(), "cannot remove " + app + " from etcd: " + s.message()));
         return true;
       },
+      [=](accept_atom, std::uint64_t session, const std::string& app, const std::vector<std::string>& args,
+          std::uint32_t timeout_ms) {
+        auto rp = self->make_response_promise<bool>();
+        queue(self,
+              {durable::write_op::kind::put, durable::session_key(session),
+               durable::encode_session({session, app, args, timeout_ms})},
+              rp);
+        return rp;
+      },
+      [=](drop_atom, std::uint64_t session) {
+        queue(self, {durable::write_op::kind::erase, durable::session_key(session), {}}, std::nullopt);
+      },
+      [=](reserve_atom, std::uint32_t shard, std::uint64_t upto) -> caf::result<bool> {
+        status s = self->state.db->put(durable::reserved_key(shard), std::to_string(upto));
+        if (!s.ok()) return to_error(status(s.code(), "cannot reserve session ids in etcd: " + s.message()));
+        return true;
+      },
+      [=](flush_atom) { flush(self); },
   };
 }
 

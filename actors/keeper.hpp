@@ -1,10 +1,17 @@
-// The coordinator's keeper: writes deployed apps to etcd (durable/
-// app_records.hpp) so that they outlive the coordinator. A detached actor:
-// its etcd calls block it, never the coordinator's loop.
+// The coordinator's keeper: writes what must outlive the coordinator to
+// etcd (durable/app_records.hpp, durable/session_records.hpp). A detached
+// actor: its etcd calls block it, never the coordinator's loop.
 //
 //   shard -> keeper:   keep_atom, app, u32 version, manifest, [name], [bytes] -> bool
 //                      forget_atom, app                                       -> bool
-//   (errors: unavailable while etcd is; the shard then refuses the deploy or undeploy)
+//                      accept_atom, u64 session, app, [arg], u32 timeout_ms  -> bool
+//                      drop_atom, u64 session                 (it ended; no answer)
+//                      reserve_atom, u32 shard, u64 upto                      -> bool
+//   (errors: unavailable while etcd is; the shard then refuses what it asked for)
+//
+// Session records are written in groups: every accept and drop that arrives
+// while a write is on its way goes into the next one (one etcd transaction),
+// so a busy coordinator pays one round trip per group, not per session.
 #pragma once
 
 #include <caf/all.hpp>
@@ -15,7 +22,10 @@ namespace trail::actors {
 
 using keep_atom = caf::atom_constant<caf::atom("tkeep")>;
 using forget_atom = caf::atom_constant<caf::atom("tforget")>;
-using restore_atom = caf::atom_constant<caf::atom("trestore")>;  // coordinator -> shard: an app kept in etcd
+using accept_atom = caf::atom_constant<caf::atom("taccept")>;
+using drop_atom = caf::atom_constant<caf::atom("tdrop")>;
+using reserve_atom = caf::atom_constant<caf::atom("treserve")>;
+using restore_atom = caf::atom_constant<caf::atom("trestore")>;  // coordinator -> shard: what etcd kept
 
 caf::actor spawn_keeper(caf::actor_system& sys, durable::etcd db);
 

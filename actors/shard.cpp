@@ -71,6 +71,8 @@ struct session_rec {
   std::vector<std::string> args;
   std::uint32_t timeout_ms = 0;
   bool put = false;                // started by a client's put on its home: it cannot start again elsewhere
+  bool accepting = false;          // being written to etcd: placed once it is there
+  bool kept = false;               // written to etcd: erased there when it ends
   std::uint64_t node_session = 0;  // id of the current attempt on its home; 0 while waiting
   std::uint64_t home = 0;
   std::uint32_t attempt = 0;
@@ -88,6 +90,8 @@ struct outcome {
 struct shard_state {
   std::uint32_t index = 0;
   caf::actor keeper;  // etcd's writer (keeper.hpp), if the coordinator keeps its apps there
+  std::uint64_t reserved = 0;  // with a keeper: session ids below this are reserved in etcd
+  bool reserving = false;
   caf::actor wire;  // the coordinator's node wire: sessions start over it
   coordinator_options opts;
   std::map<std::uint64_t, node_view> nodes;            // live
@@ -111,6 +115,29 @@ void log_line(self_ptr self, const std::string& what) {
 }
 
 std::uint64_t next_id(self_ptr self) { return shard_session_base(self->state.index) + self->state.next++; }
+
+// With etcd, session ids are numbered within blocks reserved there first, so
+// a shard started again never hands out an id a client may still hold.
+void reserve_ahead(self_ptr self) {
+  auto& st = self->state;
+  std::uint64_t at = shard_session_base(st.index) + st.next;
+  if (!st.keeper || st.reserving || (st.reserved > at && st.reserved - at > 5000)) return;
+  st.reserving = true;
+  std::uint64_t upto = at + 20000;
+  self->request(st.keeper, caf::infinite, reserve_atom::value, st.index, upto)
+      .then([=](bool) { self->state.reserving = false, self->state.reserved = std::max(self->state.reserved, upto); },
+            [=](caf::error& e) {
+              self->state.reserving = false;
+              log_line(self, to_status(e, self->system()).message());
+            });
+}
+
+status can_number(self_ptr self) {
+  auto& st = self->state;
+  if (!st.keeper || shard_session_base(st.index) + st.next + 2 < st.reserved) return {};
+  reserve_ahead(self);
+  return status::unavailable("no session ids are reserved in etcd right now (is etcd up?); try again");
+}
 
 std::vector<core::node_load> loads(self_ptr self, const app_entry& a) {
   std::vector<core::node_load> out;
@@ -139,6 +166,7 @@ void finish(self_ptr self, std::uint64_t id, outcome o) {
     else rp.deliver(to_error(o.error));
   }
   if (it->second.node_session) st.attempts.erase(it->second.node_session);
+  if (it->second.kept) self->send(st.keeper, drop_atom::value, id);
   st.sessions.erase(it);
   (o.ok ? st.ok : st.failed)++;
   st.results[id] = std::move(o);
@@ -196,7 +224,7 @@ void resend_runs(self_ptr self, std::uint64_t number) {
 void place_waiting(self_ptr self, const std::string& app) {
   std::vector<std::uint64_t> ready;
   for (auto& [id, rec] : self->state.sessions)
-    if (rec.home == 0 && rec.app == app) ready.push_back(id);
+    if (rec.home == 0 && rec.app == app && !rec.accepting) ready.push_back(id);
   for (auto id : ready) place(self, id);
 }
 
@@ -204,7 +232,9 @@ caf::result<std::uint64_t, std::string> invoke(self_ptr self, const std::string&
                                                std::uint32_t timeout_ms, bool async) {
   auto& st = self->state;
   if (!st.apps.contains(app)) return to_error(status::not_found("no app \"" + app + "\" is deployed"));
+  if (status s = can_number(self); !s.ok()) return to_error(s);
   std::uint64_t id = next_id(self);
+  reserve_ahead(self);
   auto& rec = st.sessions[id];
   rec.app = app;
   rec.args = std::move(args);
@@ -214,9 +244,48 @@ caf::result<std::uint64_t, std::string> invoke(self_ptr self, const std::string&
   rec.wait_until = clock::now() + wait;
   std::optional<caf::response_promise> rp;
   if (!async) rp = rec.waiters.emplace_back(self->make_response_promise<std::uint64_t, std::string>());
-  place(self, id);
-  if (async) return {id, std::string()};
+  if (!st.keeper) {
+    place(self, id);
+    if (async) return {id, std::string()};
+    return *rp;
+  }
+  // Kept in etcd before it starts and before its id is answered: an
+  // accepted session outlives the coordinator (restored, then placed again).
+  rec.accepting = true;
+  if (async) rp = self->make_response_promise<std::uint64_t, std::string>();
+  self->request(st.keeper, caf::infinite, accept_atom::value, id, app, rec.args, timeout_ms)
+      .then(
+          [=](bool) mutable {
+            auto it = self->state.sessions.find(id);
+            if (it == self->state.sessions.end()) return;  // (cancelled meanwhile: answered)
+            it->second.accepting = false;
+            it->second.kept = true;
+            if (async) rp->deliver(id, std::string());
+            place(self, id);
+          },
+          [=](caf::error& e) mutable {
+            auto why = to_status(e, self->system());
+            finish(self, id, {false, {}, why});  // (answers a synchronous invocation)
+            if (async) rp->deliver(to_error(why));
+          });
   return *rp;
+}
+
+// A session etcd kept for a coordinator that died: it waits for a node that
+// holds its app (they rejoin and get their apps again), then starts again
+// from its arguments under a new attempt.
+void restore_session(self_ptr self, std::uint64_t id, const std::string& app, std::vector<std::string> args,
+                     std::uint32_t timeout_ms) {
+  auto& st = self->state;
+  if (st.sessions.contains(id)) return;
+  auto& rec = st.sessions[id];
+  rec.app = app;
+  rec.args = std::move(args);
+  rec.timeout_ms = timeout_ms;
+  rec.attempt = 1;
+  rec.kept = true;
+  rec.wait_until = clock::now() + std::max<std::chrono::milliseconds>(st.opts.placement_wait, std::chrono::seconds(60));
+  if (st.apps.contains(app)) place(self, id);
 }
 
 void on_ended(self_ptr self, std::uint64_t number, std::uint64_t node_session, bool ok, std::string& output,
@@ -236,6 +305,7 @@ void sweep(self_ptr self) {
   auto now = clock::now();
   std::vector<std::pair<std::uint64_t, status>> expired;
   for (auto& [id, rec] : self->state.sessions) {
+    if (rec.accepting) continue;
     if (rec.home == 0) {
       if (now >= rec.wait_until)
         expired.emplace_back(id, status::unavailable("no node can run app \"" + rec.app + "\": none joined or none holds it yet"));
@@ -555,7 +625,17 @@ caf::behavior shard_actor(self_ptr self, std::uint32_t index, coordinator_option
         install(self, *m, version, manifest, names, bytes);
         log_line(self, "deployed " + m->app + " v" + std::to_string(version) + " again, as kept in etcd");
       },
-      [=](restore_atom, const caf::actor& keeper) { self->state.keeper = keeper; },
+      [=](restore_atom, const caf::actor& keeper) {
+        self->state.keeper = keeper;
+        reserve_ahead(self);
+      },
+      [=](restore_atom, std::uint64_t reserved) {  // ids below were handed out before
+        auto& st = self->state;
+        st.reserved = std::max(st.reserved, reserved);
+        if (reserved > shard_session_base(st.index)) st.next = std::max(st.next, reserved - shard_session_base(st.index));
+      },
+      [=](restore_atom, std::uint64_t id, const std::string& app, std::vector<std::string>& args,
+          std::uint32_t timeout_ms) { restore_session(self, id, app, std::move(args), timeout_ms); },
       [=](restore_atom, const std::string& app, std::uint32_t latest) {  // a version number given before
         auto& v = self->state.versions[app];
         v = std::max(v, latest);

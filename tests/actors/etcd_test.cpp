@@ -5,6 +5,7 @@
 #include "../support/data_bytes.hpp"
 #include "../support/etcd_member.hpp"
 #include "actors/durable/app_records.hpp"
+#include "actors/durable/session_records.hpp"
 
 namespace trail::testing {
 namespace {
@@ -38,6 +39,21 @@ TEST(EtcdEndpoints, BadListsAreClearErrors) {
   auto ok = durable::etcd::open("http://127.0.0.1:2379,127.0.0.1:2380");
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(ok->endpoints(), (std::vector<std::string>{"127.0.0.1:2379", "127.0.0.1:2380"}));
+}
+
+TEST(SessionRecords, RoundTripBinaryArgumentsAndRefuseMalformedOnes) {
+  durable::stored_session s{0x0001000000000abcull, "chain", {std::string("a\0\xff", 3), ""}, 5000};
+  std::string key = durable::session_key(s.id);
+  EXPECT_EQ(key, "trail/sessions/0001000000000abc");
+  auto back = durable::decode_session(key, durable::encode_session(s));
+  ASSERT_TRUE(back.ok()) << back.error().to_string();
+  EXPECT_EQ(back->id, s.id);
+  EXPECT_EQ(back->app, "chain");
+  EXPECT_EQ(back->args, s.args);
+  EXPECT_EQ(back->timeout_ms, 5000u);
+  EXPECT_FALSE(durable::decode_session("trail/apps/x", durable::encode_session(s)).ok());
+  EXPECT_FALSE(durable::decode_session(key, "{\"app\":1}").ok());
+  EXPECT_FALSE(durable::decode_session(key, "{\"app\":\"a\",\"args\":[\"***\"],\"timeout_ms\":0}").ok());
 }
 
 class etcd_test : public ::testing::Test {

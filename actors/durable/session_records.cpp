@@ -1,0 +1,79 @@
+#include "actors/durable/session_records.hpp"
+
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+namespace trail::durable {
+namespace {
+
+using json = nlohmann::json;
+
+const std::string sessions_prefix = "trail/sessions/", shards_prefix = "trail/shards/";
+
+}  // namespace
+
+std::string session_key(std::uint64_t id) {
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(id));
+  return sessions_prefix + hex;
+}
+
+std::string reserved_key(std::uint32_t shard) { return shards_prefix + std::to_string(shard) + "/reserved"; }
+
+std::string encode_session(const stored_session& s) {
+  json args = json::array();
+  for (auto& a : s.args) args.push_back(base64_encode(a));  // arguments are bytes, JSON text is not
+  return json{{"app", s.app}, {"args", args}, {"timeout_ms", s.timeout_ms}}.dump(-1, ' ', false,
+                                                                               json::error_handler_t::replace);
+}
+
+result<stored_session> decode_session(const std::string& key, const std::string& text) {
+  if (key.rfind(sessions_prefix, 0) != 0) return status::invalid("not a session key: " + key);
+  stored_session s;
+  try {
+    s.id = std::stoull(key.substr(sessions_prefix.size()), nullptr, 16);
+  } catch (...) {
+    return status::invalid("not a session key: " + key);
+  }
+  auto j = json::parse(text, nullptr, false);
+  if (!j.is_object() || !j["app"].is_string() || !j["args"].is_array() || !j["timeout_ms"].is_number_unsigned())
+    return status::invalid("not a session record");
+  s.app = j["app"];
+  s.timeout_ms = j["timeout_ms"];
+  for (auto& a : j["args"]) {
+    if (!a.is_string()) return status::invalid("a session record with a malformed argument");
+    auto bytes = base64_decode(a.get<std::string>());
+    if (!bytes) return status::invalid("a session record with a malformed argument");
+    s.args.push_back(std::move(*bytes));
+  }
+  return s;
+}
+
+result<std::vector<stored_session>> load_sessions(etcd& db, std::vector<std::string>& skipped) {
+  auto kvs = db.range(sessions_prefix);
+  if (!kvs) return kvs.error();
+  std::vector<stored_session> out;
+  for (auto& kv : *kvs) {
+    auto s = decode_session(kv.key, kv.value);
+    if (s) out.push_back(std::move(*s));
+    else skipped.push_back(kv.key + ": " + s.error().message());
+  }
+  return out;
+}
+
+result<std::map<std::uint32_t, std::uint64_t>> load_reserved(etcd& db) {
+  auto kvs = db.range(shards_prefix);
+  if (!kvs) return kvs.error();
+  std::map<std::uint32_t, std::uint64_t> out;
+  for (auto& kv : *kvs) {
+    unsigned shard = 0;
+    unsigned long long upto = 0;
+    if (std::sscanf(kv.key.c_str(), "trail/shards/%u/reserved", &shard) == 1 &&
+        std::sscanf(kv.value.c_str(), "%llu", &upto) == 1)
+      out[shard] = upto;
+  }
+  return out;
+}
+
+}  // namespace trail::durable
