@@ -1,5 +1,8 @@
 #include "actors/core/kept_apps.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -9,6 +12,18 @@ namespace trail::core {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
+
+namespace {
+
+bool sync_path(const fs::path& p, int flags) {
+  int fd = ::open(p.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace
 
 result<kept_apps> kept_apps::load(fs::path file) {
   kept_apps k;
@@ -62,9 +77,14 @@ status kept_apps::save() const {
     out.flush();
     if (!out) return status::internal("cannot write '" + tmp.string() + "'");
   }
+  // On disk before it replaces the old file, and the rename on disk before
+  // the deploy is answered: a power loss keeps the old list or the new one.
+  if (!sync_path(tmp, O_RDONLY)) return status::internal("cannot sync '" + tmp.string() + "'");
   std::error_code ec;
   fs::rename(tmp, file_, ec);
   if (ec) return status::internal("cannot replace '" + file_.string() + "': " + ec.message());
+  if (!sync_path(file_.parent_path(), O_RDONLY | O_DIRECTORY))
+    return status::internal("cannot sync '" + file_.parent_path().string() + "'");
   return {};
 }
 
