@@ -52,18 +52,6 @@ struct state_dir_guard {
   }
 };
 
-// Default state dirs (trail-node-<pid> in the temp dir) of nodes that died
-// without cleaning up.
-void remove_stale_state_dirs() {
-  std::error_code ec;
-  for (auto& e : std::filesystem::directory_iterator(std::filesystem::temp_directory_path(), ec)) {
-    std::string name = e.path().filename().string();
-    if (!name.starts_with("trail-node-")) continue;
-    int pid = std::atoi(name.c_str() + 11);
-    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) std::filesystem::remove_all(e.path(), ec);
-  }
-}
-
 // Ends the loop thread (no actor may be left on it) and passes `code` on.
 int stop_loop(node_loop& loop, int code) {
   loop.stop();
@@ -113,7 +101,7 @@ int run_node(const node_options& opts, bool cluster) {
   sigaddset(&signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  if (opts.state_dir.empty()) remove_stale_state_dirs();
+  if (opts.state_dir.empty()) remove_dead_temp_dirs("trail-node-");
   state_dir_guard state{opts.state_dir.empty()
                             ? std::filesystem::temp_directory_path() / ("trail-node-" + std::to_string(::getpid()))
                             : opts.state_dir,

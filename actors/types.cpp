@@ -1,5 +1,11 @@
 #include "actors/types.hpp"
 
+#include <signal.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+
 #include "shm/async_log.hpp"
 
 namespace trail::actors {
@@ -27,6 +33,16 @@ void log_line(std::string line) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
   recent_logs().add(ms.count(), line);
   log.post(std::move(line));
+}
+
+void remove_dead_temp_dirs(const std::string& prefix) {
+  std::error_code ec;
+  for (auto& e : std::filesystem::directory_iterator(std::filesystem::temp_directory_path(), ec)) {
+    std::string name = e.path().filename().string();
+    if (!name.starts_with(prefix)) continue;
+    int pid = std::atoi(name.c_str() + prefix.size());
+    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) std::filesystem::remove_all(e.path(), ec);
+  }
 }
 
 void reject_unexpected(caf::scheduled_actor* self, std::string who) {

@@ -189,6 +189,9 @@ status to_status(const caf::error& e, caf::actor_system& sys);
 // actor never stalls on a full stderr pipe. The newest lines are also kept
 // in recent_logs() for `trail logs`.
 void log_line(std::string line);
+// Removes TMPDIR/<prefix><pid> directories whose process is gone (a node's
+// or coordinator's temporary state dir, left by a SIGKILL).
+void remove_dead_temp_dirs(const std::string& prefix);
 core::log_ring& recent_logs();  // process-wide, like stderr itself
 
 // For actors that peers can reach: a message no handler matches (malformed,

@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
   }
   dir_guard state{opts.state_dir, opts.state_dir.empty()};
   if (state.owned) {
+    trail::actors::remove_dead_temp_dirs("trail-coordinator-");  // left by SIGKILLed predecessors
     state.dir = std::filesystem::temp_directory_path() / ("trail-coordinator-" + std::to_string(::getpid()));
     opts.state_dir = state.dir;
   }
