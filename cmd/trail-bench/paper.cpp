@@ -3,7 +3,9 @@
 // result lines go to OUT/results.json, its points to OUT/<figure>.dat, and
 // gnuplot draws OUT/<figure>.svg from OUT/<figure>.gp: p50 and p99 beside
 // the floor measured in the same run. A markdown table per figure goes to
-// stdout, for the README.
+// stdout, for the README. The case studies (streaming rate sweep, sort time
+// vs size) are figures too; a stream whose counts are not exact or a sort
+// that does not validate fails the run.
 //
 // Everything in OUT is generated: nothing of it is checked in.
 #include <cmath>
@@ -38,6 +40,7 @@ struct figure {
   std::vector<std::vector<std::string>> runs;                 // trail-bench arguments, one point set each
   std::function<std::optional<point>(const json&)> pick;      // a result line's point, if it is one
   std::vector<point> points;
+  std::string p99_title = "p99", floor_title = "floor";  // the second and third lines' keys
 };
 
 std::string num(double v) {
@@ -112,8 +115,44 @@ std::vector<figure> figures(const options& o) {
   for (int n : q ? std::vector<int>{1, 2} : std::vector<int>{1, 2, 3})
     tput.runs.push_back({"throughput", "--nodes", std::to_string(n), "--runs", q ? "200" : "2000", "--rounds",
                          q ? "1" : "3"});
+  tput.p99_title = "trail (slowest round)", tput.floor_title = "ideal scaling";
   f.push_back(tput);
+
+  // The case studies. Every count of a stream and every sort is checked
+  // (run_paper fails on a result that is not exact or not validated).
+  figure stream{"streaming", "Streaming benchmark: window close to result vs offered rate", "events/s offered",
+                "latency (ms)", "the run's own batch put round trip (put_rtt)", true, true, {},
+                [](const json& r) -> std::optional<point> {
+                  if (r["bench"] != "streaming") return std::nullopt;
+                  return point{r["rate"], r["latency_ms_p50"], r["latency_ms_p99"], us_to_ms(r, "floor_p50_us")};
+                },
+                {}};
+  for (int rate : q ? std::vector<int>{2000, 10000} : std::vector<int>{2000, 5000, 10000, 20000, 50000, 100000})
+    stream.runs.push_back({"streaming", "--rate", std::to_string(rate), "--for", q ? "2" : "10"});
+  stream.floor_title = "put round trip";
+  f.push_back(stream);
+  figure sort{"sort", "MapReduce sort (gensort records): total time vs size", "bytes sorted", "total time (s)",
+              "one process generating the same records and sorting them in memory (in_memory_sort)", true, true, {},
+              [](const json& r) -> std::optional<point> {
+                if (r["bench"] != "sort") return std::nullopt;
+                return point{r["bytes"], r["total_ms_p50"].get<double>() / 1000, r["first_ms"].get<double>() / 1000,
+                             r["floor_p50_us"].get<double>() / 1e6};
+              },
+              {}};
+  for (auto size : q ? std::vector<std::string>{"1M", "10M"} : std::vector<std::string>{"10M", "100M", "1G"})
+    sort.runs.push_back({"sort", "--size", size, "--runs", q ? "1" : "3"});
+  sort.p99_title = "trail, first (cold) run", sort.floor_title = "in-memory sort";
+  f.push_back(sort);
   return f;
+}
+
+// A case study's result that is not right fails the whole run, loudly.
+status check_result(const json& r) {
+  if (r.contains("exact") && !r["exact"].get<bool>())
+    return status::internal("a streaming run's counts were not exact: " + r.dump());
+  if (r.contains("validated") && !r["validated"].get<bool>())
+    return status::internal("a sort's output did not validate: " + r.dump());
+  return {};
 }
 
 status write_figure(const fs::path& dir, const figure& f) {
@@ -129,9 +168,9 @@ status write_figure(const fs::path& dir, const figure& f) {
      << (f.logx ? "set logscale x\n" : "") << (f.logy ? "set logscale y\n" : "")
      << "data = '" << (dir / (f.name + ".dat")).string() << "'\n"
      << "plot data using 1:2 with linespoints lw 2 title 'trail p50', \\\n"
-     << "     data using 1:3 with linespoints dt 2 title 'trail " << (f.name == "throughput" ? "(slowest round)" : "p99")
+     << "     data using 1:3 with linespoints dt 2 title '" << (f.p99_title == "p99" ? "trail p99" : f.p99_title)
      << "', \\\n"
-     << "     data using 1:4 with lines lw 2 lc rgb 'gray40' title '" << (f.name == "throughput" ? "ideal scaling" : "floor") << "'\n";
+     << "     data using 1:4 with lines lw 2 lc rgb 'gray40' title '" << f.floor_title << "'\n";
   gp.close();
   dat.close();
   auto gnuplot = find_program("gnuplot");
@@ -143,8 +182,8 @@ status write_figure(const fs::path& dir, const figure& f) {
 }
 
 void print_table(const figure& f) {
-  std::printf("\n### %s\n\n| %s | p50 | p99 | floor | p50 / floor |\n|---|---|---|---|---|\n", f.title.c_str(),
-              f.xlabel.c_str());
+  std::printf("\n### %s\n\n| %s | p50 | %s | %s | p50 / %s |\n|---|---|---|---|---|\n", f.title.c_str(),
+              f.xlabel.c_str(), f.p99_title.c_str(), f.floor_title.c_str(), f.floor_title.c_str());
   for (auto& p : f.points)
     std::printf("| %s | %s | %s | %s | %s |\n", num(p.x).c_str(), num(p.p50).c_str(), num(p.p99).c_str(),
                 num(p.floor).c_str(), p.floor > 0 ? num(p.p50 / p.floor).c_str() : "—");
@@ -168,6 +207,10 @@ int run_paper(const options& o) {
       if (!lines) return fail(lines.error());
       for (auto& r : *lines) {
         all.push_back(r);
+        if (status bad = check_result(r); !bad.ok()) {
+          std::ofstream(dir / "results.json") << all.dump(1) << '\n';
+          return fail(bad);
+        }
         if (auto p = f.pick(r)) f.points.push_back(*p);
       }
     }
