@@ -25,6 +25,8 @@
 
 #include <caf/all.hpp>
 
+#include "actors/net/auth.hpp"
+
 
 namespace trail::actors {
 
@@ -40,6 +42,7 @@ struct agent_options {
   std::string client;                // host:port of its gateway (set with `listen`): where
                                      // the coordinator sends clients' puts and gets
   std::uint32_t executors = 0;
+  std::optional<net::credentials> secret;  // proves this node to a coordinator that wants proof
   std::chrono::milliseconds heartbeat{100};
   std::function<void(const std::string& why)> restart;  // called once, from an actor thread
 };

@@ -6,11 +6,13 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <optional>
 #include <span>
 #include <sstream>
 #include <streambuf>
 
 #include "actors/core/manifest.hpp"
+#include "actors/net/auth.hpp"
 #include "actors/net/socket.hpp"
 #include "actors/types.hpp"
 #include "schema/client.hpp"
@@ -39,6 +41,10 @@ struct view_buf : std::streambuf {
 
 }  // namespace
 
+struct client::credentials {
+  std::optional<net::credentials> cred;
+};
+
 // One TCP connection speaking the client wire (schema/client.capnp).
 struct client::impl {
   net::stop_signal stop;  // never raised: every wait ends by its timeout
@@ -49,6 +55,7 @@ struct client::impl {
   std::chrono::milliseconds timeout{10000};
   status broken;  // set once the connection failed: every later request fails with it
   std::map<std::string, std::unique_ptr<impl>> nodes;  // where a coordinator sent puts and gets
+  std::shared_ptr<const credentials> cred;             // for those too
 
   // Sends `q` under the next id (set in q.id).
   status send(schema::client_request& q, std::chrono::milliseconds t) {
@@ -117,7 +124,7 @@ void client::set_request_timeout(std::chrono::milliseconds t) { impl_->timeout =
 result<client::impl*> client::impl_node(impl& from, const std::string& address) {
   auto& slot = from.nodes[address];
   if (slot && slot->broken.ok()) return slot.get();
-  auto c = open(address, from.timeout);
+  auto c = open(address, from.timeout, from.cred);
   if (!c) {
     from.nodes.erase(address);
     return status::unavailable("the coordinator sent this request to node " + address + ": " + c.error().message());
@@ -128,13 +135,26 @@ result<client::impl*> client::impl_node(impl& from, const std::string& address) 
 }
 
 result<client> client::connect(const std::string& address, std::chrono::milliseconds timeout) {
-  auto p = open(address, timeout);
+  auto env = net::credentials_from_env();
+  if (!env) return env.error();
+  auto p = open(address, timeout, std::make_shared<credentials>(credentials{std::move(*env)}));
+  if (!p) return p.error();
+  return client(std::move(*p));
+}
+
+result<client> client::connect(const std::string& address, const key_file& key, std::chrono::milliseconds timeout) {
+  auto k = net::load_key(key.path);
+  if (!k) return k.error();
+  auto cred = std::make_shared<credentials>();
+  cred->cred = net::credentials{std::move(*k), key.invoke_only ? net::role::invoke : net::role::admin};
+  auto p = open(address, timeout, std::move(cred));
   if (!p) return p.error();
   return client(std::move(*p));
 }
 
 // A connection to `address` that said hello.
-result<std::unique_ptr<client::impl>> client::open(const std::string& address, std::chrono::milliseconds timeout) {
+result<std::unique_ptr<client::impl>> client::open(const std::string& address, std::chrono::milliseconds timeout,
+                                                   std::shared_ptr<const credentials> cred) {
   auto colon = address.rfind(':');
   if (colon == std::string::npos || colon == 0)
     return status::invalid("invalid address '" + address + "': expected HOST:PORT");
@@ -150,14 +170,14 @@ result<std::unique_ptr<client::impl>> client::open(const std::string& address, s
   auto sock = net::connect_to(address, net::io_limits{&p->stop, timeout});
   if (!sock) return status::unavailable("cannot connect to " + address + ": " + sock.error().message());
   p->sock = std::move(*sock);
-  schema::client_request hello;
-  hello.what = schema::client_request::kind::hello;
-  hello.version = actors::protocol_version;
-  auto r = p->ask(hello, timeout);
-  if (!r) {
-    // A node that refused us (another protocol version, a cluster member) says why.
-    if (r.error().code() == errc::invalid_argument) return r.error();
-    return status::unavailable("no trail node at " + address + ": " + r.error().message());
+  p->cred = std::move(cred);
+  impl* raw = p.get();
+  status s = net::client_handshake([&](schema::client_request q) { return raw->ask(std::move(q), timeout); },
+                                   actors::protocol_version, p->cred && p->cred->cred ? &*p->cred->cred : nullptr);
+  if (!s.ok()) {
+    // A node that refused us (another protocol version, no or a wrong key) says why.
+    if (s.code() == errc::invalid_argument) return s;
+    return status::unavailable("no trail node at " + address + ": " + s.message());
   }
   return p;
 }

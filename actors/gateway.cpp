@@ -45,6 +45,10 @@ struct connection {
   schema::frame_buffer in;
   outbox out;                 // replies not yet sent
   bool closing = false;       // close once `out` is sent
+  // Authentication (gateway_options::keys): the nonce of the challenge sent,
+  // and the role proved; none proved yet while `role` is empty.
+  std::string challenge;
+  std::optional<net::role> role;
   std::unordered_map<std::uint64_t, incoming_put> puts;  // by the put request's id
   std::deque<outgoing_get> gets;                         // in the order they were asked
 };
@@ -209,11 +213,65 @@ void put_data(self_ptr self, std::uint64_t conn, request& q) {
       .then([=](std::uint64_t session) { send_session(self, conn, rid, session); }, on_error(self, conn, rid));
 }
 
+constexpr std::size_t max_frame_before_auth = 4096;
+
+// Hello and auth on a gateway with keys; true when `q` may go on to be
+// handled. A wrong proof closes the connection with one log line.
+bool authenticated(self_ptr self, std::uint64_t conn, request& q) {
+  auto& st = self->state;
+  connection& c = *st.conns.find(conn);
+  using k = request::kind;
+  if (!st.opts.keys || c.role) {
+    if (q.what != k::auth) return true;
+    send_reply(self, conn, error_reply(q.id, status::invalid("already authenticated")));
+    return false;
+  }
+  if (q.what == k::hello) {
+    c.challenge = net::fresh_nonce();
+    reply r;
+    r.id = q.id;
+    r.what = reply::kind::challenge;
+    r.version = protocol_version;
+    r.nonce = c.challenge;
+    send_reply(self, conn, r);
+    return false;
+  }
+  auto refuse = [&](const std::string& why) {  // (reject logs it, once)
+    reject(self, conn, status::invalid("authentication failed: " + why));
+    return false;
+  };
+  if (q.what != k::auth) return refuse("a request before authentication");
+  if (c.challenge.empty()) return refuse("auth before hello");
+  auto role = net::role_of(q.role);
+  const net::key* key = role ? st.opts.keys->for_role(*role) : nullptr;
+  if (!key) return refuse("unknown role '" + q.role.substr(0, 16) + "'");
+  if (q.nonce.size() != 32 || !net::same(q.proof, net::client_proof(*key, *role, c.challenge, q.nonce)))
+    return refuse("wrong proof for role " + q.role);
+  c.role = role;
+  c.in.set_limit(st.opts.max_frame);
+  reply r;
+  r.id = q.id;
+  r.what = reply::kind::auth_ok;
+  r.proof = net::server_proof(*key, *role, q.nonce, c.challenge);
+  send_reply(self, conn, r);
+  return false;
+}
+
+// What an invoke-token connection may not do.
+bool admin_only(const request& q) {
+  using k = request::kind;
+  return q.what == k::deploy || q.what == k::undeploy || q.what == k::admin || q.what == k::control ||
+         (q.what == k::put && !q.new_session);
+}
+
 void handle(self_ptr self, std::uint64_t conn, request& q) {
   auto& st = self->state;
   auto& front = st.opts.front;
   using k = request::kind;
   auto rid = q.id;
+  if (!authenticated(self, conn, q)) return;
+  if (auto* c = st.conns.find(conn); c && c->role == net::role::invoke && admin_only(q))
+    return send_reply(self, conn, error_reply(rid, status::invalid("permission denied: an invoke token may not do this")));
   // The front is a local actor that always answers (sessions end by their
   // deadlines): no timeout, so no timer on CAF's clock thread per request.
   auto wait = caf::infinite;
@@ -267,6 +325,7 @@ void handle(self_ptr self, std::uint64_t conn, request& q) {
       self->request(front, wait, admin_atom::value, std::move(q.app), std::move(q.args))
           .then(on_text(self, conn, rid), on_error(self, conn, rid));
       break;
+    case k::auth: break;  // (authenticated() answered it)
     case k::put: start_put(self, conn, q); break;
     case k::put_data: put_data(self, conn, q); break;
     case k::get:
@@ -354,7 +413,8 @@ void on_acceptable(self_ptr self) {
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     caf::actor me = caf::actor_cast<caf::actor>(self);
-    auto id = st.conns.add(std::make_unique<connection>(std::move(sock), st.opts.max_frame), read_events,
+    auto limit = st.opts.keys ? max_frame_before_auth : st.opts.max_frame;
+    auto id = st.conns.add(std::make_unique<connection>(std::move(sock), limit), read_events,
                            [me](std::uint64_t id, std::uint32_t ev) { caf::anon_send(me, io_atom::value, id, ev); });
     on_readable(self, id);  // it may have spoken already
   });

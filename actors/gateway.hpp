@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -24,6 +25,7 @@
 #include <trail/status.hpp>
 
 #include "actors/loop.hpp"
+#include "actors/net/auth.hpp"
 #include "schema/client.hpp"
 
 namespace trail::actors {
@@ -36,6 +38,12 @@ struct gateway_options {
   std::string control_wire;                      // ... and its node wire's address
   std::size_t max_frame = schema::max_client_frame;
   std::size_t max_connections = 4096;            // more are refused (closed at once)
+  // With keys, a connection must prove it holds one (net/auth.hpp) before
+  // anything but hello is read; until then frames over 4 KiB close it. An
+  // invoke-token connection may invoke, read results and objects, and put
+  // into new sessions; not deploy, undeploy, put into an app's scope, run
+  // admin commands or ask for a coordinator's control ports.
+  std::optional<net::server_keys> keys;
 };
 
 // Listens on opts.host:opts.port and spawns the gateway on `loop`. Returns

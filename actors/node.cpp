@@ -102,6 +102,20 @@ int run_node(const node_options& opts, bool cluster) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   if (opts.state_dir.empty()) remove_dead_temp_dirs("trail-node-");
+  // Keys first: a node that cannot read its secret does not start.
+  std::optional<net::server_keys> keys;
+  if (!opts.secret_file.empty()) {
+    auto secret = cluster ? net::load_key(opts.secret_file) : net::load_or_create_key(opts.secret_file);
+    if (!secret) return fail("--secret-file: " + secret.error().message());
+    keys = net::server_keys{*secret, std::nullopt};
+    if (!opts.invoke_token_file.empty()) {
+      auto token = net::load_or_create_key(opts.invoke_token_file);
+      if (!token) return fail("--invoke-token-file: " + token.error().message());
+      keys->invoke_token = *token;
+    }
+  } else if (!opts.invoke_token_file.empty()) {
+    return fail("--invoke-token-file needs --secret-file");
+  }
   state_dir_guard state{opts.state_dir.empty()
                             ? std::filesystem::temp_directory_path() / ("trail-node-" + std::to_string(::getpid()))
                             : opts.state_dir,
@@ -156,7 +170,7 @@ int run_node(const node_options& opts, bool cluster) {
   // A standalone node with a state dir of the user's keeps its apps across
   // restarts; a cluster node's come from its coordinator.
   std::filesystem::path kept = cluster || state.temporary ? std::filesystem::path() : state.dir / "apps.json";
-  auto registry = spawn_registry(loop, {state.dir / "libs", 256u << 20, kept}, scheduler_handle);
+  auto registry = spawn_registry(loop, {state.dir / "libs", max_library_bytes, kept}, scheduler_handle);
 
   // Clients reach the node through its gateway on the --listen port: the
   // registry answers them when standalone, the agent in a cluster (which
@@ -185,6 +199,7 @@ int run_node(const node_options& opts, bool cluster) {
       ao.executors = static_cast<std::uint32_t>(opts.executors);
       ao.restart = [](const std::string&) { request_restart(); };
       ao.name = opts.name;
+      if (keys) ao.secret = net::credentials{keys->secret, net::role::admin};
       agent = spawn_agent(sys, ao, scheduler_handle, registry);
       // Without its agent a node is outside the cluster for good: start over.
       agent->attach_functor([](const caf::error& reason) {
@@ -199,6 +214,7 @@ int run_node(const node_options& opts, bool cluster) {
   go.host = opts.host;
   go.port = opts.port;
   go.front = front;
+  go.keys = keys;
   auto gateway = up.ok() ? spawn_gateway(loop, go) : result<std::pair<caf::actor, std::uint16_t>>(up);
   caf::expected<std::uint16_t> port{caf::sec::runtime_error};
   if (gateway) port = gateway->second;

@@ -28,6 +28,10 @@ struct node_options {
   std::chrono::milliseconds forward_wait{0}; // --forward-wait
   std::string metrics;                       // --metrics HOST:PORT: Prometheus metrics served there; empty: none
   core::dispatch_params dispatch;            // --wake-cost-us, --short-run-us
+  // --secret-file (TRAIL_SECRET_FILE): clients and the coordinator prove they
+  // hold it (net/auth.hpp); standalone, created (mode 0600) if missing. Empty:
+  // no authentication. --invoke-token-file: a key for invoke-only clients.
+  std::filesystem::path secret_file, invoke_token_file;
 };
 
 // run_cluster's exit code when the node must start over as a new

@@ -22,9 +22,12 @@
 
 namespace trail::actors {
 
+// The largest library a deploy may upload (a node's and a coordinator's limit).
+inline constexpr std::size_t max_library_bytes = 256u << 20;
+
 struct registry_options {
   std::filesystem::path library_dir;  // where uploaded libraries are stored (created)
-  std::size_t max_library_bytes = 256u << 20;
+  std::size_t max_library_bytes = trail::actors::max_library_bytes;
   // Where a standalone node lists its deployed apps, to deploy them again when
   // it starts with the same state dir (core/kept_apps.hpp); empty: nowhere.
   std::filesystem::path kept_apps_file;

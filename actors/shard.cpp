@@ -257,7 +257,11 @@ caf::result<std::uint64_t, std::string> invoke(self_ptr self, const std::string&
       .then(
           [=](bool) mutable {
             auto it = self->state.sessions.find(id);
-            if (it == self->state.sessions.end()) return;  // (cancelled meanwhile: answered)
+            if (it == self->state.sessions.end()) {  // cancelled meanwhile: nothing to start again later
+              self->send(self->state.keeper, drop_atom::value, id);
+              if (async) rp->deliver(to_error(status::unavailable("session " + std::to_string(id) + " was cancelled")));
+              return;
+            }
             it->second.accepting = false;
             it->second.kept = true;
             if (async) rp->deliver(id, std::string());
@@ -408,7 +412,7 @@ caf::result<std::string> deploy_now(self_ptr self, const core::app_manifest& m, 
 caf::result<std::string> deploy(self_ptr self, const std::string& manifest, const std::vector<std::string>& names,
                                 const std::vector<std::string>& bytes) {
   auto& st = self->state;
-  auto m = prepare_upload(st.opts.state_dir / "libs", 256u << 20, manifest, names, bytes);
+  auto m = prepare_upload(st.opts.state_dir / "libs", max_library_bytes, manifest, names, bytes);
   if (!m) return to_error(m.error());
   std::uint32_t version = ++st.versions[m->app];
   if (!st.keeper) return deploy_now(self, *m, version, manifest, names, bytes);
@@ -620,7 +624,7 @@ caf::behavior shard_actor(self_ptr self, std::uint32_t index, coordinator_option
       },
       [=](restore_atom, const std::string& manifest, const std::vector<std::string>& names,
           const std::vector<std::string>& bytes, std::uint32_t version) {
-        auto m = prepare_upload(self->state.opts.state_dir / "libs", 256u << 20, manifest, names, bytes);
+        auto m = prepare_upload(self->state.opts.state_dir / "libs", max_library_bytes, manifest, names, bytes);
         if (!m) return log_line(self, "a kept app cannot be deployed again: " + m.error().message());
         install(self, *m, version, manifest, names, bytes);
         log_line(self, "deployed " + m->app + " v" + std::to_string(version) + " again, as kept in etcd");

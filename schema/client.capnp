@@ -25,7 +25,14 @@ struct Request {
     put @10 :Put;                # begin a put; the reply (a session) says it may go on with putData frames
     putData @11 :PutData;        # the next bytes of a put begun on this connection; the last one is answered
     get @12 :Get;                # read an app-scoped object; answered by data frames, the last one marked
+    auth @13 :Auth;              # the answer to a challenge (actors/net/auth.hpp)
   }
+}
+
+struct Auth {
+  nonce @0 :Data;                # the client's fresh nonce (32 bytes)
+  role @1 :Text;                 # "admin" (proved with the secret) or "invoke" (with the invoke token)
+  proof @2 :Data;                # HMAC-SHA256(key, "trail-client|role|server nonce|client nonce")
 }
 
 struct Put {
@@ -85,7 +92,14 @@ struct Reply {
     controlV1 @6 :Text;          # (reserved: protocol 1's control answer, the CAF address alone)
     data @8 :DataChunk;          # get: one piece of the object
     redirect @9 :Redirect;       # put, get (a coordinator): the node that holds the object's scope; ask it there
+    challenge @10 :Challenge;    # hello, to a server that wants proof first: send auth
+    authOk @11 :Data;            # auth: the server's proof, HMAC-SHA256(key, "trail-server|role|client nonce|server nonce")
   }
+}
+
+struct Challenge {
+  version @0 :UInt32;            # the server's protocol version
+  nonce @1 :Data;                # its fresh nonce (32 bytes), new on every connection
 }
 
 struct Redirect {

@@ -151,6 +151,13 @@ void encode(const client_request& r, std::string& out) {
       g.setKey(r.key);
       break;
     }
+    case k::auth: {
+      auto a = b.initAuth();
+      a.setNonce(as_data(r.nonce));
+      a.setRole(r.role);
+      a.setProof(as_data(r.proof));
+      break;
+    }
   }
   append(m, out);
 }
@@ -199,6 +206,13 @@ void encode(const client_reply& r, std::string& out) {
       d.setSession(r.session);
       break;
     }
+    case k::challenge: {
+      auto c = b.initChallenge();
+      c.setVersion(r.version);
+      c.setNonce(as_data(r.nonce));
+      break;
+    }
+    case k::auth_ok: b.setAuthOk(as_data(r.proof)); break;
   }
   append(m, out);
 }
@@ -278,6 +292,14 @@ result<client_request> decode_request(std::span<const std::byte> bytes) {
         r.key = as_string(g.getKey());
         break;
       }
+      case wire::Request::AUTH: {
+        auto a = b.getAuth();
+        r.what = k::auth;
+        r.nonce = as_string(a.getNonce());
+        r.role = as_string(a.getRole());
+        r.proof = as_string(a.getProof());
+        break;
+      }
       default: return status::invalid("unknown client request (newer client?)");
     }
     return r;
@@ -330,6 +352,15 @@ result<client_reply> decode_reply(std::span<const std::byte> bytes) {
         r.what = k::redirect;
         r.text = as_string(b.getRedirect().getAddress());
         r.session = b.getRedirect().getSession();
+        break;
+      case wire::Reply::CHALLENGE:
+        r.what = k::challenge;
+        r.version = b.getChallenge().getVersion();
+        r.nonce = as_string(b.getChallenge().getNonce());
+        break;
+      case wire::Reply::AUTH_OK:
+        r.what = k::auth_ok;
+        r.proof = as_string(b.getAuthOk());
         break;
       default: return status::invalid("unknown reply (newer server?)");
     }

@@ -30,7 +30,7 @@ inline constexpr std::size_t max_put_chunk = 4u << 20;
 
 struct client_request {
   enum class kind : std::uint8_t { hello, invoke, result, deploy, status, apps, undeploy, control, admin,
-                                   put, put_data, get };
+                                   put, put_data, get, auth };
   std::uint64_t id = 0;
   kind what = kind::hello;
   std::uint32_t version = 0;            // hello
@@ -48,14 +48,17 @@ struct client_request {
   std::string manifest;                 // deploy
   std::vector<std::string> names;       // deploy
   std::vector<std::string> libraries;   // deploy (same length as names)
+  std::string nonce, role, proof;       // auth
 };
 
 struct client_reply {
-  enum class kind : std::uint8_t { error, hello, session, text, apps, control, data, redirect };
+  enum class kind : std::uint8_t { error, hello, session, text, apps, control, data, redirect, challenge, auth_ok };
   std::uint64_t id = 0;
   kind what = kind::error;
   status error;                         // error (never ok)
-  std::uint32_t version = 0;            // hello
+  std::uint32_t version = 0;            // hello, challenge
+  std::string nonce;                    // challenge
+  std::string proof;                    // auth_ok
   std::uint64_t session = 0;            // session; redirect: the put's session there (0: app scope)
   std::string output;                   // session
   std::uint64_t size = 0;               // data: the whole object's size

@@ -31,6 +31,7 @@ class frame_buffer {
   // (a frame over the limit, a malformed segment table): drop it.
   result<std::span<const std::byte>> next();
   std::size_t buffered() const { return end_ - begin_; }
+  void set_limit(std::size_t limit) { limit_ = limit; }  // for frames not yet begun
 
  private:
   std::byte* base() const { return reinterpret_cast<std::byte*>(words_.get()); }

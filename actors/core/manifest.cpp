@@ -111,7 +111,8 @@ bool parse_uint(const std::string& s, std::uint64_t& out) {
 constexpr std::string_view identifier_chars =
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
 
-bool valid_app_name(const std::string& s) {
+// App and bucket names: they name files, metrics labels and store keys.
+bool valid_name(const std::string& s) {
   return !s.empty() && s.size() <= max_app_name && s != "." && s != ".." &&
          s.find_first_not_of(std::string(identifier_chars) + ".-") == std::string::npos;
 }
@@ -263,7 +264,7 @@ class parser {
   bool parse_app(const YAML::Node& root, app_manifest& m) {
     std::string library;  // the app's default; functions may override it
     if (!check_map(root, "", top_keys) || !text(root, "", "app", m.app, true)) return false;
-    if (!valid_app_name(m.app))
+    if (!valid_name(m.app))
       return fail_at(root, "", "app",
                      "must match [A-Za-z0-9_.-]+ (not \".\" or \"..\", at most " +
                          std::to_string(max_app_name) + " characters), got " + quote(m.app));
@@ -321,6 +322,10 @@ class parser {
   bool parse_bucket(const YAML::Node& n, const std::string& path, app_manifest& m) {
     bucket_spec b;
     if (!check_map(n, path, bucket_keys) || !text(n, path, "name", b.name, true)) return false;
+    if (!valid_name(b.name))
+      return fail_at(n, path, "name",
+                     "must match [A-Za-z0-9_.-]+ (not \".\" or \"..\", at most " + std::to_string(max_app_name) +
+                         " characters), got " + quote(b.name));
     for (std::size_t i = 0; i < m.buckets.size(); ++i)
       if (m.buckets[i].name == b.name)
         return fail_at(
@@ -428,6 +433,8 @@ const function_spec* app_manifest::function(std::string_view name) const {
 }
 
 result<app_manifest> parse_manifest(std::string_view yaml_text, const fs::path& manifest_dir) {
+  if (yaml_text.size() > max_manifest_bytes)  // (a deploy's text comes from the network)
+    return status::invalid("manifest: larger than " + std::to_string(max_manifest_bytes) + " bytes");
   return parser("manifest", manifest_dir).run(yaml_text);
 }
 

@@ -27,7 +27,7 @@ namespace trail::core {
 inline constexpr std::uint32_t max_timeout_ms = 24 * 3600 * 1000;  // one day
 inline constexpr std::uint32_t max_retries = 100;
 inline constexpr std::size_t max_app_name = 128;               // characters
-inline constexpr std::uintmax_t max_manifest_bytes = 1 << 20;  // load_manifest
+inline constexpr std::uintmax_t max_manifest_bytes = 1 << 20;  // load_manifest, parse_manifest
 
 // One function of an app.
 struct function_spec {

@@ -6,37 +6,46 @@
 
 namespace trail::net {
 
-result<coordinator_ports> control_address(const std::string& address, std::chrono::milliseconds timeout) {
+result<coordinator_ports> control_address(const std::string& address, std::chrono::milliseconds timeout,
+                                          std::uint32_t version, const credentials* cred) {
   stop_signal never;
   io_limits io{&never, timeout};
   auto sock = connect_to(address, io);
   if (!sock) return sock.error();
-  schema::client_request q;
-  q.id = 1;
-  q.what = schema::client_request::kind::control;
-  std::string out;
-  schema::encode(q, out);
-  iovec part = io_part(out.data(), out.size());
-  if (status s = sock->write({&part, 1}, io); !s.ok()) return s;
   schema::frame_buffer in(64 << 10);
-  for (;;) {
-    auto frame = in.next();
-    if (!frame) return frame.error();
-    if (!frame->empty()) {
-      auto r = schema::decode_reply(*frame);
-      if (!r) return r.error();
-      if (r->what == schema::client_reply::kind::error) return r->error;
-      if (r->what != schema::client_reply::kind::control || r->text.rfind(':') == std::string::npos ||
-          r->wire.rfind(':') == std::string::npos)
-        return status::invalid(address + " gave no control addresses");
-      return coordinator_ports{std::move(r->text), std::move(r->wire)};
+  std::uint64_t next_id = 1;
+  // One request, and its reply (errors as errors).
+  auto ask = [&](schema::client_request q) -> result<schema::client_reply> {
+    q.id = next_id++;
+    std::string out;
+    schema::encode(q, out);
+    iovec part = io_part(out.data(), out.size());
+    if (status s = sock->write({&part, 1}, io); !s.ok()) return s;
+    for (;;) {
+      auto frame = in.next();
+      if (!frame) return frame.error();
+      if (!frame->empty()) {
+        auto r = schema::decode_reply(*frame);
+        if (!r) return r.error();
+        if (r->what == schema::client_reply::kind::error) return r->error;
+        return std::move(*r);
+      }
+      auto room = in.space();
+      iovec into = io_part(room.data(), room.size());
+      auto n = sock->read_at_least({&into, 1}, 1, io);
+      if (!n) return n.error();
+      in.commit(*n);
     }
-    auto room = in.space();
-    iovec into = io_part(room.data(), room.size());
-    auto n = sock->read_at_least({&into, 1}, 1, io);
-    if (!n) return n.error();
-    in.commit(*n);
-  }
+  };
+  if (status s = client_handshake(ask, version, cred); !s.ok()) return s;
+  schema::client_request q;
+  q.what = schema::client_request::kind::control;
+  auto r = ask(q);
+  if (!r) return r.error();
+  if (r->what != schema::client_reply::kind::control || r->text.rfind(':') == std::string::npos ||
+      r->wire.rfind(':') == std::string::npos)
+    return status::invalid(address + " gave no control addresses");
+  return coordinator_ports{std::move(r->text), std::move(r->wire)};
 }
 
 }  // namespace trail::net

@@ -9,6 +9,8 @@
 
 #include <trail/status.hpp>
 
+#include "actors/net/auth.hpp"
+
 namespace trail::net {
 
 struct coordinator_ports {
@@ -17,8 +19,11 @@ struct coordinator_ports {
 };
 
 // Where a joining node reaches the coordinator whose gateway listens at
-// `address` ("host:port"). Errors: unavailable (unreachable, silent for
-// `timeout`), not_found (not a coordinator), invalid_argument (a malformed answer).
-result<coordinator_ports> control_address(const std::string& address, std::chrono::milliseconds timeout);
+// `address` ("host:port"), after hello (and, if the coordinator wants it,
+// proof with `cred`: auth.hpp). Errors: unavailable (unreachable, silent for
+// `timeout`), not_found (not a coordinator), invalid_argument (a malformed
+// answer, another protocol version, no or a wrong key).
+result<coordinator_ports> control_address(const std::string& address, std::chrono::milliseconds timeout,
+                                          std::uint32_t version, const credentials* cred = nullptr);
 
 }  // namespace trail::net

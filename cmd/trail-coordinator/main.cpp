@@ -50,6 +50,12 @@ int main(int argc, char** argv) {
   app.add_option("--etcd", opts.etcd,
                  "HOST:PORT[,HOST:PORT...] of etcd: deployed apps are kept there and deployed again when the "
                  "coordinator starts (default: none, apps live as long as the coordinator)");
+  std::string secret_file, token_file;
+  app.add_option("--secret-file", secret_file,
+                 "the cluster's secret: clients and nodes must prove they hold it; created (mode 0600) when missing "
+                 "(or TRAIL_SECRET_FILE; default: no authentication)");
+  app.add_option("--invoke-token-file", token_file,
+                 "a second key, for clients that may only invoke and read (created when missing; needs --secret-file)");
   app.add_option("--metrics", metrics, "HOST:PORT to serve Prometheus metrics on (GET /metrics); port 0: any free port");
   CLI11_PARSE(app, argc, argv);
   trail::actors::metrics_server_options mo;
@@ -58,6 +64,27 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "trail-coordinator: %s\n", s.message().c_str());
       return 2;
     }
+  if (const char* env = std::getenv("TRAIL_SECRET_FILE"); env && *env && secret_file.empty()) secret_file = env;
+  std::optional<trail::net::server_keys> keys;
+  if (!secret_file.empty()) {
+    auto secret = trail::net::load_or_create_key(secret_file);
+    if (!secret) {
+      std::fprintf(stderr, "trail-coordinator: --secret-file: %s\n", secret.error().message().c_str());
+      return 2;
+    }
+    keys = trail::net::server_keys{*secret, std::nullopt};
+    if (!token_file.empty()) {
+      auto token = trail::net::load_or_create_key(token_file);
+      if (!token) {
+        std::fprintf(stderr, "trail-coordinator: --invoke-token-file: %s\n", token.error().message().c_str());
+        return 2;
+      }
+      keys->invoke_token = *token;
+    }
+  } else if (!token_file.empty()) {
+    std::fprintf(stderr, "trail-coordinator: --invoke-token-file needs --secret-file\n");
+    return 2;
+  }
   opts.node_timeout = std::chrono::milliseconds(timeout_ms);
   opts.placement_wait = std::chrono::milliseconds(wait_ms);
 
@@ -108,6 +135,7 @@ int main(int argc, char** argv) {
     go.front = front;
     go.control = host + ":" + std::to_string(*control);
     go.control_wire = coordinator->second;
+    go.keys = keys;
     gateway = trail::actors::spawn_gateway(loop, go);
   }
   caf::actor metrics_server;

@@ -42,6 +42,11 @@ int main(int argc, char** argv) {
   app.add_option("--store-size", store_size, "shared-memory object store size, with K/M/G suffix")->capture_default_str();
   app.add_option("--executor", opts.executor_path, "trail-executor binary")->capture_default_str();
   app.add_option("--state-dir", opts.state_dir, "where uploaded libraries are kept; standalone, the deployed apps too, deployed again when the node starts with the same dir (default: a temp dir, removed at exit)");
+  app.add_option("--secret-file", opts.secret_file,
+                 "the cluster's secret: clients, the coordinator and peers must prove they hold it; standalone, "
+                 "created (mode 0600) when missing (or TRAIL_SECRET_FILE; default: no authentication)");
+  app.add_option("--invoke-token-file", opts.invoke_token_file,
+                 "a second key, for clients that may only invoke and read (created when missing; needs --secret-file)");
   app.add_option("--max-sessions", opts.max_sessions, "sessions in flight on this node before 'overloaded'")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -56,6 +61,7 @@ int main(int argc, char** argv) {
                  "functions that usually run shorter than this (µs) may queue behind busy executors")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  if (const char* env = std::getenv("TRAIL_SECRET_FILE"); env && *env && opts.secret_file.empty()) opts.secret_file = env;
   opts.dispatch.wake_cost = std::chrono::microseconds(wake_cost_us);
   opts.dispatch.short_run = std::chrono::microseconds(short_run_us);
 

@@ -66,9 +66,20 @@ int main(int argc, char** argv) {
                "  trail --script FILE                             the commands in FILE"};
   app.add_option("--connect", opts.address, "node or coordinator HOST:PORT (or TRAIL_ADDR)")->capture_default_str();
   app.add_option("--script", script, "run the commands in FILE, stopping at the first failure");
+  std::string secret_file, token_file;
+  app.add_option("--secret-file", secret_file, "the cluster's secret, for a node or coordinator that wants proof "
+                                               "(or TRAIL_SECRET_FILE)");
+  app.add_option("--token-file", token_file, "an invoke-only token instead (or TRAIL_TOKEN_FILE): invoke, result, get, "
+                                             "put --session");
   app.footer("\n" + table.list_help());
   app.prefix_command();  // everything after the global flags is the command
   CLI11_PARSE(app, argc, argv);
+  // (the client library reads them from the environment, for every connection it opens)
+  if (!secret_file.empty()) ::setenv("TRAIL_SECRET_FILE", secret_file.c_str(), 1);
+  if (!token_file.empty()) {
+    ::setenv("TRAIL_TOKEN_FILE", token_file.c_str(), 1);
+    if (secret_file.empty()) ::unsetenv("TRAIL_SECRET_FILE");
+  }
 
   trail::cli::session s(opts, table);
   if (!script.empty()) {

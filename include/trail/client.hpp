@@ -41,11 +41,23 @@ struct put_result {
   std::uint64_t size = 0;     // bytes stored
 };
 
+// A key file to prove with when the server wants proof (README "Security"):
+// the cluster's secret (everything), or an invoke-only token.
+struct key_file {
+  std::filesystem::path path;
+  bool invoke_only = false;
+};
+
 class client {
  public:
   // Connects to a node or coordinator at "HOST:PORT" and checks that it
-  // speaks this client's protocol.
+  // speaks this client's protocol. If the server wants proof, the key comes
+  // from TRAIL_SECRET_FILE (the secret), else TRAIL_TOKEN_FILE (an invoke
+  // token); without one that is a clear error.
   static result<client> connect(const std::string& address,
+                                std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  // The same with the key in `key` (a missing or unsafe file is an error).
+  static result<client> connect(const std::string& address, const key_file& key,
                                 std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
   client(client&&) noexcept;
@@ -96,7 +108,9 @@ class client {
  private:
   struct impl;
   explicit client(std::unique_ptr<impl> p);
-  static result<std::unique_ptr<impl>> open(const std::string& address, std::chrono::milliseconds timeout);
+  struct credentials;  // what it proves with, if anything
+  static result<std::unique_ptr<impl>> open(const std::string& address, std::chrono::milliseconds timeout,
+                                            std::shared_ptr<const credentials> cred);
   // The connection to a node a coordinator redirected a put or get to.
   static result<impl*> impl_node(impl& from, const std::string& address);
   std::unique_ptr<impl> impl_;

@@ -96,7 +96,7 @@ TEST_F(cluster_test, MalformedClusterMessagesAreRejectedAndLogged) {
   actors::configure(cfg);
   cfg.load<caf::io::middleman>();
   caf::actor_system sys{cfg};
-  auto control = net::control_address(address_, 5s);  // as a joining node does
+  auto control = net::control_address(address_, 5s, actors::protocol_version);  // as a joining node does
   ASSERT_TRUE(control.ok()) << control.error().to_string();
   auto colon = control->caf.rfind(':');
   auto front = sys.middleman().remote_actor(control->caf.substr(0, colon),

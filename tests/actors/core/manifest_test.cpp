@@ -157,6 +157,14 @@ TEST(Manifest, BucketsKeepTheirObjectsInTheSessionUnlessToldToKeepThemInTheApp) 
   EXPECT_FALSE(m.buckets[2].keep_app);
 }
 
+TEST(Manifest, ATextOverTheSizeLimitIsRefusedBeforeItIsParsed) {
+  std::string huge = app("# " + std::string(max_manifest_bytes, 'x') + "\n");
+  auto r = parse_manifest(huge, "/apps/wc");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), errc::invalid_argument);
+  EXPECT_NE(r.error().message().find("larger than"), std::string::npos) << r.error().to_string();
+}
+
 // -- bad manifests ----------------------------------------------------------------
 
 struct bad_case {
@@ -172,6 +180,9 @@ std::vector<bad_case> bad_cases() {
       {"MissingApp", "library: l.so\nentry: f\n" + fns, "app", "\"app\""},
       {"BadAppName", "app: word count\nlibrary: l.so\nentry: f\n" + fns, "app", "\"word count\""},
       {"DotDotAppName", "app: ..\nlibrary: l.so\nentry: f\n" + fns, "app", "\"..\""},
+      {"SlashInBucketName", app("buckets:\n  - name: a/b\n"), "buckets[0].name", "\"a/b\""},
+      {"DotDotBucketName", app("buckets:\n  - name: ..\n"), "buckets[0].name", "\"..\""},
+      {"ControlByteInAppName", "app: \"a\\tb\"\nlibrary: l.so\nentry: f\n" + fns, "app", "\"a\\x09b\""},
       {"MissingEntry", "app: a\nlibrary: l.so\n" + fns, "entry", "\"entry\""},
       {"UnknownEntry", "app: a\nlibrary: l.so\nentry: nope\n" + fns, "entry", "\"nope\""},
       {"UnknownTopLevelKey", app("trigger: x\n"), "trigger", "\"trigger\""},
