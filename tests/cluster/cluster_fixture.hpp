@@ -99,6 +99,18 @@ class cluster_test : public ::testing::Test {
     address_ = coordinator_.said.substr(at, coordinator_.said.find('\n', at) - at);
   }
 
+  // After the coordinator died: starts it again on its address, waits until
+  // every node rejoined it (they retry on their own), and reconnects the client.
+  void start_coordinator_again() {
+    std::map<std::string, std::size_t> said_before;
+    for (auto& [name, m] : nodes_) said_before[name] = m.said.size();
+    start_coordinator(address_);
+    for (auto& [name, m] : nodes_) wait_for(m, "joined ", 30s, said_before[name]);
+    auto c = client::connect(address_);
+    ASSERT_TRUE(c.ok()) << c.error().to_string();
+    client_.emplace(std::move(*c));
+  }
+
   void start_node(const std::string& name, std::vector<std::string> extra = {}) {
     ::setenv("TRAIL_TEST_NODE", name.c_str(), 1);
     std::vector<std::string> args{"--coordinator", address_, "--listen", "127.0.0.1:0", "--name", name,

@@ -19,13 +19,7 @@ class durable_test : public cluster_test {
   void restart_coordinator() {
     coordinator_.expect_clean_exit = false;
     coordinator_.proc.kill(SIGKILL);
-    std::map<std::string, std::size_t> said_before;
-    for (auto& [name, m] : nodes_) said_before[name] = m.said.size();
-    start_coordinator(address_);
-    for (auto& [name, m] : nodes_) wait_for(m, "joined ", 30s, said_before[name]);
-    auto c = client::connect(address_);
-    ASSERT_TRUE(c.ok()) << c.error().to_string();
-    client_.emplace(std::move(*c));
+    start_coordinator_again();
   }
 
   etcd_member etcd_;

@@ -75,13 +75,7 @@ TEST_F(cluster_test, WithoutItsCoordinatorAClientGetsUnavailableAndNodesRejoinAN
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), errc::unavailable) << r.error().to_string();
   // The nodes keep running, drop what they had and retry until a coordinator answers.
-  std::map<std::string, std::size_t> said_before;
-  for (auto& [name, m] : nodes_) said_before[name] = m.said.size();
-  start_coordinator(address_);
-  for (auto& [name, m] : nodes_) wait_for(m, "joined ", 30s, said_before[name]);
-  auto c = client::connect(address_);
-  ASSERT_TRUE(c.ok()) << c.error().to_string();
-  client_.emplace(std::move(*c));
+  start_coordinator_again();
   deploy("spread.yaml");
   auto out = client_->invoke("spread", {"back"}, 10s);
   ASSERT_TRUE(out.ok()) << out.error().to_string();

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "../cluster/cluster_fixture.hpp"
+#include "../support/data_bytes.hpp"
 #include "../support/temp_dir.hpp"
 #include "actors/net/auth.hpp"
 #include "node_fixture.hpp"
@@ -17,7 +18,6 @@
 namespace trail::testing {
 namespace {
 
-const std::string data_manifest = std::string(TRAIL_TEST_APPS_DIR) + "/flaky/data.yaml";
 
 template <class T>
 void expect_refused(const result<T>& r, const std::string& says) {

@@ -16,15 +16,6 @@
 namespace trail::testing {
 namespace {
 
-const std::string data_manifest = std::string(TRAIL_TEST_APPS_DIR) + "/flaky/data.yaml";
-
-template <class T>
-void expect_error(const result<T>& r, errc code, const std::string& says) {
-  ASSERT_FALSE(r.ok()) << "expected " << to_string(code) << " saying '" << says << "'";
-  EXPECT_EQ(r.error().code(), code) << r.error().to_string();
-  EXPECT_NE(r.error().message().find(says), std::string::npos) << r.error().to_string();
-}
-
 class data_test : public node_test {
  protected:
   void SetUp() override {

@@ -2,12 +2,16 @@
 // checksum the `digest` test function (tests/apps/flaky) computes.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <streambuf>
 #include <string>
 #include <string_view>
+
+#include <trail/status.hpp>
 
 namespace trail::testing {
 
@@ -59,6 +63,17 @@ inline std::string payload(std::size_t n, std::uint64_t seed) {
   }
   for (std::size_t i = n - n % 8; i < n; ++i) out[i] = static_cast<char>(i * 31 + seed);
   return out;
+}
+
+// The app those tests deploy (tests/apps/flaky/data.yaml).
+inline const std::string data_manifest = std::string(TRAIL_TEST_APPS_DIR) + "/flaky/data.yaml";
+
+// `r` failed with `code`, saying `says`.
+template <class T>
+void expect_error(const result<T>& r, errc code, const std::string& says) {
+  ASSERT_FALSE(r.ok()) << "expected " << to_string(code) << " saying '" << says << "'";
+  EXPECT_EQ(r.error().code(), code) << r.error().to_string();
+  EXPECT_NE(r.error().message().find(says), std::string::npos) << r.error().to_string();
 }
 
 }  // namespace trail::testing

@@ -14,6 +14,7 @@
 
 #include "../../cluster/cluster_fixture.hpp"
 #include "driver.hpp"
+#include "stream_checks.hpp"
 
 namespace trail::testing {
 namespace {
@@ -28,12 +29,6 @@ class streaming_cluster_test : public cluster_test {
     auto r = client_->deploy(std::string(TRAIL_EXAMPLES_DIR) + "/streaming/streaming.yaml");
     ASSERT_TRUE(r.ok()) << r.error().to_string();
     wait_until_held("streaming", 3);
-  }
-
-  void expect_exact(const streaming::stream_report& r) {
-    for (const auto& m : r.mismatches) ADD_FAILURE() << m;
-    EXPECT_TRUE(r.exact()) << r.mismatch_count << " mismatches; summary: " << r.summary;
-    EXPECT_EQ(r.windows_checked, r.sent.counts.size());
   }
 
   // Node names that ran sessions of the app (the coordinator's listing).
@@ -63,19 +58,10 @@ class streaming_cluster_test : public cluster_test {
 };
 
 TEST_F(streaming_cluster_test, TenThousandEventsPerSecondForTenSecondsOnThreeNodesCountEveryWindowExactly) {
-  streaming::stream_options o;
-  o.rate = 10000, o.duration_ms = 10000, o.window_ms = 1000, o.batch_ms = 10;
-  auto r = streaming::run_stream(*client_, o);
-  ASSERT_TRUE(r.ok()) << r.error().to_string();
-  EXPECT_EQ(r->sent.sent.events, 100000u);
-  EXPECT_GE(r->sent.counts.size(), 1000u) << "100 campaigns x 10 windows (and the edges)";
-  expect_exact(*r);
+  auto r = ten_thousand_for_ten_seconds(*client_, "streaming on 3 nodes");
+  ASSERT_TRUE(r);
   EXPECT_EQ(r->redelivered, 0u) << "no node was lost";
   EXPECT_EQ(nodes_that_ran("streaming").size(), 3u) << "batches ran on every node";
-  std::sort(r->latency_ms.begin(), r->latency_ms.end());
-  ASSERT_FALSE(r->latency_ms.empty());
-  std::printf("streaming on 3 nodes: %.0f events/s sent; window close to result p50 %.0f ms, max %.0f ms\n",
-              r->events_per_s, r->latency_ms[r->latency_ms.size() / 2], r->latency_ms.back());
 }
 
 // A node that is not the aggregating one dies mid-stream. Batches whose

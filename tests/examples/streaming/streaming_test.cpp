@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "driver.hpp"
+#include "stream_checks.hpp"
 #include "node_fixture.hpp"
 
 namespace trail::testing {
@@ -27,26 +28,10 @@ class streaming_test : public node_test {
     if (HasFatalFailure()) return;
     deploy("streaming");
   }
-
-  void expect_exact(const streaming::stream_report& r) {
-    for (const auto& m : r.mismatches) ADD_FAILURE() << m;
-    EXPECT_TRUE(r.exact()) << r.mismatch_count << " mismatches; summary: " << r.summary;
-    EXPECT_EQ(r.windows_checked, r.sent.counts.size());
-  }
 };
 
 TEST_F(streaming_test, TenThousandEventsPerSecondForTenSecondsCountEveryWindowExactly) {
-  streaming::stream_options o;
-  o.rate = 10000, o.duration_ms = 10000, o.window_ms = 1000, o.batch_ms = 10;
-  auto r = streaming::run_stream(*client_, o);
-  ASSERT_TRUE(r.ok()) << r.error().to_string();
-  EXPECT_EQ(r->sent.sent.events, 100000u);
-  EXPECT_GE(r->sent.counts.size(), 1000u) << "100 campaigns x 10 windows (and the edges)";
-  expect_exact(*r);
-  std::sort(r->latency_ms.begin(), r->latency_ms.end());
-  ASSERT_FALSE(r->latency_ms.empty());
-  std::printf("streaming: %.0f events/s sent; window close to result p50 %.0f ms, max %.0f ms (%zu windows)\n",
-              r->events_per_s, r->latency_ms[r->latency_ms.size() / 2], r->latency_ms.back(), r->latency_ms.size());
+  ten_thousand_for_ten_seconds(*client_, "streaming");
 }
 
 // The node's executor processes (children of the node named trail-executor).
