@@ -215,16 +215,32 @@ void put_data(self_ptr self, std::uint64_t conn, request& q) {
 
 constexpr std::size_t max_frame_before_auth = 4096;
 
-// Hello and auth on a gateway with keys; true when `q` may go on to be
-// handled. A wrong proof closes the connection with one log line.
+// What an invoke-token connection may not do.
+bool admin_only(const request& q) {
+  using k = request::kind;
+  return q.what == k::deploy || q.what == k::undeploy || q.what == k::admin || q.what == k::control ||
+         (q.what == k::put && !q.new_session);
+}
+
+// Hello and auth on a gateway with keys, and what the proved role may do;
+// true when `q` may go on to be handled. A wrong proof closes the
+// connection with one log line.
 bool authenticated(self_ptr self, std::uint64_t conn, request& q) {
   auto& st = self->state;
+  if (!st.opts.keys && q.what != request::kind::auth) return true;  // (the common case: one branch)
   connection& c = *st.conns.find(conn);
   using k = request::kind;
   if (!st.opts.keys || c.role) {
-    if (q.what != k::auth) return true;
-    send_reply(self, conn, error_reply(q.id, status::invalid("already authenticated")));
-    return false;
+    if (q.what == k::auth) {
+      send_reply(self, conn, error_reply(q.id, status::invalid(st.opts.keys ? "already authenticated"
+                                                                             : "this server asks for no authentication")));
+      return false;
+    }
+    if (c.role == net::role::invoke && admin_only(q)) {
+      send_reply(self, conn, error_reply(q.id, status::invalid("permission denied: an invoke token may not do this")));
+      return false;
+    }
+    return true;
   }
   if (q.what == k::hello) {
     c.challenge = net::fresh_nonce();
@@ -257,21 +273,12 @@ bool authenticated(self_ptr self, std::uint64_t conn, request& q) {
   return false;
 }
 
-// What an invoke-token connection may not do.
-bool admin_only(const request& q) {
-  using k = request::kind;
-  return q.what == k::deploy || q.what == k::undeploy || q.what == k::admin || q.what == k::control ||
-         (q.what == k::put && !q.new_session);
-}
-
 void handle(self_ptr self, std::uint64_t conn, request& q) {
   auto& st = self->state;
   auto& front = st.opts.front;
   using k = request::kind;
   auto rid = q.id;
   if (!authenticated(self, conn, q)) return;
-  if (auto* c = st.conns.find(conn); c && c->role == net::role::invoke && admin_only(q))
-    return send_reply(self, conn, error_reply(rid, status::invalid("permission denied: an invoke token may not do this")));
   // The front is a local actor that always answers (sessions end by their
   // deadlines): no timeout, so no timer on CAF's clock thread per request.
   auto wait = caf::infinite;
