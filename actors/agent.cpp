@@ -5,6 +5,7 @@
 #include <caf/io/all.hpp>
 
 #include "actors/cluster_types.hpp"
+#include "actors/front_handlers.hpp"
 #include "actors/net/control.hpp"
 #include "actors/types.hpp"
 
@@ -108,7 +109,7 @@ caf::behavior agent_actor(self_ptr self, agent_options opts, caf::actor schedule
   self->set_down_handler([=](caf::down_msg& m) {
     if (m.source == self->state.front.address()) restart(self, "lost the connection to the coordinator");
   });
-  return {
+  caf::message_handler own{
       [=](cluster_atom, const std::string& listen, const std::string& address) {  // both ports open: join
         self->state.opts.listen = listen;
         self->state.opts.client = address;
@@ -134,24 +135,7 @@ caf::behavior agent_actor(self_ptr self, agent_options opts, caf::actor schedule
       },
       [=](down_atom, std::uint64_t number) { self->send(self->state.scheduler, down_atom::value, number); },
       // -- clients (its gateway): only the puts and gets a coordinator sent here --
-      [=](hello_atom, std::uint32_t version) -> caf::result<std::uint32_t> {
-        if (version != protocol_version)
-          return to_error(status::invalid("protocol version " + std::to_string(version) + " is not " +
-                                          std::to_string(protocol_version) + ": client and node are from different trail builds"));
-        return protocol_version;
-      },
-      [=](put_atom, std::string& app, std::string& bucket, std::string& key, std::uint64_t size, bool new_session,
-          std::uint32_t timeout_ms, std::uint64_t session) {
-        return self->delegate(self->state.scheduler, put_atom::value, std::move(app), std::move(bucket),
-                              std::move(key), size, new_session, timeout_ms, session);
-      },
-      [=](putend_atom, std::uint64_t put, bool commit) {
-        return self->delegate(self->state.scheduler, putend_atom::value, put, commit);
-      },
-      [=](get_atom, std::string& app, std::string& bucket, std::string& key) {
-        return self->delegate(self->state.scheduler, get_atom::value, std::move(app), std::move(bucket), std::move(key));
-      },
-      [=](getend_atom, std::uint64_t object) { self->send(self->state.scheduler, getend_atom::value, object); },
+      [=](hello_atom, std::uint32_t version) { return answer_hello(version, "node"); },
       [=](invoke_atom, const std::string&, const std::vector<std::string>&, std::uint32_t, bool) -> caf::result<void> {
         return to_error(use_the_coordinator(self));
       },
@@ -165,6 +149,7 @@ caf::behavior agent_actor(self_ptr self, agent_options opts, caf::actor schedule
         return to_error(use_the_coordinator(self));
       },
   };
+  return own.or_else(forward_data_to(self, self->state.scheduler));  // puts and gets: its scheduler's
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "actors/cluster_types.hpp"
 #include "actors/coordinator_admin.hpp"
+#include "actors/front_handlers.hpp"
 #include "actors/core/manifest.hpp"
 #include "actors/core/membership.hpp"
 #include "actors/core/placement.hpp"
@@ -208,12 +209,7 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
         return self->delegate(shard_for_app(self, app), fwd_atom::value, app, origin, hint);
       },
       // -- clients --
-      [=](hello_atom, std::uint32_t version) -> caf::result<std::uint32_t> {
-        if (version != protocol_version)
-          return to_error(status::invalid("protocol version " + std::to_string(version) + " is not " +
-                                          std::to_string(protocol_version) + ": client and coordinator are from different trail builds"));
-        return protocol_version;
-      },
+      [=](hello_atom, std::uint32_t version) { return answer_hello(version, "coordinator"); },
       [=](deploy_atom, const std::string& manifest, const std::vector<std::string>& names,
           const std::vector<std::string>& bytes) -> caf::result<caf::message> {
         auto m = core::parse_manifest(manifest, upload_root);

@@ -11,6 +11,7 @@
 #include "actors/bucket.hpp"
 #include "actors/core/kept_apps.hpp"
 #include "actors/cluster_types.hpp"
+#include "actors/front_handlers.hpp"
 
 namespace trail::actors {
 namespace {
@@ -203,13 +204,8 @@ caf::behavior registry_actor(self_ptr self, registry_options opts, caf::actor sc
   self->state.scheduler = std::move(scheduler);
   reject_unexpected(self, "trail-node: registry");
   if (!self->state.opts.kept_apps_file.empty()) restore(self);
-  return {
-      [=](hello_atom, std::uint32_t version) -> caf::result<std::uint32_t> {
-        if (version != protocol_version)
-          return to_error(status::invalid("protocol version " + std::to_string(version) + " is not " +
-                                          std::to_string(protocol_version) + ": client and node are from different trail builds"));
-        return protocol_version;
-      },
+  caf::message_handler own{
+      [=](hello_atom, std::uint32_t version) { return answer_hello(version, "node"); },
       [=](deploy_atom, const std::string& manifest, const std::vector<std::string>& names,
           const std::vector<std::string>& bytes) -> caf::result<std::string> {
         auto v = install(self, manifest, names, bytes, 0);
@@ -249,19 +245,8 @@ caf::behavior registry_actor(self_ptr self, registry_options opts, caf::actor sc
                 [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
         return rp;
       },
-      [=](put_atom, std::string& app, std::string& bucket, std::string& key, std::uint64_t size, bool new_session,
-          std::uint32_t timeout_ms, std::uint64_t session) {
-        return self->delegate(self->state.scheduler, put_atom::value, std::move(app), std::move(bucket),
-                              std::move(key), size, new_session, timeout_ms, session);
-      },
-      [=](putend_atom, std::uint64_t put, bool commit) {
-        return self->delegate(self->state.scheduler, putend_atom::value, put, commit);
-      },
-      [=](get_atom, std::string& app, std::string& bucket, std::string& key) {
-        return self->delegate(self->state.scheduler, get_atom::value, std::move(app), std::move(bucket), std::move(key));
-      },
-      [=](getend_atom, std::uint64_t object) { self->send(self->state.scheduler, getend_atom::value, object); },
   };
+  return own.or_else(forward_data_to(self, self->state.scheduler));  // puts and gets: its scheduler's
 }
 
 }  // namespace
