@@ -5,6 +5,7 @@
 #include <caf/io/all.hpp>
 
 #include "actors/cluster_types.hpp"
+#include "actors/control_gate.hpp"
 #include "actors/front_handlers.hpp"
 #include "actors/net/control.hpp"
 #include "actors/types.hpp"
@@ -89,16 +90,23 @@ void connect(self_ptr self) {
   if (std::from_chars(caf_address.data() + colon + 1, caf_address.data() + caf_address.size(), port).ec != std::errc{})
     return retry_later(self, "malformed control address '" + caf_address + "'");
   st.coordinator_wire = control->wire;
+  auto replied = [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+    if (!ptr) return retry_later(self, "no actor published there");
+    self->state.front = caf::actor_cast<caf::actor>(ptr);
+    self->state.backoff = std::chrono::milliseconds(100);
+    join(self);
+  };
+  auto failed = [=](caf::error& e) { retry_later(self, self->system().render(e)); };
+  if (st.opts.secret) {  // the control port is a gate: prove the secret, then CAF takes the socket
+    auto scribe = dial_control(self->system(), caf_address, st.opts.secret->k, std::chrono::seconds(5));
+    if (!scribe) return retry_later(self, "control port " + caf_address + ": " + scribe.error().message());
+    self->request(basp_broker(self->system()), std::chrono::seconds(5), caf::connect_atom::value, std::move(*scribe), port)
+        .then(replied, failed);
+    return;
+  }
   auto mm = self->system().middleman().actor_handle();
   self->request(mm, std::chrono::seconds(5), caf::connect_atom::value, caf_address.substr(0, colon), port)
-      .then(
-          [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
-            if (!ptr) return retry_later(self, "no actor published there");
-            self->state.front = caf::actor_cast<caf::actor>(ptr);
-            self->state.backoff = std::chrono::milliseconds(100);
-            join(self);
-          },
-          [=](caf::error& e) { retry_later(self, self->system().render(e)); });
+      .then(replied, failed);
 }
 
 caf::behavior agent_actor(self_ptr self, agent_options opts, caf::actor scheduler, caf::actor registry) {

@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include <caf/all.hpp>
@@ -29,6 +30,7 @@
 #include <trail/status.hpp>
 
 #include "actors/loop.hpp"
+#include "actors/net/auth.hpp"
 
 namespace trail::actors {
 
@@ -39,6 +41,7 @@ struct coordinator_options {
   std::chrono::milliseconds placement_wait{10000};  // an invocation waits this long for a node
   std::size_t result_cache = 10000;               // ended sessions kept per shard for `trail result`
   std::string etcd;                               // --etcd endpoints: deployed apps are kept there
+  std::optional<net::key> secret;                 // --secret-file: nodes prove it on the node wire
 };
 
 // Spawns the shards and the front on `loop`, and the node wire the shards

@@ -142,7 +142,9 @@ int run_node(const node_options& opts, bool cluster) {
 
   std::unique_ptr<net::transfer_service> xfer;
   if (cluster) {
-    auto x = net::transfer_service::start(data_path_store, {.host = opts.host, .fault_points = &fault_points});
+    auto x = net::transfer_service::start(
+        data_path_store,
+        {.host = opts.host, .fault_points = &fault_points, .secret = keys ? std::optional(keys->secret) : std::nullopt});
     if (!x) return stop_loop(loop, fail("cannot serve the data path on " + opts.host + ": " + x.error().message()));
     xfer = std::move(*x);
   }
@@ -187,7 +189,8 @@ int run_node(const node_options& opts, bool cluster) {
   }
   std::string wire_address;
   if (cluster) {
-    auto p = spawn_peers(loop, opts.host, scheduler_handle, &fault_points);
+    auto p = spawn_peers(loop, opts.host, scheduler_handle, &fault_points,
+                         keys ? std::optional(keys->secret) : std::nullopt);
     if (p) {
       std::tie(wire, wire_address) = *p;
       caf::anon_send(scheduler_handle, peers_atom::value, wire);

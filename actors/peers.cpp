@@ -12,6 +12,7 @@
 
 #include "actors/cluster_types.hpp"
 #include "actors/net/faults.hpp"
+#include "actors/net/handshake.hpp"
 #include "actors/loop_io.hpp"
 #include "actors/net/socket.hpp"
 #include "actors/types.hpp"
@@ -23,6 +24,10 @@ namespace {
 using io_atom = caf::atom_constant<caf::atom("tpeerio")>;    // u64 link, u32 epoll events: its socket is ready
 using accept_atom = caf::atom_constant<caf::atom("tpeeracc")>;
 using release_atom = caf::atom_constant<caf::atom("tpeerdly")>;  // u64 peer: delayed frames may be due
+using deadline_atom = caf::atom_constant<caf::atom("tpeerdln")>;  // u64 link: its handshake must be over
+
+// How long an accepted connection may take to prove it holds the secret.
+constexpr std::chrono::seconds handshake_deadline{5};
 
 constexpr std::uint32_t events = EPOLLIN | EPOLLRDHUP | EPOLLET;
 
@@ -37,6 +42,12 @@ struct link {
   bool connecting = false;        // (dialed) the connect is not over yet
   outbox out;                     // frames not sent yet
   schema::frame_buffer in{schema::max_peer_frame};
+  // With a cluster secret, until both ends proved they hold it
+  // (handshake.hpp); meanwhile `out` carries only the handshake's bytes and
+  // a dialed link's frames wait in `held`.
+  std::optional<net::member_handshake> shake;
+  std::string held;
+  std::string& frames_out() { return shake ? held : out.bytes(); }
 };
 
 struct peers_state {
@@ -53,6 +64,7 @@ struct peers_state {
   // Fault points (faults.hpp; null: none) and, per peer, the frames an armed
   // delay holds, oldest first, each with the time it may leave.
   net::faults* faults = nullptr;
+  std::optional<net::key> secret;  // every link proves it first (handshake.hpp); none: no handshake
   std::unordered_map<std::uint64_t, std::deque<std::pair<std::chrono::steady_clock::time_point, schema::peer_message>>> delayed;
   std::uint64_t next_link = 1;
   static inline const char* name = "trail.peers";
@@ -129,7 +141,11 @@ link* outgoing(self_ptr self, std::uint64_t peer) {
   l.connecting = true;
   l.out.armed();
   st.dialed[peer] = id;
-  schema::encode(schema::peer_message{schema::peer_hello{st.me, st.incarnation}}, l.out.bytes());
+  if (st.secret) {
+    l.shake.emplace(net::member_handshake::side::dialer, *st.secret);
+    l.out.bytes() += std::exchange(l.shake->output(), {});
+  }
+  schema::encode(schema::peer_message{schema::peer_hello{st.me, st.incarnation}}, l.frames_out());
   return &l;
 }
 
@@ -146,7 +162,7 @@ void send_now(self_ptr self, peer_out& m) {
   }
   link* l = outgoing(self, m.to);
   if (!l) return;  // unreachable: the scheduler heard it
-  schema::encode(m.message, l->out.bytes());
+  schema::encode(m.message, l->frames_out());
   flush(self, self->state.dialed.at(m.to));
 }
 
@@ -178,9 +194,57 @@ void send_to(self_ptr self, peer_out& m) {
   else self->delayed_send(self, v.delay, release_atom::value, m.to);
 }
 
+// Hands on every whole frame buffered on accepted link `id`. False: the
+// link was rejected (and is gone).
+bool take_frames(self_ptr self, std::uint64_t id, link& l) {
+  auto& st = self->state;
+  for (;;) {
+    auto frame = l.in.next();
+    if (!frame) return reject(self, id, frame.error()), false;
+    if (frame->empty()) return true;
+    auto m = schema::decode_peer(*frame);
+    if (!m) return reject(self, id, m.error()), false;
+    if (auto* h = std::get_if<schema::peer_hello>(&*m)) {
+      l.peer = h->number;
+      l.incarnation = h->incarnation;
+      l.greeted = true;
+      continue;
+    }
+    if (!l.greeted) return reject(self, id, status::invalid("a frame before the hello")), false;
+    if (st.faults && st.faults->on_receive(l.peer).drop) continue;  // a fault point: partitioned
+    self->send(st.scheduler, peer_in{l.peer, l.incarnation, std::move(*m)});
+  }
+}
+
+// Feeds bytes read during the handshake to it; what follows its end is the
+// first frames (accepted links). False: the link was refused (and is gone).
+bool shake_on(self_ptr self, std::uint64_t id, link& l, std::span<const std::byte> got) {
+  auto used = l.shake->feed(got);
+  if (!used) {
+    log_line("refusing the connection " + std::string(l.outgoing ? "to " : "from ") + l.sock.peer_address() + ": " +
+             used.error().message());
+    drop(self, id, "refused");
+    return false;
+  }
+  l.out.bytes() += std::exchange(l.shake->output(), {});
+  if (l.shake->done()) {
+    l.shake.reset();
+    l.out.bytes() += std::exchange(l.held, {});
+    auto rest = got.subspan(*used);
+    if (!l.outgoing && !rest.empty()) {
+      auto room = l.in.space(rest.size());
+      std::memcpy(room.data(), rest.data(), rest.size());
+      l.in.commit(rest.size());
+      if (!take_frames(self, id, l)) return false;
+    }
+  }
+  flush(self, id);
+  return self->state.links.contains(id);
+}
+
 // Reads what arrived on an accepted link and hands each frame on (a dialed
-// link carries nothing back: it is read only to see it close). `hangup`: the
-// far end closed or failed; read on to the end.
+// link carries nothing back but its handshake: it is read only to see it
+// close). `hangup`: the far end closed or failed; read on to the end.
 void on_readable(self_ptr self, std::uint64_t id, bool hangup) {
   auto& st = self->state;
   for (;;) {
@@ -188,7 +252,8 @@ void on_readable(self_ptr self, std::uint64_t id, bool hangup) {
     if (it == st.links.end()) return;
     link& l = *it->second;
     std::byte scratch[512];
-    auto room = l.outgoing ? std::span<std::byte>(scratch) : l.in.space();
+    bool raw = l.outgoing || l.shake;
+    auto room = raw ? std::span<std::byte>(scratch) : l.in.space();
     ssize_t n = ::recv(l.sock.fd(), room.data(), room.size(), 0);
     if (n == 0) return drop(self, id, "");
     if (n < 0) {
@@ -196,25 +261,14 @@ void on_readable(self_ptr self, std::uint64_t id, bool hangup) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
       return drop(self, id, std::strerror(errno));
     }
-    if (l.outgoing) continue;
-    l.in.commit(static_cast<std::size_t>(n));
-    for (;;) {
-      auto frame = l.in.next();
-      if (!frame) return reject(self, id, frame.error());
-      if (frame->empty()) break;
-      auto m = schema::decode_peer(*frame);
-      if (!m) return reject(self, id, m.error());
-      if (auto* h = std::get_if<schema::peer_hello>(&*m)) {
-        l.peer = h->number;
-        l.incarnation = h->incarnation;
-        l.greeted = true;
-        continue;
-      }
-      if (!l.greeted) return reject(self, id, status::invalid("a frame before the hello"));
-      if (st.faults && st.faults->on_receive(l.peer).drop) continue;  // a fault point: partitioned
-      self->send(st.scheduler, peer_in{l.peer, l.incarnation, std::move(*m)});
+    auto got = room.first(static_cast<std::size_t>(n));
+    if (l.shake) {
+      if (!shake_on(self, id, l, got)) return;
+    } else if (!l.outgoing) {
+      l.in.commit(got.size());
+      if (!take_frames(self, id, l)) return;
     }
-    if (static_cast<std::size_t>(n) < room.size() && !hangup) return;  // drained
+    if (got.size() < room.size() && !hangup) return;  // drained
   }
 }
 
@@ -235,6 +289,10 @@ void on_acceptable(self_ptr self) {
   auto& st = self->state;
   int err = accept_waiting(st.listener.fd(), [&](int fd) {
     auto id = add_link(self, net::socket(fd), false, events);
+    if (st.secret) {
+      st.links.at(id)->shake.emplace(net::member_handshake::side::acceptor, *st.secret);
+      self->delayed_send(self, handshake_deadline, deadline_atom::value, id);
+    }
     on_readable(self, id, false);
   });
   if (err != 0) {  // out of fds, say: try again soon (the edge is spent)
@@ -253,9 +311,11 @@ void forget(self_ptr self, std::uint64_t peer) {
   for (auto id : ids) drop(self, id, "");
 }
 
-caf::behavior peers_actor(self_ptr self, int listener_fd, caf::actor scheduler, net::faults* faults) {
+caf::behavior peers_actor(self_ptr self, int listener_fd, caf::actor scheduler, net::faults* faults,
+                          std::optional<net::key> secret) {
   auto& st = self->state;
   st.faults = faults;
+  st.secret = std::move(secret);
   st.listener = net::socket(listener_fd);
   st.scheduler = std::move(scheduler);
   st.loop = &self->loop();
@@ -266,6 +326,13 @@ caf::behavior peers_actor(self_ptr self, int listener_fd, caf::actor scheduler, 
       [=](accept_atom) { on_acceptable(self); },
       [=](io_atom, std::uint64_t id, std::uint32_t events) { on_io(self, id, events); },
       [=](release_atom, std::uint64_t peer) { release_due(self, peer); },
+      [=](deadline_atom, std::uint64_t id) {
+        auto it = self->state.links.find(id);
+        if (it == self->state.links.end() || !it->second->shake) return;
+        log_line("refusing the connection from " + it->second->sock.peer_address() + ": no handshake within " +
+                 std::to_string(handshake_deadline.count()) + " s");
+        drop(self, id, "refused");
+      },
       [=](cluster_atom, std::uint64_t number, std::uint64_t incarnation) {
         self->state.me = number;
         self->state.incarnation = incarnation;
@@ -295,11 +362,11 @@ caf::behavior peers_actor(self_ptr self, int listener_fd, caf::actor scheduler, 
 }  // namespace
 
 result<std::pair<caf::actor, std::string>> spawn_peers(node_loop& loop, const std::string& host, caf::actor scheduler,
-                                                      net::faults* faults) {
+                                                      net::faults* faults, std::optional<net::key> secret) {
   auto listener = net::listen_on(host, 0);
   if (!listener) return status::unavailable("cannot serve the node-to-node wire on " + host + ": " + listener.error().message());
   std::string address = listener->local_address();
-  auto a = spawn_on(loop, peers_actor, listener->release(), std::move(scheduler), faults);
+  auto a = spawn_on(loop, peers_actor, listener->release(), std::move(scheduler), faults, std::move(secret));
   return std::pair{a, address};
 }
 

@@ -5,7 +5,9 @@
 // The node dials each peer it sends to, once; every connection starts with
 // a hello (number, incarnation) and then carries the dialer's frames, so a
 // pair of nodes talks over two connections, one each way. Frames to a peer
-// whose connection is still being made wait for it. Whatever arrives goes
+// whose connection is still being made wait for it. With the cluster secret,
+// every connection first runs the members' handshake (net/handshake.hpp);
+// one that fails it, or is silent for 5 s, is closed with one log line. Whatever arrives goes
 // to the scheduler as a peer_in, tagged with the sender's hello; fencing
 // (frames of nodes declared dead) is the scheduler's call.
 //
@@ -30,6 +32,7 @@
 #include <trail/status.hpp>
 
 #include "actors/loop.hpp"
+#include "actors/net/auth.hpp"
 
 namespace trail::net {
 class faults;
@@ -39,8 +42,10 @@ namespace trail::actors {
 
 // Listens on `host` (any free port) and spawns the actor on `loop`. Returns
 // it and the address peers reach it at. Errors: unavailable (cannot bind).
-// `faults` (may be null) must outlive the actor.
+// `faults` (may be null) must outlive the actor. `secret`: the cluster's
+// (none: no handshake).
 result<std::pair<caf::actor, std::string>> spawn_peers(node_loop& loop, const std::string& host, caf::actor scheduler,
-                                                      net::faults* faults = nullptr);
+                                                      net::faults* faults = nullptr,
+                                                      std::optional<net::key> secret = std::nullopt);
 
 }  // namespace trail::actors

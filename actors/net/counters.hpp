@@ -16,6 +16,7 @@ struct counters {
   std::atomic<std::uint64_t> copied_chunks{0};       // chunks not received in place (copied once)
   std::atomic<std::uint64_t> connections_opened{0};  // outgoing data connections made
   std::atomic<std::uint64_t> protocol_errors{0};     // connections dropped for a bad frame
+  std::atomic<std::uint64_t> refused{0};             // served connections failing the secret handshake
 
   static void add(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
 };

@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "actors/net/frame_io.hpp"
+#include "actors/net/handshake.hpp"
 #include "actors/net/transfer.hpp"
 #include "schema/credit_window.hpp"
 
@@ -58,6 +59,8 @@ class connection_server {
   connection_server(socket s, const serve_context& ctx) : s_(std::move(s)), ctx_(ctx) {}
 
   void run() {
+    if (ctx_.opts.secret)
+      if (status st = accept_handshake(s_, io(), *ctx_.opts.secret); !st.ok()) return refuse(st);
     for (;;) {
       auto f = in_.read(s_, io(), server_idle_timeout);
       status st = f ? on_request(*f) : f.error();
@@ -74,6 +77,13 @@ class connection_server {
     counters::add(ctx_.count.protocol_errors);
     std::fprintf(stderr, "trail-net: dropping data connection from %s: %s\n", s_.peer_address().c_str(),
                  why.to_string().c_str());
+  }
+
+  // The one line a connection failing the secret handshake leaves.
+  void refuse(const status& why) {
+    counters::add(ctx_.count.refused);
+    std::fprintf(stderr, "trail-net: refusing data connection from %s: %s\n", s_.peer_address().c_str(),
+                 why.message().c_str());
   }
 
   // -- between transfers ---------------------------------------------------------

@@ -19,6 +19,7 @@
 #include "actors/net/connection_pool.hpp"
 #include "actors/net/counters.hpp"
 #include "actors/net/faults.hpp"
+#include "actors/net/handshake.hpp"
 #include "actors/net/puller.hpp"
 #include "actors/net/server.hpp"
 #include "actors/net/socket.hpp"
@@ -259,6 +260,12 @@ status transfer_service::impl::download(puller& p, const job& j, std::byte* dest
   if (!conn) {
     auto fresh = connect_to(k.address, {&stop_, opts_.io_timeout});
     if (!fresh) return fresh.error();
+    if (opts_.secret)
+      if (status st = dial_handshake(*fresh, {&stop_, opts_.io_timeout}, *opts_.secret); !st.ok()) {
+        std::fprintf(stderr, "trail-net: data connection to %s refused: %s\n", k.address.c_str(),
+                     st.message().c_str());
+        return st;
+      }
     counters::add(count_.connections_opened);
     conn = std::move(*fresh);
   }
@@ -323,6 +330,7 @@ transfer_stats transfer_service::stats() const {
   s.copied_chunks = get(c.copied_chunks);
   s.connections_opened = get(c.connections_opened);
   s.protocol_errors = get(c.protocol_errors);
+  s.refused = get(c.refused);
   return s;
 }
 

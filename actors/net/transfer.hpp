@@ -23,6 +23,10 @@
 // delay starts that much later; one lost to a drop or a partition fails with
 // unavailable before any byte moves, as an unreachable peer does.
 //
+// With a secret (transfer_options::secret), a connection whose peer does not
+// prove it holds it is closed with one line on stderr and no other effect,
+// before any frame is read.
+//
 // Every socket wait is bounded by io_timeout and also watches the service's
 // stop signal (an eventfd), so the destructor wakes every thread at once,
 // connects in progress included.
@@ -32,9 +36,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <trail/status.hpp>
+
+#include "actors/net/auth.hpp"
 
 #include "shm/store_access.hpp"
 #include "shm/store.hpp"
@@ -52,6 +59,9 @@ struct transfer_options {
   int pull_threads = 4;                    // concurrent pulls
   faults* fault_points = nullptr;          // fault points consulted before each pull (faults.hpp);
                                            // null: none. Must outlive the service.
+  std::optional<key> secret;               // the cluster secret: every new connection, served or
+                                           // opened, runs the members' handshake (handshake.hpp)
+                                           // first; none: no handshake
 };
 
 // What a service has done so far: monotonic counters, for tests, benchmarks
@@ -66,6 +76,7 @@ struct transfer_stats {
                                          // copied once instead of received in place
   std::uint64_t connections_opened = 0;  // outgoing data connections made (the rest were reused)
   std::uint64_t protocol_errors = 0;     // connections dropped for a malformed or unexpected frame
+  std::uint64_t refused = 0;             // served connections closed for failing the secret handshake
 };
 
 class transfer_service {

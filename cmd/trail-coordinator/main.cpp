@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <caf/io/all.hpp>
 
+#include "actors/control_gate.hpp"
 #include "actors/coordinator.hpp"
 #include "actors/gateway.hpp"
 #include "actors/loop.hpp"
@@ -73,6 +74,7 @@ int main(int argc, char** argv) {
       return 2;
     }
     keys = trail::net::server_keys{*secret, std::nullopt};
+    opts.secret = *secret;
     if (!token_file.empty()) {
       auto token = trail::net::load_or_create_key(token_file);
       if (!token) {
@@ -125,8 +127,21 @@ int main(int argc, char** argv) {
   loop.start();
   auto coordinator = trail::actors::spawn_coordinator(loop, host, opts);
   caf::actor front = coordinator ? coordinator->first : caf::actor{};
+  // Nodes join over CAF on a control port. With a secret it is a gate
+  // (control_gate.hpp) that admits only peers proving they hold it.
   caf::expected<std::uint16_t> control{caf::sec::runtime_error};
-  if (front) control = sys.middleman().publish(front, 0, host.c_str(), true);
+  std::unique_ptr<trail::actors::control_gate> gate;
+  if (front && keys) {
+    auto g = trail::actors::control_gate::start(sys, front, host, keys->secret);
+    if (g) {
+      gate = std::move(*g);
+      control = gate->port();
+    } else {
+      coordinator = g.error();
+    }
+  } else if (front) {
+    control = sys.middleman().publish(front, 0, host.c_str(), true);
+  }
   trail::result<std::pair<caf::actor, std::uint16_t>> gateway = trail::status::unavailable("no control port");
   if (control) {
     trail::actors::gateway_options go;
@@ -167,6 +182,7 @@ int main(int argc, char** argv) {
   }
   if (gateway) caf::anon_send_exit(gateway->first, caf::exit_reason::user_shutdown);
   if (metrics_server) caf::anon_send_exit(metrics_server, caf::exit_reason::user_shutdown);
+  gate.reset();
   if (front) caf::anon_send_exit(front, caf::exit_reason::user_shutdown);
   sys.await_all_actors_done();
   loop.stop();

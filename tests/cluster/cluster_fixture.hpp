@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 #include <trail/client.hpp>
 
+#include "actors/net/auth.hpp"
 #include "shm/process.hpp"
 #include "shm/segment.hpp"
 
@@ -60,6 +61,16 @@ class cluster_test : public ::testing::Test {
     log_ = std::filesystem::temp_directory_path() / ("trail-cluster-test-" + std::to_string(::getpid()) + "-" + test);
     std::filesystem::remove(log_);
     ::setenv("TRAIL_TEST_LOG", log_.c_str(), 1);
+    // TRAIL_TEST_WITH_SECRET=1 (ctest's cluster.with_secret): the same test
+    // with a cluster secret, which the coordinator, the nodes and the
+    // client all take from TRAIL_SECRET_FILE.
+    if (std::getenv("TRAIL_TEST_WITH_SECRET") && !std::getenv("TRAIL_SECRET_FILE")) {
+      own_secret_ = log_.string() + ".secret";
+      std::filesystem::remove(own_secret_);
+      auto k = net::create_key(own_secret_);
+      ASSERT_TRUE(k.ok()) << k.error().to_string();
+      ::setenv("TRAIL_SECRET_FILE", own_secret_.c_str(), 1);
+    }
     start_coordinator();
     for (int i = 1; i <= initial_nodes(); ++i) start_node("n" + std::to_string(i));
     for (auto& [name, m] : nodes_) wait_for(m, "joined ", 20s);
@@ -82,6 +93,10 @@ class cluster_test : public ::testing::Test {
     }
     std::error_code ec;
     std::filesystem::remove(log_, ec);
+    if (!own_secret_.empty()) {
+      ::unsetenv("TRAIL_SECRET_FILE");
+      std::filesystem::remove(own_secret_, ec);
+    }
   }
 
   // `listen`: the address again after a restart; empty: any free port.
@@ -216,6 +231,7 @@ class cluster_test : public ::testing::Test {
   }
 
   std::filesystem::path log_;
+  std::filesystem::path own_secret_;  // the cluster secret this test made (TRAIL_TEST_WITH_SECRET)
   member coordinator_;
   std::map<std::string, member> nodes_;
   std::string address_;

@@ -5,8 +5,10 @@
 #include <caf/io/all.hpp>
 
 #include "actors/cluster_types.hpp"
+#include "actors/control_gate.hpp"
 #include "actors/types.hpp"
 #include "actors/net/control.hpp"
+#include "actors/net/handshake.hpp"
 #include "actors/net/socket.hpp"
 #include "cluster_fixture.hpp"
 
@@ -90,13 +92,27 @@ TEST_F(cluster_test, MalformedClusterMessagesAreRejectedAndLogged) {
   actors::configure(cfg);
   cfg.load<caf::io::middleman>();
   caf::actor_system sys{cfg};
-  auto control = net::control_address(address_, 5s, actors::protocol_version);  // as a joining node does
+  // As a joining node does (with the cluster's secret, if it has one).
+  auto cred = net::credentials_from_env();
+  ASSERT_TRUE(cred.ok()) << cred.error().to_string();
+  auto control = net::control_address(address_, 5s, actors::protocol_version, *cred ? &**cred : nullptr);
   ASSERT_TRUE(control.ok()) << control.error().to_string();
   auto colon = control->caf.rfind(':');
-  auto front = sys.middleman().remote_actor(control->caf.substr(0, colon),
-                                            static_cast<std::uint16_t>(std::stoi(control->caf.substr(colon + 1))));
-  ASSERT_TRUE(front) << sys.render(front.error());
+  auto port = static_cast<std::uint16_t>(std::stoi(control->caf.substr(colon + 1)));
   caf::scoped_actor self{sys};
+  caf::expected<caf::actor> front{caf::sec::runtime_error};
+  if (*cred) {
+    auto scribe = actors::dial_control(sys, control->caf, (*cred)->k, 5s);
+    ASSERT_TRUE(scribe.ok()) << scribe.error().to_string();
+    self->request(actors::basp_broker(sys), 5s, caf::connect_atom::value, std::move(*scribe), port)
+        .receive([&](const caf::node_id&, caf::strong_actor_ptr& p, const std::set<std::string>&) {
+                   front = caf::actor_cast<caf::actor>(p);
+                 },
+                 [&](caf::error& e) { front = std::move(e); });
+  } else {
+    front = sys.middleman().remote_actor(control->caf.substr(0, colon), port);
+  }
+  ASSERT_TRUE(front) << sys.render(front.error());
   // A join of another protocol version is refused.
   self->request(*front, 5s, actors::join_atom::value, actors::protocol_version + 1, std::string("intruder"),
                 std::uint64_t{1}, std::string("127.0.0.1:1"), std::string("127.0.0.1:2"), std::string("127.0.0.1:3"), std::uint32_t{1},
@@ -131,6 +147,10 @@ TEST_F(cluster_test, MalformedClusterMessagesAreRejectedAndLogged) {
     for (std::string junk : {std::string(64, '\x7f'), std::string("\0\0\0\0\0\0\0\x40", 8)}) {
       auto sock = net::connect_to(w, io);
       ASSERT_TRUE(sock.ok()) << sock.error().to_string();
+      if (*cred) {  // a member's garbage: past the handshake, the frames are what is checked
+        status shook = net::dial_handshake(*sock, io, (*cred)->k);
+        ASSERT_TRUE(shook.ok()) << shook.to_string();
+      }
       iovec part = net::io_part(junk.data(), junk.size());
       ASSERT_TRUE(sock->write({&part, 1}, io).ok());
       std::byte b;

@@ -217,12 +217,14 @@ wait_line() {
 
 start_cluster() {
   local n
-  start coordinator "$bin/trail-coordinator" --listen "$coord_ip:$coord_port"
+  # With a cluster secret, as a cluster on a real network runs: the
+  # coordinator creates it; every node and client proves it holds it.
+  start coordinator "$bin/trail-coordinator" --listen "$coord_ip:$coord_port" --secret-file "$work/secret"
   wait_line coordinator "^trail-coordinator: listening on $coord_ip:$coord_port\$" || return 1
   for n in "${nodes[@]}"; do
     start "$n" "$bin/trail-node" --coordinator "$coord_ip:$coord_port" \
       --listen "${ip_of[$n]}:$node_port" \
-      --name "$n" --executors 2 --store-size 512M
+      --name "$n" --executors 2 --store-size 512M --secret-file "$work/secret"
   done
   local ok=0
   for n in "${nodes[@]}"; do
@@ -235,7 +237,7 @@ start_cluster() {
 # stdout; stderr to $work/stderr.
 trail() {
   timeout "$cmd_timeout_s" ip netns exec "${ns_of[coordinator]}" \
-    "$bin/trail" --connect "$coord_ip:$coord_port" "$@" </dev/null 2>"$work/stderr"
+    "$bin/trail" --connect "$coord_ip:$coord_port" --secret-file "$work/secret" "$@" </dev/null 2>"$work/stderr"
 }
 
 last_error() { tr '\n' ' ' <"$work/stderr" | cut -c1-300; }

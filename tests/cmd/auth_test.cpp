@@ -2,13 +2,12 @@
 // started with --secret-file refuses clients without the secret, with a
 // wrong one, or replaying another connection's handshake; an invoke-only
 // token may invoke and read but not deploy, undeploy, put into an app's
-// scope or run admin commands; and a coordinator with a secret lets no node
-// join without it. Every refusal leaves the process serving the others.
+// scope or run admin commands (a cluster's members: auth_cluster_test.cpp).
+// Every refusal leaves the process serving the others.
 #include <sys/stat.h>
 
 #include <fstream>
 
-#include "../cluster/cluster_fixture.hpp"
 #include "../support/data_bytes.hpp"
 #include "../support/temp_dir.hpp"
 #include "actors/net/auth.hpp"
@@ -171,41 +170,6 @@ TEST_F(auth_test, AnInvokeTokenInvokesAndReadsButDoesNotAdminister) {
   expect_refused(c->admin("sessions"), "permission denied");
   EXPECT_EQ(*client_->apps(), (std::vector<std::string>{"data v1"})) << "nothing changed";
   still_serving();
-}
-
-// A coordinator with a secret: nodes that hold it join; one without it
-// cannot, and says why.
-class auth_cluster_test : public cluster_test {
- protected:
-  int initial_nodes() const override { return 2; }
-  void SetUp() override {
-    ASSERT_TRUE(net::create_key(secret_).ok());
-    ::setenv("TRAIL_SECRET_FILE", secret_.c_str(), 1);  // the coordinator, nodes and client take it from there
-    cluster_test::SetUp();
-  }
-  void TearDown() override {
-    cluster_test::TearDown();
-    ::unsetenv("TRAIL_SECRET_FILE");
-  }
-  temp_dir dir_;
-  std::filesystem::path secret_ = dir_.path() / "secret";
-};
-
-TEST_F(auth_cluster_test, ANodeWithoutTheSecretCannotJoin) {
-  ASSERT_TRUE(client_->deploy(std::string(TRAIL_EXAMPLES_DIR) + "/chain/chain.yaml").ok());
-  wait_until_held("chain", 2);
-  ::unsetenv("TRAIL_SECRET_FILE");
-  start_node("intruder");
-  ::setenv("TRAIL_SECRET_FILE", secret_.c_str(), 1);
-  auto& m = nodes_.at("intruder");
-  wait_for(m, "requires authentication", 20s);
-  auto st = client_->status_json();
-  ASSERT_TRUE(st.ok()) << st.error().to_string();
-  auto j = nlohmann::json::parse(*st);
-  EXPECT_EQ(j["nodes"].size(), 2u) << *st;
-  auto r = client_->invoke("chain", {"still", "two"}, 30s);
-  ASSERT_TRUE(r.ok()) << r.error().to_string();
-  EXPECT_EQ(r->output, "<STILL TWO>");
 }
 
 }  // namespace
