@@ -1,12 +1,15 @@
 #include "actors/node.hpp"
 
+#include <pwd.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <future>
 #include <tuple>
 
@@ -51,6 +54,49 @@ struct state_dir_guard {
     if (temporary) std::filesystem::remove_all(dir, ec);
   }
 };
+
+// --executor-user: who the executors run as. Only root may switch users,
+// and root itself is no sandbox.
+result<shm::identity> executor_identity(const std::string& user) {
+  if (::geteuid() != 0)
+    return status::invalid("--executor-user needs trail-node to run as root (it switches each executor to '" + user +
+                           "')");
+  passwd pw{}, *found = nullptr;
+  std::vector<char> buf(16384);
+  if (::getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || !found)
+    return status::not_found("--executor-user: no user '" + user + "'");
+  if (pw.pw_uid == 0) return status::invalid("--executor-user: '" + user + "' is root; name an unprivileged user");
+  return shm::identity{pw.pw_uid, pw.pw_gid};
+}
+
+// What executors of another user must reach, and nothing more: the store
+// becomes theirs to map; the state dir lets their group through to libs/
+// (read only), and lists nothing else. The secret file is not in it.
+status open_to_executors(const shm::store& store, const std::filesystem::path& dir, const shm::identity& who) {
+  if (status st = store.seg().give_to(who.uid, who.gid); !st.ok()) return st;
+  std::error_code ec;
+  std::filesystem::create_directories(dir / "libs", ec);
+  if (ec) return status::internal("cannot create '" + (dir / "libs").string() + "': " + ec.message());
+  // Every directory above it must let the executors through, or no library loads.
+  auto absolute = std::filesystem::canonical(dir, ec);
+  for (auto p = absolute.parent_path(); !ec && !p.empty(); p = p.parent_path()) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0) break;
+    bool through = (st.st_mode & S_IXOTH) || (st.st_uid == who.uid && (st.st_mode & S_IXUSR)) ||
+                   (st.st_gid == who.gid && (st.st_mode & S_IXGRP));
+    if (!through) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+      return status::invalid("--executor-user cannot reach the state dir " + absolute.string() + ": " + p.string() +
+                             " (mode " + mode + ") does not let it through; choose a --state-dir (or TMPDIR) it can reach");
+    }
+    if (p == p.root_path()) break;
+  }
+  for (auto& [path, mode] : {std::pair{dir, 0710}, std::pair{dir / "libs", 0750}})
+    if (::chown(path.c_str(), static_cast<uid_t>(-1), who.gid) != 0 || ::chmod(path.c_str(), mode) != 0)
+      return status::internal("cannot open '" + path.string() + "' to the executors' group: " + std::strerror(errno));
+  return {};
+}
 
 // Ends the loop thread (no actor may be left on it) and passes `code` on.
 int stop_loop(node_loop& loop, int code) {
@@ -116,6 +162,12 @@ int run_node(const node_options& opts, bool cluster) {
   } else if (!opts.invoke_token_file.empty()) {
     return fail("--invoke-token-file needs --secret-file");
   }
+  std::optional<shm::identity> executor_user;
+  if (!opts.executor_user.empty()) {
+    auto who = executor_identity(opts.executor_user);
+    if (!who) return fail(who.error().message());
+    executor_user = *who;
+  }
   state_dir_guard state{opts.state_dir.empty()
                             ? std::filesystem::temp_directory_path() / ("trail-node-" + std::to_string(::getpid()))
                             : opts.state_dir,
@@ -138,6 +190,9 @@ int run_node(const node_options& opts, bool cluster) {
 
   auto store = shm::store::create({opts.store_size, "store", true});
   if (!store) return stop_loop(loop, fail(store.error().to_string()));
+  if (executor_user)
+    if (status opened = open_to_executors(**store, state.dir, *executor_user); !opened.ok())
+      return stop_loop(loop, fail(opened.message()));
   loop_store data_path_store(loop, **store);
 
   std::unique_ptr<net::transfer_service> xfer;
@@ -162,6 +217,7 @@ int run_node(const node_options& opts, bool cluster) {
   shm::pool_options pool;
   pool.executor_path = opts.executor_path;
   pool.executors = opts.executors;
+  pool.run_as = executor_user;
   std::promise<status> started;
   auto scheduler_handle = spawn_scheduler(loop, **store, pool, sched, &started);
   if (status up = started.get_future().get(); !up.ok()) {

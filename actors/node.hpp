@@ -17,6 +17,8 @@ struct node_options {
   int executors = 2;                         // --executors
   std::uint64_t store_size = 512ull << 20;   // --store-size
   std::string executor_path;                 // trail-executor (default: beside trail-node)
+  std::string executor_user;                 // --executor-user: executors run as this user (the
+                                             // node must be root); empty: as the node
   std::filesystem::path state_dir;           // uploaded libraries, and standalone the deployed apps, kept
                                              // across restarts (default: a fresh temp dir, removed at exit)
   std::uint32_t max_sessions = 8192;         // --max-sessions: in flight on this node

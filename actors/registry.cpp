@@ -44,6 +44,9 @@ result<fs::path> store_library(const fs::path& dir, const std::string& bytes) {
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     if (!out) return status::internal("cannot write library to '" + tmp.string() + "'");
   }
+  // Readable whatever the umask: executors of another user (--executor-user)
+  // read it through libs/, which only they and the node may enter.
+  fs::permissions(tmp, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read, ec);
   fs::rename(tmp, path, ec);  // atomic: an executor never maps a half-written file
   if (ec) return status::internal("cannot store library '" + path.string() + "': " + ec.message());
   return path;

@@ -16,6 +16,7 @@
 #include <trail/status.hpp>
 
 #include "schema/channel.hpp"
+#include "shm/process.hpp"
 #include "shm/ring.hpp"
 #include "shm/segment.hpp"
 
@@ -34,6 +35,7 @@ class channel {
   ring& to_executor() { return to_executor_; }
   ring& to_node() { return to_node_; }
   const std::string& name() const { return segment_->name(); }
+  status give_to(const identity& who) const { return segment_->give_to(who.uid, who.gid); }
   // Largest encoded message either direction carries.
   std::size_t max_message() const { return to_executor_.max_record(); }
 

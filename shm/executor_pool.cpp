@@ -111,12 +111,15 @@ status executor_pool::launch(slot& s) {
   ++s.generation;
   auto ch = channel::create("ch" + std::to_string(s.index) + "g" + std::to_string(s.generation));
   if (!ch) return ch.error();
+  if (opts_.run_as)
+    if (status given = (*ch)->give_to(*opts_.run_as); !given.ok()) return given;
   int bell = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (bell < 0) return status::internal(std::string("eventfd: ") + std::strerror(errno));
   launch_spec spec{opts_.executor_path,
                    {"--store", store_.seg().name(), "--channel", (*ch)->name(), "--doorbell",
                     std::to_string(bell), "--slot", std::to_string(s.index)},
-                   {bell}};
+                   {bell},
+                   opts_.run_as};
   auto proc = child_process::launch(spec);
   if (!proc) {
     ::close(bell);

@@ -28,6 +28,7 @@
 
 #include "schema/channel.hpp"
 #include "shm/executor_job.hpp"
+#include "shm/process.hpp"
 #include "shm/ring.hpp"
 #include "shm/store.hpp"
 
@@ -41,6 +42,8 @@ struct pool_options {
   std::chrono::milliseconds send_timeout{1000}; // a channel full this long means a hung peer
   bool respawn = true;                     // replace dead executors
   std::size_t max_queued = 4;              // invocations waiting in a busy executor's ring, at most
+  std::optional<identity> run_as;          // --executor-user: executors run as this user, their
+                                           // channels handed to it; none: as the node
 };
 
 // What the pool reports. Called from poll(), in the order things happened; an

@@ -1,6 +1,7 @@
 #include "shm/process.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -45,10 +46,16 @@ result<child_process> child_process::launch(const launch_spec& spec) {
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGINT, SIG_DFL);
     ::signal(SIGTERM, SIG_DFL);
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
     ::dup2(pipe_fds[1], STDOUT_FILENO);
     ::dup2(pipe_fds[1], STDERR_FILENO);
+    // Another user first: a change of credentials clears the death signal.
+    if (spec.as && (::setgroups(0, nullptr) != 0 || ::setgid(spec.as->gid) != 0 || ::setuid(spec.as->uid) != 0)) {
+      const char msg[] = "trail: cannot switch the executor to its --executor-user\n";
+      [[maybe_unused]] auto n = ::write(STDERR_FILENO, msg, sizeof msg - 1);
+      ::_exit(126);
+    }
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
     for (int fd : spec.keep_fds) ::fcntl(fd, F_SETFD, 0);  // clear FD_CLOEXEC
     ::execv(spec.program.c_str(), argv.data());
     const char msg[] = "trail: cannot exec executor binary\n";

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,10 +13,18 @@
 
 namespace trail::shm {
 
+// A user to run a child as.
+struct identity {
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
 struct launch_spec {
   std::string program;             // path of the binary
   std::vector<std::string> args;   // argv[1..]
   std::vector<int> keep_fds;       // descriptors the child inherits (same numbers)
+  std::optional<identity> as = std::nullopt;  // run as this user, with no supplementary groups
+                                              // (the parent must be root); none: as the parent
 };
 
 // A running (or dead, not yet reaped) child. Destroying it SIGKILLs and reaps

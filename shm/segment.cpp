@@ -104,7 +104,7 @@ result<std::unique_ptr<segment>> segment::create(std::string_view tag, std::uint
                               std::to_string(std::uint64_t(fs.f_bavail) * fs.f_frsize) + " free");
   std::string name = segment_name(self_identity(), next_seq++, tag);
   try {
-    bip::shared_memory_object shm(bip::create_only, name.c_str(), bip::read_write);
+    bip::shared_memory_object shm(bip::create_only, name.c_str(), bip::read_write, bip::permissions(0600));
     shm.truncate(static_cast<bip::offset_t>(size));
     std::byte* base = map_whole(shm, size);
     if (!base) {
@@ -132,6 +132,14 @@ result<std::unique_ptr<segment>> segment::open(const std::string& name) {
   } catch (const bip::interprocess_exception& e) {
     return status::not_found("cannot open shared memory segment '" + name + "': " + e.what());
   }
+}
+
+status segment::give_to(uid_t uid, gid_t gid) const {
+  std::string path = "/dev/shm/" + name_;
+  if (::chown(path.c_str(), uid, gid) != 0)
+    return status::internal("cannot hand segment '" + name_ + "' to uid " + std::to_string(uid) + ": " +
+                            std::strerror(errno));
+  return {};
 }
 
 segment::~segment() {

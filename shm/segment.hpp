@@ -8,6 +8,8 @@
 // so several nodes (and parallel tests) can share one host.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -37,6 +39,10 @@ class segment {
   std::uint64_t size() const { return size_; }
   const std::string& name() const { return name_; }
   bool owner() const { return owner_; }
+  // Segments are created mode 0600. This hands one to another user (the
+  // executors' --executor-user; the caller is root): its file in /dev/shm
+  // becomes theirs, so they may map it, and no one else but root may.
+  status give_to(uid_t uid, gid_t gid) const;
 
   // Faults in every page of the mapping without changing any byte
   // (MADV_POPULATE_WRITE), so that the hot path never pays the first touch

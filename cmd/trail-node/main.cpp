@@ -41,6 +41,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--store-size", store_size, "shared-memory object store size, with K/M/G suffix")->capture_default_str();
   app.add_option("--executor", opts.executor_path, "trail-executor binary")->capture_default_str();
+  app.add_option("--executor-user", opts.executor_user,
+                 "run executors (the functions) as this unprivileged user, so that a function cannot read the "
+                 "node's secret or state; trail-node must run as root (default: as the node)");
   app.add_option("--state-dir", opts.state_dir, "where uploaded libraries are kept; standalone, the deployed apps too, deployed again when the node starts with the same dir (default: a temp dir, removed at exit)");
   app.add_option("--secret-file", opts.secret_file,
                  "the cluster's secret: clients, the coordinator and peers must prove they hold it; standalone, "

@@ -1,10 +1,14 @@
 // An app whose entry function is SIGKILLed in the middle of its first run
-// (after sending one object), and whose entry can be told to always throw.
+// (after sending one object), and whose entry can be told to always throw;
+// and small functions other tests need (probe: who a function runs as).
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -108,4 +112,17 @@ TRAIL_FUNCTION(digest)(trail::context& ctx) {
   std::string text = std::string(in.key()) + " " + std::to_string(in.size()) + " " + hex;
   ctx.put("digests", in.key(), text);
   ctx.output(text);
+}
+
+// Who the function runs as, and whether it may read the file named by its
+// first argument (README "Security": what a function can reach).
+TRAIL_FUNCTION(probe)(trail::context& ctx) {
+  std::string out = "uid=" + std::to_string(::getuid());
+  if (!ctx.args().empty()) {
+    std::string path(ctx.args()[0]);
+    int fd = ::open(path.c_str(), O_RDONLY);
+    out += fd >= 0 ? " read=ok" : std::string(" read=") + std::strerror(errno);
+    if (fd >= 0) ::close(fd);
+  }
+  ctx.output(out);
 }
