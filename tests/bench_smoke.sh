@@ -28,6 +28,13 @@ print(len(lines), "result lines ok")'
 "$bench" throughput --json --nodes 2 --runs 200 --rounds 1 | check
 "$bench" remote-data --json --sizes 8B,1MiB --runs 5 | check
 "$bench" remote-object --json --sizes 1MiB --runs 2 | check
+# With authentication on: the same lines, each saying so.
+for sub in "e2e --runs 20" "remote-hop --runs 20" "remote-data --sizes 8B,1MiB --runs 5"; do
+  # shellcheck disable=SC2086
+  lines=$("$bench" --secret $sub --json)
+  check <<<"$lines"
+  python3 -c 'import json,sys; assert all(json.loads(l).get("auth") is True for l in sys.stdin if l.strip()), "a line without auth"' <<<"$lines"
+done
 "$bench" metrics --json --runs 50 | check
 "$bench" streaming --json --rate 1000 --for 2 | check
 "$bench" sort --json --size 1M --runs 1 | check

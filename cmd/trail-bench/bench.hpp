@@ -4,10 +4,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <trail/status.hpp>
+
+#include "actors/net/auth.hpp"
 
 namespace trail::bench {
 
@@ -29,6 +32,7 @@ struct options {
   std::string payloads;          // hop payload sizes (local-hop, remote-hop); empty: each one's default
   std::string out_dir;           // paper: where results and figures go
   bool quick = false;            // all: small sizes and few runs (a smoke test, not a measurement)
+  std::optional<net::key> secret;  // --secret: every process and client proves this cluster secret
 };
 
 inline int fail(const status& s) {

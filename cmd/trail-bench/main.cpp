@@ -8,6 +8,7 @@
 
 #include "bench.hpp"
 #include "sort.hpp"
+#include "stats.hpp"
 #include "streaming.hpp"
 
 namespace {
@@ -79,7 +80,27 @@ int main(int argc, char** argv) {
   auto* stream = trail::bench::add_streaming(app, so);
   stream->add_option("--executors", o.executors, "executors of the node under test")->capture_default_str();
   app.add_option("--node", o.node_path, "trail-node binary")->capture_default_str();
+  bool with_secret = false;
+  app.add_flag("--secret", with_secret,
+               "measure with authentication on: a cluster secret made for the run, which every trail process "
+               "started and every client proves (README \"Security\"); result lines say \"auth\": true");
   CLI11_PARSE(app, argc, argv);
+  std::filesystem::path secret_file;
+  if (with_secret) {  // children and clients find it in TRAIL_SECRET_FILE
+    secret_file = std::filesystem::temp_directory_path() / ("trail-bench-secret-" + std::to_string(::getpid()));
+    auto k = trail::net::create_key(secret_file);
+    if (!k) return trail::bench::fail(k.error());
+    o.secret = *k;
+    ::setenv("TRAIL_SECRET_FILE", secret_file.c_str(), 1);
+    trail::bench::authenticated_run = true;
+  }
+  struct remove_secret {
+    std::filesystem::path f;
+    ~remove_secret() {
+      std::error_code ec;
+      if (!f.empty()) std::filesystem::remove(f, ec);
+    }
+  } secret_guard{secret_file};
 
   if (*channel) return trail::bench::run_channel(o);
   if (*hop) return trail::bench::run_local_hop(o);

@@ -100,12 +100,14 @@ struct node {
   std::unique_ptr<shm::locked_store> svc;  // no loop owns these stores
   std::unique_ptr<net::transfer_service> net;
 
-  status start(const options&, std::uint64_t store_bytes, const char* tag) {
+  status start(const options& o, std::uint64_t store_bytes, const char* tag) {
     auto s = shm::store::create({store_bytes, tag, true});
     if (!s) return s.error();
     store = std::move(*s);
     svc = std::make_unique<shm::locked_store>(*store);
-    auto t = net::transfer_service::start(*svc);
+    net::transfer_options to;
+    to.secret = o.secret;
+    auto t = net::transfer_service::start(*svc, to);
     if (!t) return t.error();
     net = std::move(*t);
     return {};
