@@ -1,5 +1,7 @@
 #include "actors/durable/etcd.hpp"
 
+#include <thread>
+
 #include <httplib.h>
 
 #include <nlohmann/json.hpp>
@@ -125,13 +127,30 @@ result<etcd> etcd::open(const std::string& endpoints, std::chrono::milliseconds 
 }
 
 result<std::string> etcd::call(const std::string& path, const std::string& body) {
+  // Round after round over the endpoints until one answers or the time is
+  // up: a member that died takes a few hundred ms to be noticed as leader
+  // and replaced, and a request in between must not fail.
+  const auto deadline = std::chrono::steady_clock::now() + timeout_;
   std::string why;
+  for (;;) {
+    auto r = call_once(path, body, deadline, why);
+    if (r || r.error().code() != errc::unavailable) return r;
+    if (std::chrono::steady_clock::now() + retry_pause >= deadline)
+      return status::unavailable("etcd is unavailable (" + why + ")");
+    std::this_thread::sleep_for(retry_pause);
+  }
+}
+
+result<std::string> etcd::call_once(const std::string& path, const std::string& body,
+                                    std::chrono::steady_clock::time_point deadline, std::string& why) {
   for (std::size_t n = 0; n < endpoints_.size(); ++n) {
     std::size_t i = (preferred_ + n) % endpoints_.size();
     const std::string& ep = endpoints_[i];
     auto colon = ep.rfind(':');
     httplib::Client http(ep.substr(0, colon), std::stoi(ep.substr(colon + 1)));
-    auto secs = timeout_.count() / 1000, usecs = (timeout_.count() % 1000) * 1000;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    auto secs = left.count() / 1000, usecs = (left.count() % 1000) * 1000;
     http.set_connection_timeout(secs, usecs);
     http.set_read_timeout(secs, usecs);
     http.set_write_timeout(secs, usecs);
@@ -152,7 +171,7 @@ result<std::string> etcd::call(const std::string& path, const std::string& body)
     if (code == 3 || res->status == 400) return status::invalid("etcd refused " + path + ": " + message);
     why = ep + ": " + message;
   }
-  return status::unavailable("etcd is unavailable (" + why + ")");
+  return status::unavailable(why);
 }
 
 status etcd::put(const std::string& key, const std::string& value) {

@@ -6,8 +6,11 @@
 // coordinator's writes are rare (deploys, undeploys) and small next to an
 // HTTP round trip's cost.
 //
-// Blocking calls; one client per thread. Every error is a trail::status:
-// unavailable when no endpoint answers (or etcd has no quorum), invalid
+// Blocking calls; one client per thread. A call tries the endpoints, the
+// one that answered last first, round after round until one answers or
+// `timeout` is up (a member's loss and the election after it cost a
+// request nothing). Every error is a trail::status:
+// unavailable when no endpoint answered in time (or etcd has no quorum), invalid
 // argument for what etcd refused as malformed (e.g. a value over its request
 // size limit), internal for an answer this client cannot read.
 #pragma once
@@ -55,8 +58,13 @@ class etcd {
 
  private:
   etcd(std::vector<std::string> endpoints, std::chrono::milliseconds timeout);
-  // POSTs `body` (JSON) to `path` on the first endpoint that answers.
+  // POSTs `body` (JSON) to `path` on the first endpoint that answers,
+  // trying again until the timeout is up.
   result<std::string> call(const std::string& path, const std::string& body);
+  // One round over the endpoints; `why`: what the last one said.
+  result<std::string> call_once(const std::string& path, const std::string& body,
+                                std::chrono::steady_clock::time_point deadline, std::string& why);
+  static constexpr std::chrono::milliseconds retry_pause{100};
   std::vector<std::string> endpoints_;
   std::chrono::milliseconds timeout_;
   std::size_t preferred_ = 0;  // the endpoint that answered last

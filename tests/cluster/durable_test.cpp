@@ -4,13 +4,15 @@
 // sessions it had accepted finish, and invocations work. An undeploy is kept
 // too. With etcd down, deploys and new sessions fail "unavailable" and all
 // resumes when etcd is back; a coordinator cannot start without its etcd.
+// Each runs against one etcd member and against three; with three, losing
+// any one member changes nothing.
 #include "../support/etcd_member.hpp"
 #include "cluster_fixture.hpp"
 
 namespace trail::testing {
 namespace {
 
-class durable_test : public cluster_test {
+class durable_test : public cluster_test, public ::testing::WithParamInterface<int> {
  protected:
   std::vector<std::string> coordinator_extra() const override { return {"--etcd", etcd_.endpoint()}; }
 
@@ -22,10 +24,10 @@ class durable_test : public cluster_test {
     start_coordinator_again();
   }
 
-  etcd_member etcd_;
+  etcd_cluster etcd_{GetParam()};  // members
 };
 
-TEST_F(durable_test, AppsOutliveACoordinatorKilledAndStartedAgain) {
+TEST_P(durable_test, AppsOutliveACoordinatorKilledAndStartedAgain) {
   deploy("spread.yaml");
   deploy("spread.yaml");  // v2
   ASSERT_TRUE(client_->deploy(std::string(TRAIL_EXAMPLES_DIR) + "/chain/chain.yaml").ok());
@@ -58,7 +60,7 @@ TEST_F(durable_test, AppsOutliveACoordinatorKilledAndStartedAgain) {
 // Sessions accepted before the coordinator died are started again by the
 // next one (their nodes dropped them when it went) and end with their
 // output; the ids a client holds stay valid and are never handed out again.
-TEST_F(durable_test, SessionsAcceptedBeforeTheCrashFinishAfterIt) {
+TEST_P(durable_test, SessionsAcceptedBeforeTheCrashFinishAfterIt) {
   deploy("naps.yaml");
   wait_until_held("naps", 3);
   std::vector<std::uint64_t> ids;
@@ -92,7 +94,7 @@ TEST_F(durable_test, SessionsAcceptedBeforeTheCrashFinishAfterIt) {
   EXPECT_NE(coordinator_.said.find("1 app(s) and 0 session(s) kept in etcd"), std::string::npos) << coordinator_.said;
 }
 
-TEST_F(durable_test, WithEtcdDownDeploysAndNewSessionsFailClearlyUntilItIsBack) {
+TEST_P(durable_test, WithEtcdDownDeploysAndNewSessionsFailClearlyUntilItIsBack) {
   deploy("spread.yaml");
   wait_until_held("spread", 3);
   etcd_.kill();
@@ -113,6 +115,48 @@ TEST_F(durable_test, WithEtcdDownDeploysAndNewSessionsFailClearlyUntilItIsBack) 
   auto out = client_->invoke("spread", {"back"}, 30s);
   ASSERT_TRUE(out.ok()) << out.error().to_string();
   EXPECT_EQ(out->output, "<BACK>");
+}
+
+INSTANTIATE_TEST_SUITE_P(EtcdMembers, durable_test, ::testing::Values(1, 3),
+                         [](const auto& info) { return std::to_string(info.param) + "_members"; });
+
+// Three etcd members: SIGKILL any one, and deploys, sessions and a
+// coordinator restart go on as if nothing happened; it comes back and
+// another goes.
+class etcd_quorum_test : public cluster_test {
+ protected:
+  std::vector<std::string> coordinator_extra() const override { return {"--etcd", etcd_.endpoint()}; }
+  etcd_cluster etcd_{3};
+};
+
+TEST_F(etcd_quorum_test, LosingOneMemberOfThreeChangesNothing) {
+  deploy("spread.yaml");
+  wait_until_held("spread", 3);
+  for (std::size_t lost = 0; lost < 3; ++lost) {
+    SCOPED_TRACE("etcd member " + std::to_string(lost) + " killed");
+    etcd_.kill(lost);
+    auto d = client_->deploy(cluster_apps + "spread.yaml");  // a write: a new version
+    ASSERT_TRUE(d.ok()) << d.error().to_string();
+    EXPECT_EQ(d->rfind("spread v" + std::to_string(lost + 2), 0), 0u) << *d;
+    std::vector<std::uint64_t> ids;
+    for (int i = 0; i < 4; ++i) {
+      auto r = client_->invoke("spread", {"async"}, 30s, true);
+      ASSERT_TRUE(r.ok()) << r.error().to_string();
+      ids.push_back(r->session);
+    }
+    for (auto id : ids) {
+      auto r = client_->result_of(id, 30s);
+      ASSERT_TRUE(r.ok()) << r.error().to_string();
+      EXPECT_EQ(r->output, "<ASYNC>");
+    }
+    coordinator_.expect_clean_exit = false;  // and what it kept is read back from the other two
+    coordinator_.proc.kill(SIGKILL);
+    start_coordinator_again();
+    auto apps = client_->apps();
+    ASSERT_TRUE(apps.ok()) << apps.error().to_string();
+    EXPECT_EQ(*apps, (std::vector<std::string>{"spread v" + std::to_string(lost + 2)}));
+    etcd_.restart(lost);
+  }
 }
 
 TEST(durable_coordinator, ACoordinatorWithoutItsEtcdDoesNotStart) {

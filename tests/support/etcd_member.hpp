@@ -1,7 +1,6 @@
-// A real one-member etcd on loopback for tests: its own data dir under
-// TMPDIR and free ports, started with the Debian etcd binary; killed and
-// its data removed at the end. restart() starts it again on the same ports
-// and data (what survives an etcd restart).
+// Real etcd members on loopback for tests: their own data dirs under TMPDIR
+// and free ports, started with the Debian etcd binary; killed and their
+// data removed at the end.
 #pragma once
 
 #include <netinet/in.h>
@@ -15,6 +14,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "actors/durable/etcd.hpp"
 #include "shm/process.hpp"
@@ -35,50 +35,84 @@ inline int free_port() {
   return ntohs(a.sin_port);
 }
 
-class etcd_member {
+// A real etcd on loopback, one member or several (3: what a deployment that
+// survives the loss of a machine runs). Each member has its own data dir
+// and ports; kill(i) SIGKILLs one, restart(i) starts it again on its ports
+// and data; without `i`, every member. Elections are quick (50 ms
+// heartbeats, 500 ms election timeout) so a lost leader is replaced soon.
+class etcd_cluster {
  public:
-  etcd_member() : client_port_(free_port()), peer_port_(free_port()) { start(); }
+  explicit etcd_cluster(int members = 1) : members_(static_cast<std::size_t>(members)) {
+    for (auto& m : members_) m.client_port = free_port(), m.peer_port = free_port();
+    for (std::size_t i = 0; i < members_.size(); ++i) launch(i);
+    wait_ready(endpoint());
+  }
 
-  std::string endpoint() const { return "127.0.0.1:" + std::to_string(client_port_); }
+  // Every member's client address, comma-separated (what --etcd takes).
+  std::string endpoint() const {
+    std::string all;
+    for (std::size_t i = 0; i < members_.size(); ++i) all += (i ? "," : "") + endpoint(i);
+    return all;
+  }
+  std::string endpoint(std::size_t i) const { return "127.0.0.1:" + std::to_string(members_[i].client_port); }
 
+  void kill(std::size_t i) {
+    members_[i].proc.kill(SIGKILL);
+    members_[i].proc = {};
+  }
   void kill() {
-    proc_.kill(SIGKILL);
-    proc_ = {};
+    for (std::size_t i = 0; i < members_.size(); ++i) kill(i);
+  }
+  void restart(std::size_t i) {
+    kill(i);
+    launch(i);
+    wait_ready(endpoint(i));
   }
   void restart() {
     kill();
-    start();
+    for (std::size_t i = 0; i < members_.size(); ++i) launch(i);
+    wait_ready(endpoint());
   }
 
  private:
-  void start() {
-    std::string client = "http://" + endpoint(), peer = "http://127.0.0.1:" + std::to_string(peer_port_);
+  struct member {
+    int client_port = 0, peer_port = 0;
+    shm::child_process proc;
+  };
+
+  std::string peer_url(std::size_t i) const { return "http://127.0.0.1:" + std::to_string(members_[i].peer_port); }
+
+  void launch(std::size_t i) {
+    std::string name = "m" + std::to_string(i), client = "http://" + endpoint(i), cluster;
+    for (std::size_t j = 0; j < members_.size(); ++j) cluster += (j ? "," : "") + ("m" + std::to_string(j)) + "=" + peer_url(j);
     auto p = shm::child_process::launch(
         {"/usr/bin/etcd",
-         {"--name", "default", "--data-dir", (dir_.path() / "data").string(), "--listen-client-urls", client,
-          "--advertise-client-urls", client, "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-          "--initial-cluster", "default=" + peer, "--log-level", "error"},
+         {"--name", name, "--data-dir", (dir_.path() / name).string(), "--listen-client-urls", client,
+          "--advertise-client-urls", client, "--listen-peer-urls", peer_url(i), "--initial-advertise-peer-urls",
+          peer_url(i), "--initial-cluster", cluster, "--heartbeat-interval", "50", "--election-timeout", "500",
+          "--log-level", "error"},
          {}});
     ASSERT_TRUE(p.ok()) << p.error().to_string();
-    proc_ = std::move(*p);
-    // Ready when it answers (each try is a request with its own timeout).
-    auto db = durable::etcd::open(endpoint(), std::chrono::milliseconds(500));
+    members_[i].proc = std::move(*p);
+  }
+
+  // Ready when a read through `endpoints` is answered (the client tries
+  // again, within its timeout, until there is a leader).
+  void wait_ready(const std::string& endpoints) {
+    auto db = durable::etcd::open(endpoints, std::chrono::seconds(20));
     ASSERT_TRUE(db.ok());
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    status last;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto r = db->get("trail/ready");
-      if (r.ok()) return;
-      last = r.error();
-      ASSERT_TRUE(proc_.try_reap().empty()) << "etcd exited: " << last.to_string();
-      ::poll(nullptr, 0, 20);  // between tries; the deadline bounds the wait
-    }
-    FAIL() << "etcd never answered: " << last.to_string();
+    auto r = db->get("trail/ready");
+    ASSERT_TRUE(r.ok()) << "etcd never answered at " << endpoints << ": " << r.error().to_string();
+    for (auto& m : members_)
+      if (m.proc.pid() > 0) {
+        ASSERT_TRUE(m.proc.try_reap().empty()) << "an etcd member exited";
+      }
   }
 
   temp_dir dir_;
-  int client_port_, peer_port_;
-  shm::child_process proc_;
+  std::vector<member> members_;
 };
+
+using etcd_member = etcd_cluster;  // one member
 
 }  // namespace trail::testing
