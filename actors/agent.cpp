@@ -82,7 +82,7 @@ void connect(self_ptr self) {
   // (A short blocking exchange: this actor has nothing else to do until joined.)
   auto control = net::control_address(st.opts.coordinator_host + ":" + std::to_string(st.opts.coordinator_port),
                                       std::chrono::milliseconds(1000), protocol_version,
-                                      st.opts.secret ? &*st.opts.secret : nullptr);
+                                      st.opts.secret ? &*st.opts.secret : nullptr, st.opts.tls);
   if (!control) return retry_later(self, control.error().message());
   auto& caf_address = control->caf;
   auto colon = caf_address.rfind(':');

@@ -14,6 +14,7 @@
 #include "actors/core/manifest.hpp"
 #include "actors/net/auth.hpp"
 #include "actors/net/socket.hpp"
+#include "actors/net/tls.hpp"
 #include "actors/types.hpp"
 #include "schema/client.hpp"
 #include "schema/frame_buffer.hpp"
@@ -43,12 +44,13 @@ struct view_buf : std::streambuf {
 
 struct client::credentials {
   std::optional<net::credentials> cred;
+  std::shared_ptr<net::tls_context> tls;  // TRAIL_TLS_CA: servers speak TLS, signed by this CA
 };
 
 // One TCP connection speaking the client wire (schema/client.capnp).
 struct client::impl {
   net::stop_signal stop;  // never raised: every wait ends by its timeout
-  net::socket sock;
+  net::stream sock;
   schema::frame_buffer in{schema::max_client_frame};
   std::uint64_t next_id = 1;
   std::string out;  // the frame being sent (its capacity is reused)
@@ -137,7 +139,9 @@ result<client::impl*> client::impl_node(impl& from, const std::string& address) 
 result<client> client::connect(const std::string& address, std::chrono::milliseconds timeout) {
   auto env = net::credentials_from_env();
   if (!env) return env.error();
-  auto p = open(address, timeout, std::make_shared<credentials>(credentials{std::move(*env)}));
+  auto tls = net::client_tls_from_env();
+  if (!tls) return tls.error();
+  auto p = open(address, timeout, std::make_shared<credentials>(credentials{std::move(*env), std::move(*tls)}));
   if (!p) return p.error();
   return client(std::move(*p));
 }
@@ -145,8 +149,11 @@ result<client> client::connect(const std::string& address, std::chrono::millisec
 result<client> client::connect(const std::string& address, const key_file& key, std::chrono::milliseconds timeout) {
   auto k = net::load_key(key.path);
   if (!k) return k.error();
+  auto tls = net::client_tls_from_env();
+  if (!tls) return tls.error();
   auto cred = std::make_shared<credentials>();
   cred->cred = net::credentials{std::move(*k), key.invoke_only ? net::role::invoke : net::role::admin};
+  cred->tls = std::move(*tls);
   auto p = open(address, timeout, std::move(cred));
   if (!p) return p.error();
   return client(std::move(*p));
@@ -167,8 +174,11 @@ result<std::unique_ptr<client::impl>> client::open(const std::string& address, s
   }
   if (port <= 0 || port > 65535) return status::invalid("invalid port in '" + address + "'");
   auto p = std::make_unique<impl>();
-  auto sock = net::connect_to(address, net::io_limits{&p->stop, timeout});
-  if (!sock) return status::unavailable("cannot connect to " + address + ": " + sock.error().message());
+  auto sock = net::stream::connect(address, net::io_limits{&p->stop, timeout}, cred ? cred->tls : nullptr);
+  if (!sock) {
+    if (sock.error().code() == errc::invalid_argument) return sock.error();  // a server the CA did not sign
+    return status::unavailable("cannot connect to " + address + ": " + sock.error().message());
+  }
   p->sock = std::move(*sock);
   p->cred = std::move(cred);
   impl* raw = p.get();

@@ -51,6 +51,18 @@ struct connection {
   std::optional<net::role> role;
   std::unordered_map<std::uint64_t, incoming_put> puts;  // by the put request's id
   std::deque<outgoing_get> gets;                         // in the order they were asked
+  // With TLS: the engine, and replies encoded but not yet encrypted into `out`.
+  std::unique_ptr<net::tls_engine> tls;
+  std::string plain;
+  std::string& replies() { return tls ? plain : out.bytes(); }
+  // (TLS) Encrypts the replies waiting, once the handshake is over.
+  status seal() {
+    if (!tls || !tls->established() || plain.empty()) return {};
+    status st = tls->write(std::as_bytes(std::span(plain.data(), plain.size())));
+    plain.clear();
+    tls->take_output(out.bytes());
+    return st;
+  }
 };
 
 struct gateway_state {
@@ -92,7 +104,7 @@ void next_chunk(self_ptr self, connection& c) {
   r.bytes = {g.window.data + g.sent, n};
   g.sent += n;
   r.last = g.sent == g.window.size;
-  schema::encode(r, c.out.bytes());  // (out was sent: it is empty)
+  schema::encode(r, c.replies());  // (out was sent: it is empty)
   if (!r.last) return;
   end_get(self, g.window);
   c.gets.pop_front();
@@ -104,6 +116,7 @@ void flush(self_ptr self, std::uint64_t id) {
   connection* c = self->state.conns.find(id);
   if (!c) return;
   for (;;) {
+    if (status sealed = c->seal(); !sealed.ok()) return close_connection(self, id);
     switch (c->out.flush(self->state.conns.loop(), c->sock.fd(), read_events)) {
       case outbox::state::waiting: return;
       case outbox::state::broken: return close_connection(self, id);  // the client is gone
@@ -118,7 +131,7 @@ void flush(self_ptr self, std::uint64_t id) {
 void send_reply(self_ptr self, std::uint64_t id, const reply& r) {
   connection* c = self->state.conns.find(id);
   if (!c) return;  // the client went away meanwhile
-  schema::encode(r, c->out.bytes());
+  schema::encode(r, c->replies());
   flush(self, id);
 }
 
@@ -372,21 +385,52 @@ void reject(self_ptr self, std::uint64_t id, const status& why) {
   send_reply(self, id, error_reply(0, why));
 }
 
+// (TLS) Takes cipher bytes that arrived: the handshake's, or records whose
+// plaintext goes into c.in. False: the connection was closed (not TLS, a
+// broken stream).
+bool decrypt(self_ptr self, std::uint64_t id, connection& c, std::span<const std::byte> cipher) {
+  c.tls->feed(cipher);
+  status broken;
+  if (!c.tls->established()) {
+    auto done = c.tls->handshake();
+    if (!done) broken = done.error();
+  }
+  while (broken.ok() && c.tls->established()) {
+    auto room = c.in.space();
+    auto n = c.tls->read(room);
+    if (!n) broken = n.error();
+    else if (*n == 0) break;
+    else c.in.commit(*n);
+  }
+  if (!broken.ok()) {
+    log_line("closing a TLS connection from " + c.sock.peer_address() + ": " + broken.message());
+    close_connection(self, id);
+    return false;
+  }
+  if (c.tls->has_output()) {  // the handshake's answer
+    c.tls->take_output(c.out.bytes());
+    flush(self, id);
+  }
+  return self->state.conns.find(id) != nullptr;
+}
+
 // Reads what arrived (edge-triggered: until EAGAIN) and handles each whole frame.
 // (`hangup`: the peer closed or failed; read on to the end, whatever the
 // reads return on the way.)
 void on_readable(self_ptr self, std::uint64_t id, bool hangup = false) {
   auto& st = self->state;
   bool eof = false;
+  std::byte cipher[16 << 10];
   for (;;) {
     connection* cp = st.conns.find(id);
     if (!cp || cp->closing) return;
     connection& c = *cp;
-    auto room = c.in.space();
+    auto room = c.tls ? std::span<std::byte>(cipher) : c.in.space();
     ssize_t n = ::recv(c.sock.fd(), room.data(), room.size(), 0);
     bool drained = false;  // a short read took all there was (no EAGAIN round needed)
     if (n > 0) {
-      c.in.commit(static_cast<std::size_t>(n));
+      if (!c.tls) c.in.commit(static_cast<std::size_t>(n));
+      else if (!decrypt(self, id, c, room.first(static_cast<std::size_t>(n)))) return;
       drained = static_cast<std::size_t>(n) < room.size() && !hangup;
     } else if (n == 0) {
       eof = true;
@@ -421,7 +465,9 @@ void on_acceptable(self_ptr self) {
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     caf::actor me = caf::actor_cast<caf::actor>(self);
     auto limit = st.opts.keys ? max_frame_before_auth : st.opts.max_frame;
-    auto id = st.conns.add(std::make_unique<connection>(std::move(sock), limit), read_events,
+    auto conn = std::make_unique<connection>(std::move(sock), limit);
+    if (st.opts.tls) conn->tls = std::make_unique<net::tls_engine>(st.opts.tls);
+    auto id = st.conns.add(std::move(conn), read_events,
                            [me](std::uint64_t id, std::uint32_t ev) { caf::anon_send(me, io_atom::value, id, ev); });
     on_readable(self, id);  // it may have spoken already
   });

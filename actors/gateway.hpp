@@ -26,6 +26,7 @@
 
 #include "actors/loop.hpp"
 #include "actors/net/auth.hpp"
+#include "actors/net/tls.hpp"
 #include "schema/client.hpp"
 
 namespace trail::actors {
@@ -44,6 +45,9 @@ struct gateway_options {
   // into new sessions; not deploy, undeploy, put into an app's scope, run
   // admin commands or ask for a coordinator's control ports.
   std::optional<net::server_keys> keys;
+  // With TLS (--tls-cert/--tls-key), every connection is TLS, its handshake
+  // before anything else; one that does not speak it is closed.
+  std::shared_ptr<net::tls_context> tls;
 };
 
 // Listens on opts.host:opts.port and spawns the gateway on `loop`. Returns

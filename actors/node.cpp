@@ -22,6 +22,7 @@
 #include "actors/metrics_server.hpp"
 #include "actors/peers.hpp"
 #include "actors/net/faults.hpp"
+#include "actors/net/tls.hpp"
 #include "actors/net/transfer.hpp"
 #include "actors/registry.hpp"
 #include "actors/scheduler.hpp"
@@ -162,6 +163,10 @@ int run_node(const node_options& opts, bool cluster) {
   } else if (!opts.invoke_token_file.empty()) {
     return fail("--invoke-token-file needs --secret-file");
   }
+  auto tls = net::server_tls_from(opts.tls_cert, opts.tls_key);
+  if (!tls) return fail(tls.error().message());
+  auto coordinator_tls = net::client_tls_from_env(opts.tls_ca);
+  if (!coordinator_tls) return fail(coordinator_tls.error().message());
   std::optional<shm::identity> executor_user;
   if (!opts.executor_user.empty()) {
     auto who = executor_identity(opts.executor_user);
@@ -259,6 +264,7 @@ int run_node(const node_options& opts, bool cluster) {
       ao.restart = [](const std::string&) { request_restart(); };
       ao.name = opts.name;
       if (keys) ao.secret = net::credentials{keys->secret, net::role::admin};
+      ao.tls = *coordinator_tls;
       agent = spawn_agent(sys, ao, scheduler_handle, registry);
       // Without its agent a node is outside the cluster for good: start over.
       agent->attach_functor([](const caf::error& reason) {
@@ -274,6 +280,7 @@ int run_node(const node_options& opts, bool cluster) {
   go.port = opts.port;
   go.front = front;
   go.keys = keys;
+  go.tls = *tls;
   auto gateway = up.ok() ? spawn_gateway(loop, go) : result<std::pair<caf::actor, std::uint16_t>>(up);
   caf::expected<std::uint16_t> port{caf::sec::runtime_error};
   if (gateway) port = gateway->second;

@@ -34,6 +34,9 @@ struct node_options {
   // hold it (net/auth.hpp); standalone, created (mode 0600) if missing. Empty:
   // no authentication. --invoke-token-file: a key for invoke-only clients.
   std::filesystem::path secret_file, invoke_token_file;
+  // --tls-cert/--tls-key (TRAIL_TLS_CERT/KEY): its client wire speaks TLS;
+  // --tls-ca (TRAIL_TLS_CA): it checks its coordinator's certificate.
+  std::string tls_cert, tls_key, tls_ca;
 };
 
 // run_cluster's exit code when the node must start over as a new

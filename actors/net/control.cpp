@@ -1,16 +1,18 @@
 #include "actors/net/control.hpp"
 
 #include "actors/net/socket.hpp"
+#include "actors/net/tls.hpp"
 #include "schema/client.hpp"
 #include "schema/frame_buffer.hpp"
 
 namespace trail::net {
 
 result<coordinator_ports> control_address(const std::string& address, std::chrono::milliseconds timeout,
-                                          std::uint32_t version, const credentials* cred) {
+                                          std::uint32_t version, const credentials* cred,
+                                          std::shared_ptr<tls_context> tls) {
   stop_signal never;
   io_limits io{&never, timeout};
-  auto sock = connect_to(address, io);
+  auto sock = stream::connect(address, io, std::move(tls));
   if (!sock) return sock.error();
   schema::frame_buffer in(64 << 10);
   std::uint64_t next_id = 1;

@@ -5,11 +5,16 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include <trail/status.hpp>
 
 #include "actors/net/auth.hpp"
+
+namespace trail::net {
+class tls_context;
+}
 
 namespace trail::net {
 
@@ -23,7 +28,9 @@ struct coordinator_ports {
 // proof with `cred`: auth.hpp). Errors: unavailable (unreachable, silent for
 // `timeout`), not_found (not a coordinator), invalid_argument (a malformed
 // answer, another protocol version, no or a wrong key).
+// With `tls`, over TLS (a coordinator with --tls-cert).
 result<coordinator_ports> control_address(const std::string& address, std::chrono::milliseconds timeout,
-                                          std::uint32_t version, const credentials* cred = nullptr);
+                                          std::uint32_t version, const credentials* cred = nullptr,
+                                          std::shared_ptr<tls_context> tls = nullptr);
 
 }  // namespace trail::net

@@ -58,7 +58,16 @@ int main(int argc, char** argv) {
   app.add_option("--invoke-token-file", token_file,
                  "a second key, for clients that may only invoke and read (created when missing; needs --secret-file)");
   app.add_option("--metrics", metrics, "HOST:PORT to serve Prometheus metrics on (GET /metrics); port 0: any free port");
+  std::string tls_cert, tls_key;
+  app.add_option("--tls-cert", tls_cert, "PEM certificate chain: clients and joining nodes reach it over TLS (or "
+                                         "TRAIL_TLS_CERT; scripts/tls-certs makes one)");
+  app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert (or TRAIL_TLS_KEY)");
   CLI11_PARSE(app, argc, argv);
+  auto tls = trail::net::server_tls_from(tls_cert, tls_key);
+  if (!tls) {
+    std::fprintf(stderr, "trail-coordinator: %s\n", tls.error().message().c_str());
+    return 2;
+  }
   trail::actors::metrics_server_options mo;
   if (!metrics.empty())
     if (auto s = trail::actors::parse_metrics_address(metrics, mo); !s.ok()) {
@@ -151,6 +160,7 @@ int main(int argc, char** argv) {
     go.control = host + ":" + std::to_string(*control);
     go.control_wire = coordinator->second;
     go.keys = keys;
+    go.tls = *tls;
     gateway = trail::actors::spawn_gateway(loop, go);
   }
   caf::actor metrics_server;

@@ -71,11 +71,15 @@ int main(int argc, char** argv) {
                                                "(or TRAIL_SECRET_FILE)");
   app.add_option("--token-file", token_file, "an invoke-only token instead (or TRAIL_TOKEN_FILE): invoke, result, get, "
                                              "put --session");
+  std::string tls_ca;
+  app.add_option("--tls-ca", tls_ca, "PEM CA certificate the node's or coordinator's must be signed by: talk TLS "
+                                     "(or TRAIL_TLS_CA)");
   app.footer("\n" + table.list_help());
   app.prefix_command();  // everything after the global flags is the command
   CLI11_PARSE(app, argc, argv);
   // (the client library reads them from the environment, for every connection it opens)
   if (!secret_file.empty()) ::setenv("TRAIL_SECRET_FILE", secret_file.c_str(), 1);
+  if (!tls_ca.empty()) ::setenv("TRAIL_TLS_CA", tls_ca.c_str(), 1);
   if (!token_file.empty()) {
     ::setenv("TRAIL_TOKEN_FILE", token_file.c_str(), 1);
     if (secret_file.empty()) ::unsetenv("TRAIL_SECRET_FILE");

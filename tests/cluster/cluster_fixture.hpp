@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 #include <trail/client.hpp>
 
+#include "../support/tls_files.hpp"
 #include "actors/net/auth.hpp"
 #include "shm/process.hpp"
 #include "shm/segment.hpp"
@@ -71,6 +72,15 @@ class cluster_test : public ::testing::Test {
       ASSERT_TRUE(k.ok()) << k.error().to_string();
       ::setenv("TRAIL_SECRET_FILE", own_secret_.c_str(), 1);
     }
+    // TRAIL_TEST_WITH_TLS=1 (ctest's cluster.with_tls): the same test with
+    // TLS on every client wire (clients, nodes asking the coordinator where
+    // to join, puts and gets sent to nodes), from the environment.
+    if (std::getenv("TRAIL_TEST_WITH_TLS") && !std::getenv("TRAIL_TLS_CA")) {
+      tls_.emplace();
+      ::setenv("TRAIL_TLS_CERT", tls_->cert().c_str(), 1);
+      ::setenv("TRAIL_TLS_KEY", tls_->key().c_str(), 1);
+      ::setenv("TRAIL_TLS_CA", tls_->ca().c_str(), 1);
+    }
     start_coordinator();
     for (int i = 1; i <= initial_nodes(); ++i) start_node("n" + std::to_string(i));
     for (auto& [name, m] : nodes_) wait_for(m, "joined ", 20s);
@@ -96,6 +106,10 @@ class cluster_test : public ::testing::Test {
     if (!own_secret_.empty()) {
       ::unsetenv("TRAIL_SECRET_FILE");
       std::filesystem::remove(own_secret_, ec);
+    }
+    if (tls_) {
+      for (const char* v : {"TRAIL_TLS_CERT", "TRAIL_TLS_KEY", "TRAIL_TLS_CA"}) ::unsetenv(v);
+      tls_.reset();
     }
   }
 
@@ -232,6 +246,7 @@ class cluster_test : public ::testing::Test {
 
   std::filesystem::path log_;
   std::filesystem::path own_secret_;  // the cluster secret this test made (TRAIL_TEST_WITH_SECRET)
+  std::optional<tls_files> tls_;      // its TLS files (TRAIL_TEST_WITH_TLS)
   member coordinator_;
   std::map<std::string, member> nodes_;
   std::string address_;

@@ -10,6 +10,7 @@
 #include "actors/net/control.hpp"
 #include "actors/net/handshake.hpp"
 #include "actors/net/socket.hpp"
+#include "actors/net/tls.hpp"
 #include "cluster_fixture.hpp"
 
 namespace trail::testing {
@@ -95,7 +96,9 @@ TEST_F(cluster_test, MalformedClusterMessagesAreRejectedAndLogged) {
   // As a joining node does (with the cluster's secret, if it has one).
   auto cred = net::credentials_from_env();
   ASSERT_TRUE(cred.ok()) << cred.error().to_string();
-  auto control = net::control_address(address_, 5s, actors::protocol_version, *cred ? &**cred : nullptr);
+  auto tls = net::client_tls_from_env();
+  ASSERT_TRUE(tls.ok()) << tls.error().to_string();
+  auto control = net::control_address(address_, 5s, actors::protocol_version, *cred ? &**cred : nullptr, *tls);
   ASSERT_TRUE(control.ok()) << control.error().to_string();
   auto colon = control->caf.rfind(':');
   auto port = static_cast<std::uint16_t>(std::stoi(control->caf.substr(colon + 1)));
