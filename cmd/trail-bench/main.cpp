@@ -84,7 +84,22 @@ int main(int argc, char** argv) {
   app.add_flag("--secret", with_secret,
                "measure with authentication on: a cluster secret made for the run, which every trail process "
                "started and every client proves (README \"Security\"); result lines say \"auth\": true");
+  std::string tls_dir;
+  app.add_option("--tls", tls_dir,
+                 "measure with TLS on the client wire: DIR holds ca.pem, trail.pem and trail.key (scripts/tls-certs "
+                 "DIR); every trail process started serves TLS and every client checks it; result lines say \"tls\"");
   CLI11_PARSE(app, argc, argv);
+  if (!tls_dir.empty()) {  // children and clients find them in the environment
+    for (auto [var, file] : {std::pair{"TRAIL_TLS_CERT", "trail.pem"}, {"TRAIL_TLS_KEY", "trail.key"},
+                             {"TRAIL_TLS_CA", "ca.pem"}}) {
+      auto path = std::filesystem::path(tls_dir) / file;
+      if (!std::filesystem::exists(path))
+        return trail::bench::fail(trail::status::not_found("--tls: no " + path.string() + " (scripts/tls-certs " +
+                                                           tls_dir + " makes it)"));
+      ::setenv(var, path.c_str(), 1);
+    }
+    trail::bench::tls_run = true;
+  }
   std::filesystem::path secret_file;
   if (with_secret) {  // children and clients find it in TRAIL_SECRET_FILE
     secret_file = std::filesystem::temp_directory_path() / ("trail-bench-secret-" + std::to_string(::getpid()));

@@ -31,12 +31,15 @@ inline summary summarize(std::vector<double> us) {
 // blocking socket) or "spin" (spin briefly, then block).
 // `with_ratio` false: the result is not a latency comparable to the floor
 // (throughput), so no ratio_p50.
-// Set by --secret: every result line says it was measured with authentication on.
+// Set by --secret and --tls: every result line says it was measured with
+// authentication, or TLS, on.
 inline bool authenticated_run = false;
+inline bool tls_run = false;
 
 inline void emit(nlohmann::json line, const summary& result, const char* floor_name, const char* floor_wakeup,
                  const summary& floor, bool with_ratio = true) {
   if (authenticated_run) line["auth"] = true;
+  if (tls_run) line["tls"] = true;
   line["p50_us"] = result.p50_us;
   line["p99_us"] = result.p99_us;
   line["samples"] = result.samples;
