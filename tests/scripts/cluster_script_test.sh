@@ -1,8 +1,9 @@
 #!/bin/bash
-# scripts/cluster as a user runs it: `up` starts etcd, a coordinator and two
-# nodes with a fresh cluster secret (mode 0600); a client without the secret
-# is refused, one with it deploys and invokes; `down` stops every process
-# and removes the state dir, secret included.
+# scripts/cluster as a user runs it: `up --tls` starts etcd, a coordinator
+# and two nodes with a fresh cluster secret (mode 0600) and TLS on the client
+# wire; a client without the CA or without the secret is refused, one with
+# both deploys and invokes; `down` stops every process and removes the state
+# dir, secret and certificates included.
 #
 #   cluster_script_test.sh BUILD_DIR EXAMPLES_DIR
 set -euo pipefail
@@ -23,7 +24,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$repo/scripts/cluster" up --nodes 2 --build "$build" >"$work/up.out" 2>&1 || {
+"$repo/scripts/cluster" up --nodes 2 --tls --build "$build" >"$work/up.out" 2>&1 || {
   cat "$work/up.out" >&2
   fail "scripts/cluster up failed"
   exit 1
@@ -33,7 +34,16 @@ coord=$(cat "$TRAIL_CLUSTER_DIR/coordinator.addr")
 [ "$(stat -c %a "$secret")" = 600 ] && pass "the secret is mode 0600" || fail "secret mode $(stat -c %a "$secret")"
 grep -q "export TRAIL_SECRET_FILE=$secret" "$work/up.out" && pass "up says how to use the secret" ||
   fail "up did not print the secret's export line: $(cat "$work/up.out")"
+grep -q "export TRAIL_TLS_CA=$TRAIL_CLUSTER_DIR/tls/ca.pem" "$work/up.out" && pass "up says where the CA is" ||
+  fail "up did not print the CA's export line"
 pids=$(cat "$TRAIL_CLUSTER_DIR"/*.pid | awk '{print $1}')
+
+if out=$(TRAIL_SECRET_FILE=$secret "$build/bin/trail" --connect "$coord" apps 2>&1); then
+  fail "a client without TLS was served: $out"
+else
+  pass "a client without the CA is refused"
+fi
+export TRAIL_TLS_CA=$TRAIL_CLUSTER_DIR/tls/ca.pem
 
 if out=$("$build/bin/trail" --connect "$coord" apps 2>&1); then
   fail "a client without the secret was served: $out"
