@@ -20,6 +20,7 @@ struct agent_state {
   caf::actor scheduler, registry;
   caf::actor front;
   std::string coordinator_wire;  // where the coordinator's node wire listens
+  std::string seen_as;           // this node's host on its connection to the coordinator
   std::uint64_t number = 0;
   std::chrono::milliseconds backoff{100};
   bool restarting = false;
@@ -50,11 +51,21 @@ void retry_later(self_ptr self, const std::string& why) {
   st.backoff = std::min<std::chrono::milliseconds>(st.backoff * 2, std::chrono::seconds(2));
 }
 
+// `address` as other machines reach it: a wildcard host (--listen 0.0.0.0 or
+// [::]) becomes the host this node has on its connection to the coordinator.
+std::string reachable(const std::string& address, const std::string& seen_as) {
+  auto colon = address.rfind(':');
+  std::string host = address.substr(0, colon);
+  bool wildcard = host.empty() || host == "0.0.0.0" || host == "::" || host == "[::]";
+  return wildcard && !seen_as.empty() ? seen_as + address.substr(colon) : address;
+}
+
 void join(self_ptr self) {
   auto& st = self->state;
   auto& o = st.opts;
-  self->request(st.front, std::chrono::seconds(5), join_atom::value, protocol_version, o.name, o.incarnation, o.listen,
-                o.data, o.client, o.executors, caf::actor_cast<caf::actor>(self), st.scheduler, st.registry)
+  self->request(st.front, std::chrono::seconds(5), join_atom::value, protocol_version, o.name, o.incarnation,
+                reachable(o.listen, st.seen_as), reachable(o.data, st.seen_as), reachable(o.client, st.seen_as),
+                o.executors, caf::actor_cast<caf::actor>(self), st.scheduler, st.registry)
       .then(
           [=](std::uint64_t number) {
             auto& st = self->state;
@@ -90,6 +101,7 @@ void connect(self_ptr self) {
   if (std::from_chars(caf_address.data() + colon + 1, caf_address.data() + caf_address.size(), port).ec != std::errc{})
     return retry_later(self, "malformed control address '" + caf_address + "'");
   st.coordinator_wire = control->wire;
+  st.seen_as = control->seen_as;
   auto replied = [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
     if (!ptr) return retry_later(self, "no actor published there");
     self->state.front = caf::actor_cast<caf::actor>(ptr);

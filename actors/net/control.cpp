@@ -47,7 +47,8 @@ result<coordinator_ports> control_address(const std::string& address, std::chron
   if (r->what != schema::client_reply::kind::control || r->text.rfind(':') == std::string::npos ||
       r->wire.rfind(':') == std::string::npos)
     return status::invalid(address + " gave no control addresses");
-  return coordinator_ports{std::move(r->text), std::move(r->wire)};
+  std::string local = sock->local_address();
+  return coordinator_ports{std::move(r->text), std::move(r->wire), local.substr(0, local.rfind(':'))};
 }
 
 }  // namespace trail::net

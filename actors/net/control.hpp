@@ -19,8 +19,9 @@ class tls_context;
 namespace trail::net {
 
 struct coordinator_ports {
-  std::string caf;   // host:port of its CAF endpoint: membership and control
-  std::string wire;  // host:port of its node wire: sessions started and ended
+  std::string caf;    // host:port of its CAF endpoint: membership and control
+  std::string wire;   // host:port of its node wire: sessions started and ended
+  std::string seen_as;  // this end's host on that connection: how the coordinator's network reaches us
 };
 
 // Where a joining node reaches the coordinator whose gateway listens at

@@ -101,6 +101,7 @@ class stream {
   result<std::size_t> read_at_least(std::span<const iovec> parts, std::size_t at_least, const io_limits& io);
   void close() { sock_.close(); }
   bool valid() const { return sock_.valid(); }
+  std::string local_address() const { return sock_.local_address(); }
 
  private:
   socket sock_;

@@ -140,9 +140,10 @@ class cluster_test : public ::testing::Test {
     client_.emplace(std::move(*c));
   }
 
-  void start_node(const std::string& name, std::vector<std::string> extra = {}) {
+  void start_node(const std::string& name, std::vector<std::string> extra = {},
+                  const std::string& listen = "127.0.0.1:0") {
     ::setenv("TRAIL_TEST_NODE", name.c_str(), 1);
-    std::vector<std::string> args{"--coordinator", address_, "--listen", "127.0.0.1:0", "--name", name,
+    std::vector<std::string> args{"--coordinator", address_, "--listen", listen, "--name", name,
                                   "--executors", "2", "--store-size", store_size()};
     args.insert(args.end(), extra.begin(), extra.end());
     auto p = shm::child_process::launch({TRAIL_NODE_PATH, args, {}});

@@ -85,6 +85,32 @@ TEST_F(cluster_test, WithoutItsCoordinatorAClientGetsUnavailableAndNodesRejoinAN
   EXPECT_EQ(out->output, "<BACK>");
 }
 
+// A node listening on every interface (--listen 0.0.0.0) is known to the
+// cluster by the address it reaches the coordinator from, not by 0.0.0.0,
+// which means nothing on another machine; work reaches it there.
+TEST_F(cluster_test, ANodeOnEveryInterfaceIsKnownByTheAddressTheCoordinatorSees) {
+  start_node("wild", {}, "0.0.0.0:0");
+  wait_for(nodes_.at("wild"), "joined ", 20s);
+  auto st = client_->status_json();
+  ASSERT_TRUE(st.ok()) << st.error().to_string();
+  auto j = nlohmann::json::parse(*st);
+  bool seen = false;
+  for (auto& n : j["nodes"]) {
+    if (n["name"] != "wild") continue;
+    seen = true;
+    EXPECT_EQ(n["address"].get<std::string>().rfind("127.0.0.1:", 0), 0u) << n.dump();
+    EXPECT_EQ(n["data"].get<std::string>().rfind("127.0.0.1:", 0), 0u) << n.dump();
+  }
+  ASSERT_TRUE(seen) << *st;
+  deploy("spread.yaml");
+  wait_until_held("spread", 4);
+  for (int i = 0; i < 8; ++i) {
+    auto out = client_->invoke("spread", {"wide"}, 30s);
+    ASSERT_TRUE(out.ok()) << out.error().to_string();
+    EXPECT_EQ(out->output, "<WIDE>");
+  }
+}
+
 // A peer that joins as a node and then sends garbage: every receiver rejects
 // it, says so in its log, and keeps serving.
 TEST_F(cluster_test, MalformedClusterMessagesAreRejectedAndLogged) {
