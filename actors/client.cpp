@@ -125,7 +125,9 @@ void client::set_request_timeout(std::chrono::milliseconds t) { impl_->timeout =
 // the next ones).
 result<client::impl*> client::impl_node(impl& from, const std::string& address) {
   auto& slot = from.nodes[address];
-  if (slot && slot->broken.ok()) return slot.get();
+  // A kept connection that has bytes or its end waiting, while no request is
+  // out on it, was closed by its node (it restarted since): open it again.
+  if (slot && slot->broken.ok() && !slot->sock.readable()) return slot.get();
   auto c = open(address, from.timeout, from.cred);
   if (!c) {
     from.nodes.erase(address);

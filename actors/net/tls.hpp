@@ -102,6 +102,7 @@ class stream {
   void close() { sock_.close(); }
   bool valid() const { return sock_.valid(); }
   std::string local_address() const { return sock_.local_address(); }
+  bool readable() const { return sock_.readable(); }  // bytes or the end of the stream are waiting
 
  private:
   socket sock_;

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../cluster/cluster_fixture.hpp"
+#include "../support/etcd_member.hpp"  // free_port
 #include "../support/data_bytes.hpp"
 #include "node_fixture.hpp"
 #include "raw_client.hpp"
@@ -214,6 +215,42 @@ TEST_F(data_cluster_test, CliPutAndGetThroughTheCoordinator) {
                        {"--connect", address_, "put", "data", "in", "cli-obj", "-", "--session", "--wait", "--json"}, bytes);
   ASSERT_EQ(s.code, 0) << s.err;
   EXPECT_EQ(nlohmann::json::parse(s.out)["output"], "cli-obj 14 " + checksum(bytes)) << s.out;
+}
+
+// The client keeps its connection to a node a coordinator sent it to. When
+// that node restarts on the same address, the next put finds the old
+// connection closed and opens a new one: it never fails for it.
+class one_node_data_test : public cluster_test {
+ protected:
+  int initial_nodes() const override { return 0; }
+  void start_solo() {
+    start_node("solo", {}, listen_);  // (what it says starts afresh)
+    wait_for(nodes_.at("solo"), "joined ", 20s);
+  }
+  // Puts until the app's scope has its (new) owner; never "connection lost".
+  void put_eventually(const std::string& key) {
+    for (auto until = std::chrono::steady_clock::now() + 20s;;) {
+      auto p = client_->put("data", "store", key, "x");
+      if (p.ok()) return;
+      ASSERT_EQ(p.error().message().find("connection to the node lost"), std::string::npos) << p.error().to_string();
+      ASSERT_LT(std::chrono::steady_clock::now(), until) << p.error().to_string();
+    }
+  }
+  std::string listen_ = "127.0.0.1:" + std::to_string(free_port());
+};
+
+TEST_F(one_node_data_test, APutAfterTheNodeRestartedOnItsAddressOpensANewConnection) {
+  start_solo();
+  ASSERT_TRUE(client_->deploy(data_manifest).ok());
+  wait_until_held("data", 1);
+  put_eventually("before");
+  signal_node("solo", SIGKILL);
+  start_solo();
+  wait_until_held("data", 1);
+  put_eventually("after");
+  auto g = client_->get("data", "store", "after");
+  ASSERT_TRUE(g.ok()) << g.error().to_string();
+  EXPECT_EQ(*g, "x");
 }
 
 }  // namespace
