@@ -43,9 +43,17 @@ inline int free_port() {
 class etcd_cluster {
  public:
   explicit etcd_cluster(int members = 1) : members_(static_cast<std::size_t>(members)) {
-    for (auto& m : members_) m.client_port = free_port(), m.peer_port = free_port();
-    for (std::size_t i = 0; i < members_.size(); ++i) launch(i);
-    wait_ready(endpoint());
+    // A port free_port() found may be taken by another process before etcd
+    // binds it; that member then exits. Start again on new ports, twice.
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      for (auto& m : members_) m.client_port = free_port(), m.peer_port = free_port();
+      for (std::size_t i = 0; i < members_.size(); ++i) launch(i);
+      if (all_running() && answers(endpoint()) && all_running()) return;
+      kill();
+      std::error_code ec;
+      for (std::size_t i = 0; i < members_.size(); ++i) std::filesystem::remove_all(dir_.path() / ("m" + std::to_string(i)), ec);
+    }
+    ADD_FAILURE() << "etcd did not start on free ports in 3 tries";
   }
 
   // Every member's client address, comma-separated (what --etcd takes).
@@ -94,6 +102,18 @@ class etcd_cluster {
          {}});
     ASSERT_TRUE(p.ok()) << p.error().to_string();
     members_[i].proc = std::move(*p);
+  }
+
+  bool all_running() {
+    for (auto& m : members_) {
+      (void)m.proc.try_reap();
+      if (!m.proc.running()) return false;
+    }
+    return true;
+  }
+  static bool answers(const std::string& endpoints) {
+    auto db = durable::etcd::open(endpoints, std::chrono::seconds(20));
+    return db.ok() && db->get("trail/ready").ok();
   }
 
   // Ready when a read through `endpoints` is answered (the client tries
