@@ -19,6 +19,7 @@ struct agent_state {
   agent_options opts;
   caf::actor scheduler, registry;
   caf::actor front;
+  std::unique_ptr<net::tls_relay> control_relay;  // (TLS) carries the control connection's bytes
   std::string coordinator_wire;  // where the coordinator's node wire listens
   std::string seen_as;           // this node's host on its connection to the coordinator
   std::uint64_t number = 0;
@@ -109,10 +110,14 @@ void connect(self_ptr self) {
     join(self);
   };
   auto failed = [=](caf::error& e) { retry_later(self, self->system().render(e)); };
-  if (st.opts.secret) {  // the control port is a gate: prove the secret, then CAF takes the socket
-    auto scribe = dial_control(self->system(), caf_address, st.opts.secret->k, std::chrono::seconds(5));
-    if (!scribe) return retry_later(self, "control port " + caf_address + ": " + scribe.error().message());
-    self->request(basp_broker(self->system()), std::chrono::seconds(5), caf::connect_atom::value, std::move(*scribe), port)
+  if (st.opts.secret || st.opts.tls) {  // the control port is a gate: TLS, the secret, then CAF takes the socket
+    std::optional<net::key> secret;
+    if (st.opts.secret) secret = st.opts.secret->k;
+    auto dialed = dial_control(self->system(), caf_address, secret, st.opts.tls, std::chrono::seconds(5));
+    if (!dialed) return retry_later(self, "control port " + caf_address + ": " + dialed.error().message());
+    st.control_relay = std::move(dialed->relay);
+    self->request(basp_broker(self->system()), std::chrono::seconds(5), caf::connect_atom::value,
+                  std::move(dialed->scribe), port)
         .then(replied, failed);
     return;
   }

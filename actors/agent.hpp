@@ -44,7 +44,7 @@ struct agent_options {
                                      // the coordinator sends clients' puts and gets
   std::uint32_t executors = 0;
   std::optional<net::credentials> secret;  // proves this node to a coordinator that wants proof
-  std::shared_ptr<net::tls_context> tls;   // the coordinator's client wire is TLS, signed by this CA
+  std::shared_ptr<net::tls_context> tls;   // the coordinator's wires are TLS, signed by this CA
   std::chrono::milliseconds heartbeat{100};
   std::function<void(const std::string& why)> restart;  // called once, from an actor thread
 };

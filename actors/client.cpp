@@ -14,7 +14,7 @@
 #include "actors/core/manifest.hpp"
 #include "actors/net/auth.hpp"
 #include "actors/net/socket.hpp"
-#include "actors/net/tls.hpp"
+#include "actors/net/stream.hpp"
 #include "actors/types.hpp"
 #include "schema/client.hpp"
 #include "schema/frame_buffer.hpp"

@@ -8,12 +8,18 @@
 // as a connection it made. A peer that fails the handshake is closed with
 // one log line; BASP never reads a byte of it.
 //
+// With TLS, the TLS handshake comes first and the members' handshake runs
+// inside it; BASP then gets one end of a socketpair and a tls_relay
+// (net/tls_relay.hpp) carries its bytes through TLS, on a thread per
+// connection.
+//
 // Each handshake runs on a short-lived thread of its own (at most 5 s), so
 // a silent stranger holds up no one else.
 #pragma once
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <caf/all.hpp>
@@ -21,16 +27,18 @@
 
 #include <trail/status.hpp>
 
-#include "actors/net/auth.hpp"
+#include "actors/net/handshake.hpp"
+#include "actors/net/tls_relay.hpp"
 
 namespace trail::actors {
 
 class control_gate {
  public:
   // Listens on host (any free port) and admits proven peers to `published`.
-  // Errors: unavailable (cannot listen).
+  // `security`: the secret's handshake (if any) and TLS (if any; its server
+  // side). Errors: unavailable (cannot listen).
   static result<std::unique_ptr<control_gate>> start(caf::actor_system& sys, caf::actor published,
-                                                     const std::string& host, net::key secret);
+                                                     const std::string& host, net::member_security security);
   ~control_gate();  // stops accepting; handshakes in flight end at once
 
   std::string address() const;  // host:port
@@ -44,14 +52,23 @@ class control_gate {
   std::unique_ptr<impl> impl_;
 };
 
-// Dials a gate at "host:port" and proves the secret. The connection comes
-// back as a CAF scribe for BASP to take over: request (connect_atom,
-// scribe, port) of basp_broker(), as the middleman does when it dials,
-// answered with (node_id, strong_actor_ptr, std::set<std::string>).
-// Errors: unavailable (unreachable; the gate closed on us: another secret),
-// invalid_argument (the gate did not prove it holds ours).
-result<caf::io::scribe_ptr> dial_control(caf::actor_system& sys, const std::string& address, const net::key& secret,
-                                         std::chrono::milliseconds timeout);
+// A dialed control connection: the scribe for BASP to take over, and with
+// TLS the relay that carries its bytes (keep it as long as the connection).
+struct control_dial {
+  caf::io::scribe_ptr scribe;
+  std::unique_ptr<net::tls_relay> relay;
+};
+
+// Dials a gate at "host:port", runs TLS (with `tls`, a client context) and
+// proves the secret (with `secret`). The connection comes back as a CAF
+// scribe for BASP to take over: request (connect_atom, scribe, port) of
+// basp_broker(), as the middleman does when it dials, answered with
+// (node_id, strong_actor_ptr, std::set<std::string>). Errors: unavailable
+// (unreachable; the gate closed on us: another secret), invalid_argument
+// (the gate did not prove it holds ours, or its certificate is not the CA's).
+result<control_dial> dial_control(caf::actor_system& sys, const std::string& address,
+                                  const std::optional<net::key>& secret, std::shared_ptr<net::tls_context> tls,
+                                  std::chrono::milliseconds timeout);
 caf::actor basp_broker(caf::actor_system& sys);
 
 }  // namespace trail::actors

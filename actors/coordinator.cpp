@@ -324,7 +324,7 @@ result<std::pair<caf::actor, std::string>> spawn_coordinator(node_loop& loop, co
     for (auto& s : shards) caf::anon_send(s, restore_atom::value, *keeper);
   }
   auto front = spawn_on(loop, front_actor, opts, shards);
-  auto wire = spawn_peers(loop, host, front, nullptr, opts.secret);  // what nodes send on it goes to the front
+  auto wire = spawn_peers(loop, host, front, nullptr, opts.members);  // what nodes send on it goes to the front
   if (!wire) {
     caf::anon_send_exit(front, caf::exit_reason::user_shutdown);
     return wire.error();

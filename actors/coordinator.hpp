@@ -30,7 +30,7 @@
 #include <trail/status.hpp>
 
 #include "actors/loop.hpp"
-#include "actors/net/auth.hpp"
+#include "actors/net/handshake.hpp"
 
 namespace trail::actors {
 
@@ -41,7 +41,7 @@ struct coordinator_options {
   std::chrono::milliseconds placement_wait{10000};  // an invocation waits this long for a node
   std::size_t result_cache = 10000;               // ended sessions kept per shard for `trail result`
   std::string etcd;                               // --etcd endpoints: deployed apps are kept there
-  std::optional<net::key> secret;                 // --secret-file: nodes prove it on the node wire
+  net::member_security members;                   // --secret-file, --tls-*: how the node wire is guarded
 };
 
 // Spawns the shards and the front on `loop`, and the node wire the shards

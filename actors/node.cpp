@@ -163,10 +163,20 @@ int run_node(const node_options& opts, bool cluster) {
   } else if (!opts.invoke_token_file.empty()) {
     return fail("--invoke-token-file needs --secret-file");
   }
-  auto tls = net::server_tls_from(opts.tls_cert, opts.tls_key);
-  if (!tls) return fail(tls.error().message());
-  auto coordinator_tls = net::client_tls_from_env(opts.tls_ca);
-  if (!coordinator_tls) return fail(coordinator_tls.error().message());
+  // TLS: a standalone node's clients; in a cluster, every wire (members.tls).
+  net::member_security members;
+  if (keys) members.secret = keys->secret;
+  std::shared_ptr<net::tls_context> client_tls;
+  if (cluster) {
+    auto tls = net::member_tls_from(opts.tls_cert, opts.tls_key, opts.tls_ca);
+    if (!tls) return fail(tls.error().message());
+    members.tls = *tls;
+    client_tls = tls->server;
+  } else {
+    auto tls = net::server_tls_from(opts.tls_cert, opts.tls_key);
+    if (!tls) return fail(tls.error().message());
+    client_tls = *tls;
+  }
   std::optional<shm::identity> executor_user;
   if (!opts.executor_user.empty()) {
     auto who = executor_identity(opts.executor_user);
@@ -204,7 +214,7 @@ int run_node(const node_options& opts, bool cluster) {
   if (cluster) {
     auto x = net::transfer_service::start(
         data_path_store,
-        {.host = opts.host, .fault_points = &fault_points, .secret = keys ? std::optional(keys->secret) : std::nullopt});
+        {.host = opts.host, .fault_points = &fault_points, .secret = members.secret, .tls = members.tls});
     if (!x) return stop_loop(loop, fail("cannot serve the data path on " + opts.host + ": " + x.error().message()));
     xfer = std::move(*x);
   }
@@ -250,8 +260,7 @@ int run_node(const node_options& opts, bool cluster) {
   }
   std::string wire_address;
   if (cluster) {
-    auto p = spawn_peers(loop, opts.host, scheduler_handle, &fault_points,
-                         keys ? std::optional(keys->secret) : std::nullopt);
+    auto p = spawn_peers(loop, opts.host, scheduler_handle, &fault_points, members);
     if (p) {
       std::tie(wire, wire_address) = *p;
       caf::anon_send(scheduler_handle, peers_atom::value, wire);
@@ -264,7 +273,7 @@ int run_node(const node_options& opts, bool cluster) {
       ao.restart = [](const std::string&) { request_restart(); };
       ao.name = opts.name;
       if (keys) ao.secret = net::credentials{keys->secret, net::role::admin};
-      ao.tls = *coordinator_tls;
+      ao.tls = members.tls.client;
       agent = spawn_agent(sys, ao, scheduler_handle, registry);
       // Without its agent a node is outside the cluster for good: start over.
       agent->attach_functor([](const caf::error& reason) {
@@ -280,7 +289,7 @@ int run_node(const node_options& opts, bool cluster) {
   go.port = opts.port;
   go.front = front;
   go.keys = keys;
-  go.tls = *tls;
+  go.tls = client_tls;
   auto gateway = up.ok() ? spawn_gateway(loop, go) : result<std::pair<caf::actor, std::uint16_t>>(up);
   caf::expected<std::uint16_t> port{caf::sec::runtime_error};
   if (gateway) port = gateway->second;

@@ -47,7 +47,13 @@ struct link {
   // a dialed link's frames wait in `held`.
   std::optional<net::member_handshake> shake;
   std::string held;
-  std::string& frames_out() { return shake ? held : out.bytes(); }
+  // With TLS, under everything else: what is to be sent waits in `plain`
+  // and is sealed into `out` on flush, once the TLS handshake is over.
+  std::unique_ptr<net::tls_engine> tls;
+  std::string plain;
+  std::string& wire_out() { return tls ? plain : out.bytes(); }
+  std::string& frames_out() { return shake ? held : wire_out(); }
+  bool proven() const { return !shake && (!tls || tls->established()); }
 };
 
 struct peers_state {
@@ -65,6 +71,7 @@ struct peers_state {
   // delay holds, oldest first, each with the time it may leave.
   net::faults* faults = nullptr;
   std::optional<net::key> secret;  // every link proves it first (handshake.hpp); none: no handshake
+  net::member_tls tls;             // every link is TLS (accepted: server, dialed: client); none: plain
   std::unordered_map<std::uint64_t, std::deque<std::pair<std::chrono::steady_clock::time_point, schema::peer_message>>> delayed;
   std::uint64_t next_link = 1;
   static inline const char* name = "trail.peers";
@@ -105,11 +112,21 @@ void reject(self_ptr self, std::uint64_t id, const status& why) {
   drop(self, id, why.message());
 }
 
+// (TLS) Encrypts what waits to be sent, once the TLS handshake is over.
+status seal(link& l) {
+  if (!l.tls || !l.tls->established() || l.plain.empty()) return {};
+  status st = l.tls->write(std::as_bytes(std::span(l.plain.data(), l.plain.size())));
+  l.plain.clear();
+  l.tls->take_output(l.out.bytes());
+  return st;
+}
+
 void flush(self_ptr self, std::uint64_t id) {
   auto& st = self->state;
   auto it = st.links.find(id);
   if (it == st.links.end() || it->second->connecting) return;
   link& l = *it->second;
+  if (status sealed = seal(l); !sealed.ok()) return drop(self, id, sealed.message());
   if (l.out.flush(*st.loop, l.sock.fd(), events) == outbox::state::broken) drop(self, id, std::strerror(l.out.error()));
 }
 
@@ -141,9 +158,14 @@ link* outgoing(self_ptr self, std::uint64_t peer) {
   l.connecting = true;
   l.out.armed();
   st.dialed[peer] = id;
+  if (st.tls) {
+    l.tls = std::make_unique<net::tls_engine>(st.tls.client);
+    (void)l.tls->handshake();  // its first flight (a client's cannot fail before the server answers)
+    l.tls->take_output(l.out.bytes());
+  }
   if (st.secret) {
     l.shake.emplace(net::member_handshake::side::dialer, *st.secret);
-    l.out.bytes() += std::exchange(l.shake->output(), {});
+    l.wire_out() += std::exchange(l.shake->output(), {});
   }
   schema::encode(schema::peer_message{schema::peer_hello{st.me, st.incarnation}}, l.frames_out());
   return &l;
@@ -226,10 +248,10 @@ bool shake_on(self_ptr self, std::uint64_t id, link& l, std::span<const std::byt
     drop(self, id, "refused");
     return false;
   }
-  l.out.bytes() += std::exchange(l.shake->output(), {});
+  l.wire_out() += std::exchange(l.shake->output(), {});
   if (l.shake->done()) {
     l.shake.reset();
-    l.out.bytes() += std::exchange(l.held, {});
+    l.wire_out() += std::exchange(l.held, {});
     auto rest = got.subspan(*used);
     if (!l.outgoing && !rest.empty()) {
       auto room = l.in.space(rest.size());
@@ -242,18 +264,57 @@ bool shake_on(self_ptr self, std::uint64_t id, link& l, std::span<const std::byt
   return self->state.links.contains(id);
 }
 
-// Reads what arrived on an accepted link and hands each frame on (a dialed
-// link carries nothing back but its handshake: it is read only to see it
-// close). `hangup`: the far end closed or failed; read on to the end.
+// Takes plaintext that arrived: the members' handshake's, then frames (on
+// an accepted link, read into l.in: `got` is its uncommitted space, unless
+// the handshake was still on). False: the link is gone.
+bool take_bytes(self_ptr self, std::uint64_t id, link& l, std::span<const std::byte> got) {
+  if (l.shake) return shake_on(self, id, l, got);
+  if (l.outgoing) return true;  // a dialed link carries nothing back but handshakes
+  l.in.commit(got.size());
+  return take_frames(self, id, l);
+}
+
+// Where plaintext is read to: l.in's space once frames may come, else scratch.
+std::span<std::byte> room_for(link& l, std::span<std::byte> scratch) {
+  return l.outgoing || l.shake ? scratch : l.in.space();
+}
+
+// (TLS) Takes cipher bytes that arrived: the TLS handshake's, or records,
+// each decrypted and taken. False: the link is gone.
+bool decrypt(self_ptr self, std::uint64_t id, link& l, std::span<const std::byte> cipher) {
+  l.tls->feed(cipher);
+  if (!l.tls->established()) {
+    if (auto done = l.tls->handshake(); !done) {
+      log_line("refusing the connection " + std::string(l.outgoing ? "to " : "from ") + l.sock.peer_address() +
+               ": TLS: " + done.error().message());
+      drop(self, id, "refused");
+      return false;
+    }
+  }
+  if (l.tls->has_output()) l.tls->take_output(l.out.bytes());  // the TLS handshake's
+  while (l.tls->established()) {
+    std::byte scratch[512];
+    auto room = room_for(l, scratch);
+    auto n = l.tls->read(room);
+    if (!n) return drop(self, id, n.error().message()), false;
+    if (*n == 0) break;
+    if (!take_bytes(self, id, l, room.first(*n))) return false;
+  }
+  flush(self, id);
+  return self->state.links.contains(id);
+}
+
+// Reads what arrived on a link and takes it (a dialed link carries nothing
+// back but handshakes: it is read to see them, and to see it close).
+// `hangup`: the far end closed or failed; read on to the end.
 void on_readable(self_ptr self, std::uint64_t id, bool hangup) {
   auto& st = self->state;
   for (;;) {
     auto it = st.links.find(id);
     if (it == st.links.end()) return;
     link& l = *it->second;
-    std::byte scratch[512];
-    bool raw = l.outgoing || l.shake;
-    auto room = raw ? std::span<std::byte>(scratch) : l.in.space();
+    std::byte scratch[16 << 10];
+    auto room = l.tls ? std::span<std::byte>(scratch) : room_for(l, scratch);
     ssize_t n = ::recv(l.sock.fd(), room.data(), room.size(), 0);
     if (n == 0) return drop(self, id, "");
     if (n < 0) {
@@ -262,12 +323,7 @@ void on_readable(self_ptr self, std::uint64_t id, bool hangup) {
       return drop(self, id, std::strerror(errno));
     }
     auto got = room.first(static_cast<std::size_t>(n));
-    if (l.shake) {
-      if (!shake_on(self, id, l, got)) return;
-    } else if (!l.outgoing) {
-      l.in.commit(got.size());
-      if (!take_frames(self, id, l)) return;
-    }
+    if (!(l.tls ? decrypt(self, id, l, got) : take_bytes(self, id, l, got))) return;
     if (got.size() < room.size() && !hangup) return;  // drained
   }
 }
@@ -289,10 +345,10 @@ void on_acceptable(self_ptr self) {
   auto& st = self->state;
   int err = accept_waiting(st.listener.fd(), [&](int fd) {
     auto id = add_link(self, net::socket(fd), false, events);
-    if (st.secret) {
-      st.links.at(id)->shake.emplace(net::member_handshake::side::acceptor, *st.secret);
-      self->delayed_send(self, handshake_deadline, deadline_atom::value, id);
-    }
+    link& l = *st.links.at(id);
+    if (st.tls) l.tls = std::make_unique<net::tls_engine>(st.tls.server);
+    if (st.secret) l.shake.emplace(net::member_handshake::side::acceptor, *st.secret);
+    if (!l.proven()) self->delayed_send(self, handshake_deadline, deadline_atom::value, id);
     on_readable(self, id, false);
   });
   if (err != 0) {  // out of fds, say: try again soon (the edge is spent)
@@ -312,10 +368,11 @@ void forget(self_ptr self, std::uint64_t peer) {
 }
 
 caf::behavior peers_actor(self_ptr self, int listener_fd, caf::actor scheduler, net::faults* faults,
-                          std::optional<net::key> secret) {
+                          net::member_security security) {
   auto& st = self->state;
   st.faults = faults;
-  st.secret = std::move(secret);
+  st.secret = std::move(security.secret);
+  st.tls = std::move(security.tls);
   st.listener = net::socket(listener_fd);
   st.scheduler = std::move(scheduler);
   st.loop = &self->loop();
@@ -328,7 +385,7 @@ caf::behavior peers_actor(self_ptr self, int listener_fd, caf::actor scheduler, 
       [=](release_atom, std::uint64_t peer) { release_due(self, peer); },
       [=](deadline_atom, std::uint64_t id) {
         auto it = self->state.links.find(id);
-        if (it == self->state.links.end() || !it->second->shake) return;
+        if (it == self->state.links.end() || it->second->proven()) return;
         log_line("refusing the connection from " + it->second->sock.peer_address() + ": no handshake within " +
                  std::to_string(handshake_deadline.count()) + " s");
         drop(self, id, "refused");
@@ -362,11 +419,11 @@ caf::behavior peers_actor(self_ptr self, int listener_fd, caf::actor scheduler, 
 }  // namespace
 
 result<std::pair<caf::actor, std::string>> spawn_peers(node_loop& loop, const std::string& host, caf::actor scheduler,
-                                                      net::faults* faults, std::optional<net::key> secret) {
+                                                      net::faults* faults, net::member_security security) {
   auto listener = net::listen_on(host, 0);
   if (!listener) return status::unavailable("cannot serve the node-to-node wire on " + host + ": " + listener.error().message());
   std::string address = listener->local_address();
-  auto a = spawn_on(loop, peers_actor, listener->release(), std::move(scheduler), faults, std::move(secret));
+  auto a = spawn_on(loop, peers_actor, listener->release(), std::move(scheduler), faults, std::move(security));
   return std::pair{a, address};
 }
 

@@ -7,7 +7,9 @@
 // pair of nodes talks over two connections, one each way. Frames to a peer
 // whose connection is still being made wait for it. With the cluster secret,
 // every connection first runs the members' handshake (net/handshake.hpp);
-// one that fails it, or is silent for 5 s, is closed with one log line. Whatever arrives goes
+// with TLS, everything (that handshake too) runs inside TLS, accepted links
+// as its server and dialed ones as its client. A connection that fails
+// either, or is silent for 5 s, is closed with one log line. Whatever arrives goes
 // to the scheduler as a peer_in, tagged with the sender's hello; fencing
 // (frames of nodes declared dead) is the scheduler's call.
 //
@@ -32,7 +34,7 @@
 #include <trail/status.hpp>
 
 #include "actors/loop.hpp"
-#include "actors/net/auth.hpp"
+#include "actors/net/handshake.hpp"
 
 namespace trail::net {
 class faults;
@@ -42,10 +44,10 @@ namespace trail::actors {
 
 // Listens on `host` (any free port) and spawns the actor on `loop`. Returns
 // it and the address peers reach it at. Errors: unavailable (cannot bind).
-// `faults` (may be null) must outlive the actor. `secret`: the cluster's
-// (none: no handshake).
+// `faults` (may be null) must outlive the actor. `security`: the cluster's
+// secret and TLS (none: no handshake, plain TCP).
 result<std::pair<caf::actor, std::string>> spawn_peers(node_loop& loop, const std::string& host, caf::actor scheduler,
                                                       net::faults* faults = nullptr,
-                                                      std::optional<net::key> secret = std::nullopt);
+                                                      net::member_security security = {});
 
 }  // namespace trail::actors

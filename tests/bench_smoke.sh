@@ -28,13 +28,16 @@ print(len(lines), "result lines ok")'
 "$bench" throughput --json --nodes 2 --runs 200 --rounds 1 | check
 "$bench" remote-data --json --sizes 8B,1MiB --runs 5 | check
 "$bench" remote-object --json --sizes 1MiB --runs 2 | check
-# With TLS on the client wire (certificates from scripts/tls-certs).
+# With TLS on every wire and the secret inside it (certificates from scripts/tls-certs).
 tls_dir=$(mktemp -d)
 trap 'rm -rf "$tls_dir"' EXIT
 "$(dirname "$0")/../scripts/tls-certs" "$tls_dir" >/dev/null
-lines=$("$bench" --tls "$tls_dir" e2e --runs 20 --json)
-check <<<"$lines"
-python3 -c 'import json,sys; assert all(json.loads(l).get("tls") is True for l in sys.stdin if l.strip()), "a line without tls"' <<<"$lines"
+for sub in "e2e --runs 20" "remote-hop --runs 20" "remote-data --sizes 8B,1MiB --runs 5" "remote-object --sizes 1MiB --runs 2"; do
+  # shellcheck disable=SC2086
+  lines=$("$bench" --secret --tls "$tls_dir" $sub --json)
+  check <<<"$lines"
+  python3 -c 'import json,sys; assert all(json.loads(l).get("tls") is True and json.loads(l).get("auth") is True for l in sys.stdin if l.strip()), "a line without tls and auth"' <<<"$lines"
+done
 # With authentication on: the same lines, each saying so.
 for sub in "e2e --runs 20" "remote-hop --runs 20" "remote-data --sizes 8B,1MiB --runs 5"; do
   # shellcheck disable=SC2086

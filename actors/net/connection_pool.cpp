@@ -2,12 +2,12 @@
 
 namespace trail::net {
 
-std::optional<socket> connection_pool::take(const std::string& address, clock::time_point now) {
+std::optional<stream> connection_pool::take(const std::string& address, clock::time_point now) {
   std::lock_guard lock(mu_);
   auto it = idle_.find(address);
   if (it == idle_.end()) return std::nullopt;
   auto& v = it->second;
-  std::optional<socket> fit;
+  std::optional<stream> fit;
   while (!v.empty() && !fit) {
     idle c = std::move(v.back());
     v.pop_back();
@@ -17,7 +17,7 @@ std::optional<socket> connection_pool::take(const std::string& address, clock::t
   return fit;
 }
 
-void connection_pool::give(const std::string& address, socket s, clock::time_point now) {
+void connection_pool::give(const std::string& address, stream s, clock::time_point now) {
   std::lock_guard lock(mu_);
   auto& v = idle_[address];
   v.push_back({std::move(s), now});

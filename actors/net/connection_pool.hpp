@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/net/socket.hpp"
+#include "actors/net/stream.hpp"
 
 namespace trail::net {
 
@@ -28,15 +28,15 @@ class connection_pool {
   // The most recently used idle connection to `address` that is still fit:
   // not idle too long, and with nothing to read (an end of stream, or stray
   // bytes, would mean the peer closed it or broke the protocol).
-  std::optional<socket> take(const std::string& address, clock::time_point now);
+  std::optional<stream> take(const std::string& address, clock::time_point now);
   // Returns a connection that finished a transfer cleanly.
-  void give(const std::string& address, socket s, clock::time_point now);
+  void give(const std::string& address, stream s, clock::time_point now);
   // Closes every idle connection.
   void clear();
 
  private:
   struct idle {
-    socket s;
+    stream s;
     clock::time_point since;
   };
   std::chrono::milliseconds max_idle_;

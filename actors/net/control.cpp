@@ -1,7 +1,7 @@
 #include "actors/net/control.hpp"
 
 #include "actors/net/socket.hpp"
-#include "actors/net/tls.hpp"
+#include "actors/net/stream.hpp"
 #include "schema/client.hpp"
 #include "schema/frame_buffer.hpp"
 

@@ -24,13 +24,13 @@ std::string_view message_name(const schema::transfer_message& m) {
   return names[m.index()];
 }
 
-status write_message(socket& s, const io_limits& io, const schema::transfer_message& m, schema::frame& f) {
+status write_message(stream& s, const io_limits& io, const schema::transfer_message& m, schema::frame& f) {
   if (auto st = schema::encode(m, f); !st) return st;
   iovec part = io_part(f.bytes().data(), f.size());
   return s.write({&part, 1}, io);
 }
 
-status write_chunk(socket& s, const io_limits& io, std::uint64_t transfer, std::uint64_t offset,
+status write_chunk(stream& s, const io_limits& io, std::uint64_t transfer, std::uint64_t offset,
                    std::span<const std::byte> payload, schema::frame& f, std::span<const std::byte> before) {
   auto c = encode_chunk_frame(transfer, offset, payload.size(), f);
   if (!c) return c.error();
@@ -73,7 +73,7 @@ void frame_reader::make_room(std::size_t n) {
   end_ = to + have;
 }
 
-status frame_reader::fill(socket& s, const io_limits& io, std::size_t n) {
+status frame_reader::fill(stream& s, const io_limits& io, std::size_t n) {
   if (buffered() >= n) return {};
   std::size_t want = std::max(n, read_ahead);
   make_room(want);
@@ -90,7 +90,7 @@ void frame_reader::consume(std::size_t n) {
 }
 
 // The frame at pos_ (at least its first 8 bytes are buffered), read whole.
-result<std::span<const std::byte>> frame_reader::whole(socket& s, const io_limits& io) {
+result<std::span<const std::byte>> frame_reader::whole(stream& s, const io_limits& io) {
   for (;;) {
     auto n = schema::frame_size({at(), buffered()});
     if (!n) return n.error();
@@ -106,14 +106,14 @@ result<std::span<const std::byte>> frame_reader::whole(socket& s, const io_limit
   }
 }
 
-result<std::span<const std::byte>> frame_reader::read(socket& s, const io_limits& io,
+result<std::span<const std::byte>> frame_reader::read(stream& s, const io_limits& io,
                                                       std::chrono::milliseconds first_wait) {
   if (auto st = fill(s, {io.stop, first_wait}, 8); !st) return st;
   return whole(s, io);
 }
 
 result<std::optional<std::span<const std::byte>>> frame_reader::read_expecting(
-    socket& s, const io_limits& io, const chunk_frame& expect, std::span<std::byte> direct) {
+    stream& s, const io_limits& io, const chunk_frame& expect, std::span<std::byte> direct) {
   using out = result<std::optional<std::span<const std::byte>>>;
   auto other = [&]() -> out {
     auto f = whole(s, io);

@@ -20,7 +20,7 @@
 
 #include <trail/status.hpp>
 
-#include "actors/net/socket.hpp"
+#include "actors/net/stream.hpp"
 #include "schema/transfer.hpp"
 
 namespace trail::net {
@@ -40,13 +40,13 @@ result<chunk_frame> encode_chunk_frame(std::uint64_t transfer, std::uint64_t off
 std::string_view message_name(const schema::transfer_message& m);
 
 // Encodes `m` into `f` and writes the frame.
-status write_message(socket& s, const io_limits& io, const schema::transfer_message& m, schema::frame& f);
+status write_message(stream& s, const io_limits& io, const schema::transfer_message& m, schema::frame& f);
 
 // Writes `before` (whole frames, may be empty), then the Chunk of `payload`
 // at `offset`, with one sendmsg when the socket has room: the payload goes
 // from `payload` to the kernel, never copied in user space. `f` holds the
 // chunk's head and tail.
-status write_chunk(socket& s, const io_limits& io, std::uint64_t transfer, std::uint64_t offset,
+status write_chunk(stream& s, const io_limits& io, std::uint64_t transfer, std::uint64_t offset,
                    std::span<const std::byte> payload, schema::frame& f,
                    std::span<const std::byte> before = {});
 
@@ -64,7 +64,7 @@ class frame_reader {
   // Reads one whole frame. The first byte may take up to `first_wait` (e.g.
   // an idle connection between requests); the rest, io.timeout per wait.
   // The bytes stay valid until the next call.
-  result<std::span<const std::byte>> read(socket& s, const io_limits& io, std::chrono::milliseconds first_wait);
+  result<std::span<const std::byte>> read(stream& s, const io_limits& io, std::chrono::milliseconds first_wait);
 
   // Reads the next frame, expecting the Chunk whose encoded parts are
   // `expect` and whose payload is `direct.size()` bytes. When the frame is
@@ -73,7 +73,7 @@ class frame_reader {
   // that arrived in the read-ahead together with the frame's head (copied).
   // Any other frame is read whole and returned as read() would; `direct` is
   // then untouched.
-  result<std::optional<std::span<const std::byte>>> read_expecting(socket& s, const io_limits& io,
+  result<std::optional<std::span<const std::byte>>> read_expecting(stream& s, const io_limits& io,
                                                                    const chunk_frame& expect,
                                                                    std::span<std::byte> direct);
 
@@ -85,14 +85,14 @@ class frame_reader {
  private:
   // Makes at least `n` bytes available at pos_, reading ahead up to
   // max(n, read-ahead) of them.
-  status fill(socket& s, const io_limits& io, std::size_t n);
+  status fill(stream& s, const io_limits& io, std::size_t n);
   // Makes room for `n` bytes from pos_ on: moves the buffered bytes to the
   // start, growing the buffer if needed.
   void make_room(std::size_t n);
   const std::byte* at() const { return base() + pos_; }
   std::byte* base() const { return reinterpret_cast<std::byte*>(words_.get()); }
   void consume(std::size_t n);
-  result<std::span<const std::byte>> whole(socket& s, const io_limits& io);
+  result<std::span<const std::byte>> whole(stream& s, const io_limits& io);
 
   std::size_t limit_;
   std::unique_ptr<std::uint64_t[]> words_;  // word-aligned, as decode() requires

@@ -66,21 +66,10 @@ status member_handshake::complete() {
   return {};
 }
 
-status run_handshake(socket& s, const io_limits& io, member_handshake& h) {
-  for (;;) {
-    if (auto& out = h.output(); !out.empty()) {
-      const iovec part[] = {io_part(out.data(), out.size())};
-      if (status st = s.write(part, io); !st.ok()) return st;
-      out.clear();
-    }
-    if (h.done()) return {};
-    std::string buf(h.wanted(), '\0');
-    if (status st = s.read(std::as_writable_bytes(std::span(buf.data(), buf.size())), io); !st.ok())
-      return status::unavailable("the peer " + s.peer_address() +
-                                 " closed the connection during the secret handshake (does it hold the same "
-                                 "cluster secret?): " + st.message());
-    if (auto used = h.feed(std::as_bytes(std::span(buf.data(), buf.size()))); !used) return used.error();
-  }
+status closed_during_handshake(const std::string& peer, const status& why) {
+  return status::unavailable("the peer " + peer +
+                             " closed the connection during the secret handshake (does it hold the same "
+                             "cluster secret?): " + why.message());
 }
 
 }  // namespace trail::net

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -24,6 +25,7 @@
 
 #include "actors/net/auth.hpp"
 #include "actors/net/socket.hpp"
+#include "actors/net/tls.hpp"
 
 namespace trail::net {
 
@@ -56,18 +58,45 @@ class member_handshake {
   std::string in_, out_, own_nonce_, peer_nonce_;
 };
 
-// Runs a handshake to its end on a blocking-style socket: sends, then reads
-// exactly what it wants, until done. Errors: invalid_argument (the peer has
-// no or another secret), unavailable (the network; the peer closed, e.g.
-// because it refused our proof, or went silent for io.timeout).
-status run_handshake(socket& s, const io_limits& io, member_handshake& h);
-inline status dial_handshake(socket& s, const io_limits& io, const key& secret) {
-  member_handshake h(member_handshake::side::dialer, secret);
-  return run_handshake(s, io, h);
+// How a member's connections are guarded: the secret's handshake (none:
+// no handshake), under it TLS (none: plain TCP).
+struct member_security {
+  std::optional<key> secret;
+  member_tls tls;
+};
+
+// The error of a connection that broke off during the handshake.
+status closed_during_handshake(const std::string& peer, const status& why);
+
+// Runs a handshake to its end on a blocking-style connection (a socket or
+// a stream, TLS or not): sends, then reads exactly what it wants, until
+// done. Errors: invalid_argument (the peer has no or another secret),
+// unavailable (the network; the peer closed, e.g. because it refused our
+// proof, or went silent for io.timeout).
+template <class Connection>
+status run_handshake(Connection& c, const io_limits& io, member_handshake& h) {
+  for (;;) {
+    if (auto& out = h.output(); !out.empty()) {
+      const iovec part[] = {io_part(out.data(), out.size())};
+      if (status st = c.write(part, io); !st.ok()) return st;
+      out.clear();
+    }
+    if (h.done()) return {};
+    std::string buf(h.wanted(), '\0');
+    const iovec part[] = {io_part(buf.data(), buf.size())};
+    if (auto got = c.read_at_least(part, buf.size(), io); !got) return closed_during_handshake(c.peer_address(), got.error());
+    if (auto used = h.feed(std::as_bytes(std::span(buf.data(), buf.size()))); !used) return used.error();
+  }
 }
-inline status accept_handshake(socket& s, const io_limits& io, const key& secret) {
+template <class Connection>
+status dial_handshake(Connection& c, const io_limits& io, const key& secret) {
+  member_handshake h(member_handshake::side::dialer, secret);
+  return run_handshake(c, io, h);
+}
+template <class Connection>
+status accept_handshake(Connection& c, const io_limits& io, const key& secret) {
   member_handshake h(member_handshake::side::acceptor, secret);
-  return run_handshake(s, io, h);
+  return run_handshake(c, io, h);
 }
 
 }  // namespace trail::net

@@ -26,7 +26,7 @@ puller::puller(shm::store_access& store, const transfer_options& opts, const sto
 
 io_limits puller::io() const { return {&stop_, opts_.io_timeout}; }
 
-pull_outcome puller::run(socket& s, std::uint64_t transfer, const pull_target& t) {
+pull_outcome puller::run(stream& s, std::uint64_t transfer, const pull_target& t) {
   in_.reset();  // a new connection, or one that ended its last transfer clean
   schema::pull_request req{transfer, t.session, t.bucket, t.key, t.remote, 0, opts_.credit_chunks};
   if (auto st = write_message(s, io(), req, out_); !st) return {st, false};
@@ -46,7 +46,7 @@ pull_outcome puller::run(socket& s, std::uint64_t transfer, const pull_target& t
 
 // The ObjectHeader: the layout to expect, or the peer's refusal (`refused`:
 // no chunks follow).
-result<schema::chunk_layout> puller::header(socket& s, std::uint64_t transfer, const pull_target& t,
+result<schema::chunk_layout> puller::header(stream& s, std::uint64_t transfer, const pull_target& t,
                                             bool& refused) {
   auto f = in_.read(s, io(), opts_.io_timeout);
   if (!f) return f.error();
@@ -65,7 +65,7 @@ result<schema::chunk_layout> puller::header(socket& s, std::uint64_t transfer, c
   return schema::chunk_layout{h->total_size, h->chunk_size};
 }
 
-status puller::receive(socket& s, std::uint64_t transfer, const pull_target& t, const schema::chunk_layout& layout) {
+status puller::receive(stream& s, std::uint64_t transfer, const pull_target& t, const schema::chunk_layout& layout) {
   schema::reassembly r(layout);
   std::uint64_t granted = opts_.credit_chunks;  // chunks the peer may send in all
   std::uint64_t next = 0;                       // every chunk before it has arrived
@@ -80,7 +80,7 @@ status puller::receive(socket& s, std::uint64_t transfer, const pull_target& t, 
 }
 
 // Reads one frame, expecting chunk `next`: in order, as this side encodes it.
-status puller::next_chunk(socket& s, std::uint64_t transfer, const pull_target& t, schema::reassembly& r,
+status puller::next_chunk(stream& s, std::uint64_t transfer, const pull_target& t, schema::reassembly& r,
                           std::uint64_t next) {
   const auto& layout = r.layout();
   auto expect = encode_chunk_frame(transfer, layout.offset(next), layout.size(next), expect_);
@@ -116,14 +116,14 @@ status puller::other_frame(std::span<const std::byte> bytes, std::uint64_t trans
 }
 
 // One more chunk may come, unless the session the object is for has ended.
-status puller::grant(socket& s, std::uint64_t transfer, const pull_target& t) {
+status puller::grant(stream& s, std::uint64_t transfer, const pull_target& t) {
   bool open = store_.with_store([&](shm::store& st) { return st.session_open(t.session); });
   if (!open) return status::not_found("session " + std::to_string(t.session) + " has ended");
   return write_message(s, io(), schema::credit{transfer, 1}, out_);
 }
 
 // Best effort, without waiting: the connection is dropped right after.
-void puller::cancel(socket& s, std::uint64_t transfer, const status& why) {
+void puller::cancel(stream& s, std::uint64_t transfer, const status& why) {
   schema::cancel c{transfer, static_cast<std::uint16_t>(why.code()), why.message()};
   (void)write_message(s, {&stop_, std::chrono::milliseconds(0)}, c, out_);
 }

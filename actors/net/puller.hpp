@@ -14,7 +14,7 @@
 
 #include "actors/net/counters.hpp"
 #include "actors/net/frame_io.hpp"
-#include "actors/net/socket.hpp"
+#include "actors/net/stream.hpp"
 #include "schema/credit_window.hpp"
 #include "shm/store_access.hpp"
 
@@ -46,18 +46,18 @@ class puller {
   puller(shm::store_access& store, const transfer_options& opts, const stop_signal& stop, counters& count);
 
   // Runs transfer `transfer` (an id unique among this node's open transfers).
-  pull_outcome run(socket& s, std::uint64_t transfer, const pull_target& t);
+  pull_outcome run(stream& s, std::uint64_t transfer, const pull_target& t);
 
  private:
   io_limits io() const;
-  result<schema::chunk_layout> header(socket& s, std::uint64_t transfer, const pull_target& t, bool& refused);
-  status receive(socket& s, std::uint64_t transfer, const pull_target& t, const schema::chunk_layout& layout);
-  status next_chunk(socket& s, std::uint64_t transfer, const pull_target& t, schema::reassembly& r,
+  result<schema::chunk_layout> header(stream& s, std::uint64_t transfer, const pull_target& t, bool& refused);
+  status receive(stream& s, std::uint64_t transfer, const pull_target& t, const schema::chunk_layout& layout);
+  status next_chunk(stream& s, std::uint64_t transfer, const pull_target& t, schema::reassembly& r,
                     std::uint64_t next);
   status other_frame(std::span<const std::byte> bytes, std::uint64_t transfer, const pull_target& t,
                      schema::reassembly& r);
-  status grant(socket& s, std::uint64_t transfer, const pull_target& t);
-  void cancel(socket& s, std::uint64_t transfer, const status& why);
+  status grant(stream& s, std::uint64_t transfer, const pull_target& t);
+  void cancel(stream& s, std::uint64_t transfer, const status& why);
 
   shm::store_access& store_;
   const transfer_options& opts_;

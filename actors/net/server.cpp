@@ -56,9 +56,14 @@ std::uint32_t chunk_size_of(const transfer_options& o) {
 
 class connection_server {
  public:
-  connection_server(socket s, const serve_context& ctx) : s_(std::move(s)), ctx_(ctx) {}
+  connection_server(socket s, const serve_context& ctx) : peer_(s.peer_address()), ctx_(ctx) {
+    auto shaken = stream::over(std::move(s), io(), ctx_.opts.tls.server);
+    if (shaken) s_ = std::move(*shaken);
+    else refuse(shaken.error());
+  }
 
   void run() {
+    if (!s_.valid()) return;  // refused
     if (ctx_.opts.secret)
       if (status st = accept_handshake(s_, io(), *ctx_.opts.secret); !st.ok()) return refuse(st);
     for (;;) {
@@ -75,14 +80,14 @@ class connection_server {
 
   void drop(const status& why) {
     counters::add(ctx_.count.protocol_errors);
-    std::fprintf(stderr, "trail-net: dropping data connection from %s: %s\n", s_.peer_address().c_str(),
+    std::fprintf(stderr, "trail-net: dropping data connection from %s: %s\n", peer_.c_str(),
                  why.to_string().c_str());
   }
 
   // The one line a connection failing the secret handshake leaves.
   void refuse(const status& why) {
     counters::add(ctx_.count.refused);
-    std::fprintf(stderr, "trail-net: refusing data connection from %s: %s\n", s_.peer_address().c_str(),
+    std::fprintf(stderr, "trail-net: refusing data connection from %s: %s\n", peer_.c_str(),
                  why.message().c_str());
   }
 
@@ -174,8 +179,9 @@ class connection_server {
     return s_.write({&part, 1}, io());
   }
 
-  socket s_;
+  std::string peer_;  // its address, for the log
   const serve_context& ctx_;
+  stream s_;
   frame_reader in_{max_request_frame};
   schema::frame out_;    // headers
   schema::frame chunk_;  // chunk heads and tails; its payload region is never written

@@ -214,26 +214,6 @@ result<std::size_t> tls_read_at_least(socket& s, tls_engine& e, std::span<const 
   }
 }
 
-result<stream> stream::connect(const std::string& address, const io_limits& io, std::shared_ptr<tls_context> tls) {
-  auto s = connect_to(address, io);
-  if (!s) return s.error();
-  stream out;
-  out.sock_ = std::move(*s);
-  if (tls) {
-    out.tls_ = std::make_unique<tls_engine>(std::move(tls));
-    if (status st = tls_handshake(out.sock_, *out.tls_, io); !st.ok()) return st;
-  }
-  return out;
-}
-
-status stream::write(std::span<const iovec> parts, const io_limits& io) {
-  return tls_ ? tls_write(sock_, *tls_, parts, io) : sock_.write(parts, io);
-}
-
-result<std::size_t> stream::read_at_least(std::span<const iovec> parts, std::size_t at_least, const io_limits& io) {
-  return tls_ ? tls_read_at_least(sock_, *tls_, parts, at_least, io) : sock_.read_at_least(parts, at_least, io);
-}
-
 namespace {
 std::string from_env(const std::string& given, const char* name) {
   if (!given.empty()) return given;
@@ -254,6 +234,20 @@ result<std::shared_ptr<tls_context>> server_tls_from(std::string cert, std::stri
   if (cert.empty() && key.empty()) return std::shared_ptr<tls_context>();
   if (cert.empty() || key.empty()) return status::invalid("TLS needs both --tls-cert and --tls-key");
   return tls_context::server(cert, key);
+}
+
+result<member_tls> member_tls_from(const std::string& cert, const std::string& key, const std::string& ca) {
+  auto server = server_tls_from(cert, key);
+  if (!server) return server.error();
+  auto client = client_tls_from_env(ca);
+  if (!client) return client.error();
+  if (*server && !*client)
+    return status::invalid("a cluster member with --tls-cert needs --tls-ca too (or TRAIL_TLS_CA): it checks the "
+                           "members it dials against the cluster's CA");
+  if (!*server && *client)
+    return status::invalid("a cluster member with --tls-ca needs its own --tls-cert and --tls-key too (or "
+                           "TRAIL_TLS_CERT/TRAIL_TLS_KEY): every wire between members is TLS, or none is");
+  return member_tls{*server, *client};
 }
 
 }  // namespace trail::net

@@ -86,27 +86,12 @@ status tls_write(socket& s, tls_engine& e, std::span<const iovec> parts, const i
 result<std::size_t> tls_read_at_least(socket& s, tls_engine& e, std::span<const iovec> parts, std::size_t at_least,
                                       const io_limits& io);
 
-// A connection a client opened, with TLS on it or not: what the blocking
-// users of the client wire read and write (the client library, nodes
-// asking a coordinator where to join).
-class stream {
- public:
-  stream() = default;
-  // Connects to "host:port" within io.timeout; with `tls`, runs the
-  // handshake (errors: unavailable, or invalid_argument for a server the
-  // CA did not sign).
-  static result<stream> connect(const std::string& address, const io_limits& io,
-                                std::shared_ptr<tls_context> tls = nullptr);
-  status write(std::span<const iovec> parts, const io_limits& io);
-  result<std::size_t> read_at_least(std::span<const iovec> parts, std::size_t at_least, const io_limits& io);
-  void close() { sock_.close(); }
-  bool valid() const { return sock_.valid(); }
-  std::string local_address() const { return sock_.local_address(); }
-  bool readable() const { return sock_.readable(); }  // bytes or the end of the stream are waiting
-
- private:
-  socket sock_;
-  std::unique_ptr<tls_engine> tls_;
+// TLS on the members' wires (the node wire, the data path, the CAF control
+// port): each member serves with its certificate (`server`) and checks the
+// member it dials against the cluster's CA (`client`). Both or neither.
+struct member_tls {
+  std::shared_ptr<tls_context> server, client;
+  explicit operator bool() const { return server && client; }
 };
 
 // The CA a client checks servers against: `ca`, else TRAIL_TLS_CA, if set
@@ -116,5 +101,12 @@ result<std::shared_ptr<tls_context>> client_tls_from_env(const std::string& ca =
 // TRAIL_TLS_CERT and TRAIL_TLS_KEY; none when neither is given, an error
 // when only one is, or either file is bad.
 result<std::shared_ptr<tls_context>> server_tls_from(std::string cert, std::string key);
+
+// A cluster member's TLS (a node of a cluster, a coordinator): its server
+// side from `cert`/`key` as server_tls_from, its client side from `ca` as
+// client_tls_from_env. Every wire between members is TLS or none is, so a
+// member has both or neither: one without the other is an error naming the
+// missing flag.
+result<member_tls> member_tls_from(const std::string& cert, const std::string& key, const std::string& ca);
 
 }  // namespace trail::net

@@ -258,16 +258,19 @@ status transfer_service::impl::download(puller& p, const job& j, std::byte* dest
   }
   auto conn = pool_.take(k.address, connection_pool::clock::now());
   if (!conn) {
-    auto fresh = connect_to(k.address, {&stop_, opts_.io_timeout});
+    const io_limits io{&stop_, opts_.io_timeout};
+    auto fresh = connect_to(k.address, io);
     if (!fresh) return fresh.error();
+    auto refused = [&](const status& st) {
+      std::fprintf(stderr, "trail-net: data connection to %s refused: %s\n", k.address.c_str(), st.message().c_str());
+      return st;
+    };
+    auto shaken = stream::over(std::move(*fresh), io, opts_.tls.client);
+    if (!shaken) return refused(shaken.error());
     if (opts_.secret)
-      if (status st = dial_handshake(*fresh, {&stop_, opts_.io_timeout}, *opts_.secret); !st.ok()) {
-        std::fprintf(stderr, "trail-net: data connection to %s refused: %s\n", k.address.c_str(),
-                     st.message().c_str());
-        return st;
-      }
+      if (status st = dial_handshake(*shaken, io, *opts_.secret); !st.ok()) return refused(st);
     counters::add(count_.connections_opened);
-    conn = std::move(*fresh);
+    conn = std::move(*shaken);
   }
   counters::add(count_.pulls);
   pull_target t{k.address, k.remote, j.size, k.session, k.bucket, k.key, dest};

@@ -25,7 +25,9 @@
 //
 // With a secret (transfer_options::secret), a connection whose peer does not
 // prove it holds it is closed with one line on stderr and no other effect,
-// before any frame is read.
+// before any frame is read. With TLS (transfer_options::tls), every byte,
+// the handshake's included, is encrypted: the payload is then encrypted
+// from the segment and decrypted into the destination block (no zero-copy).
 //
 // Every socket wait is bounded by io_timeout and also watches the service's
 // stop signal (an eventfd), so the destructor wakes every thread at once,
@@ -42,6 +44,7 @@
 #include <trail/status.hpp>
 
 #include "actors/net/auth.hpp"
+#include "actors/net/tls.hpp"
 
 #include "shm/store_access.hpp"
 #include "shm/store.hpp"
@@ -62,6 +65,7 @@ struct transfer_options {
   std::optional<key> secret;               // the cluster secret: every new connection, served or
                                            // opened, runs the members' handshake (handshake.hpp)
                                            // first; none: no handshake
+  member_tls tls;                          // every connection is TLS (before the handshake); none: plain
 };
 
 // What a service has done so far: monotonic counters, for tests, benchmarks

@@ -86,8 +86,8 @@ int main(int argc, char** argv) {
                "started and every client proves (README \"Security\"); result lines say \"auth\": true");
   std::string tls_dir;
   app.add_option("--tls", tls_dir,
-                 "measure with TLS on the client wire: DIR holds ca.pem, trail.pem and trail.key (scripts/tls-certs "
-                 "DIR); every trail process started serves TLS and every client checks it; result lines say \"tls\"");
+                 "measure with TLS on every wire: DIR holds ca.pem, trail.pem and trail.key (scripts/tls-certs DIR); "
+                 "every trail process started, and the data path of remote-data, speaks TLS; result lines say \"tls\"");
   CLI11_PARSE(app, argc, argv);
   if (!tls_dir.empty()) {  // children and clients find them in the environment
     for (auto [var, file] : {std::pair{"TRAIL_TLS_CERT", "trail.pem"}, {"TRAIL_TLS_KEY", "trail.key"},

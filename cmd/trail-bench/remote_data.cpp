@@ -107,6 +107,11 @@ struct node {
     svc = std::make_unique<shm::locked_store>(*store);
     net::transfer_options to;
     to.secret = o.secret;
+    if (tls_run) {  // --tls: the files are in the environment
+      auto tls = net::member_tls_from("", "", "");
+      if (!tls) return tls.error();
+      to.tls = *tls;
+    }
     auto t = net::transfer_service::start(*svc, to);
     if (!t) return t.error();
     net = std::move(*t);

@@ -62,12 +62,16 @@ int main(int argc, char** argv) {
   app.add_option("--tls-cert", tls_cert, "PEM certificate chain: clients and joining nodes reach it over TLS (or "
                                          "TRAIL_TLS_CERT; scripts/tls-certs makes one)");
   app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert (or TRAIL_TLS_KEY)");
+  std::string tls_ca;
+  app.add_option("--tls-ca", tls_ca, "PEM CA certificate the nodes' must be signed by (or TRAIL_TLS_CA); with "
+                                     "--tls-cert, every wire between members is TLS");
   CLI11_PARSE(app, argc, argv);
-  auto tls = trail::net::server_tls_from(tls_cert, tls_key);
+  auto tls = trail::net::member_tls_from(tls_cert, tls_key, tls_ca);
   if (!tls) {
     std::fprintf(stderr, "trail-coordinator: %s\n", tls.error().message().c_str());
     return 2;
   }
+  opts.members.tls = *tls;
   trail::actors::metrics_server_options mo;
   if (!metrics.empty())
     if (auto s = trail::actors::parse_metrics_address(metrics, mo); !s.ok()) {
@@ -83,7 +87,7 @@ int main(int argc, char** argv) {
       return 2;
     }
     keys = trail::net::server_keys{*secret, std::nullopt};
-    opts.secret = *secret;
+    opts.members.secret = *secret;
     if (!token_file.empty()) {
       auto token = trail::net::load_or_create_key(token_file);
       if (!token) {
@@ -136,12 +140,13 @@ int main(int argc, char** argv) {
   loop.start();
   auto coordinator = trail::actors::spawn_coordinator(loop, host, opts);
   caf::actor front = coordinator ? coordinator->first : caf::actor{};
-  // Nodes join over CAF on a control port. With a secret it is a gate
-  // (control_gate.hpp) that admits only peers proving they hold it.
+  // Nodes join over CAF on a control port. With a secret or TLS it is a
+  // gate (control_gate.hpp) that admits only peers proving they hold the
+  // secret, and carries BASP through TLS.
   caf::expected<std::uint16_t> control{caf::sec::runtime_error};
   std::unique_ptr<trail::actors::control_gate> gate;
-  if (front && keys) {
-    auto g = trail::actors::control_gate::start(sys, front, host, keys->secret);
+  if (front && (keys || opts.members.tls)) {
+    auto g = trail::actors::control_gate::start(sys, front, host, opts.members);
     if (g) {
       gate = std::move(*g);
       control = gate->port();
@@ -160,7 +165,7 @@ int main(int argc, char** argv) {
     go.control = host + ":" + std::to_string(*control);
     go.control_wire = coordinator->second;
     go.keys = keys;
-    go.tls = *tls;
+    go.tls = tls->server;
     gateway = trail::actors::spawn_gateway(loop, go);
   }
   caf::actor metrics_server;

@@ -48,10 +48,11 @@ int main(int argc, char** argv) {
   app.add_option("--secret-file", opts.secret_file,
                  "the cluster's secret: clients, the coordinator and peers must prove they hold it; standalone, "
                  "created (mode 0600) when missing (or TRAIL_SECRET_FILE; default: no authentication)");
-  app.add_option("--tls-cert", opts.tls_cert, "PEM certificate chain: clients reach this node over TLS (or TRAIL_TLS_CERT; "
-                                              "scripts/tls-certs makes one)");
+  app.add_option("--tls-cert", opts.tls_cert, "PEM certificate chain: clients (and in a cluster, the other members) reach this "
+                                              "node over TLS (or TRAIL_TLS_CERT; scripts/tls-certs makes one)");
   app.add_option("--tls-key", opts.tls_key, "PEM private key of --tls-cert (or TRAIL_TLS_KEY)");
-  app.add_option("--tls-ca", opts.tls_ca, "PEM CA certificate the coordinator's must be signed by (or TRAIL_TLS_CA)");
+  app.add_option("--tls-ca", opts.tls_ca, "PEM CA certificate the other members' must be signed by (or TRAIL_TLS_CA); a "
+                                          "cluster node needs it with --tls-cert: every wire between members is TLS");
   app.add_option("--invoke-token-file", opts.invoke_token_file,
                  "a second key, for clients that may only invoke and read (created when missing; needs --secret-file)");
   app.add_option("--max-sessions", opts.max_sessions, "sessions in flight on this node before 'overloaded'")

@@ -73,8 +73,8 @@ class cluster_test : public ::testing::Test {
       ::setenv("TRAIL_SECRET_FILE", own_secret_.c_str(), 1);
     }
     // TRAIL_TEST_WITH_TLS=1 (ctest's cluster.with_tls): the same test with
-    // TLS on every client wire (clients, nodes asking the coordinator where
-    // to join, puts and gets sent to nodes), from the environment.
+    // TLS on every wire (clients', and between members: the node wire, the
+    // data path, the control port), from the environment.
     if (std::getenv("TRAIL_TEST_WITH_TLS") && !std::getenv("TRAIL_TLS_CA")) {
       tls_.emplace();
       ::setenv("TRAIL_TLS_CERT", tls_->cert().c_str(), 1);

@@ -10,6 +10,14 @@
 # Exit status: 0 all checks passed, 1 some failed, 77 skipped (no network
 # namespaces here: needs root or CAP_NET_ADMIN; or trail-coordinator not built).
 #
+# Every member proves the cluster secret. With TRAIL_NETNS_TLS=1, every wire
+# is TLS too (certificates from scripts/tls-certs). Either way a tap in the
+# switch namespace (capture.py) keeps every packet between members, and the
+# run ends by looking in it for plaintext: a session's argument and output,
+# a node's address as the control and node wires spell it, the members'
+# handshake magic. Without TLS each must be seen (the tap works); with TLS,
+# none may be.
+#
 # Scratch files go under $TMPDIR (scripts/test makes a private one per run).
 #
 # Check files: APPS_DIR/cluster/*.check, then tests/cluster/*.check (beside
@@ -48,6 +56,7 @@ examples=$(realpath -m "$2")
 apps=$(realpath -m "$3")
 here=$(cd "$(dirname "$0")" && pwd)
 examples_src=$(realpath -m "$here/../../examples")   # the READMEs live in the source tree
+tls=${TRAIL_NETNS_TLS:-0}
 
 prefix="trl-$$-"                # every namespace of this run; the pid marks whose
 subnet="10.211.$(( $$ % 250 + 1 ))"
@@ -63,6 +72,9 @@ work=""                         # logs; made in main()
 declare -A pid_of=()            # coordinator, n1.. -> pid (the `ip netns exec` became it)
 declare -A ns_of=()             # coordinator, n1.. -> namespace
 declare -A ip_of=()             # coordinator, n1.. -> address
+member_args=()                  # what every member is started with: the secret, TLS
+client_args=()                  # what `trail` is started with
+capture_pid=""
 failures=0
 finished=0
 
@@ -219,12 +231,12 @@ start_cluster() {
   local n
   # With a cluster secret, as a cluster on a real network runs: the
   # coordinator creates it; every node and client proves it holds it.
-  start coordinator "$bin/trail-coordinator" --listen "$coord_ip:$coord_port" --secret-file "$work/secret"
+  start coordinator "$bin/trail-coordinator" --listen "$coord_ip:$coord_port" "${member_args[@]}"
   wait_line coordinator "^trail-coordinator: listening on $coord_ip:$coord_port\$" || return 1
   for n in "${nodes[@]}"; do
     start "$n" "$bin/trail-node" --coordinator "$coord_ip:$coord_port" \
       --listen "${ip_of[$n]}:$node_port" \
-      --name "$n" --executors 2 --store-size 512M --secret-file "$work/secret"
+      --name "$n" --executors 2 --store-size 512M "${member_args[@]}"
   done
   local ok=0
   for n in "${nodes[@]}"; do
@@ -237,7 +249,7 @@ start_cluster() {
 # stdout; stderr to $work/stderr.
 trail() {
   timeout "$cmd_timeout_s" ip netns exec "${ns_of[coordinator]}" \
-    "$bin/trail" --connect "$coord_ip:$coord_port" --secret-file "$work/secret" "$@" </dev/null 2>"$work/stderr"
+    "$bin/trail" --connect "$coord_ip:$coord_port" "${client_args[@]}" "$@" </dev/null 2>"$work/stderr"
 }
 
 last_error() { tr '\n' ' ' <"$work/stderr" | cut -c1-300; }
@@ -410,6 +422,43 @@ stop_cluster() {
   done
 }
 
+# Starts the tap in the switch namespace: every frame crossing it goes to
+# $work/capture.bin.
+start_capture() {
+  ip netns exec "${prefix}switch" python3 "$here/capture.py" "$work/capture.bin" >"$work/capture.log" 2>&1 &
+  capture_pid=$!
+  if until_ms $(( $(now_ms) + ready_timeout_s * 1000 )) grep -q '^capturing' "$work/capture.log"; then
+    pass "a tap keeps every packet between members"
+  else
+    fail "the tap did not start: $(tr '\n' ' ' <"$work/capture.log" | cut -c1-300)"
+  fi
+}
+
+# One session whose argument and output are easy to find, then the tap's
+# verdict on what crossed between members in plaintext.
+check_capture() {
+  local needle="okapi-needle-7f3c" word seen
+  local output
+  if output=$(trail invoke chain "$needle") && [ "$output" = "<${needle^^}>" ]; then
+    pass "capture: trail invoke chain $needle -> $output"
+  else
+    fail "capture: trail invoke chain $needle: got '${output:-}' ($(last_error))"
+  fi
+  [ -n "$capture_pid" ] && kill -TERM "$capture_pid" 2>/dev/null && wait "$capture_pid" 2>/dev/null || true
+  local size
+  size=$(stat -c %s "$work/capture.bin" 2>/dev/null || echo 0)
+  for word in "$needle" "${needle^^}" "${ip_of[n2]}:" "trail-m1"; do
+    seen=$(grep -c -a -F -- "$word" "$work/capture.bin" 2>/dev/null || true)
+    if [ "$tls" = 1 ]; then
+      if [ "${seen:-0}" = 0 ]; then pass "capture ($size bytes): no '$word' in plaintext between members (TLS)"
+      else fail "capture: '$word' crossed between members in plaintext despite TLS ($seen packets)"; fi
+    else
+      if [ "${seen:-0}" != 0 ]; then pass "capture ($size bytes): '$word' seen between members without TLS"
+      else fail "capture: the tap never saw '$word' between members without TLS: does it work?"; fi
+    fi
+  done
+}
+
 main() {
   tmp_root=$(dirname "$(mktemp -u)")  # $TMPDIR, or the system default
   command -v ip >/dev/null || skip "no 'ip' command (iproute2)"
@@ -425,9 +474,19 @@ main() {
   remove_stale_namespaces
   build_topology
   echo "topology: switch ${prefix}switch (br0), coordinator $coord_ip, nodes $subnet.11-$((10 + ${#nodes[@]}))"
+  member_args=(--secret-file "$work/secret")
+  client_args=(--secret-file "$work/secret")
+  if [ "$tls" = 1 ]; then
+    "$here/../../scripts/tls-certs" "$work/tls" >/dev/null
+    member_args+=(--tls-cert "$work/tls/trail.pem" --tls-key "$work/tls/trail.key" --tls-ca "$work/tls/ca.pem")
+    client_args+=(--tls-ca "$work/tls/ca.pem")
+    echo "TLS on every wire"
+  fi
+  start_capture
   if start_cluster; then
     run_examples
     run_checks
+    check_capture
     stop_cluster
   fi
   finished=1

@@ -173,7 +173,8 @@ TEST_F(auth_cluster_test, ADataPullWithoutTheSecretOrReplayingAHandshakeIsRefuse
     proof = h.output();
     send(s, proof + request);
     net::frame_reader in(1 << 20);
-    auto reply = in.read(s, io(), 10s);
+    net::stream plain(std::move(s));
+    auto reply = in.read(plain, io(), 10s);
     ASSERT_TRUE(reply.ok()) << reply.error().to_string();
     auto m = schema::decode(*reply);
     ASSERT_TRUE(m.ok()) << m.error().to_string();

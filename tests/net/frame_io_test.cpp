@@ -18,10 +18,10 @@ struct pair_of_sockets {
   pair_of_sockets() {
     int fds[2];
     EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
-    a = socket(fds[0]);
-    b = socket(fds[1]);
+    a = stream(socket(fds[0]));
+    b = stream(socket(fds[1]));
   }
-  socket a, b;
+  stream a, b;
   stop_signal stop;
   io_limits io{&stop, 5s};
 };

@@ -2,6 +2,7 @@
 // each other byte for byte, then the blocking helpers over loopback, with
 // certificates made by scripts/tls-certs.
 #include "actors/net/tls.hpp"
+#include "actors/net/tls_relay.hpp"
 
 #include <gtest/gtest.h>
 
@@ -143,4 +144,48 @@ TEST_F(tls_test, TheBlockingHelpersRunOverLoopback) {
 }
 
 }  // namespace
+// The relay (tls_relay.hpp): a plaintext socket on one side, TLS on the
+// other, both ways, a large write included; closing the plaintext side
+// closes the TLS connection.
+TEST_F(tls_test, ARelayCarriesPlaintextThroughTlsBothWaysAndClosesWithItsSide) {
+  auto l = listen_on("127.0.0.1", 0);
+  ASSERT_TRUE(l.ok());
+  stop_signal stop;
+  io_limits io{&stop, std::chrono::seconds(10)};
+  auto server_side = std::async(std::launch::async, [&]() -> result<stream> {
+    auto s = accept_from(*l, stop);
+    if (!s) return s.error();
+    return stream::over(std::move(*s), io, server_ctx());
+  });
+  auto dialed = stream::connect(l->local_address(), io, client_ctx(files.ca()));
+  ASSERT_TRUE(dialed.ok()) << dialed.error().to_string();
+  auto served = server_side.get();
+  ASSERT_TRUE(served.ok()) << served.error().to_string();
+  auto relay = tls_relay::start(std::move(*dialed));
+  ASSERT_TRUE(relay.ok()) << relay.error().to_string();
+  socket& local = relay->second;
+
+  const std::string ask(300000, 'q');  // larger than the relay's buffers take in one go
+  const iovec out[] = {io_part(ask.data(), ask.size())};
+  auto writer = std::async(std::launch::async, [&] { return local.write(out, io); });
+  std::string got(ask.size(), '\0');
+  const iovec in[] = {io_part(got.data(), got.size())};
+  auto n = served->read_at_least(in, got.size(), io);
+  ASSERT_TRUE(n.ok()) << n.error().to_string();
+  EXPECT_TRUE(writer.get().ok());
+  EXPECT_EQ(got, ask);
+
+  const std::string answer = "answered through TLS";
+  const iovec back[] = {io_part(answer.data(), answer.size())};
+  ASSERT_TRUE(served->write(back, io).ok());
+  std::string heard(answer.size(), '\0');
+  ASSERT_TRUE(local.read(std::as_writable_bytes(std::span(heard.data(), heard.size())), io).ok());
+  EXPECT_EQ(heard, answer);
+
+  local.close();
+  std::byte b;
+  const iovec one[] = {io_part(&b, 1)};
+  EXPECT_FALSE(served->read_at_least(one, 1, io).ok()) << "the TLS side stayed open";
+}
+
 }  // namespace trail::net

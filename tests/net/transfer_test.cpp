@@ -13,6 +13,8 @@
 
 #include "actors/net/frame_io.hpp"
 #include "actors/net/socket.hpp"
+#include "../support/tcp_capture.hpp"
+#include "../support/tls_files.hpp"
 
 namespace trail::net {
 namespace {
@@ -110,7 +112,7 @@ result<object_id> get(pulled& f) {
 // the requester hangs up.
 class fake_peer {
  public:
-  using script_fn = std::function<void(socket&, const schema::pull_request&, const io_limits&)>;
+  using script_fn = std::function<void(stream&, const schema::pull_request&, const io_limits&)>;
 
   explicit fake_peer(script_fn script) : script_(std::move(script)) {
     auto l = listen_on("127.0.0.1", 0);
@@ -131,8 +133,9 @@ class fake_peer {
  private:
   void run() {
     io_limits io{&stop_, 10s};
-    auto s = accept_from(listener_, stop_);
-    if (!s) return;
+    auto accepted = accept_from(listener_, stop_);
+    if (!accepted) return;
+    auto s = stream::over(std::move(*accepted), io, nullptr);
     frame_reader in(schema::max_frame_size);
     auto f = in.read(*s, io, io.timeout);
     auto m = f ? schema::decode(*f) : result<schema::transfer_message>(f.error());
@@ -152,7 +155,7 @@ class fake_peer {
 
 // What a scripted peer sends, frame by frame.
 struct peer_writer {
-  socket& s;
+  stream& s;
   const io_limits& io;
   std::uint64_t transfer;
   schema::frame f;
@@ -382,7 +385,7 @@ TEST_F(TransferService, SessionEndingMidTransferIsNotFoundWithoutLeaks) {
   std::vector<std::byte> payload(2 * chunk, std::byte{1});
   std::promise<void> go;
   auto ready = go.get_future().share();
-  fake_peer peer([&](socket& s, const schema::pull_request& req, const io_limits& io) {
+  fake_peer peer([&](stream& s, const schema::pull_request& req, const io_limits& io) {
     ready.wait();
     peer_writer w{s, io, req.transfer, {}};
     w.header(2 * chunk, chunk);
@@ -405,7 +408,7 @@ TEST_F(TransferService, OutOfOrderChunksAreCopiedIntoPlace) {
   const std::uint64_t chunk = schema::min_chunk_size, size = 3 * chunk - 10;
   std::vector<std::byte> payload(size);
   fill(payload.data(), size, 9);
-  fake_peer peer([&](socket& s, const schema::pull_request& req, const io_limits& io) {
+  fake_peer peer([&](stream& s, const schema::pull_request& req, const io_limits& io) {
     peer_writer w{s, io, req.transfer, {}};
     w.header(size, chunk);
     for (std::uint64_t i : {2, 0, 1}) w.chunk(i * chunk, std::span(payload).subspan(i * chunk).first(std::min(chunk, size - i * chunk)));
@@ -424,7 +427,7 @@ TEST_F(TransferService, DuplicateChunkIsAProtocolError) {
   std::uint64_t baseline = a().used();
   const std::uint64_t chunk = schema::min_chunk_size;
   std::vector<std::byte> payload(chunk, std::byte{3});
-  fake_peer peer([&](socket& s, const schema::pull_request& req, const io_limits& io) {
+  fake_peer peer([&](stream& s, const schema::pull_request& req, const io_limits& io) {
     peer_writer w{s, io, req.transfer, {}};
     w.header(2 * chunk, chunk);
     w.chunk(0, payload);
@@ -441,7 +444,7 @@ TEST_F(TransferService, PeerCancelIsReportedWithItsCode) {
   start();
   a().open(1);
   std::uint64_t baseline = a().used();
-  fake_peer peer([&](socket& s, const schema::pull_request& req, const io_limits& io) {
+  fake_peer peer([&](stream& s, const schema::pull_request& req, const io_limits& io) {
     peer_writer w{s, io, req.transfer, {}};
     w.header(1 << 20, schema::min_chunk_size);
     w.cancel(errc::overloaded, "disk on fire");
@@ -460,7 +463,7 @@ TEST_F(TransferService, SilentPeerIsUnavailableAfterTheIoTimeout) {
   start(32 << 20, opts);
   a().open(1);
   std::uint64_t baseline = a().used();
-  fake_peer peer([](socket&, const schema::pull_request&, const io_limits&) {});  // never answers
+  fake_peer peer([](stream&, const schema::pull_request&, const io_limits&) {});  // never answers
   auto t0 = std::chrono::steady_clock::now();
   auto f = pull(*a().net, peer.address, 1, 1000, 1, "k");
   auto r = get(f);
@@ -479,7 +482,7 @@ TEST_F(TransferService, DestructorCompletesPullsInFlightAndQueued) {
   start(32 << 20, opts);
   a().open(1);
   std::uint64_t baseline = a().used();
-  fake_peer peer([](socket&, const schema::pull_request&, const io_limits&) {});  // never answers
+  fake_peer peer([](stream&, const schema::pull_request&, const io_limits&) {});  // never answers
   auto stalled = pull(*a().net, peer.address, 1, 1000, 1, "stalled");
   auto queued = pull(*a().net, peer.address, 2, 1000, 1, "queued");
   ASSERT_EQ(peer.request.wait_for(generous), std::future_status::ready);
@@ -493,6 +496,70 @@ TEST_F(TransferService, DestructorCompletesPullsInFlightAndQueued) {
     EXPECT_EQ(r.error().code(), errc::unavailable) << r.error().to_string();
   }
   EXPECT_EQ(a().used(), baseline);
+}
+
+// TLS on the data path (README "Security"): pulls through a tap between the
+// two nodes arrive intact either way; the tap sees the payload without TLS
+// and none of it with TLS, the secret's handshake running inside.
+TEST_F(TransferService, WithTlsATapBetweenNodesSeesNoPayload) {
+  testing::tls_files files;
+  auto server = tls_context::server(files.cert(), files.key());
+  auto client = tls_context::client(files.ca());
+  ASSERT_TRUE(server.ok() && client.ok());
+  for (bool tls : {false, true}) {
+    SCOPED_TRACE(tls ? "TLS" : "plain");
+    transfer_options opts;
+    opts.secret = key{std::string(32, 's')};
+    if (tls) opts.tls = member_tls{*server, *client};
+    start(32 << 20, opts);
+    a().open(1);
+    testing::tcp_capture tap(b().net->address());
+    const std::uint64_t size = transfer_options{}.chunk_size + 4096;  // two chunks
+    object_id remote = b().put(1, "k", size, 9);
+    auto f = pull(*a().net, tap.address(), remote, size, 1, "k");
+    auto r = get(f);
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    EXPECT_EQ(a().sum(*r), b().sum(remote));
+    std::string seen = tap.bytes();
+    EXPECT_GT(seen.size(), size);
+    std::string probe(64, '\0');  // 64 payload bytes from the middle of each chunk
+    for (std::uint64_t at : {std::uint64_t{1000}, size - 1000}) {
+      b().svc->with_store([&](shm::store& st) { std::memcpy(probe.data(), st.data(*st.info(remote)) + at, 64); });
+      EXPECT_EQ(seen.find(probe) != std::string::npos, !tls) << "payload at " << at;
+    }
+    a().release(*r);
+    a().end(1);
+  }
+}
+
+// Members that disagree about TLS do not talk: a plain puller and a TLS
+// server, and the other way round, fail without a byte of payload moving
+// (the TLS server counts a refusal).
+TEST_F(TransferService, APlainPeerAndATlsPeerRefuseEachOther) {
+  testing::tls_files files;
+  auto server = tls_context::server(files.cert(), files.key());
+  auto client = tls_context::client(files.ca());
+  ASSERT_TRUE(server.ok() && client.ok());
+  transfer_options with_tls;
+  with_tls.tls = member_tls{*server, *client};
+  with_tls.io_timeout = 1s;
+  transfer_options plain;
+  plain.io_timeout = 1s;
+  a_ = std::make_unique<node>(32 << 20, "net_a", plain);
+  b_ = std::make_unique<node>(32 << 20, "net_b", with_tls);
+  ASSERT_TRUE(a_->up() && b_->up());
+  a().open(1);
+  b().open(1);
+  object_id on_b = b().put(1, "k", 5000);
+  object_id on_a = a().put(1, "k", 5000);
+  auto f = pull(*a().net, b().net->address(), on_b, 5000, 1, "from-b");
+  auto r = get(f);
+  ASSERT_FALSE(r.ok()) << "a plain pull was served by a TLS node";
+  f = pull(*b().net, a().net->address(), on_a, 5000, 1, "from-a");
+  r = get(f);
+  ASSERT_FALSE(r.ok()) << "a TLS pull was served by a plain node";
+  EXPECT_EQ(b().net->stats().refused, 1u);
+  EXPECT_EQ(a().net->stats().served + b().net->stats().served, 0u);
 }
 
 }  // namespace
