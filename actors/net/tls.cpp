@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <vector>
 
 namespace trail::net {
 namespace {
@@ -161,13 +162,18 @@ status send_output(socket& s, tls_engine& e, const io_limits& io) {
   return s.write(part, io);
 }
 
+// Plaintext is encrypted, and cipher bytes sent and read, this much at a
+// time: large writes pipeline (the peer decrypts one piece while the next
+// is encrypted) and stay in cache.
+constexpr std::size_t tls_piece = 64u << 10;
+
 // Reads what cipher bytes came (at least one) and feeds them.
 status feed_more(socket& s, tls_engine& e, const io_limits& io) {
-  std::byte buf[16 << 10];
-  const iovec part[] = {io_part(buf, sizeof buf)};
+  thread_local std::vector<std::byte> buf(tls_piece);
+  const iovec part[] = {io_part(buf.data(), buf.size())};
   auto n = s.read_at_least(part, 1, io);
   if (!n) return n.error();
-  e.feed(std::span<const std::byte>(buf, *n));
+  e.feed(std::span<const std::byte>(buf.data(), *n));
   return {};
 }
 
@@ -189,9 +195,26 @@ status tls_handshake(socket& s, tls_engine& e, const io_limits& io) {
 }
 
 status tls_write(socket& s, tls_engine& e, std::span<const iovec> parts, const io_limits& io) {
-  for (const iovec& p : parts)
-    if (status st = e.write(std::span(static_cast<const std::byte*>(p.iov_base), p.iov_len)); !st.ok()) return st;
-  return send_output(s, e, io);
+  std::string out;  // cipher bytes; small parts go out together
+  auto send = [&]() -> status {
+    const iovec part[] = {io_part(out.data(), out.size())};
+    status st = s.write(part, io);
+    out.clear();
+    return st;
+  };
+  for (const iovec& p : parts) {
+    auto plain = std::span(static_cast<const std::byte*>(p.iov_base), p.iov_len);
+    while (!plain.empty()) {
+      auto piece = plain.first(std::min(plain.size(), tls_piece));
+      if (status st = e.write(piece); !st.ok()) return st;
+      plain = plain.subspan(piece.size());
+      e.take_output(out);
+      if (out.size() >= tls_piece)
+        if (status st = send(); !st.ok()) return st;
+    }
+  }
+  e.take_output(out);
+  return out.empty() ? status{} : send();
 }
 
 result<std::size_t> tls_read_at_least(socket& s, tls_engine& e, std::span<const iovec> parts, std::size_t at_least,
