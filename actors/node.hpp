@@ -35,7 +35,8 @@ struct node_options {
   // no authentication. --invoke-token-file: a key for invoke-only clients.
   std::filesystem::path secret_file, invoke_token_file;
   // --tls-cert/--tls-key (TRAIL_TLS_CERT/KEY): its client wire speaks TLS;
-  // --tls-ca (TRAIL_TLS_CA): it checks its coordinator's certificate.
+  // in a cluster, with --tls-ca (TRAIL_TLS_CA), every wire between members
+  // does too (net::member_tls_from: all three or none).
   std::string tls_cert, tls_key, tls_ca;
 };
 

@@ -59,8 +59,8 @@ int main(int argc, char** argv) {
                  "a second key, for clients that may only invoke and read (created when missing; needs --secret-file)");
   app.add_option("--metrics", metrics, "HOST:PORT to serve Prometheus metrics on (GET /metrics); port 0: any free port");
   std::string tls_cert, tls_key;
-  app.add_option("--tls-cert", tls_cert, "PEM certificate chain: clients and joining nodes reach it over TLS (or "
-                                         "TRAIL_TLS_CERT; scripts/tls-certs makes one)");
+  app.add_option("--tls-cert", tls_cert, "PEM certificate chain: clients and nodes reach it over TLS (or "
+                                         "TRAIL_TLS_CERT; scripts/tls-certs makes one); needs --tls-ca too");
   app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert (or TRAIL_TLS_KEY)");
   std::string tls_ca;
   app.add_option("--tls-ca", tls_ca, "PEM CA certificate the nodes' must be signed by (or TRAIL_TLS_CA); with "
