@@ -13,6 +13,7 @@
 #include "actors/durable/session_records.hpp"
 #include "actors/keeper.hpp"
 #include "actors/peers.hpp"
+#include "actors/shard_claim.hpp"
 #include "actors/types.hpp"
 
 namespace trail::actors {
@@ -257,7 +258,9 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
                                                 [](auto& acc, auto& part) { acc.insert(acc.end(), part.begin(), part.end()); });
       },
       [=](status_atom) -> caf::result<std::string> {
-        nlohmann::json init{{"coordinator", {{"shards", self->state.shards.size()}}},
+        nlohmann::json coordinator{{"shards", self->state.shards.size()}};
+        if (!self->state.opts.claim.empty()) coordinator["holds_shards_as"] = self->state.opts.claim;
+        nlohmann::json init{{"coordinator", coordinator},
                             {"nodes", nlohmann::json::parse(nodes_json(self))}};
         return gather<std::string>(self, caf::make_message(status_atom::value), init.dump(),
                                           [](std::string& acc, std::string& part) {
@@ -279,6 +282,7 @@ result<caf::actor> restore_from_etcd(node_loop& loop, const coordinator_options&
                                      const std::vector<caf::actor>& shards) {
   auto db = durable::etcd::open(opts.etcd);
   if (!db) return db.error();
+  if (!opts.claim.empty()) db->fence_on(shard_claim::key, opts.claim);
   auto versions = durable::load_versions(*db);
   if (!versions) return versions.error();
   std::vector<std::string> skipped;
@@ -306,7 +310,7 @@ result<caf::actor> restore_from_etcd(node_loop& loop, const coordinator_options&
   }
   log_line(std::to_string(apps->size()) + " app(s) and " + std::to_string(restored) + " session(s) kept in etcd at " +
            opts.etcd);
-  return spawn_keeper(loop.system(), std::move(*db));
+  return spawn_keeper(loop.system(), std::move(*db), opts.fenced);
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -42,6 +43,11 @@ struct coordinator_options {
   std::size_t result_cache = 10000;               // ended sessions kept per shard for `trail result`
   std::string etcd;                               // --etcd endpoints: deployed apps are kept there
   net::member_security members;                   // --secret-file, --tls-*: how the node wire is guarded
+  // With etcd: what the claim key holds while this coordinator holds the
+  // shards (shard_claim.hpp); every write to etcd checks it. `fenced` is
+  // called once when one is refused because it no longer does.
+  std::string claim;
+  std::function<void(const std::string&)> fenced;
 };
 
 // Spawns the shards and the front on `loop`, and the node wire the shards

@@ -14,10 +14,18 @@ struct keeper_state {
   std::vector<durable::write_op> pending;         // the next group's writes
   std::vector<caf::response_promise> answers;     // ... and who waits for them
   bool flush_queued = false;
+  std::function<void(const std::string&)> fenced;  // called once, when a write is refused as fenced
   static inline const char* name = "trail.keeper";
 };
 
 using self_ptr = caf::stateful_actor<keeper_state>*;
+
+// Passes `s` on, after telling the coordinator once if it was fenced.
+status checked(self_ptr self, status s) {
+  auto& st = self->state;
+  if (st.db->fenced() && st.fenced) std::exchange(st.fenced, nullptr)("a write to etcd was refused: " + s.message());
+  return s;
+}
 
 void queue(self_ptr self, durable::write_op op, std::optional<caf::response_promise> rp) {
   auto& st = self->state;
@@ -38,7 +46,7 @@ void flush(self_ptr self) {
   status outcome;
   for (std::size_t at = 0; at < ops.size() && outcome.ok(); at += 128) {
     std::vector<durable::write_op> part(ops.begin() + at, ops.begin() + std::min(ops.size(), at + 128));
-    outcome = st.db->write_all(part);
+    outcome = checked(self, st.db->write_all(part));
   }
   for (auto& rp : answers) {
     if (outcome.ok()) rp.deliver(true);
@@ -46,18 +54,19 @@ void flush(self_ptr self) {
   }
 }
 
-caf::behavior keeper(self_ptr self, durable::etcd db) {
+caf::behavior keeper(self_ptr self, durable::etcd db, std::function<void(const std::string&)> fenced) {
   self->state.db.emplace(std::move(db));
+  self->state.fenced = std::move(fenced);
   reject_unexpected(self, "trail-coordinator: keeper");
   return {
       [=](keep_atom, const std::string& app, std::uint32_t version, const std::string& manifest,
           const std::vector<std::string>& names, const std::vector<std::string>& bytes) -> caf::result<bool> {
-        status s = durable::save_app(*self->state.db, {app, version, manifest, names, bytes});
+        status s = checked(self, durable::save_app(*self->state.db, {app, version, manifest, names, bytes}));
         if (!s.ok()) return to_error(status(s.code(), "cannot keep " + app + " in etcd: " + s.message()));
         return true;
       },
       [=](forget_atom, const std::string& app) -> caf::result<bool> {
-        status s = durable::forget_app(*self->state.db, app);
+        status s = checked(self, durable::forget_app(*self->state.db, app));
         if (!s.ok()) return to_error(status(s.code(), "cannot remove " + app + " from etcd: " + s.message()));
         return true;
       },
@@ -74,7 +83,7 @@ caf::behavior keeper(self_ptr self, durable::etcd db) {
         queue(self, {durable::write_op::kind::erase, durable::session_key(session), {}}, std::nullopt);
       },
       [=](reserve_atom, std::uint32_t shard, std::uint64_t upto) -> caf::result<bool> {
-        status s = self->state.db->put(durable::reserved_key(shard), std::to_string(upto));
+        status s = checked(self, self->state.db->put(durable::reserved_key(shard), std::to_string(upto)));
         if (!s.ok()) return to_error(status(s.code(), "cannot reserve session ids in etcd: " + s.message()));
         return true;
       },
@@ -84,8 +93,8 @@ caf::behavior keeper(self_ptr self, durable::etcd db) {
 
 }  // namespace
 
-caf::actor spawn_keeper(caf::actor_system& sys, durable::etcd db) {
-  return sys.spawn<caf::detached>(keeper, std::move(db));
+caf::actor spawn_keeper(caf::actor_system& sys, durable::etcd db, std::function<void(const std::string&)> fenced) {
+  return sys.spawn<caf::detached>(keeper, std::move(db), std::move(fenced));
 }
 
 }  // namespace trail::actors

@@ -14,6 +14,9 @@
 // so a busy coordinator pays one round trip per group, not per session.
 #pragma once
 
+#include <functional>
+#include <string>
+
 #include <caf/all.hpp>
 
 #include "actors/durable/etcd.hpp"
@@ -27,6 +30,9 @@ using drop_atom = caf::atom_constant<caf::atom("tdrop")>;
 using reserve_atom = caf::atom_constant<caf::atom("treserve")>;
 using restore_atom = caf::atom_constant<caf::atom("trestore")>;  // coordinator -> shard: what etcd kept
 
-caf::actor spawn_keeper(caf::actor_system& sys, durable::etcd db);
+// `fenced` (may be empty) is called once if a write is refused because this
+// coordinator no longer holds the shards (durable::etcd::fence_on).
+caf::actor spawn_keeper(caf::actor_system& sys, durable::etcd db,
+                        std::function<void(const std::string&)> fenced = {});
 
 }  // namespace trail::actors

@@ -165,16 +165,18 @@ result<std::string> etcd::call_once(const std::string& path, const std::string& 
     }
     auto err = json::parse(res->body, nullptr, false);
     std::string message = err.is_object() ? err.value("message", err.value("error", res->body)) : res->body;
-    // gRPC codes the gateway passes on: 3 invalid argument, 14 unavailable
+    // gRPC codes the gateway passes on: 3 invalid argument, 5 not found, 14 unavailable
     // (no leader, no quorum). Another member may do better for the latter.
     int code = err.is_object() ? static_cast<int>(as_int(err, "code")) : 0;
     if (code == 3 || res->status == 400) return status::invalid("etcd refused " + path + ": " + message);
+    if (code == 5) return status::not_found("etcd: " + message);  // e.g. a lease that ran out
     why = ep + ": " + message;
   }
   return status::unavailable(why);
 }
 
 status etcd::put(const std::string& key, const std::string& value) {
+  if (fence_) return write_all({{write_op::kind::put, key, value}});
   auto r = call("/v3/kv/put", json{{"key", base64_encode(key)}, {"value", base64_encode(value)}}.dump());
   return r ? status{} : r.error();
 }
@@ -206,6 +208,7 @@ result<std::vector<kv>> etcd::range(const std::string& prefix) {
 }
 
 status etcd::erase_prefix(const std::string& prefix) {
+  if (fence_) return write_all({{write_op::kind::erase_prefix, prefix, {}}});
   auto r = call("/v3/kv/deleterange",
                 json{{"key", base64_encode(prefix)}, {"range_end", base64_encode(prefix_end(prefix))}}.dump());
   return r ? status{} : r.error();
@@ -213,10 +216,67 @@ status etcd::erase_prefix(const std::string& prefix) {
 
 status etcd::write_all(const std::vector<write_op>& ops) {
   if (ops.size() > 128) return status::invalid("a transaction of " + std::to_string(ops.size()) + " writes (at most 128)");
+  if (fenced_) return status::unavailable("fenced: this coordinator no longer holds " + fence_->first);
   json success = json::array();
   for (auto& op : ops) success.push_back(op_json(op));
-  auto r = call("/v3/kv/txn", json{{"success", success}}.dump());
+  json txn{{"success", success}};
+  if (fence_)
+    txn["compare"] = json::array({{{"target", "VALUE"}, {"result", "EQUAL"}, {"key", base64_encode(fence_->first)},
+                                   {"value", base64_encode(fence_->second)}}});
+  auto r = call("/v3/kv/txn", txn.dump());
+  if (!r) return r.error();
+  if (!fence_) return {};
+  auto j = json::parse(*r, nullptr, false);
+  if (!j.is_object()) return status::internal("etcd answered a transaction with something that is not JSON");
+  if (j.value("succeeded", false)) return {};
+  fenced_ = true;
+  return status::unavailable("fenced: this coordinator no longer holds " + fence_->first + " (its lease ran out)");
+}
+
+void etcd::fence_on(std::string key, std::string value) { fence_.emplace(std::move(key), std::move(value)); }
+
+result<std::int64_t> etcd::grant_lease(std::chrono::seconds ttl) {
+  auto r = call("/v3/lease/grant", json{{"TTL", ttl.count()}}.dump());
+  if (!r) return r.error();
+  auto j = json::parse(*r, nullptr, false);
+  std::int64_t id = j.is_object() ? as_int(j, "ID") : 0;
+  if (id == 0) return status::internal("etcd granted a lease without an ID: " + *r);
+  return id;
+}
+
+result<std::int64_t> etcd::keep_alive(std::int64_t lease) {
+  auto r = call("/v3/lease/keepalive", json{{"ID", std::to_string(lease)}}.dump());
+  if (!r) return r.error();
+  auto j = json::parse(*r, nullptr, false);
+  if (!j.is_object() || !j.contains("result")) return status::internal("etcd answered a keepalive with: " + *r);
+  std::int64_t left = as_int(j["result"], "TTL");  // absent once the lease is gone
+  if (left <= 0) return status::not_found("lease " + std::to_string(lease) + " ran out");
+  return left;
+}
+
+status etcd::revoke_lease(std::int64_t lease) {
+  auto r = call("/v3/kv/lease/revoke", json{{"ID", std::to_string(lease)}}.dump());
   return r ? status{} : r.error();
 }
 
+result<etcd::claim_outcome> etcd::claim(const std::string& key, const std::string& value, std::int64_t lease) {
+  json txn{
+      {"compare", json::array({{{"target", "CREATE"}, {"result", "EQUAL"}, {"key", base64_encode(key)},
+                                {"create_revision", "0"}}})},
+      {"success", json::array({{{"request_put",
+                                 {{"key", base64_encode(key)}, {"value", base64_encode(value)},
+                                  {"lease", std::to_string(lease)}}}}})},
+      {"failure", json::array({{{"request_range", {{"key", base64_encode(key)}}}}})}};
+  auto r = call("/v3/kv/txn", txn.dump());
+  if (!r) return r.error();
+  auto j = json::parse(*r, nullptr, false);
+  if (!j.is_object()) return status::internal("etcd answered a claim with something that is not JSON");
+  if (j.value("succeeded", false)) return claim_outcome{true, value};
+  claim_outcome out;
+  for (auto& resp : j.value("responses", json::array()))
+    if (resp.contains("response_range"))
+      for (auto& e : resp["response_range"].value("kvs", json::array()))
+        if (auto one = kv_of(e)) out.holder = one->value;
+  return out;
+}
 }  // namespace trail::durable

@@ -54,6 +54,27 @@ class etcd {
   // All of `ops` or none (etcd's txn with no comparison); at most 128 ops.
   status write_all(const std::vector<write_op>& ops);
 
+  // -- leases and fencing --------------------------------------------------------
+  // A lease of `ttl` (etcd deletes the keys put with it when it runs out).
+  result<std::int64_t> grant_lease(std::chrono::seconds ttl);
+  // Renews it; returns the seconds it has left. not_found: it ran out (or
+  // was revoked).
+  result<std::int64_t> keep_alive(std::int64_t lease);
+  status revoke_lease(std::int64_t lease);
+  // Puts key=value with `lease` if no one holds `key`. Returns whether it
+  // did, and otherwise what the key holds (its holder's value).
+  struct claim_outcome {
+    bool won = false;
+    std::string holder;
+  };
+  result<claim_outcome> claim(const std::string& key, const std::string& value, std::int64_t lease);
+  // From now on every write of this client (put, erase_prefix, write_all)
+  // happens only while `key` holds `value`, checked in the same transaction:
+  // once it does not, the write is refused (unavailable, "fenced: ...") and
+  // fenced() turns true for good.
+  void fence_on(std::string key, std::string value);
+  bool fenced() const { return fenced_; }
+
   const std::vector<std::string>& endpoints() const { return endpoints_; }
 
  private:
@@ -68,6 +89,8 @@ class etcd {
   std::vector<std::string> endpoints_;
   std::chrono::milliseconds timeout_;
   std::size_t preferred_ = 0;  // the endpoint that answered last
+  std::optional<std::pair<std::string, std::string>> fence_;  // (key, value) every write checks
+  bool fenced_ = false;
 };
 
 // The key just past every key starting with `prefix` (etcd's range_end).

@@ -16,6 +16,7 @@
 #include "actors/loop.hpp"
 #include "actors/metrics.hpp"
 #include "actors/metrics_server.hpp"
+#include "actors/shard_claim.hpp"
 #include "actors/types.hpp"
 
 namespace {
@@ -29,9 +30,30 @@ struct dir_guard {
   }
 };
 
+// run()'s exit code when the coordinator was fenced and must start over.
+constexpr int restart_exit_code = 75;
+
+int run(int argc, char** argv);
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  int code = run(argc, argv);
+  if (code == restart_exit_code) {
+    // Fenced: everything of this run is gone; start over with the same
+    // arguments, as a standby until it claims the shards afresh. No
+    // descriptor may leak into the next.
+    ::close_range(3, ~0u, 0);
+    ::execv("/proc/self/exe", argv);
+    std::perror("trail-coordinator: cannot restart");
+    return 1;
+  }
+  return code;
+}
+
+namespace {
+
+int run(int argc, char** argv) {
   trail::actors::coordinator_options opts;
   std::string listen = "127.0.0.1:7400";
   std::uint32_t timeout_ms = 1000, wait_ms = 10000;
@@ -47,6 +69,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--placement-wait-ms", wait_ms, "how long an invocation waits for a node that can run its app")
       ->check(CLI::Range(0, 600000))
+      ->capture_default_str();
+  unsigned lease_seconds = 3;
+  app.add_option("--lease-seconds", lease_seconds,
+                 "with --etcd: the lease under which this coordinator holds the shards; a standby takes them over "
+                 "within about two lease periods of its loss")
+      ->check(CLI::Range(2, 60))
       ->capture_default_str();
   app.add_option("--etcd", opts.etcd,
                  "HOST:PORT[,HOST:PORT...] of etcd: deployed apps are kept there and deployed again when the "
@@ -127,7 +155,32 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);  // fenced: start over as a standby
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  // With etcd, the shards belong to the coordinator holding their claim:
+  // wait for it (standing by while another holds it).
+  std::optional<trail::actors::shard_claim> claim;
+  if (!opts.etcd.empty()) {
+    auto c = trail::actors::claim_shards(opts.etcd, std::chrono::seconds(lease_seconds), listen,
+                                         [&](std::chrono::milliseconds d) {
+                                           timespec ts{d.count() / 1000, (d.count() % 1000) * 1000000};
+                                           return sigtimedwait(&signals, nullptr, &ts) > 0;
+                                         });
+    if (!c) {
+      std::fprintf(stderr, "trail-coordinator: cannot claim the shards in etcd at %s: %s\n", opts.etcd.c_str(),
+                   c.error().message().c_str());
+      return c.error().message() == "stopped while standing by" ? 0 : 1;
+    }
+    claim = std::move(*c);
+    std::printf("trail-coordinator: holds the shards as %s\n", claim->identity.c_str());
+    std::fflush(stdout);
+    opts.claim = claim->identity;
+    opts.fenced = [](const std::string& why) {
+      trail::actors::log_line("trail-coordinator: fenced: " + why + "; starting over as a standby");
+      ::kill(::getpid(), SIGUSR1);
+    };
+  }
 
   caf::actor_system_config cfg;
   trail::actors::configure(cfg);
@@ -138,6 +191,8 @@ int main(int argc, char** argv) {
   // the gateway tells them.
   trail::actors::node_loop loop(sys);
   loop.start();
+  caf::actor warden;  // renews the claim's lease
+  if (claim) warden = trail::actors::spawn_lease_warden(sys, *claim, opts.fenced);
   auto coordinator = trail::actors::spawn_coordinator(loop, host, opts);
   caf::actor front = coordinator ? coordinator->first : caf::actor{};
   // Nodes join over CAF on a control port. With a secret or TLS it is a
@@ -182,6 +237,7 @@ int main(int argc, char** argv) {
     }
   }
   int code = 0;
+  bool restart = false;
   if (!control || !gateway) {
     std::string why = !coordinator ? coordinator.error().message()
                       : control    ? gateway.error().message()
@@ -193,13 +249,17 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     int sig = 0;
     sigwait(&signals, &sig);
-    std::fprintf(stderr, "trail-coordinator: %s, shutting down\n", strsignal(sig));
+    restart = sig == SIGUSR1;
+    if (!restart) std::fprintf(stderr, "trail-coordinator: %s, shutting down\n", strsignal(sig));
   }
   if (gateway) caf::anon_send_exit(gateway->first, caf::exit_reason::user_shutdown);
   if (metrics_server) caf::anon_send_exit(metrics_server, caf::exit_reason::user_shutdown);
   gate.reset();
   if (front) caf::anon_send_exit(front, caf::exit_reason::user_shutdown);
+  if (warden) caf::anon_send_exit(warden, caf::exit_reason::user_shutdown);  // revokes the lease: a standby takes over
   sys.await_all_actors_done();
   loop.stop();
-  return code;
+  return restart ? restart_exit_code : code;
 }
+
+}  // namespace

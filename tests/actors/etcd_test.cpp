@@ -1,5 +1,7 @@
 // The etcd client (JSON gateway) and the app records a coordinator keeps
 // there, against a real one-member etcd on loopback.
+#include <poll.h>
+
 #include <gtest/gtest.h>
 
 #include "../support/data_bytes.hpp"
@@ -154,6 +156,60 @@ TEST_F(etcd_test, ARecordWhoseChunksAreMissingIsSkippedWithAReason) {
   EXPECT_EQ((*apps)[0].app, "fine");
   ASSERT_EQ(skipped.size(), 1u);
   EXPECT_NE(skipped[0].find("lib.so of broken v1"), std::string::npos) << skipped[0];
+}
+
+// Claims under leases, and fencing: what lets a coordinator act for its
+// shards only while it holds them.
+TEST_F(etcd_test, AClaimHeldUnderALeaseFencesItsHoldersWritesOnceTheLeaseIsGone) {
+  auto other = durable::etcd::open(etcd_.endpoint());
+  ASSERT_TRUE(other.ok());
+  auto mine = db_->grant_lease(std::chrono::seconds(30));
+  auto theirs = other->grant_lease(std::chrono::seconds(30));
+  ASSERT_TRUE(mine.ok() && theirs.ok());
+  auto won = db_->claim("owner", "me", *mine);
+  ASSERT_TRUE(won.ok()) << won.error().to_string();
+  EXPECT_TRUE(won->won);
+  auto lost = other->claim("owner", "them", *theirs);
+  ASSERT_TRUE(lost.ok());
+  EXPECT_FALSE(lost->won);
+  EXPECT_EQ(lost->holder, "me");
+  auto left = db_->keep_alive(*mine);
+  ASSERT_TRUE(left.ok()) << left.error().to_string();
+  EXPECT_GT(*left, 0);
+
+  db_->fence_on("owner", "me");
+  ASSERT_TRUE(db_->put("data/1", "while holding").ok());
+  ASSERT_TRUE(db_->write_all({{write_op::kind::put, "data/2", "x"}}).ok());
+  ASSERT_TRUE(db_->revoke_lease(*mine).ok());  // as its running out does
+  auto gone = db_->keep_alive(*mine);
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.error().code(), errc::not_found) << gone.error().to_string();
+  for (auto st : {db_->put("data/3", "late"), db_->write_all({{write_op::kind::erase, "data/1", {}}}),
+                  db_->erase_prefix("data/")}) {
+    EXPECT_EQ(st.code(), errc::unavailable) << st.to_string();
+    EXPECT_NE(st.message().find("fenced"), std::string::npos) << st.to_string();
+  }
+  EXPECT_TRUE(db_->fenced());
+  EXPECT_EQ(other->range("data/")->size(), 2u) << "no late write landed";
+
+  auto now_theirs = other->claim("owner", "them", *theirs);
+  ASSERT_TRUE(now_theirs.ok());
+  EXPECT_TRUE(now_theirs->won) << "a fresh claim takes what the lost lease held";
+  other->fence_on("owner", "them");
+  EXPECT_TRUE(other->put("data/3", "new owner").ok());
+}
+
+TEST_F(etcd_test, ALeaseNobodyRenewsRunsOutAndTakesItsClaimWithIt) {
+  auto lease = db_->grant_lease(std::chrono::seconds(2));
+  ASSERT_TRUE(lease.ok()) << lease.error().to_string();
+  ASSERT_TRUE(db_->claim("owner", "me", *lease)->won);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (*db_->get("owner") && std::chrono::steady_clock::now() < deadline) {
+    struct pollfd none{};
+    ::poll(&none, 0, 100);  // polls etcd's view; the lease's end is etcd's event, not ours
+  }
+  EXPECT_FALSE(*db_->get("owner")) << "the claim outlived its lease";
+  EXPECT_EQ(db_->keep_alive(*lease).error().code(), errc::not_found);
 }
 
 }  // namespace

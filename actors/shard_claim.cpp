@@ -1,0 +1,98 @@
+#include "actors/shard_claim.hpp"
+
+#include <unistd.h>
+
+#include "actors/core/lease_clock.hpp"
+#include "actors/types.hpp"
+
+namespace trail::actors {
+namespace {
+
+using clock = std::chrono::steady_clock;
+using renew_atom = caf::atom_constant<caf::atom("trenew")>;
+
+void say(const std::string& what) { actors::log_line("trail-coordinator: " + what); }
+
+struct warden_state {
+  std::optional<durable::etcd> db;
+  shard_claim claim;
+  core::lease_clock lease{std::chrono::milliseconds(0)};
+  std::function<void(const std::string&)> fenced;
+  bool gone = false;  // fenced already
+  static inline const char* name = "trail.lease-warden";
+
+  ~warden_state() {
+    if (db && !gone) (void)db->revoke_lease(claim.lease);  // hand over at once
+  }
+};
+
+using warden_ptr = caf::stateful_actor<warden_state>*;
+
+void renew(warden_ptr self) {
+  auto& st = self->state;
+  if (st.gone) return;
+  auto sent = clock::now();
+  auto left = st.db->keep_alive(st.claim.lease);
+  if (left) st.lease.renewed(sent, std::chrono::seconds(*left));
+  else if (left.error().code() == errc::not_found) st.lease.lost();
+  auto now = clock::now();
+  if (!st.lease.current(now)) {
+    st.gone = true;
+    st.fenced(left ? "its lease ran out before a renewal got through"
+                   : "its lease on the shards is gone (" + left.error().message() + ")");
+    return;
+  }
+  auto next = std::max(st.lease.renew_at(), now + std::chrono::milliseconds(50));
+  self->delayed_send(self, std::chrono::duration_cast<std::chrono::milliseconds>(next - now), renew_atom::value);
+}
+
+caf::behavior warden(warden_ptr self, durable::etcd db, shard_claim claim, std::function<void(const std::string&)> fenced) {
+  auto& st = self->state;
+  st.db.emplace(std::move(db));
+  st.claim = std::move(claim);
+  // A quarter of the lease as margin: a renewal call waits at most a third.
+  st.lease = core::lease_clock(std::chrono::duration_cast<std::chrono::milliseconds>(st.claim.ttl) / 4);
+  st.lease.renewed(clock::now(), st.claim.ttl);  // claimed just now (a slight overestimate: renewed at once)
+  st.fenced = std::move(fenced);
+  self->send(self, renew_atom::value);
+  return {[=](renew_atom) { renew(self); }};
+}
+
+}  // namespace
+
+result<shard_claim> claim_shards(const std::string& endpoints, std::chrono::seconds ttl, const std::string& who,
+                                 const std::function<bool(std::chrono::milliseconds)>& wait) {
+  auto db = durable::etcd::open(endpoints);
+  if (!db) return db.error();
+  const auto look_again = std::chrono::duration_cast<std::chrono::milliseconds>(ttl) / 3;
+  std::string said;  // the holder last named
+  for (;;) {
+    auto held = db->get(shard_claim::key);
+    if (!held) return held.error();
+    if (!*held) {
+      auto lease = db->grant_lease(ttl);
+      if (!lease) return lease.error();
+      shard_claim c{endpoints, ttl, who + " pid " + std::to_string(::getpid()) + " lease " + std::to_string(*lease),
+                    *lease};
+      auto won = db->claim(shard_claim::key, c.identity, *lease);
+      if (!won) return won.error();
+      if (won->won) return c;
+      (void)db->revoke_lease(*lease);
+      held = std::optional<durable::kv>(durable::kv{shard_claim::key, won->holder, 0});
+    }
+    if (*held && (*held)->value != said) {
+      said = (*held)->value;
+      say("standing by: " + said + " holds the shards");
+    }
+    if (wait(look_again)) return status::unavailable("stopped while standing by");
+  }
+}
+
+caf::actor spawn_lease_warden(caf::actor_system& sys, shard_claim claim, std::function<void(const std::string&)> fenced) {
+  // Its own client: a renewal must never wait behind the keeper's writes, and
+  // gives up after a third of the lease (then it is tried again, or fenced).
+  auto db = durable::etcd::open(claim.etcd, std::chrono::duration_cast<std::chrono::milliseconds>(claim.ttl) / 3);
+  return sys.spawn<caf::detached>(warden, std::move(*db), std::move(claim), std::move(fenced));
+}
+
+}  // namespace trail::actors

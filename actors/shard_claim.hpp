@@ -1,0 +1,50 @@
+// A coordinator's hold on the cluster's shards (issue 11), through etcd:
+// the shards belong to whichever coordinator holds the claim key under a
+// live lease. One holds it and acts; the others stand by and take it over
+// when its lease runs out (it died, hung or lost etcd) — within about two
+// lease periods: the lease's own time, plus a third of it before a standby
+// looks again.
+//
+// Fencing: a holder acts only while its lease is current by its own clock
+// (core/lease_clock.hpp), and every write it makes to etcd checks, in the
+// same transaction, that the claim key still holds its value
+// (durable::etcd::fence_on) — so a coordinator that was stopped past its
+// lease and wakes up has its late writes refused, and steps down: `fenced`
+// is called, once, and the process starts over as a standby. It holds the
+// shards again only through a fresh claim.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include <caf/all.hpp>
+
+#include <trail/status.hpp>
+
+#include "actors/durable/etcd.hpp"
+
+namespace trail::actors {
+
+struct shard_claim {
+  std::string etcd;              // endpoints
+  std::chrono::seconds ttl{3};   // --lease-seconds
+  std::string identity;          // what the claim key holds: who, where, which lease
+  std::int64_t lease = 0;
+  static constexpr const char* key = "trail/coordinator/owner";
+};
+
+// Claims the shards: returns once this process holds them. While another
+// coordinator does, says so once ("standing by: ... holds the shards") and
+// looks again every ttl/3, through `wait` (which returns true to give up:
+// a signal to stop; the result is then unavailable). `who`: this
+// coordinator's address, for the identity. Errors: unavailable (etcd is).
+result<shard_claim> claim_shards(const std::string& etcd, std::chrono::seconds ttl, const std::string& who,
+                                 const std::function<bool(std::chrono::milliseconds)>& wait);
+
+// Renews the claim's lease for as long as it lives (a detached actor); calls
+// `fenced(why)` once if the lease is lost or runs out by its own clock. On
+// exit it revokes the lease, so a standby takes over at once.
+caf::actor spawn_lease_warden(caf::actor_system& sys, shard_claim claim, std::function<void(const std::string&)> fenced);
+
+}  // namespace trail::actors
