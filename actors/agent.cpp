@@ -24,6 +24,8 @@ struct agent_state {
   std::string seen_as;           // this node's host on its connection to the coordinator
   std::uint64_t number = 0;
   std::chrono::milliseconds backoff{100};
+  std::size_t at = 0;                    // the coordinator of opts.coordinators tried (or joined)
+  std::chrono::steady_clock::time_point heard;  // its last answer to a heartbeat
   bool restarting = false;
   static inline const char* name = "trail.agent";
 };
@@ -39,15 +41,22 @@ void restart(self_ptr self, const std::string& why) {
   if (self->state.opts.restart) self->state.opts.restart(why);
 }
 
-status use_the_coordinator(self_ptr self) {
-  return status::invalid("node " + self->state.opts.name + " is part of a cluster: connect to its coordinator at " +
-                         self->state.opts.coordinator_host + ":" + std::to_string(self->state.opts.coordinator_port));
+const std::string& coordinator(self_ptr self) {
+  auto& st = self->state;
+  return st.opts.coordinators[st.at % st.opts.coordinators.size()];
 }
 
+status use_the_coordinator(self_ptr self) {
+  return status::invalid("node " + self->state.opts.name + " is part of a cluster: connect to its coordinator at " +
+                         coordinator(self));
+}
+
+// Tries again later, the next coordinator of the list first.
 void retry_later(self_ptr self, const std::string& why) {
   auto& st = self->state;
-  log_line("coordinator " + st.opts.coordinator_host + ":" + std::to_string(st.opts.coordinator_port) +
-           " not reachable (" + why + "); retrying in " + std::to_string(st.backoff.count()) + " ms");
+  log_line("coordinator " + coordinator(self) + " not reachable (" + why + "); retrying in " +
+           std::to_string(st.backoff.count()) + " ms");
+  ++st.at;
   self->delayed_send(self, st.backoff, connect_retry_atom::value);
   st.backoff = std::min<std::chrono::milliseconds>(st.backoff * 2, std::chrono::seconds(2));
 }
@@ -73,8 +82,8 @@ void join(self_ptr self) {
             st.number = number;
             self->monitor(st.front);
             self->send(st.scheduler, cluster_atom::value, st.front, number, st.opts.incarnation, st.coordinator_wire);
-            std::printf("trail-node: joined %s:%u as %s\n", st.opts.coordinator_host.c_str(),
-                        static_cast<unsigned>(st.opts.coordinator_port), st.opts.name.c_str());
+            std::printf("trail-node: joined %s as %s\n", coordinator(self).c_str(), st.opts.name.c_str());
+            st.heard = std::chrono::steady_clock::now();
             std::fflush(stdout);
             self->send(self, beat_atom::value);
           },
@@ -92,7 +101,7 @@ void join(self_ptr self) {
 void connect(self_ptr self) {
   auto& st = self->state;
   // (A short blocking exchange: this actor has nothing else to do until joined.)
-  auto control = net::control_address(st.opts.coordinator_host + ":" + std::to_string(st.opts.coordinator_port),
+  auto control = net::control_address(coordinator(self),
                                       std::chrono::milliseconds(1000), protocol_version,
                                       st.opts.secret ? &*st.opts.secret : nullptr, st.opts.tls);
   if (!control) return retry_later(self, control.error().message());
@@ -146,10 +155,19 @@ caf::behavior agent_actor(self_ptr self, agent_options opts, caf::actor schedule
         auto& st = self->state;
         if (st.restarting) return;
         self->delayed_send(self, st.opts.heartbeat, beat_atom::value);
+        if (std::chrono::steady_clock::now() - st.heard > st.opts.coordinator_timeout)
+          return restart(self, "the coordinator at " + coordinator(self) + " answered no heartbeat for " +
+                                   std::to_string(st.opts.coordinator_timeout.count()) + " ms");
         self->request(st.scheduler, st.opts.heartbeat, load_atom::value)
             .then([=](std::uint32_t free, std::uint32_t queued, std::uint64_t used) {
               auto& st = self->state;
-              if (!st.restarting) self->send(st.front, beat_atom::value, st.number, st.opts.incarnation, free, queued, used);
+              if (st.restarting) return;
+              // Answered: the coordinator lives (a stopped one does not answer, and its
+              // connection may stay open for a long time).
+              self->request(st.front, self->state.opts.coordinator_timeout, beat_atom::value, st.number,
+                            st.opts.incarnation, free, queued, used)
+                  .then([=](beat_atom) { self->state.heard = std::chrono::steady_clock::now(); },
+                        [](caf::error&) {});  // silence counts above
             },
             [](caf::error&) {});  // a busy node beats with the next one
       },

@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <caf/all.hpp>
 
@@ -32,8 +33,10 @@
 namespace trail::actors {
 
 struct agent_options {
-  std::string coordinator_host;
-  std::uint16_t coordinator_port = 0;
+  std::vector<std::string> coordinators;  // host:port each; tried in turn until one answers
+  // A coordinator that answers no heartbeat for this long is gone (or
+  // stopped): the node starts over and joins whichever answers.
+  std::chrono::milliseconds coordinator_timeout{3000};
   std::string name;                  // empty: the listen address
   std::uint64_t incarnation = 0;     // larger for every start of `name`
   std::string listen;                // host:port of the node's node-to-node wire (peers.hpp); set

@@ -143,7 +143,7 @@ result<client> client::connect(const std::string& address, std::chrono::millisec
   if (!env) return env.error();
   auto tls = net::client_tls_from_env();
   if (!tls) return tls.error();
-  auto p = open(address, timeout, std::make_shared<credentials>(credentials{std::move(*env), std::move(*tls)}));
+  auto p = open_any(address, timeout, std::make_shared<credentials>(credentials{std::move(*env), std::move(*tls)}));
   if (!p) return p.error();
   return client(std::move(*p));
 }
@@ -156,9 +156,23 @@ result<client> client::connect(const std::string& address, const key_file& key, 
   auto cred = std::make_shared<credentials>();
   cred->cred = net::credentials{std::move(*k), key.invoke_only ? net::role::invoke : net::role::admin};
   cred->tls = std::move(*tls);
-  auto p = open(address, timeout, std::move(cred));
+  auto p = open_any(address, timeout, std::move(cred));
   if (!p) return p.error();
   return client(std::move(*p));
+}
+
+// The first of "HOST:PORT[,HOST:PORT...]" that answers. A server that
+// refused us (a wrong key, another protocol) is the answer: its error.
+result<std::unique_ptr<client::impl>> client::open_any(const std::string& addresses, std::chrono::milliseconds timeout,
+                                                       std::shared_ptr<const credentials> cred) {
+  result<std::unique_ptr<impl>> last = status::invalid("no address given");
+  for (std::size_t at = 0; at <= addresses.size();) {
+    auto comma = std::min(addresses.find(',', at), addresses.size());
+    last = open(addresses.substr(at, comma - at), timeout, cred);
+    if (last || last.error().code() != errc::unavailable) return last;
+    at = comma + 1;
+  }
+  return last;
 }
 
 // A connection to `address` that said hello.

@@ -186,6 +186,7 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
       [=](beat_atom, std::uint64_t number, std::uint64_t incarnation, std::uint32_t free, std::uint32_t queued,
           std::uint64_t used) {
         beat(self, number, incarnation, free, queued, used);
+        return beat_atom::value;  // the node hears this coordinator lives
       },
       [=](peers_atom, const caf::actor& wire) {
         self->state.wire = wire;
@@ -293,6 +294,8 @@ result<caf::actor> restore_from_etcd(node_loop& loop, const coordinator_options&
   if (!reserved) return reserved.error();
   auto sessions = durable::load_sessions(*db, skipped);
   if (!sessions) return sessions.error();
+  auto results = durable::load_results(*db, skipped);
+  if (!results) return results.error();
   for (auto& why : skipped) log_line("a kept record is skipped: " + why);
   for (auto& [app, v] : *versions) caf::anon_send(shard(app), restore_atom::value, app, v);
   for (auto& [index, upto] : *reserved)
@@ -308,8 +311,11 @@ result<caf::actor> restore_from_etcd(node_loop& loop, const coordinator_options&
     caf::anon_send(shards[*index], restore_atom::value, s.id, s.app, s.args, s.timeout_ms);
     ++restored;
   }
-  log_line(std::to_string(apps->size()) + " app(s) and " + std::to_string(restored) + " session(s) kept in etcd at " +
-           opts.etcd);
+  for (auto& r : *results)
+    if (auto index = shard_of_session(r.id); index && *index < shards.size())
+      caf::anon_send(shards[*index], restore_atom::value, r.id, r.ok, r.output, r.output_size, r.code, r.message);
+  log_line(std::to_string(apps->size()) + " app(s), " + std::to_string(restored) + " session(s) and " +
+           std::to_string(results->size()) + " result(s) kept in etcd at " + opts.etcd);
   return spawn_keeper(loop.system(), std::move(*db), opts.fenced);
 }
 

@@ -2,6 +2,7 @@
 
 #include "actors/durable/app_records.hpp"
 #include "actors/durable/session_records.hpp"
+#include "actors/cluster_types.hpp"
 #include "actors/types.hpp"
 
 namespace trail::actors {
@@ -78,6 +79,13 @@ caf::behavior keeper(self_ptr self, durable::etcd db, std::function<void(const s
                durable::encode_session({session, app, args, timeout_ms})},
               rp);
         return rp;
+      },
+      [=](ended_atom, std::uint64_t session, bool ok, std::string& output, std::uint64_t size, std::uint16_t code,
+          std::string& message, const std::vector<std::uint64_t>& forgotten) {
+        durable::stored_result r{session, ok, std::move(output), size, code, std::move(message)};
+        queue(self, {durable::write_op::kind::put, durable::result_key(session), durable::encode_result(r)}, std::nullopt);
+        queue(self, {durable::write_op::kind::erase, durable::session_key(session), {}}, std::nullopt);
+        for (auto id : forgotten) queue(self, {durable::write_op::kind::erase, durable::result_key(id), {}}, std::nullopt);
       },
       [=](drop_atom, std::uint64_t session) {
         queue(self, {durable::write_op::kind::erase, durable::session_key(session), {}}, std::nullopt);

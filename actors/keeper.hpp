@@ -5,7 +5,10 @@
 //   shard -> keeper:   keep_atom, app, u32 version, manifest, [name], [bytes] -> bool
 //                      forget_atom, app                                       -> bool
 //                      accept_atom, u64 session, app, [arg], u32 timeout_ms  -> bool
-//                      drop_atom, u64 session                 (it ended; no answer)
+//                      drop_atom, u64 session                 (cancelled before it started; no answer)
+//                      ended_atom, u64 session, bool ok, output, u64 output size, u16 code, message,
+//                                  [u64 forgotten]            (its result replaces its record;
+//                                                              the results its shard forgot go; no answer)
 //                      reserve_atom, u32 shard, u64 upto                      -> bool
 //   (errors: unavailable while etcd is; the shard then refuses what it asked for)
 //

@@ -265,8 +265,7 @@ int run_node(const node_options& opts, bool cluster) {
       std::tie(wire, wire_address) = *p;
       caf::anon_send(scheduler_handle, peers_atom::value, wire);
       agent_options ao;
-      ao.coordinator_host = opts.coordinator_host;
-      ao.coordinator_port = opts.coordinator_port;
+      ao.coordinators = opts.coordinators;
       ao.incarnation = static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
       ao.data = xfer->address();
       ao.executors = static_cast<std::uint32_t>(opts.executors);

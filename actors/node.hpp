@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "actors/core/dispatch_policy.hpp"
 
@@ -24,8 +25,7 @@ struct node_options {
   std::uint32_t max_sessions = 8192;         // --max-sessions: in flight on this node
   std::uint32_t max_sessions_per_app = 1024; // --max-sessions-per-app
   // Cluster mode (--coordinator): empty host = standalone.
-  std::string coordinator_host;
-  std::uint16_t coordinator_port = 0;
+  std::vector<std::string> coordinators;     // --coordinator HOST:PORT[,HOST:PORT...]
   std::string name;                          // --name (default: host:port it listens on)
   std::chrono::milliseconds forward_wait{0}; // --forward-wait
   std::string metrics;                       // --metrics HOST:PORT: Prometheus metrics served there; empty: none
@@ -53,7 +53,7 @@ inline constexpr int restart_exit_code = 75;
 int run_standalone(const node_options& opts);
 
 // Runs a node of a cluster: like a standalone node, but it joins the
-// coordinator at opts.coordinator_host:port (retrying until it answers),
+// coordinator at one of opts.coordinators (trying each in turn until one answers),
 // serves its data path beside the CAF port, and takes its work from the
 // coordinator. Prints "trail-node: listening on HOST:PORT" and, once
 // registered, "trail-node: joined HOST:PORT as NAME". Returns the exit code

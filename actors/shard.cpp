@@ -26,6 +26,7 @@
 #include "actors/coordinator.hpp"
 #include "actors/core/placement.hpp"
 #include "actors/core/session_asks.hpp"
+#include "actors/durable/session_records.hpp"
 #include "actors/keeper.hpp"
 #include "actors/registry.hpp"
 #include "actors/types.hpp"
@@ -100,6 +101,7 @@ struct shard_state {
   std::unordered_map<std::uint64_t, session_rec> sessions;   // by client-visible id
   std::unordered_map<std::uint64_t, std::uint64_t> attempts;  // node-level id -> client-visible id
   std::unordered_map<std::uint64_t, outcome> results;
+  std::vector<std::uint64_t> forgotten;  // results dropped from the cache, to erase from etcd with the next end
   std::deque<std::uint64_t> result_order;
   std::uint64_t next = 1;
   std::uint64_t ok = 0, failed = 0, replaced = 0, forwarded = 0;
@@ -157,6 +159,25 @@ std::optional<std::uint64_t> named_holder(self_ptr self, const app_entry& a, con
 
 // -- sessions ------------------------------------------------------------------------
 
+// Keeps how session `id` ended for `trail result`, forgetting the oldest
+// beyond the cache. With etcd, a kept session's result replaces its record
+// there (and outlives this coordinator); the results forgotten go too.
+void remember(self_ptr self, std::uint64_t id, outcome o, bool kept) {
+  auto& st = self->state;
+  if (kept && st.keeper) {
+    std::string output = o.ok && o.output.size() <= durable::max_kept_output ? o.output : std::string();
+    self->send(st.keeper, ended_atom::value, id, o.ok, std::move(output), std::uint64_t{o.output.size()},
+               static_cast<std::uint16_t>(o.error.code()), o.error.message(), std::exchange(st.forgotten, {}));
+  }
+  st.results[id] = std::move(o);
+  st.result_order.push_back(id);
+  while (st.result_order.size() > st.opts.result_cache) {
+    st.results.erase(st.result_order.front());
+    if (st.keeper) st.forgotten.push_back(st.result_order.front());
+    st.result_order.pop_front();
+  }
+}
+
 void finish(self_ptr self, std::uint64_t id, outcome o) {
   auto& st = self->state;
   auto it = st.sessions.find(id);
@@ -166,15 +187,10 @@ void finish(self_ptr self, std::uint64_t id, outcome o) {
     else rp.deliver(to_error(o.error));
   }
   if (it->second.node_session) st.attempts.erase(it->second.node_session);
-  if (it->second.kept) self->send(st.keeper, drop_atom::value, id);
+  bool kept = it->second.kept;
   st.sessions.erase(it);
   (o.ok ? st.ok : st.failed)++;
-  st.results[id] = std::move(o);
-  st.result_order.push_back(id);
-  while (st.result_order.size() > st.opts.result_cache) {
-    st.results.erase(st.result_order.front());
-    st.result_order.pop_front();
-  }
+  remember(self, id, std::move(o), kept);
 }
 
 void send_run(self_ptr self, session_rec& rec, std::uint32_t timeout_ms) {
@@ -640,6 +656,16 @@ caf::behavior shard_actor(self_ptr self, std::uint32_t index, coordinator_option
       },
       [=](restore_atom, std::uint64_t id, const std::string& app, std::vector<std::string>& args,
           std::uint32_t timeout_ms) { restore_session(self, id, app, std::move(args), timeout_ms); },
+      [=](restore_atom, std::uint64_t id, bool ok, std::string& output, std::uint64_t size, std::uint16_t code,
+          std::string& message) {  // how a session ended, as kept
+        outcome o{ok, std::move(output), {}};
+        if (!ok) o.error = status(static_cast<errc>(code), std::move(message));
+        else if (o.output.size() != size)
+          o = outcome{false, {}, status::unavailable("the output of session " + std::to_string(id) + " (" +
+                                                     std::to_string(size) + " bytes) was too large to keep across a "
+                                                     "change of coordinator")};
+        remember(self, id, std::move(o), false);
+      },
       [=](restore_atom, const std::string& app, std::uint32_t latest) {  // a version number given before
         auto& v = self->state.versions[app];
         v = std::max(v, latest);

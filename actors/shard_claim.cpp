@@ -19,6 +19,7 @@ struct warden_state {
   core::lease_clock lease{std::chrono::milliseconds(0)};
   std::function<void(const std::string&)> fenced;
   bool gone = false;  // fenced already
+  bool late = false;  // said that renewals do not get through
   static inline const char* name = "trail.lease-warden";
 
   ~warden_state() {
@@ -28,21 +29,29 @@ struct warden_state {
 
 using warden_ptr = caf::stateful_actor<warden_state>*;
 
+// Renews the lease. Only etcd saying it is gone fences: a renewal that
+// cannot get through (etcd down, electing) is tried again soon, and etcd
+// keeps leases alive while it has no leader, so a cluster whose etcd was
+// down for everyone carries on when it is back.
 void renew(warden_ptr self) {
   auto& st = self->state;
   if (st.gone) return;
   auto sent = clock::now();
   auto left = st.db->keep_alive(st.claim.lease);
-  if (left) st.lease.renewed(sent, std::chrono::seconds(*left));
-  else if (left.error().code() == errc::not_found) st.lease.lost();
-  auto now = clock::now();
-  if (!st.lease.current(now)) {
+  if (left) {
+    st.lease.renewed(sent, std::chrono::seconds(*left));
+  } else if (left.error().code() == errc::not_found) {
+    st.lease.lost();
     st.gone = true;
-    st.fenced(left ? "its lease ran out before a renewal got through"
-                   : "its lease on the shards is gone (" + left.error().message() + ")");
+    st.fenced("its lease on the shards is gone (" + left.error().message() + ")");
     return;
+  } else if (!st.lease.current(clock::now()) && !st.late) {
+    st.late = true;
+    say("cannot renew its lease on the shards: " + left.error().message() + " (trying on)");
   }
-  auto next = std::max(st.lease.renew_at(), now + std::chrono::milliseconds(50));
+  if (left) st.late = false;
+  auto now = clock::now();
+  auto next = std::max(st.lease.renew_at(), now + std::chrono::milliseconds(100));
   self->delayed_send(self, std::chrono::duration_cast<std::chrono::milliseconds>(next - now), renew_atom::value);
 }
 
@@ -65,17 +74,24 @@ result<shard_claim> claim_shards(const std::string& endpoints, std::chrono::seco
   auto db = durable::etcd::open(endpoints);
   if (!db) return db.error();
   const auto look_again = std::chrono::duration_cast<std::chrono::milliseconds>(ttl) / 3;
-  std::string said;  // the holder last named
+  std::string said;     // the holder last named
+  bool reached = false;  // etcd answered once: later outages are waited out
   for (;;) {
     auto held = db->get(shard_claim::key);
-    if (!held) return held.error();
+    if (!held && !reached) return held.error();
+    if (!held) {
+      if (said != held.error().message()) say("standing by: " + (said = held.error().message()));
+      if (wait(look_again)) return status::unavailable(stopped_standing_by);
+      continue;
+    }
+    reached = true;
     if (!*held) {
       auto lease = db->grant_lease(ttl);
-      if (!lease) return lease.error();
+      if (!lease) continue;  // etcd went away in between: look again
       shard_claim c{endpoints, ttl, who + " pid " + std::to_string(::getpid()) + " lease " + std::to_string(*lease),
                     *lease};
       auto won = db->claim(shard_claim::key, c.identity, *lease);
-      if (!won) return won.error();
+      if (!won) continue;
       if (won->won) return c;
       (void)db->revoke_lease(*lease);
       held = std::optional<durable::kv>(durable::kv{shard_claim::key, won->holder, 0});
@@ -84,7 +100,7 @@ result<shard_claim> claim_shards(const std::string& endpoints, std::chrono::seco
       said = (*held)->value;
       say("standing by: " + said + " holds the shards");
     }
-    if (wait(look_again)) return status::unavailable("stopped while standing by");
+    if (wait(look_again)) return status::unavailable(stopped_standing_by);
   }
 }
 

@@ -5,13 +5,14 @@
 // lease periods: the lease's own time, plus a third of it before a standby
 // looks again.
 //
-// Fencing: a holder acts only while its lease is current by its own clock
-// (core/lease_clock.hpp), and every write it makes to etcd checks, in the
-// same transaction, that the claim key still holds its value
+// Fencing: every write a holder makes to etcd checks, in the same
+// transaction, that the claim key still holds its value
 // (durable::etcd::fence_on) — so a coordinator that was stopped past its
-// lease and wakes up has its late writes refused, and steps down: `fenced`
-// is called, once, and the process starts over as a standby. It holds the
-// shards again only through a fresh claim.
+// lease and wakes up has its late writes refused — and its next renewal
+// learns the lease is gone: it steps down (`fenced` is called, once, and
+// the process starts over as a standby), and holds the shards again only
+// through a fresh claim. Nodes leave a coordinator that goes silent
+// (agent.hpp) and join the one holding the claim.
 #pragma once
 
 #include <chrono>
@@ -34,17 +35,21 @@ struct shard_claim {
   static constexpr const char* key = "trail/coordinator/owner";
 };
 
+inline constexpr const char* stopped_standing_by = "stopped while standing by";
+
 // Claims the shards: returns once this process holds them. While another
 // coordinator does, says so once ("standing by: ... holds the shards") and
 // looks again every ttl/3, through `wait` (which returns true to give up:
-// a signal to stop; the result is then unavailable). `who`: this
+// a signal to stop; the result is then unavailable, stopped_standing_by). `who`: this
 // coordinator's address, for the identity. Errors: unavailable (etcd is).
 result<shard_claim> claim_shards(const std::string& etcd, std::chrono::seconds ttl, const std::string& who,
                                  const std::function<bool(std::chrono::milliseconds)>& wait);
 
 // Renews the claim's lease for as long as it lives (a detached actor); calls
-// `fenced(why)` once if the lease is lost or runs out by its own clock. On
-// exit it revokes the lease, so a standby takes over at once.
+// `fenced(why)` once when etcd says the lease is gone (it ran out: this
+// process was stopped, or cut off from etcd while the others were not).
+// While renewals do not get through it tries on. On exit it revokes the
+// lease, so a standby takes over at once.
 caf::actor spawn_lease_warden(caf::actor_system& sys, shard_claim claim, std::function<void(const std::string&)> fenced);
 
 }  // namespace trail::actors

@@ -9,14 +9,62 @@ namespace {
 
 using json = nlohmann::json;
 
-const std::string sessions_prefix = "trail/sessions/", shards_prefix = "trail/shards/";
+const std::string sessions_prefix = "trail/sessions/", shards_prefix = "trail/shards/",
+                  results_prefix = "trail/results/";
+
+std::string hex_key(const std::string& prefix, std::uint64_t id) {
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(id));
+  return prefix + hex;
+}
+
+result<std::uint64_t> id_of(const std::string& prefix, const std::string& key) {
+  if (key.rfind(prefix, 0) != 0 || key.size() != prefix.size() + 16) return status::invalid("not a key of " + prefix);
+  try {
+    return std::stoull(key.substr(prefix.size()), nullptr, 16);
+  } catch (...) {
+    return status::invalid("not a key of " + prefix);
+  }
+}
 
 }  // namespace
 
-std::string session_key(std::uint64_t id) {
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(id));
-  return sessions_prefix + hex;
+std::string session_key(std::uint64_t id) { return hex_key(sessions_prefix, id); }
+std::string result_key(std::uint64_t id) { return hex_key(results_prefix, id); }
+
+std::string encode_result(const stored_result& r) {
+  json j{{"ok", r.ok}};
+  if (r.ok) {
+    j["size"] = r.output_size;
+    if (r.output.size() <= max_kept_output) j["output"] = base64_encode(r.output);
+  } else {
+    j["code"] = r.code;
+    j["message"] = r.message;
+  }
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+result<stored_result> decode_result(const std::string& key, const std::string& text) {
+  auto id = id_of(results_prefix, key);
+  if (!id) return id.error();
+  auto j = json::parse(text, nullptr, false);
+  if (!j.is_object() || !j["ok"].is_boolean()) return status::invalid("not a result record");
+  stored_result r;
+  r.id = *id;
+  r.ok = j["ok"];
+  if (r.ok) {
+    r.output_size = j.value("size", std::uint64_t{0});
+    if (j.contains("output")) {
+      auto bytes = j["output"].is_string() ? base64_decode(j["output"].get<std::string>())
+                                           : result<std::string>(status::invalid("not base64"));
+      if (!bytes) return status::invalid("a result record with a malformed output");
+      r.output = std::move(*bytes);
+    }
+  } else {
+    r.code = j.value("code", std::uint16_t{0});
+    r.message = j.value("message", std::string());
+  }
+  return r;
 }
 
 std::string reserved_key(std::uint32_t shard) { return shards_prefix + std::to_string(shard) + "/reserved"; }
@@ -58,6 +106,18 @@ result<std::vector<stored_session>> load_sessions(etcd& db, std::vector<std::str
     auto s = decode_session(kv.key, kv.value);
     if (s) out.push_back(std::move(*s));
     else skipped.push_back(kv.key + ": " + s.error().message());
+  }
+  return out;
+}
+
+result<std::vector<stored_result>> load_results(etcd& db, std::vector<std::string>& skipped) {
+  auto kvs = db.range(results_prefix);
+  if (!kvs) return kvs.error();
+  std::vector<stored_result> out;
+  for (auto& kv : *kvs) {
+    auto r = decode_result(kv.key, kv.value);
+    if (r) out.push_back(std::move(*r));
+    else skipped.push_back(kv.key + ": " + r.error().message());
   }
   return out;
 }

@@ -167,10 +167,11 @@ int run(int argc, char** argv) {
                                            timespec ts{d.count() / 1000, (d.count() % 1000) * 1000000};
                                            return sigtimedwait(&signals, nullptr, &ts) > 0;
                                          });
+    if (!c && c.error().message() == trail::actors::stopped_standing_by) return 0;  // SIGTERM, say
     if (!c) {
       std::fprintf(stderr, "trail-coordinator: cannot claim the shards in etcd at %s: %s\n", opts.etcd.c_str(),
                    c.error().message().c_str());
-      return c.error().message() == "stopped while standing by" ? 0 : 1;
+      return 1;
     }
     claim = std::move(*c);
     std::printf("trail-coordinator: holds the shards as %s\n", claim->identity.c_str());

@@ -29,7 +29,9 @@ int main(int argc, char** argv) {
   CLI::App app{"trail-node: a trail worker node (--standalone: node and coordinator in one process; "
                "--coordinator: a node of a cluster)"};
   app.add_flag("--standalone", standalone, "run the coordinator and the node in this one process");
-  app.add_option("--coordinator", coordinator, "HOST:PORT of the coordinator to join (multi-node mode)");
+  app.add_option("--coordinator", coordinator,
+                 "HOST:PORT of the coordinator to join (multi-node mode); several, comma-separated: each is tried "
+                 "in turn, and a node whose coordinator goes silent joins the one that answers");
   app.add_option("--listen", listen, "HOST:PORT to accept clients (standalone) or peers (cluster) on; port 0: any free port")
       ->capture_default_str();
   app.add_option("--name", opts.name, "this node's name in the cluster (default: its listen address)");
@@ -103,16 +105,24 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (standalone) return trail::actors::run_standalone(opts);
-  auto ccolon = coordinator.rfind(':');
-  try {
-    if (ccolon == std::string::npos) throw std::invalid_argument("no port");
-    opts.coordinator_host = coordinator.substr(0, ccolon);
-    int port = std::stoi(coordinator.substr(ccolon + 1));
-    if (port <= 0 || port > 65535) throw std::out_of_range("port");
-    opts.coordinator_port = static_cast<std::uint16_t>(port);
-  } catch (const std::exception&) {
-    std::fprintf(stderr, "trail-node: --coordinator: invalid address '%s': expected HOST:PORT\n", coordinator.c_str());
-    return 2;
+  for (std::size_t at = 0; at <= coordinator.size();) {  // HOST:PORT[,HOST:PORT...]
+    auto comma = std::min(coordinator.find(',', at), coordinator.size());
+    std::string one = coordinator.substr(at, comma - at);
+    auto ccolon = one.rfind(':');
+    int port = 0;
+    try {
+      if (ccolon == std::string::npos || ccolon == 0) throw std::invalid_argument("no port");
+      port = std::stoi(one.substr(ccolon + 1));
+    } catch (const std::exception&) {
+      port = 0;
+    }
+    if (port <= 0 || port > 65535) {
+      std::fprintf(stderr, "trail-node: --coordinator: invalid address '%s': expected HOST:PORT[,HOST:PORT...]\n",
+                   one.c_str());
+      return 2;
+    }
+    opts.coordinators.push_back(one);
+    at = comma + 1;
   }
   opts.forward_wait = std::chrono::milliseconds(forward_wait_ms);
   int code = trail::actors::run_cluster(opts);

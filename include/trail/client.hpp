@@ -51,7 +51,8 @@ struct key_file {
 class client {
  public:
   // Connects to a node or coordinator at "HOST:PORT" and checks that it
-  // speaks this client's protocol. If the server wants proof, the key comes
+  // speaks this client's protocol. "HOST:PORT,HOST:PORT,...": the first that
+  // answers (coordinators standing by do not listen). If the server wants proof, the key comes
   // from TRAIL_SECRET_FILE (the secret), else TRAIL_TOKEN_FILE (an invoke
   // token); without one that is a clear error.
   static result<client> connect(const std::string& address,
@@ -111,6 +112,8 @@ class client {
   struct credentials;  // what it proves with, if anything
   static result<std::unique_ptr<impl>> open(const std::string& address, std::chrono::milliseconds timeout,
                                             std::shared_ptr<const credentials> cred);
+  static result<std::unique_ptr<impl>> open_any(const std::string& addresses, std::chrono::milliseconds timeout,
+                                                std::shared_ptr<const credentials> cred);
   // The connection to a node a coordinator redirected a put or get to.
   static result<impl*> impl_node(impl& from, const std::string& address);
   std::unique_ptr<impl> impl_;

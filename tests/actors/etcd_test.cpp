@@ -58,6 +58,28 @@ TEST(SessionRecords, RoundTripBinaryArgumentsAndRefuseMalformedOnes) {
   EXPECT_FALSE(durable::decode_session(key, "{\"app\":\"a\",\"args\":[\"***\"],\"timeout_ms\":0}").ok());
 }
 
+TEST(ResultRecords, RoundTripOutputsAndErrorsAndKeepOnlyTheSizeOfLargeOutputs) {
+  durable::stored_result ok{7, true, std::string("out\0put", 7), 7, 0, {}};
+  auto back = durable::decode_result(durable::result_key(7), durable::encode_result(ok));
+  ASSERT_TRUE(back.ok()) << back.error().to_string();
+  EXPECT_TRUE(back->ok);
+  EXPECT_EQ(back->output, ok.output);
+  EXPECT_EQ(back->output_size, 7u);
+  durable::stored_result failed{8, false, {}, 0, static_cast<std::uint16_t>(errc::not_found), "no such app"};
+  back = durable::decode_result(durable::result_key(8), durable::encode_result(failed));
+  ASSERT_TRUE(back.ok());
+  EXPECT_FALSE(back->ok);
+  EXPECT_EQ(back->code, static_cast<std::uint16_t>(errc::not_found));
+  EXPECT_EQ(back->message, "no such app");
+  std::string big(durable::max_kept_output + 1, 'x');
+  back = durable::decode_result(durable::result_key(9), durable::encode_result({9, true, big, big.size(), 0, {}}));
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(back->output.empty()) << "too large to keep";
+  EXPECT_EQ(back->output_size, big.size());
+  EXPECT_FALSE(durable::decode_result("trail/sessions/0000000000000001", "{\"ok\":true}").ok());
+  EXPECT_FALSE(durable::decode_result(durable::result_key(1), "{\"ok\":1}").ok());
+}
+
 class etcd_test : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -113,6 +113,9 @@ class cluster_test : public ::testing::Test {
     }
   }
 
+  // What nodes are given as --coordinator.
+  virtual std::string coordinators() const { return address_; }
+
   // `listen`: the address again after a restart; empty: any free port.
   void start_coordinator(std::string listen = "127.0.0.1:0") {
     std::vector<std::string> args{"--listen", listen, "--shards", "2"};
@@ -143,7 +146,7 @@ class cluster_test : public ::testing::Test {
   void start_node(const std::string& name, std::vector<std::string> extra = {},
                   const std::string& listen = "127.0.0.1:0") {
     ::setenv("TRAIL_TEST_NODE", name.c_str(), 1);
-    std::vector<std::string> args{"--coordinator", address_, "--listen", listen, "--name", name,
+    std::vector<std::string> args{"--coordinator", coordinators(), "--listen", listen, "--name", name,
                                   "--executors", "2", "--store-size", store_size()};
     args.insert(args.end(), extra.begin(), extra.end());
     auto p = shm::child_process::launch({TRAIL_NODE_PATH, args, {}});

@@ -33,7 +33,7 @@ TEST_P(durable_test, AppsOutliveACoordinatorKilledAndStartedAgain) {
   ASSERT_TRUE(client_->deploy(std::string(TRAIL_EXAMPLES_DIR) + "/chain/chain.yaml").ok());
   wait_until_held("spread", 3);
   restart_coordinator();
-  wait_for(coordinator_, "2 app(s) and 0 session(s) kept in etcd", 10s);  // (its log lines may trail its "listening on")
+  wait_for(coordinator_, "2 app(s), 0 session(s) and ", 10s);  // (its log lines may trail its "listening on")
   auto apps = client_->apps();
   ASSERT_TRUE(apps.ok()) << apps.error().to_string();
   std::sort(apps->begin(), apps->end());
@@ -70,7 +70,7 @@ TEST_P(durable_test, SessionsAcceptedBeforeTheCrashFinishAfterIt) {
     ids.push_back(r->session);
   }
   restart_coordinator();
-  wait_for(coordinator_, "1 app(s) and 8 session(s) kept in etcd", 10s);  // (its log lines may trail its "listening on")
+  wait_for(coordinator_, "1 app(s), 8 session(s) and ", 10s);  // (its log lines may trail its "listening on")
   for (auto id : ids) {
     auto r = client_->result_of(id, 60s);
     ASSERT_TRUE(r.ok()) << id << ": " << r.error().to_string();
@@ -91,7 +91,7 @@ TEST_P(durable_test, SessionsAcceptedBeforeTheCrashFinishAfterIt) {
   }
   ASSERT_EQ(left, 0u) << "ended sessions still kept in etcd";
   restart_coordinator();
-  wait_for(coordinator_, "1 app(s) and 0 session(s) kept in etcd", 10s);  // (its log lines may trail its "listening on")
+  wait_for(coordinator_, "1 app(s), 0 session(s) and ", 10s);  // (its log lines may trail its "listening on")
 }
 
 TEST_P(durable_test, WithEtcdDownDeploysAndNewSessionsFailClearlyUntilItIsBack) {

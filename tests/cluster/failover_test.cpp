@@ -1,0 +1,125 @@
+// Coordinators that survive (issue 11): two coordinators share one etcd
+// (three members); the first holds the shards under a lease, the second
+// stands by. Nodes know both.
+// - SIGKILL the holder in the middle of 1,000 async invocations of a
+//   3-function app: the standby holds the shards within two lease periods,
+//   the nodes join it, and every accepted session ends with its output.
+// - SIGSTOP the holder past its lease: the standby takes over; on SIGCONT
+//   the old holder learns its lease is gone, says it was fenced, and stands
+//   by (it holds the shards again only through a fresh claim).
+#include "../support/etcd_member.hpp"
+#include "cluster_fixture.hpp"
+
+namespace trail::testing {
+namespace {
+
+constexpr auto lease = 2s;  // --lease-seconds
+
+class failover_test : public cluster_test {
+ protected:
+  void SetUp() override {
+    standby_address_ = "127.0.0.1:" + std::to_string(free_port());
+    cluster_test::SetUp();
+    if (HasFatalFailure()) return;
+    std::vector<std::string> args{"--listen", standby_address_, "--shards", "2"};
+    for (auto& a : coordinator_extra()) args.push_back(a);
+    auto p = shm::child_process::launch({TRAIL_COORDINATOR_PATH, args, {}});
+    ASSERT_TRUE(p.ok()) << p.error().to_string();
+    standby_.name = "standby";
+    standby_.proc = std::move(*p);
+    standby_.expect_clean_exit = true;
+    wait_for(standby_, "standing by: 127.0.0.1:", 20s);
+  }
+  void TearDown() override {
+    stop(standby_);
+    if (HasFailure()) std::fprintf(stderr, "--- standby:\n%s", standby_.said.c_str());
+    cluster_test::TearDown();
+  }
+  std::vector<std::string> coordinator_extra() const override {
+    return {"--etcd", etcd_.endpoint(), "--lease-seconds", std::to_string(lease.count())};
+  }
+  std::string coordinators() const override { return address_ + "," + standby_address_; }
+
+  // Waits until every node joined the standby, and connects the client to it.
+  void follow_the_standby(const std::map<std::string, std::size_t>& said_before) {
+    for (auto& [name, m] : nodes_) wait_for(m, "joined " + standby_address_, 30s, said_before.at(name));
+    auto c = client::connect(address_ + "," + standby_address_);  // the first answers no more
+    ASSERT_TRUE(c.ok()) << c.error().to_string();
+    client_.emplace(std::move(*c));
+  }
+  std::map<std::string, std::size_t> said_now() {
+    std::map<std::string, std::size_t> out;
+    for (auto& [name, m] : nodes_) out[name] = m.said.size();
+    return out;
+  }
+
+  etcd_cluster etcd_{3};
+  std::string standby_address_;
+  member standby_;
+};
+
+TEST_F(failover_test, AKilledHolderIsReplacedWithinTwoLeasePeriodsAndEveryAcceptedSessionEnds) {
+  deploy("chain_spread.yaml");
+  wait_until_held("chain", 3);
+  auto before = said_now();
+  std::map<std::uint64_t, std::string> accepted;  // session -> its expected output
+  std::chrono::steady_clock::time_point killed;
+  for (int i = 0; i < 1000; ++i) {
+    if (i == 400) {
+      coordinator_.expect_clean_exit = false;
+      coordinator_.proc.kill(SIGKILL);
+      killed = std::chrono::steady_clock::now();
+    }
+    std::string word = "w" + std::to_string(i);
+    auto r = client_->invoke("chain", {word}, 30s, true);
+    if (!r.ok()) {  // the holder is gone: the standby serves once it holds the shards
+      ASSERT_GE(i, 400) << r.error().to_string();
+      ASSERT_EQ(r.error().code(), errc::unavailable) << r.error().to_string();
+      wait_for(standby_, "holds the shards as", 30s);
+      auto took = std::chrono::steady_clock::now() - killed;
+      RecordProperty("takeover_ms", static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
+      EXPECT_LT(took, 2 * lease + 1s) << "the shards were held again only after "
+                                      << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
+      follow_the_standby(before);
+      if (HasFatalFailure()) return;
+      r = client_->invoke("chain", {word}, 30s, true);
+      ASSERT_TRUE(r.ok()) << r.error().to_string();
+    }
+    accepted[r->session] = "<" + std::string(1, 'W') + std::to_string(i) + ">";
+  }
+  ASSERT_NE(standby_.said.find("holds the shards as"), std::string::npos) << "the holder was never replaced";
+  for (auto& [session, expected] : accepted) {
+    auto r = client_->result_of(session, 60s);
+    ASSERT_TRUE(r.ok()) << "session " << session << ": " << r.error().to_string();
+    EXPECT_EQ(r->output, expected) << "session " << session;
+  }
+}
+
+TEST_F(failover_test, AStoppedHolderIsFencedAndStandsByUntilItClaimsAfresh) {
+  deploy("chain_spread.yaml");
+  wait_until_held("chain", 3);
+  auto before = said_now();
+  coordinator_.proc.kill(SIGSTOP);
+  wait_for(standby_, "holds the shards as", 30s);
+  follow_the_standby(before);
+  if (HasFatalFailure()) return;
+  auto d = client_->deploy(cluster_apps + "chain_spread.yaml");  // the new holder writes
+  ASSERT_TRUE(d.ok()) << d.error().to_string();
+  EXPECT_EQ(d->rfind("chain v2", 0), 0u) << *d;
+
+  std::size_t said_before = coordinator_.said.size();
+  coordinator_.proc.kill(SIGCONT);
+  wait_for(coordinator_, "fenced: ", 30s, said_before);
+  wait_for(coordinator_, "standing by: " + standby_address_, 30s, said_before);
+  auto r = client_->invoke("chain", {"still"}, 30s);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->output, "<STILL>");
+  auto st = client_->status_json();
+  ASSERT_TRUE(st.ok());
+  EXPECT_NE(nlohmann::json::parse(*st)["coordinator"].value("holds_shards_as", "").find(standby_address_),
+            std::string::npos)
+      << *st;
+}
+
+}  // namespace
+}  // namespace trail::testing
