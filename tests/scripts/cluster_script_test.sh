@@ -1,9 +1,11 @@
 #!/bin/bash
-# scripts/cluster as a user runs it: `up --tls` starts etcd, a coordinator
-# and two nodes with a fresh cluster secret (mode 0600) and TLS on the client
-# wire; a client without the CA or without the secret is refused, one with
-# both deploys and invokes; `down` stops every process and removes the state
-# dir, secret and certificates included.
+# scripts/cluster as a user runs it: `up --coordinators 2 --tls` starts etcd,
+# two coordinators (one holds the shards, one stands by) and two nodes with
+# a fresh cluster secret (mode 0600) and TLS on every wire; a client without
+# the CA or without the secret is refused, one with both deploys and
+# invokes; with the holder SIGKILLed, the same client command works again
+# once the standby took over; `down` stops every process and removes the
+# state dir, secret and certificates included.
 #
 #   cluster_script_test.sh BUILD_DIR EXAMPLES_DIR
 set -euo pipefail
@@ -24,13 +26,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$repo/scripts/cluster" up --nodes 2 --tls --build "$build" >"$work/up.out" 2>&1 || {
+"$repo/scripts/cluster" up --nodes 2 --coordinators 2 --tls --build "$build" >"$work/up.out" 2>&1 || {
   cat "$work/up.out" >&2
   fail "scripts/cluster up failed"
   exit 1
 }
 secret="$TRAIL_CLUSTER_DIR/secret"
-coord=$(cat "$TRAIL_CLUSTER_DIR/coordinator.addr")
+coord=$(cat "$TRAIL_CLUSTER_DIR/connect.addr")  # both coordinators
+[[ $coord == *,* ]] && pass "clients are given both coordinators ($coord)" || fail "connect address '$coord'"
 [ "$(stat -c %a "$secret")" = 600 ] && pass "the secret is mode 0600" || fail "secret mode $(stat -c %a "$secret")"
 grep -q "export TRAIL_SECRET_FILE=$secret" "$work/up.out" && pass "up says how to use the secret" ||
   fail "up did not print the secret's export line: $(cat "$work/up.out")"
@@ -54,6 +57,20 @@ TRAIL_SECRET_FILE=$secret "$build/bin/trail" --connect "$coord" deploy "$example
 out=$(TRAIL_SECRET_FILE=$secret "$build/bin/trail" --connect "$coord" invoke chain hello there)
 [ "$out" = "<HELLO THERE>" ] && pass "deploy and invoke with the secret" || fail "invoke printed '$out'"
 
+# The holder dies: the standby takes the shards over (within two lease
+# periods), the nodes join it, and the same command works again.
+read -r holder _ <"$TRAIL_CLUSTER_DIR/coordinator.pid"
+kill -KILL "$holder"
+deadline=$(( $(date +%s) + 30 ))
+out=""
+until out=$(TRAIL_SECRET_FILE=$secret "$build/bin/trail" --connect "$coord" invoke chain after failover 2>&1) &&
+      [ "$out" = "<AFTER FAILOVER>" ]; do
+  [ "$(date +%s)" -lt "$deadline" ] || break
+  sleep 0.2  # polls the cluster: the takeover is its event, not ours
+done
+[ "$out" = "<AFTER FAILOVER>" ] && pass "the standby took over: invoke works again" ||
+  fail "after the holder died, invoke still printed '$out'"
+
 "$repo/scripts/cluster" down >/dev/null
 [ ! -e "$TRAIL_CLUSTER_DIR" ] && pass "down removed the state dir and the secret" || fail "$TRAIL_CLUSTER_DIR is left"
 left=""
@@ -61,6 +78,6 @@ for p in $pids; do  # (a zombie has exited: whoever adopted it reaps it)
   state=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | cut -d' ' -f1) || true
   [ -n "$state" ] && [ "$state" != Z ] && left+="$p "
 done
-[ -z "$left" ] && pass "down stopped every process" || fail "processes left: $left"
+[ -z "$left" ] && pass "down stopped every process" || fail "processes left: $left ($(for p in $left; do tr "\\0" " " <"/proc/$p/cmdline"; echo; done))"
 
 [ $failures = 0 ] || exit 1
