@@ -252,6 +252,7 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
         for (auto& [n, rec] : self->state.nodes) scope.nodes.push_back({n, rec.name, rec.wire, rec.scheduler});
         scope.shards = self->state.shards;
         scope.shard_count = static_cast<std::uint32_t>(self->state.shards.size());
+        scope.claim = self->state.opts.claim;
         return coordinator_admin(self, std::move(scope), command, words);
       },
       [=](apps_atom) {

@@ -98,8 +98,9 @@ caf::result<std::string> nodes(caf::event_based_actor* self, std::shared_ptr<adm
       j["wire"] = a.node.wire;
       list.push_back(std::move(j));
     }
-    rp.deliver(dump(json{{"nodes", std::move(list)},
-                         {"coordinator", {{"pid", ::getpid()}, {"shards", scope->shard_count}}}}));
+    json coordinator{{"pid", ::getpid()}, {"shards", scope->shard_count}};
+    if (!scope->claim.empty()) coordinator["holds_shards_as"] = scope->claim;
+    rp.deliver(dump(json{{"nodes", std::move(list)}, {"coordinator", std::move(coordinator)}}));
   });
   return rp;
 }

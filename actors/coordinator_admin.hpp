@@ -24,6 +24,7 @@ struct admin_scope {
   std::vector<admin_node> nodes;
   std::vector<caf::actor> shards;  // told which nodes drain (placement leaves them out)
   std::uint32_t shard_count = 0;
+  std::string claim;  // with etcd: what this coordinator holds the shards as (shard_claim.hpp)
 };
 
 // Answers `command` with JSON text (or a trail error), asking nodes as needed.

@@ -87,11 +87,17 @@ result<shard_claim> claim_shards(const std::string& endpoints, std::chrono::seco
     reached = true;
     if (!*held) {
       auto lease = db->grant_lease(ttl);
-      if (!lease) continue;  // etcd went away in between: look again
+      if (!lease) {  // etcd went away in between: look again
+        if (wait(look_again)) return status::unavailable(stopped_standing_by);
+        continue;
+      }
       shard_claim c{endpoints, ttl, who + " pid " + std::to_string(::getpid()) + " lease " + std::to_string(*lease),
                     *lease};
       auto won = db->claim(shard_claim::key, c.identity, *lease);
-      if (!won) continue;
+      if (!won) {
+        if (wait(look_again)) return status::unavailable(stopped_standing_by);
+        continue;
+      }
       if (won->won) return c;
       (void)db->revoke_lease(*lease);
       held = std::optional<durable::kv>(durable::kv{shard_claim::key, won->holder, 0});

@@ -60,7 +60,11 @@ std::string run_time(std::int64_t from, std::int64_t to) { return to >= from && 
 void print_nodes(const json& j) {
   if (j.contains("coordinator"))
     std::cout << "coordinator: pid " << str(j["coordinator"], "pid") << ", " << str(j["coordinator"], "shards")
-              << " shards\n";
+              << " shards"
+              << (j["coordinator"].contains("holds_shards_as")
+                      ? ", held (etcd lease) as " + str(j["coordinator"], "holds_shards_as")
+                      : std::string())
+              << "\n";
   text_table t({"NODE", "STATE", "INCARNATION", "BUSY", "FREE", "EXECUTORS", "BACKLOG", "STORE", "OBJECTS",
                 "INVOCATIONS", "FAILURES", "PID", "CLIENT"});
   for (auto& n : j.value("nodes", json::array())) {

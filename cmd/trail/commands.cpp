@@ -12,7 +12,10 @@ using json = nlohmann::json;
 
 // A coordinator's status: its nodes, then each shard's apps and sessions.
 void print_cluster_status(const json& j) {
-  std::cout << "coordinator: " << j["coordinator"]["shards"] << " shards, " << j["nodes"].size() << " live nodes\n";
+  std::cout << "coordinator: " << j["coordinator"]["shards"] << " shards";
+  if (j["coordinator"].contains("holds_shards_as"))
+    std::cout << ", all held (etcd lease) as " << j["coordinator"]["holds_shards_as"].get<std::string>();
+  std::cout << ", " << j["nodes"].size() << " live nodes\n";
   for (auto& n : j["nodes"]) {
     std::cout << "  node " << n["name"].get<std::string>() << " (#" << n["number"] << ", " << n["address"].get<std::string>()
               << "): " << n.value("free_executors", 0) << " of " << n.value("executors", 0) << " executors free\n";

@@ -70,6 +70,10 @@ until out=$(TRAIL_SECRET_FILE=$secret "$build/bin/trail" --connect "$coord" invo
 done
 [ "$out" = "<AFTER FAILOVER>" ] && pass "the standby took over: invoke works again" ||
   fail "after the holder died, invoke still printed '$out'"
+standby=$(cat "$TRAIL_CLUSTER_DIR/coordinator2.addr")
+out=$(TRAIL_SECRET_FILE=$secret "$build/bin/trail" --connect "$coord" status 2>&1 || true)
+grep -q "all held (etcd lease) as $standby " <<<"$out" && pass "status names the new holder ($standby)" ||
+  fail "status does not name $standby as the holder: $out"
 
 "$repo/scripts/cluster" down >/dev/null
 [ ! -e "$TRAIL_CLUSTER_DIR" ] && pass "down removed the state dir and the secret" || fail "$TRAIL_CLUSTER_DIR is left"
