@@ -2,6 +2,8 @@
 // (schema/client.capnp) over one TCP connection. No actor system.
 #include <trail/client.hpp>
 
+#include <poll.h>
+
 #include <algorithm>
 #include <fstream>
 #include <limits>
@@ -58,6 +60,7 @@ struct client::impl {
   status broken;  // set once the connection failed: every later request fails with it
   std::map<std::string, std::unique_ptr<impl>> nodes;  // where a coordinator sent puts and gets
   std::shared_ptr<const credentials> cred;             // for those too
+  std::string addresses;                               // what connect() was given (HOST:PORT[,...])
 
   // Sends `q` under the next id (set in q.id).
   status send(schema::client_request& q, std::chrono::milliseconds t) {
@@ -169,6 +172,7 @@ result<std::unique_ptr<client::impl>> client::open_any(const std::string& addres
   for (std::size_t at = 0; at <= addresses.size();) {
     auto comma = std::min(addresses.find(',', at), addresses.size());
     last = open(addresses.substr(at, comma - at), timeout, cred);
+    if (last) (*last)->addresses = addresses;
     if (last || last.error().code() != errc::unavailable) return last;
     at = comma + 1;
   }
@@ -258,9 +262,24 @@ result<invocation_result> client::result_of(std::uint64_t session, std::chrono::
   q.timeout_ms = static_cast<std::uint32_t>(
       std::clamp<std::int64_t>(timeout.count(), 1, std::numeric_limits<std::uint32_t>::max()));
   // The node answers at the timeout at the latest; allow a little more.
-  auto r = impl_->ask(std::move(q), timeout + std::chrono::seconds(5));
-  if (!r) return r.error();
-  return invocation_result{r->session, std::move(r->output)};
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto r = impl_->ask(q, timeout + std::chrono::seconds(5));
+    if (r) return invocation_result{r->session, std::move(r->output)};
+    if (r.error().code() != errc::unavailable || impl_->broken.ok()) return r.error();
+    // The connection broke: a standby may be taking over. Connect again and ask again.
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return r.error();
+      auto again = open_any(impl_->addresses, std::min(left, impl_->timeout), impl_->cred);
+      if (again) {
+        impl_ = std::move(*again);
+        break;
+      }
+      if (again.error().code() != errc::unavailable) return again.error();
+      ::poll(nullptr, 0, 200);  // nobody answers yet: the takeover takes up to ~2 lease periods
+    }
+  }
 }
 
 result<put_result> client::put_stream(const std::string& app, const std::string& bucket, const std::string& key,

@@ -98,28 +98,30 @@ result<stored_session> decode_session(const std::string& key, const std::string&
   return s;
 }
 
-result<std::vector<stored_session>> load_sessions(etcd& db, std::vector<std::string>& skipped) {
-  auto kvs = db.range(sessions_prefix);
+namespace {
+// Every record under `prefix`, decoded; `skipped` gets those that cannot be.
+template <class Record>
+result<std::vector<Record>> load_all(etcd& db, const std::string& prefix,
+                                     result<Record> (*decode)(const std::string&, const std::string&),
+                                     std::vector<std::string>& skipped) {
+  auto kvs = db.range(prefix);
   if (!kvs) return kvs.error();
-  std::vector<stored_session> out;
+  std::vector<Record> out;
   for (auto& kv : *kvs) {
-    auto s = decode_session(kv.key, kv.value);
-    if (s) out.push_back(std::move(*s));
-    else skipped.push_back(kv.key + ": " + s.error().message());
-  }
-  return out;
-}
-
-result<std::vector<stored_result>> load_results(etcd& db, std::vector<std::string>& skipped) {
-  auto kvs = db.range(results_prefix);
-  if (!kvs) return kvs.error();
-  std::vector<stored_result> out;
-  for (auto& kv : *kvs) {
-    auto r = decode_result(kv.key, kv.value);
+    auto r = decode(kv.key, kv.value);
     if (r) out.push_back(std::move(*r));
     else skipped.push_back(kv.key + ": " + r.error().message());
   }
   return out;
+}
+}  // namespace
+
+result<std::vector<stored_session>> load_sessions(etcd& db, std::vector<std::string>& skipped) {
+  return load_all(db, sessions_prefix, decode_session, skipped);
+}
+
+result<std::vector<stored_result>> load_results(etcd& db, std::vector<std::string>& skipped) {
+  return load_all(db, results_prefix, decode_result, skipped);
 }
 
 result<std::map<std::uint32_t, std::uint64_t>> load_reserved(etcd& db) {

@@ -64,7 +64,10 @@ int main(int argc, char** argv) {
                "  trail [--connect HOST:PORT] COMMAND [ARGS...]   one command\n"
                "  trail [--connect HOST:PORT]                     the interactive admin shell\n"
                "  trail --script FILE                             the commands in FILE"};
-  app.add_option("--connect", opts.address, "node or coordinator HOST:PORT (or TRAIL_ADDR)")->capture_default_str();
+  app.add_option("--connect", opts.address,
+                 "node or coordinator HOST:PORT (or TRAIL_ADDR); several coordinators: HOST:PORT,HOST:PORT,... "
+                 "(the first that answers)")
+      ->capture_default_str();
   app.add_option("--script", script, "run the commands in FILE, stopping at the first failure");
   std::string secret_file, token_file;
   app.add_option("--secret-file", secret_file, "the cluster's secret, for a node or coordinator that wants proof "

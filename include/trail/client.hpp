@@ -74,6 +74,9 @@ class client {
                                    std::chrono::milliseconds timeout = std::chrono::seconds(60),
                                    bool async = false);
   // The output of a session started earlier (waits for it, up to `timeout`).
+  // Safe to repeat, so when the connection breaks (its coordinator died) it
+  // connects again to the first of the addresses given to connect() that
+  // answers — a standby that took over — and asks again, within `timeout`.
   result<invocation_result> result_of(std::uint64_t session,
                                       std::chrono::milliseconds timeout = std::chrono::seconds(60));
   // Puts an object into bucket `bucket` of `app` under `key`: `size` bytes

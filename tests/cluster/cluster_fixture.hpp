@@ -113,19 +113,25 @@ class cluster_test : public ::testing::Test {
     }
   }
 
+  // Starts a trail-coordinator as member `m` on `listen`, with coordinator_extra().
+  void launch_coordinator(member& m, const std::string& name, const std::string& listen) {
+    std::vector<std::string> args{"--listen", listen, "--shards", "2"};
+    for (auto& a : coordinator_extra()) args.push_back(a);
+    auto p = shm::child_process::launch({TRAIL_COORDINATOR_PATH, args, {}});
+    ASSERT_TRUE(p.ok()) << p.error().to_string();
+    m.name = name;
+    m.proc = std::move(*p);
+    m.said.clear();
+    m.expect_clean_exit = true;
+  }
+
   // What nodes are given as --coordinator.
   virtual std::string coordinators() const { return address_; }
 
   // `listen`: the address again after a restart; empty: any free port.
   void start_coordinator(std::string listen = "127.0.0.1:0") {
-    std::vector<std::string> args{"--listen", listen, "--shards", "2"};
-    for (auto& a : coordinator_extra()) args.push_back(a);
-    auto p = shm::child_process::launch({TRAIL_COORDINATOR_PATH, args, {}});
-    ASSERT_TRUE(p.ok()) << p.error().to_string();
-    coordinator_.name = "coordinator";
-    coordinator_.proc = std::move(*p);
-    coordinator_.said.clear();
-    coordinator_.expect_clean_exit = true;
+    launch_coordinator(coordinator_, "coordinator", listen);
+    if (HasFatalFailure()) return;
     wait_for(coordinator_, "listening on ", 20s);
     auto at = coordinator_.said.find("listening on ") + 13;
     address_ = coordinator_.said.substr(at, coordinator_.said.find('\n', at) - at);

@@ -21,13 +21,8 @@ class failover_test : public cluster_test {
     standby_address_ = "127.0.0.1:" + std::to_string(free_port());
     cluster_test::SetUp();
     if (HasFatalFailure()) return;
-    std::vector<std::string> args{"--listen", standby_address_, "--shards", "2"};
-    for (auto& a : coordinator_extra()) args.push_back(a);
-    auto p = shm::child_process::launch({TRAIL_COORDINATOR_PATH, args, {}});
-    ASSERT_TRUE(p.ok()) << p.error().to_string();
-    standby_.name = "standby";
-    standby_.proc = std::move(*p);
-    standby_.expect_clean_exit = true;
+    launch_coordinator(standby_, "standby", standby_address_);
+    if (HasFatalFailure()) return;
     wait_for(standby_, "standing by: 127.0.0.1:", 20s);
   }
   void TearDown() override {
@@ -62,6 +57,8 @@ TEST_F(failover_test, AKilledHolderIsReplacedWithinTwoLeasePeriodsAndEveryAccept
   deploy("chain_spread.yaml");
   wait_until_held("chain", 3);
   auto before = said_now();
+  auto early = client::connect(address_ + "," + standby_address_);  // connected to the holder, kept through its loss
+  ASSERT_TRUE(early.ok()) << early.error().to_string();
   std::map<std::uint64_t, std::string> accepted;  // session -> its expected output
   std::chrono::steady_clock::time_point killed;
   for (int i = 0; i < 1000; ++i) {
@@ -88,6 +85,11 @@ TEST_F(failover_test, AKilledHolderIsReplacedWithinTwoLeasePeriodsAndEveryAccept
     accepted[r->session] = "<" + std::string(1, 'W') + std::to_string(i) + ">";
   }
   ASSERT_NE(standby_.said.find("holds the shards as"), std::string::npos) << "the holder was never replaced";
+  // A client whose coordinator died asks the new one, by itself, with the session id.
+  auto first = accepted.begin();
+  auto asked = early->result_of(first->first, 60s);
+  ASSERT_TRUE(asked.ok()) << "session " << first->first << ": " << asked.error().to_string();
+  EXPECT_EQ(asked->output, first->second);
   for (auto& [session, expected] : accepted) {
     auto r = client_->result_of(session, 60s);
     ASSERT_TRUE(r.ok()) << "session " << session << ": " << r.error().to_string();
