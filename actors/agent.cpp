@@ -179,7 +179,8 @@ caf::behavior agent_actor(self_ptr self, agent_options opts, caf::actor schedule
       [=](down_atom, std::uint64_t number) { self->send(self->state.scheduler, down_atom::value, number); },
       // -- clients (its gateway): only the puts and gets a coordinator sent here --
       [=](hello_atom, std::uint32_t version) { return answer_hello(version, "node"); },
-      [=](invoke_atom, const std::string&, const std::vector<std::string>&, std::uint32_t, bool) -> caf::result<void> {
+      [=](invoke_atom, const std::string&, const std::vector<std::string>&, std::uint32_t, bool,
+          std::uint64_t) -> caf::result<void> {
         return to_error(use_the_coordinator(self));
       },
       [=](result_atom, std::uint64_t) -> caf::result<void> { return to_error(use_the_coordinator(self)); },

@@ -9,6 +9,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <random>
 #include <span>
 #include <sstream>
 #include <streambuf>
@@ -250,9 +251,12 @@ result<invocation_result> client::invoke(const std::string& app, const std::vect
   q.timeout_ms = static_cast<std::uint32_t>(
       std::clamp<std::int64_t>(timeout.count(), 1, std::numeric_limits<std::uint32_t>::max()));
   q.async = async;
-  auto r = impl_->ask(std::move(q), wait);
-  if (!r) return r.error();
-  return invocation_result{r->session, std::move(r->output)};
+  // The same id when sent again: the coordinator answers with the session it
+  // started for it, if any, so a retry never starts a second one.
+  thread_local std::mt19937_64 ids{std::random_device{}()};
+  do q.request = ids();
+  while (q.request == 0);
+  return ask_session(q, wait, std::chrono::steady_clock::now() + wait);
 }
 
 result<invocation_result> client::result_of(std::uint64_t session, std::chrono::milliseconds timeout) {
@@ -262,11 +266,17 @@ result<invocation_result> client::result_of(std::uint64_t session, std::chrono::
   q.timeout_ms = static_cast<std::uint32_t>(
       std::clamp<std::int64_t>(timeout.count(), 1, std::numeric_limits<std::uint32_t>::max()));
   // The node answers at the timeout at the latest; allow a little more.
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  return ask_session(q, timeout + std::chrono::seconds(5), std::chrono::steady_clock::now() + timeout);
+}
+
+result<invocation_result> client::ask_session(const schema::client_request& q, std::chrono::milliseconds wait,
+                                              std::chrono::steady_clock::time_point deadline) {
   for (;;) {
-    auto r = impl_->ask(q, timeout + std::chrono::seconds(5));
+    auto r = impl_->ask(q, wait);
     if (r) return invocation_result{r->session, std::move(r->output)};
     if (r.error().code() != errc::unavailable || impl_->broken.ok()) return r.error();
+    // With one address (a standalone node, one coordinator) a lost connection is an error at once.
+    if (impl_->addresses.find(',') == std::string::npos) return r.error();
     // The connection broke: a standby may be taking over. Connect again and ask again.
     for (;;) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());

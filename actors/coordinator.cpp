@@ -218,9 +218,10 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
         if (!m) return to_error(m.error());
         return self->delegate(shard_for_app(self, m->app), deploy_atom::value, manifest, names, bytes);
       },
-      [=](invoke_atom, const std::string& app, std::vector<std::string>& args, std::uint32_t timeout_ms,
-          bool async) -> caf::result<caf::message> {
-        return self->delegate(shard_for_app(self, app), invoke_atom::value, app, std::move(args), timeout_ms, async);
+      [=](invoke_atom, const std::string& app, std::vector<std::string>& args, std::uint32_t timeout_ms, bool async,
+          std::uint64_t request) -> caf::result<caf::message> {
+        return self->delegate(shard_for_app(self, app), invoke_atom::value, app, std::move(args), timeout_ms, async,
+                              request);
       },
       [=](result_atom, std::uint64_t session) -> caf::result<caf::message> {
         auto* shard = shard_for_session(self, session);
@@ -309,12 +310,13 @@ result<caf::actor> restore_from_etcd(node_loop& loop, const coordinator_options&
       log_line("kept session " + std::to_string(s.id) + " belongs to a shard this coordinator does not have: dropped");
       continue;
     }
-    caf::anon_send(shards[*index], restore_atom::value, s.id, s.app, s.args, s.timeout_ms);
+    caf::anon_send(shards[*index], restore_atom::value, s.id, s.app, s.args, s.timeout_ms, s.request);
     ++restored;
   }
   for (auto& r : *results)
     if (auto index = shard_of_session(r.id); index && *index < shards.size())
-      caf::anon_send(shards[*index], restore_atom::value, r.id, r.ok, r.output, r.output_size, r.code, r.message);
+      caf::anon_send(shards[*index], restore_atom::value, r.id, r.ok, r.output, r.output_size, r.code, r.message,
+                     r.request);
   log_line(std::to_string(apps->size()) + " app(s), " + std::to_string(restored) + " session(s) and " +
            std::to_string(results->size()) + " result(s) kept in etcd at " + opts.etcd);
   return spawn_keeper(loop.system(), std::move(*db), opts.fenced);

@@ -309,7 +309,7 @@ void handle(self_ptr self, std::uint64_t conn, request& q) {
               on_error(self, conn, rid));
       break;
     case k::invoke: {
-      self->request(front, wait, invoke_atom::value, std::move(q.app), std::move(q.args), q.timeout_ms, q.async)
+      self->request(front, wait, invoke_atom::value, std::move(q.app), std::move(q.args), q.timeout_ms, q.async, q.request)
           .then(on_session(self, conn, rid), on_error(self, conn, rid));
       break;
     }

@@ -72,17 +72,17 @@ caf::behavior keeper(self_ptr self, durable::etcd db, std::function<void(const s
         return true;
       },
       [=](accept_atom, std::uint64_t session, const std::string& app, const std::vector<std::string>& args,
-          std::uint32_t timeout_ms) {
+          std::uint32_t timeout_ms, std::uint64_t request) {
         auto rp = self->make_response_promise<bool>();
         queue(self,
               {durable::write_op::kind::put, durable::session_key(session),
-               durable::encode_session({session, app, args, timeout_ms})},
+               durable::encode_session({session, app, args, timeout_ms, request})},
               rp);
         return rp;
       },
       [=](ended_atom, std::uint64_t session, bool ok, std::string& output, std::uint64_t size, std::uint16_t code,
-          std::string& message, const std::vector<std::uint64_t>& forgotten) {
-        durable::stored_result r{session, ok, std::move(output), size, code, std::move(message)};
+          std::string& message, std::uint64_t request, const std::vector<std::uint64_t>& forgotten) {
+        durable::stored_result r{session, ok, std::move(output), size, code, std::move(message), request};
         queue(self, {durable::write_op::kind::put, durable::result_key(session), durable::encode_result(r)}, std::nullopt);
         queue(self, {durable::write_op::kind::erase, durable::session_key(session), {}}, std::nullopt);
         for (auto id : forgotten) queue(self, {durable::write_op::kind::erase, durable::result_key(id), {}}, std::nullopt);

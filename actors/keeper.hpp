@@ -4,10 +4,11 @@
 //
 //   shard -> keeper:   keep_atom, app, u32 version, manifest, [name], [bytes] -> bool
 //                      forget_atom, app                                       -> bool
-//                      accept_atom, u64 session, app, [arg], u32 timeout_ms  -> bool
+//                      accept_atom, u64 session, app, [arg], u32 timeout_ms,
+//                                  u64 request                            -> bool
 //                      drop_atom, u64 session                 (cancelled before it started; no answer)
 //                      ended_atom, u64 session, bool ok, output, u64 output size, u16 code, message,
-//                                  [u64 forgotten]            (its result replaces its record;
+//                                  u64 request, [u64 forgotten]            (its result replaces its record;
 //                                                              the results its shard forgot go; no answer)
 //                      reserve_atom, u32 shard, u64 upto                      -> bool
 //   (errors: unavailable while etcd is; the shard then refuses what it asked for)

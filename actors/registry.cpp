@@ -224,7 +224,8 @@ caf::behavior registry_actor(self_ptr self, registry_options opts, caf::actor sc
         return deploy(self, manifest, names, bytes, version);
       },
       // The rest is the scheduler's: it keeps the catalogue and the sessions.
-      [=](invoke_atom, std::string& app, std::vector<std::string>& args, std::uint32_t timeout_ms, bool async) {
+      [=](invoke_atom, std::string& app, std::vector<std::string>& args, std::uint32_t timeout_ms, bool async,
+          std::uint64_t) {  // (a standalone node keeps no request ids: its sessions end with it)
         return self->delegate(self->state.scheduler, invoke_atom::value, std::move(app), std::move(args), timeout_ms, async);
       },
       [=](result_atom, std::uint64_t session) {

@@ -71,6 +71,7 @@ struct session_rec {
   std::uint32_t version = 0;
   std::vector<std::string> args;
   std::uint32_t timeout_ms = 0;
+  std::uint64_t request = 0;       // the client's id for the invocation that started it (0: none)
   bool put = false;                // started by a client's put on its home: it cannot start again elsewhere
   bool accepting = false;          // being written to etcd: placed once it is there
   bool kept = false;               // written to etcd: erased there when it ends
@@ -86,6 +87,7 @@ struct outcome {
   bool ok = false;
   std::string output;
   status error;
+  std::uint64_t request = 0;  // of the invocation that started the session (0: none)
 };
 
 struct shard_state {
@@ -101,6 +103,10 @@ struct shard_state {
   std::unordered_map<std::uint64_t, session_rec> sessions;   // by client-visible id
   std::unordered_map<std::uint64_t, std::uint64_t> attempts;  // node-level id -> client-visible id
   std::unordered_map<std::uint64_t, outcome> results;
+  // Client request id -> the session it started, while the session runs or its
+  // result is kept: the same request sent again (its coordinator died before
+  // answering) gets that session, never a second one.
+  std::unordered_map<std::uint64_t, std::uint64_t> requests;
   std::vector<std::uint64_t> forgotten;  // results dropped from the cache, to erase from etcd with the next end
   std::deque<std::uint64_t> result_order;
   std::uint64_t next = 1;
@@ -167,11 +173,14 @@ void remember(self_ptr self, std::uint64_t id, outcome o, bool kept) {
   if (kept && st.keeper) {
     std::string output = o.ok && o.output.size() <= durable::max_kept_output ? o.output : std::string();
     self->send(st.keeper, ended_atom::value, id, o.ok, std::move(output), std::uint64_t{o.output.size()},
-               static_cast<std::uint16_t>(o.error.code()), o.error.message(), std::exchange(st.forgotten, {}));
+               static_cast<std::uint16_t>(o.error.code()), o.error.message(), o.request, std::exchange(st.forgotten, {}));
   }
+  if (o.request) st.requests[o.request] = id;
   st.results[id] = std::move(o);
   st.result_order.push_back(id);
   while (st.result_order.size() > st.opts.result_cache) {
+    if (auto old = st.results.find(st.result_order.front()); old != st.results.end() && old->second.request)
+      st.requests.erase(old->second.request);
     st.results.erase(st.result_order.front());
     if (st.keeper) st.forgotten.push_back(st.result_order.front());
     st.result_order.pop_front();
@@ -187,6 +196,7 @@ void finish(self_ptr self, std::uint64_t id, outcome o) {
     else rp.deliver(to_error(o.error));
   }
   if (it->second.node_session) st.attempts.erase(it->second.node_session);
+  o.request = it->second.request;
   bool kept = it->second.kept;
   st.sessions.erase(it);
   (o.ok ? st.ok : st.failed)++;
@@ -244,9 +254,28 @@ void place_waiting(self_ptr self, const std::string& app) {
   for (auto id : ready) place(self, id);
 }
 
-caf::result<std::uint64_t, std::string> invoke(self_ptr self, const std::string& app, std::vector<std::string>& args,
-                                               std::uint32_t timeout_ms, bool async) {
+// How session `id` ended, or (while it runs) a promise of it.
+caf::result<std::uint64_t, std::string> result_of(self_ptr self, std::uint64_t id) {
   auto& st = self->state;
+  if (auto r = st.results.find(id); r != st.results.end()) {
+    if (r->second.ok) return {id, r->second.output};
+    return to_error(r->second.error);
+  }
+  auto s = st.sessions.find(id);
+  if (s == st.sessions.end()) return to_error(status::not_found("no session " + std::to_string(id)));
+  if (s->second.waiters.size() >= max_waiters)
+    return to_error(status::unavailable(std::to_string(max_waiters) + " clients already wait for session " + std::to_string(id)));
+  return s->second.waiters.emplace_back(self->make_response_promise<std::uint64_t, std::string>());
+}
+
+caf::result<std::uint64_t, std::string> invoke(self_ptr self, const std::string& app, std::vector<std::string>& args,
+                                               std::uint32_t timeout_ms, bool async, std::uint64_t request) {
+  auto& st = self->state;
+  if (auto known = request ? st.requests.find(request) : st.requests.end(); known != st.requests.end()) {
+    // Sent again (its coordinator died before answering): the session it started.
+    if (async) return {known->second, std::string()};
+    return result_of(self, known->second);
+  }
   if (!st.apps.contains(app)) return to_error(status::not_found("no app \"" + app + "\" is deployed"));
   if (status s = can_number(self); !s.ok()) return to_error(s);
   std::uint64_t id = next_id(self);
@@ -255,6 +284,7 @@ caf::result<std::uint64_t, std::string> invoke(self_ptr self, const std::string&
   rec.app = app;
   rec.args = std::move(args);
   rec.timeout_ms = timeout_ms;
+  if (request) rec.request = request, st.requests[request] = id;
   auto wait = timeout_ms > 0 ? std::min<std::chrono::milliseconds>(st.opts.placement_wait, std::chrono::milliseconds(timeout_ms))
                              : st.opts.placement_wait;
   rec.wait_until = clock::now() + wait;
@@ -269,7 +299,7 @@ caf::result<std::uint64_t, std::string> invoke(self_ptr self, const std::string&
   // accepted session outlives the coordinator (restored, then placed again).
   rec.accepting = true;
   if (async) rp = self->make_response_promise<std::uint64_t, std::string>();
-  self->request(st.keeper, caf::infinite, accept_atom::value, id, app, rec.args, timeout_ms)
+  self->request(st.keeper, caf::infinite, accept_atom::value, id, app, rec.args, timeout_ms, request)
       .then(
           [=](bool) mutable {
             auto it = self->state.sessions.find(id);
@@ -285,6 +315,10 @@ caf::result<std::uint64_t, std::string> invoke(self_ptr self, const std::string&
           },
           [=](caf::error& e) mutable {
             auto why = to_status(e, self->system());
+            if (auto it = self->state.sessions.find(id); it != self->state.sessions.end() && request) {
+              it->second.request = 0;  // never accepted: the same request sent again may start it
+              self->state.requests.erase(request);
+            }
             finish(self, id, {false, {}, why});  // (answers a synchronous invocation)
             if (async) rp->deliver(to_error(why));
           });
@@ -295,13 +329,14 @@ caf::result<std::uint64_t, std::string> invoke(self_ptr self, const std::string&
 // holds its app (they rejoin and get their apps again), then starts again
 // from its arguments under a new attempt.
 void restore_session(self_ptr self, std::uint64_t id, const std::string& app, std::vector<std::string> args,
-                     std::uint32_t timeout_ms) {
+                     std::uint32_t timeout_ms, std::uint64_t request) {
   auto& st = self->state;
   if (st.sessions.contains(id)) return;
   auto& rec = st.sessions[id];
   rec.app = app;
   rec.args = std::move(args);
   rec.timeout_ms = timeout_ms;
+  if (request) rec.request = request, st.requests[request] = id;
   rec.attempt = 1;
   rec.kept = true;
   rec.wait_until = clock::now() + std::max<std::chrono::milliseconds>(st.opts.placement_wait, std::chrono::seconds(60));
@@ -655,39 +690,27 @@ caf::behavior shard_actor(self_ptr self, std::uint32_t index, coordinator_option
         if (reserved > shard_session_base(st.index)) st.next = std::max(st.next, reserved - shard_session_base(st.index));
       },
       [=](restore_atom, std::uint64_t id, const std::string& app, std::vector<std::string>& args,
-          std::uint32_t timeout_ms) { restore_session(self, id, app, std::move(args), timeout_ms); },
+          std::uint32_t timeout_ms, std::uint64_t request) { restore_session(self, id, app, std::move(args), timeout_ms, request); },
       [=](restore_atom, std::uint64_t id, bool ok, std::string& output, std::uint64_t size, std::uint16_t code,
-          std::string& message) {  // how a session ended, as kept
-        outcome o{ok, std::move(output), {}};
+          std::string& message, std::uint64_t request) {  // how a session ended, as kept
+        outcome o{ok, std::move(output), {}, request};
         if (!ok) o.error = status(static_cast<errc>(code), std::move(message));
         else if (o.output.size() != size)
           o = outcome{false, {}, status::unavailable("the output of session " + std::to_string(id) + " (" +
                                                      std::to_string(size) + " bytes) was too large to keep across a "
-                                                     "change of coordinator")};
+                                                     "change of coordinator"), request};
         remember(self, id, std::move(o), false);
       },
       [=](restore_atom, const std::string& app, std::uint32_t latest) {  // a version number given before
         auto& v = self->state.versions[app];
         v = std::max(v, latest);
       },
-      [=](invoke_atom, const std::string& app, std::vector<std::string>& args, std::uint32_t timeout_ms, bool async) {
-        return invoke(self, app, args, timeout_ms, async);
-      },
+      [=](invoke_atom, const std::string& app, std::vector<std::string>& args, std::uint32_t timeout_ms, bool async,
+          std::uint64_t request) { return invoke(self, app, args, timeout_ms, async, request); },
       [=](put_atom, const std::string& app, const std::string& bucket, const std::string& key, std::uint64_t size,
           bool new_session, std::uint32_t timeout_ms) { return put(self, app, bucket, key, size, new_session, timeout_ms); },
       [=](get_atom, const std::string& app, const std::string& bucket, const std::string&) { return get(self, app, bucket); },
-      [=](result_atom, std::uint64_t id) -> caf::result<std::uint64_t, std::string> {
-        auto& st = self->state;
-        if (auto r = st.results.find(id); r != st.results.end()) {
-          if (r->second.ok) return {id, r->second.output};
-          return to_error(r->second.error);
-        }
-        auto s = st.sessions.find(id);
-        if (s == st.sessions.end()) return to_error(status::not_found("no session " + std::to_string(id)));
-        if (s->second.waiters.size() >= max_waiters)
-          return to_error(status::unavailable(std::to_string(max_waiters) + " clients already wait for session " + std::to_string(id)));
-        return s->second.waiters.emplace_back(self->make_response_promise<std::uint64_t, std::string>());
-      },
+      [=](result_atom, std::uint64_t id) { return result_of(self, id); },
       [=](undeploy_atom, const std::string& app) -> caf::result<std::string> {
         auto& st = self->state;
         if (!st.apps.contains(app)) return to_error(status::not_found("no app \"" + app + "\" is deployed"));

@@ -36,7 +36,8 @@ inline constexpr std::uint32_t protocol_version = 2;
 // -- client <-> node (remote) ---------------------------------------------------------
 //   hello_atom, u32 version                          -> u32 version (or error)
 //   deploy_atom, manifest, [lib path], [lib bytes]   -> string "app vN"
-//   invoke_atom, app, [args], u32 timeout_ms, bool async -> u64 session, string output
+//   invoke_atom, app, [args], u32 timeout_ms, bool async, u64 request -> u64 session, string output
+//                                                    (request: the client's id for it, 0: none)
 //   result_atom, u64 session, u32 timeout_ms         -> u64 session, string output
 //   status_atom                                      -> string (JSON)
 //   apps_atom                                        -> [string]

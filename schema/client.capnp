@@ -67,6 +67,8 @@ struct Invoke {
   args @1 :List(Data);           # arguments of its entry function
   timeoutMs @2 :UInt32;          # the session is cancelled after this long
   async @3 :Bool;                # reply at once with the session id only
+  request @4 :UInt64;            # the client's id for this request (0: none): sent again after a
+                                 # coordinator died, it names the session it started, not a new one
 }
 
 struct ResultOf {

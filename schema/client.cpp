@@ -98,6 +98,7 @@ void encode(const client_request& r, std::string& out) {
       for (unsigned j = 0; j < r.args.size(); ++j) args.set(j, as_data(r.args[j]));
       i.setTimeoutMs(r.timeout_ms);
       i.setAsync(r.async);
+      i.setRequest(r.request);
       break;
     }
     case k::result: {
@@ -234,6 +235,7 @@ result<client_request> decode_request(std::span<const std::byte> bytes) {
         r.args = strings(i.getArgs());
         r.timeout_ms = i.getTimeoutMs();
         r.async = i.getAsync();
+        r.request = i.getRequest();
         break;
       }
       case wire::Request::RESULT:

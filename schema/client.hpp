@@ -44,6 +44,7 @@ struct client_request {
   std::vector<std::string> args;        // invoke; admin: the command's words
   std::uint32_t timeout_ms = 0;         // invoke, result, put
   bool async = false;                   // invoke
+  std::uint64_t request = 0;            // invoke: the client's id for it, the same when sent again (0: none)
   std::uint64_t session = 0;            // result; put (to a cluster node): the coordinator's session for it
   std::string manifest;                 // deploy
   std::vector<std::string> names;       // deploy

@@ -34,6 +34,7 @@ std::string result_key(std::uint64_t id) { return hex_key(results_prefix, id); }
 
 std::string encode_result(const stored_result& r) {
   json j{{"ok", r.ok}};
+  if (r.request) j["request"] = r.request;
   if (r.ok) {
     j["size"] = r.output_size;
     if (r.output.size() <= max_kept_output) j["output"] = base64_encode(r.output);
@@ -52,6 +53,8 @@ result<stored_result> decode_result(const std::string& key, const std::string& t
   stored_result r;
   r.id = *id;
   r.ok = j["ok"];
+  if (j.contains("request") && !j["request"].is_number_unsigned()) return status::invalid("a result record with a malformed request id");
+  r.request = j.value("request", std::uint64_t{0});
   if (r.ok) {
     r.output_size = j.value("size", std::uint64_t{0});
     if (j.contains("output")) {
@@ -72,8 +75,9 @@ std::string reserved_key(std::uint32_t shard) { return shards_prefix + std::to_s
 std::string encode_session(const stored_session& s) {
   json args = json::array();
   for (auto& a : s.args) args.push_back(base64_encode(a));  // arguments are bytes, JSON text is not
-  return json{{"app", s.app}, {"args", args}, {"timeout_ms", s.timeout_ms}}.dump(-1, ' ', false,
-                                                                               json::error_handler_t::replace);
+  json j{{"app", s.app}, {"args", args}, {"timeout_ms", s.timeout_ms}};
+  if (s.request) j["request"] = s.request;
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 result<stored_session> decode_session(const std::string& key, const std::string& text) {
@@ -89,6 +93,8 @@ result<stored_session> decode_session(const std::string& key, const std::string&
     return status::invalid("not a session record");
   s.app = j["app"];
   s.timeout_ms = j["timeout_ms"];
+  if (j.contains("request") && !j["request"].is_number_unsigned()) return status::invalid("a session record with a malformed request id");
+  s.request = j.value("request", std::uint64_t{0});
   for (auto& a : j["args"]) {
     if (!a.is_string()) return status::invalid("a session record with a malformed argument");
     auto bytes = base64_decode(a.get<std::string>());

@@ -1,15 +1,19 @@
 // How a coordinator keeps accepted sessions in etcd, so that a session it
 // answered survives it (README "What survives a coordinator"):
 //
-//   trail/sessions/<id, 16 hex digits>   {"app", "args" (base64 each), "timeout_ms"}: written
+//   trail/sessions/<id, 16 hex digits>   {"app", "args" (base64 each), "timeout_ms", "request"}: written
 //                                        before the session's id is answered, erased when it ends
-//   trail/results/<id, 16 hex digits>    {"ok", "output" (base64), "code", "message"}: written when
+//   trail/results/<id, 16 hex digits>    {"ok", "output" (base64), "code", "message", "request"}: written when
 //                                        the session ends (its record erased in the same
 //                                        transaction), erased when its shard forgets it; an
 //                                        output over max_kept_output is kept as its size only
 //   trail/shards/<index>/reserved        session ids of that shard are below this; a shard
 //                                        started again numbers from there, never reusing an id
 //                                        a client may still hold
+//
+// "request" is the client's id for the invocation that started the session
+// (absent: none): a client that sends it again to the next coordinator gets
+// this session, never a second one.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +32,7 @@ struct stored_session {
   std::string app;
   std::vector<std::string> args;
   std::uint32_t timeout_ms = 0;
+  std::uint64_t request = 0;  // the client's id for the invocation (0: none)
 };
 
 // How a session ended, as kept for `trail result` across a coordinator change.
@@ -38,6 +43,7 @@ struct stored_result {
   std::uint64_t output_size = 0;  // (ok) its size
   std::uint16_t code = 0;        // (failed) errc
   std::string message;           // (failed)
+  std::uint64_t request = 0;     // the client's id for the invocation (0: none)
 };
 // Outputs larger than this are not kept (etcd takes requests of 1.5 MiB at most).
 constexpr std::size_t max_kept_output = 64u << 10;

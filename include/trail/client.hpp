@@ -23,6 +23,9 @@
 #include <trail/status.hpp>
 
 namespace trail {
+namespace schema {
+struct client_request;
+}
 
 struct invocation_result {
   std::uint64_t session = 0;
@@ -69,14 +72,19 @@ class client {
   result<std::string> deploy(const std::filesystem::path& manifest);
   // Runs the app's entry function with `args` and waits for the session's
   // output, up to `timeout` (the session is cancelled after it). With
-  // `async`, returns at once with the session id only.
+  // `async`, returns at once with the session id only. Each call carries an
+  // id of its own: given several coordinators, when the connection breaks
+  // (its coordinator died) the call is sent again, like result_of, to the
+  // one that took over, which answers with the session the first one started
+  // if it was accepted — one call never starts two sessions.
   result<invocation_result> invoke(const std::string& app, const std::vector<std::string>& args,
                                    std::chrono::milliseconds timeout = std::chrono::seconds(60),
                                    bool async = false);
   // The output of a session started earlier (waits for it, up to `timeout`).
-  // Safe to repeat, so when the connection breaks (its coordinator died) it
-  // connects again to the first of the addresses given to connect() that
-  // answers — a standby that took over — and asks again, within `timeout`.
+  // Safe to repeat, so given several coordinators, when the connection breaks
+  // (its coordinator died) it connects again to the first of the addresses
+  // given to connect() that answers — a standby that took over — and asks
+  // again, within `timeout`. With one address, a lost connection is an error.
   result<invocation_result> result_of(std::uint64_t session,
                                       std::chrono::milliseconds timeout = std::chrono::seconds(60));
   // Puts an object into bucket `bucket` of `app` under `key`: `size` bytes
@@ -117,6 +125,10 @@ class client {
                                             std::shared_ptr<const credentials> cred);
   static result<std::unique_ptr<impl>> open_any(const std::string& addresses, std::chrono::milliseconds timeout,
                                                 std::shared_ptr<const credentials> cred);
+  // Asks `q` (safe to repeat) until `deadline`; when the connection breaks,
+  // connects again through the addresses given to connect() and asks again.
+  result<invocation_result> ask_session(const schema::client_request& q, std::chrono::milliseconds wait,
+                                        std::chrono::steady_clock::time_point deadline);
   // The connection to a node a coordinator redirected a put or get to.
   static result<impl*> impl_node(impl& from, const std::string& address);
   std::unique_ptr<impl> impl_;

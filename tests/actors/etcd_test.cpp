@@ -44,7 +44,7 @@ TEST(EtcdEndpoints, BadListsAreClearErrors) {
 }
 
 TEST(SessionRecords, RoundTripBinaryArgumentsAndRefuseMalformedOnes) {
-  durable::stored_session s{0x0001000000000abcull, "chain", {std::string("a\0\xff", 3), ""}, 5000};
+  durable::stored_session s{0x0001000000000abcull, "chain", {std::string("a\0\xff", 3), ""}, 5000, 0xfedcba9876543210ull};
   std::string key = durable::session_key(s.id);
   EXPECT_EQ(key, "trail/sessions/0001000000000abc");
   auto back = durable::decode_session(key, durable::encode_session(s));
@@ -53,18 +53,25 @@ TEST(SessionRecords, RoundTripBinaryArgumentsAndRefuseMalformedOnes) {
   EXPECT_EQ(back->app, "chain");
   EXPECT_EQ(back->args, s.args);
   EXPECT_EQ(back->timeout_ms, 5000u);
+  EXPECT_EQ(back->request, 0xfedcba9876543210ull) << "the client's id, all 64 bits";
+  s.request = 0;  // none: a record written before request ids reads back as none
+  back = durable::decode_session(key, durable::encode_session(s));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->request, 0u);
+  EXPECT_FALSE(durable::decode_session(key, "{\"app\":\"a\",\"args\":[],\"timeout_ms\":0,\"request\":\"x\"}").ok());
   EXPECT_FALSE(durable::decode_session("trail/apps/x", durable::encode_session(s)).ok());
   EXPECT_FALSE(durable::decode_session(key, "{\"app\":1}").ok());
   EXPECT_FALSE(durable::decode_session(key, "{\"app\":\"a\",\"args\":[\"***\"],\"timeout_ms\":0}").ok());
 }
 
 TEST(ResultRecords, RoundTripOutputsAndErrorsAndKeepOnlyTheSizeOfLargeOutputs) {
-  durable::stored_result ok{7, true, std::string("out\0put", 7), 7, 0, {}};
+  durable::stored_result ok{7, true, std::string("out\0put", 7), 7, 0, {}, 0x8000000000000001ull};
   auto back = durable::decode_result(durable::result_key(7), durable::encode_result(ok));
   ASSERT_TRUE(back.ok()) << back.error().to_string();
   EXPECT_TRUE(back->ok);
   EXPECT_EQ(back->output, ok.output);
   EXPECT_EQ(back->output_size, 7u);
+  EXPECT_EQ(back->request, 0x8000000000000001ull);
   durable::stored_result failed{8, false, {}, 0, static_cast<std::uint16_t>(errc::not_found), "no such app"};
   back = durable::decode_result(durable::result_key(8), durable::encode_result(failed));
   ASSERT_TRUE(back.ok());

@@ -4,11 +4,19 @@
 // - SIGKILL the holder in the middle of 1,000 async invocations of a
 //   3-function app: the standby holds the shards within two lease periods,
 //   the nodes join it, and every accepted session ends with its output.
+// - SIGKILL the holder while synchronous invocations wait on it: each client
+//   sends its invocation again to the standby, by itself, and gets the
+//   session the holder accepted — one session per invocation, as etcd shows.
 // - SIGSTOP the holder past its lease: the standby takes over; on SIGCONT
 //   the old holder learns its lease is gone, says it was fenced, and stands
 //   by (it holds the shards again only through a fresh claim).
 #include "../support/etcd_member.hpp"
 #include "cluster_fixture.hpp"
+
+#include <set>
+#include <thread>
+
+#include "actors/durable/session_records.hpp"
 
 namespace trail::testing {
 namespace {
@@ -95,6 +103,57 @@ TEST_F(failover_test, AKilledHolderIsReplacedWithinTwoLeasePeriodsAndEveryAccept
     ASSERT_TRUE(r.ok()) << "session " << session << ": " << r.error().to_string();
     EXPECT_EQ(r->output, expected) << "session " << session;
   }
+}
+
+TEST_F(failover_test, ASynchronousInvokeWhoseHolderDiesGetsTheOneSessionItStarted) {
+  deploy("slow_spread.yaml");  // 600 ms a session: they wait on the holder when it dies
+  wait_until_held("slow_spread", 3);
+  auto db = durable::etcd::open(etcd_.endpoint());
+  ASSERT_TRUE(db.ok()) << db.error().to_string();
+  constexpr int calls = 4;
+  std::vector<std::optional<result<invocation_result>>> got(calls);
+  std::vector<std::thread> callers;
+  for (int i = 0; i < calls; ++i)
+    callers.emplace_back([&, i] {
+      auto c = client::connect(address_ + "," + standby_address_);
+      if (!c.ok()) return got[i].emplace(c.error()), void();
+      got[i].emplace(c->invoke("slow_spread", {"s" + std::to_string(i)}, 60s));
+    });
+  // Kill the holder once it kept every session in etcd (accepted), before any ended.
+  std::size_t kept = 0;
+  for (auto until = std::chrono::steady_clock::now() + 20s; kept < calls && std::chrono::steady_clock::now() < until;) {
+    auto k = db->range("trail/sessions/");
+    ASSERT_TRUE(k.ok()) << k.error().to_string();
+    kept = k->size();
+  }
+  coordinator_.expect_clean_exit = false;
+  coordinator_.proc.kill(SIGKILL);
+  for (auto& t : callers) t.join();
+  ASSERT_EQ(kept, static_cast<std::size_t>(calls)) << "the holder never kept every session";
+  std::set<std::uint64_t> answered;
+  for (int i = 0; i < calls; ++i) {
+    ASSERT_TRUE(got[i].has_value() && got[i]->ok()) << "call " << i << ": " << got[i]->error().to_string();
+    EXPECT_EQ((*got[i])->output, "<s" + std::to_string(i) + ">");
+    answered.insert((*got[i])->session);
+  }
+  EXPECT_EQ(answered.size(), static_cast<std::size_t>(calls));
+  // Every session that ever ended is kept in etcd: exactly the ones answered.
+  std::set<std::uint64_t> ended;
+  std::size_t running = 1;
+  for (auto until = std::chrono::steady_clock::now() + 10s; running > 0 && std::chrono::steady_clock::now() < until;) {
+    auto k = db->range("trail/sessions/");
+    ASSERT_TRUE(k.ok()) << k.error().to_string();
+    running = k->size();
+  }
+  EXPECT_EQ(running, 0u) << "a session still runs: a second one was started";
+  auto results = db->range("trail/results/");
+  ASSERT_TRUE(results.ok()) << results.error().to_string();
+  for (auto& kv : *results) {
+    auto r = durable::decode_result(kv.key, kv.value);
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    ended.insert(r->id);
+  }
+  EXPECT_EQ(ended, answered) << "sessions started in etcd other than those answered";
 }
 
 TEST_F(failover_test, AStoppedHolderIsFencedAndStandsByUntilItClaimsAfresh) {

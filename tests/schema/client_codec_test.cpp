@@ -44,7 +44,7 @@ using pk = client_reply::kind;
 TEST(ClientCodec, EveryRequestSurvivesARoundTrip) {
   client_request inv;
   inv.id = 7, inv.what = rk::invoke, inv.app = "wordcount", inv.args = {"a", std::string("\0\xff", 2), ""};
-  inv.timeout_ms = 1234, inv.async = true;
+  inv.timeout_ms = 1234, inv.async = true, inv.request = 0xfeedface12345678;
   auto i = round_trip(inv);
   EXPECT_EQ(i.id, 7u);
   EXPECT_EQ(i.what, rk::invoke);
@@ -52,6 +52,7 @@ TEST(ClientCodec, EveryRequestSurvivesARoundTrip) {
   EXPECT_EQ(i.args, inv.args);
   EXPECT_EQ(i.timeout_ms, 1234u);
   EXPECT_TRUE(i.async);
+  EXPECT_EQ(i.request, 0xfeedface12345678u);
 
   client_request dep;
   dep.id = 8, dep.what = rk::deploy, dep.manifest = "app: x\n", dep.names = {"lib.so"};
