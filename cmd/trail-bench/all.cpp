@@ -44,6 +44,7 @@ int run_all(const options& o) {
       {{"fanout", "--width", std::to_string(o.width), "--runs", std::to_string(o.workflow_runs)}},
       {{"throughput", "--nodes", "1", "--runs", std::to_string(o.runs * 4), "--rounds", "3"}},
       {{"throughput", "--nodes", "3", "--runs", std::to_string(o.runs * 4), "--rounds", "3"}},
+      {{"throughput", "--nodes", "3", "--coordinators", "3", "--runs", std::to_string(o.runs * 4), "--rounds", "3"}},
       {{"remote-hop", "--runs", runs}},
       {{"remote-data", "--sizes", o.quick ? "8B,1MiB" : "8B,1MiB,64MiB", "--runs", o.quick ? "3" : "0"}},
       {{"remote-object", "--sizes", o.quick ? "1MiB" : "64MiB", "--runs", o.quick ? "2" : "0"}},
@@ -58,7 +59,7 @@ int run_all(const options& o) {
   }
 
   std::vector<row> rows;
-  double hop_asleep_100 = 0, tput_one = 0;
+  double hop_asleep_100 = 0, tput_one = 0, tput_nodes = 0;
   auto base = [](const json& r, std::string what) {
     row x;
     x.bench = r["bench"];
@@ -105,16 +106,22 @@ int run_all(const options& o) {
     } else if (bench == "throughput") {
       double per_s = r["invocations_per_s"];
       int nodes = r["nodes"];
+      bool shared = r.value("etcd", false);  // coordinators sharing an etcd
       auto x = base(r, std::to_string(nodes) + " node" + (nodes > 1 ? "s" : "") + ", " +
+                           (shared ? std::to_string(r["coordinators"].get<int>()) + " coordinators (etcd), " : "") +
                            std::to_string(r["clients"].get<int>()) + " clients: " + fmt(per_s, 0) + " invocations/s");
       x.p50 = fmt(r["p50_us"], 1) + " µs/invocation";
       if (nodes == 1) {
         tput_one = per_s;
         x.aim = "≥ 20,000/s";
         x.met = mark(per_s >= 20000);
-      } else {
+      } else if (!shared) {
+        tput_nodes = per_s;
         x.aim = "not slower than 1 node";
         x.met = mark(per_s >= tput_one);
+      } else {  // (runs differ by a few % either way on this VM)
+        x.aim = "≥ 95 % of 1 coordinator";
+        x.met = mark(per_s >= 0.95 * tput_nodes);
       }
       rows.push_back(x);
     } else if (bench == "remote-hop") {

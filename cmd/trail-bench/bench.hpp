@@ -26,6 +26,8 @@ struct options {
   std::uint64_t width = 4000;    // fan-out width
   int executors = 2;             // executors of the benchmark's node (each node's, in a cluster)
   int nodes = 3;                 // cluster size (throughput)
+  int coordinators = 0;          // throughput: 0, one coordinator alone; N, N sharing an etcd (one holds
+                                 // the shards, the others stand by)
   int clients = 8;               // concurrent client connections (throughput)
   std::string sizes = "8B,4KiB,1MiB,64MiB,1GiB";  // object sizes (remote-data)
   std::size_t data_runs = 0;     // pulls per size (remote-data); 0 = scaled to the size

@@ -2,7 +2,9 @@
 // loopback — a trail-coordinator and N trail-node processes started here —
 // measured beside TCP loopback floors taken in the same run (one way and
 // round trip).
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -17,6 +19,7 @@
 
 #include <trail/client.hpp>
 
+#include "actors/durable/etcd.hpp"
 #include "bench.hpp"
 #include "floors.hpp"
 #include "node_process.hpp"
@@ -46,18 +49,42 @@ status await_line(shm::child_process& p, const std::string& needle, std::string&
   }
 }
 
-// A coordinator and `nodes` nodes (n1, n2, ...) as child processes.
+// A loopback port nobody listens on right now.
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  int port = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+                     ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0
+                 ? ntohs(a.sin_port)
+                 : 0;
+  ::close(fd);
+  return port;
+}
+
+// A coordinator (or `coordinators` sharing a one-member etcd started here:
+// the first holds the shards, the others stand by) and `nodes` nodes (n1,
+// n2, ...) as child processes. Nodes and clients are given every coordinator.
 class cluster_process {
  public:
-  static result<std::unique_ptr<cluster_process>> start(const options& o, int nodes, const std::string& store) {
+  static result<std::unique_ptr<cluster_process>> start(const options& o, int nodes, const std::string& store,
+                                                       int coordinators = 0) {
     auto c = std::unique_ptr<cluster_process>(new cluster_process());
-    auto coord = shm::child_process::launch({beside(o.node_path, "trail-coordinator"), {"--listen", "127.0.0.1:0"}, {}});
-    if (!coord) return coord.error();
-    c->procs_.push_back(std::move(*coord));
-    std::string seen;
-    if (auto s = await_line(c->procs_[0], "listening on ", seen); !s.ok()) return s;
-    auto at = seen.find("listening on ") + 13;
-    c->address_ = seen.substr(at, seen.find('\n', at) - at);
+    c->dir_ = std::filesystem::temp_directory_path() / ("trail-bench-cluster-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(c->dir_);
+    if (coordinators == 0) {
+      auto coord = shm::child_process::launch({beside(o.node_path, "trail-coordinator"), {"--listen", "127.0.0.1:0"}, {}});
+      if (!coord) return coord.error();
+      c->procs_.push_back(std::move(*coord));
+      std::string seen;
+      if (auto s = await_line(c->procs_[0], "listening on ", seen); !s.ok()) return s;
+      auto at = seen.find("listening on ") + 13;
+      c->address_ = seen.substr(at, seen.find('\n', at) - at);
+    } else if (status s = c->start_coordinators(o, coordinators); !s.ok()) {
+      return s;
+    }
     for (int i = 1; i <= nodes; ++i) {
       auto n = shm::child_process::launch({o.node_path,
                                            {"--coordinator", c->address_, "--listen", "127.0.0.1:0", "--name",
@@ -67,7 +94,7 @@ class cluster_process {
       if (!n) return n.error();
       c->procs_.push_back(std::move(*n));
     }
-    for (std::size_t i = 1; i < c->procs_.size(); ++i) {
+    for (std::size_t i = c->procs_.size() - static_cast<std::size_t>(nodes); i < c->procs_.size(); ++i) {
       std::string said;
       if (auto s = await_line(c->procs_[i], "joined ", said); !s.ok()) return s;
     }
@@ -75,8 +102,6 @@ class cluster_process {
     if (!cl) return cl.error();
     c->client_.emplace(std::move(*cl));
     c->drainer_ = std::thread([p = c.get()] { p->drain(); });
-    c->dir_ = std::filesystem::temp_directory_path() / ("trail-bench-cluster-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(c->dir_);
     return c;
   }
 
@@ -90,11 +115,13 @@ class cluster_process {
       ::poll(&pfd, 1, 20000);
       p.try_reap();
     }
+    etcd_.kill_and_reap();  // last: the coordinators revoke their leases in it on the way out
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
 
   client& cli() { return *client_; }
+  // Every coordinator's address, comma-separated: what nodes and clients are given.
   const std::string& address() const { return address_; }
 
   // What the coordinator and nodes said, for a failed run.
@@ -112,6 +139,33 @@ class cluster_process {
 
  private:
   cluster_process() = default;
+
+  // A one-member etcd under dir_, then `n` coordinators on fixed ports
+  // sharing it: the first holds the shards, the others stand by.
+  status start_coordinators(const options& o, int n) {
+    std::string etcd_at = "127.0.0.1:" + std::to_string(free_port()), peer = "http://127.0.0.1:" + std::to_string(free_port());
+    auto e = shm::child_process::launch({"/usr/bin/etcd",
+                                         {"--name", "bench", "--data-dir", (dir_ / "etcd").string(), "--listen-client-urls",
+                                          "http://" + etcd_at, "--advertise-client-urls", "http://" + etcd_at,
+                                          "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                                          "--initial-cluster", "bench=" + peer, "--log-level", "error"},
+                                         {}});
+    if (!e) return status(e.error().code(), "cannot start etcd (Debian's etcd-server): " + e.error().message());
+    etcd_ = std::move(*e);
+    auto db = durable::etcd::open(etcd_at, std::chrono::seconds(20));
+    if (!db) return db.error();
+    if (auto ready = db->get("trail/ready"); !ready) return status::unavailable("etcd never answered: " + ready.error().message());
+    for (int i = 0; i < n; ++i) {
+      std::string at = "127.0.0.1:" + std::to_string(free_port());
+      auto p = shm::child_process::launch({beside(o.node_path, "trail-coordinator"), {"--listen", at, "--etcd", etcd_at}, {}});
+      if (!p) return p.error();
+      procs_.push_back(std::move(*p));
+      std::string seen;
+      if (status s = await_line(procs_.back(), i == 0 ? "listening on " : "standing by: ", seen); !s.ok()) return s;
+      address_ += (i ? "," : "") + at;
+    }
+    return {};
+  }
 
   // Keeps reading the children's output (so none of them ever blocks on a
   // full pipe), keeping the last 64 KiB.
@@ -132,6 +186,7 @@ class cluster_process {
     }
   }
 
+  shm::child_process etcd_;  // with coordinators sharing an etcd
   std::vector<shm::child_process> procs_;
   std::optional<client> client_;
   std::string address_;
@@ -185,14 +240,14 @@ int run_throughput(const options& o) {
   std::unique_ptr<cluster_process> cluster;
   std::string address;
   std::string yaml = "app: tput\nlibrary: " + o.library_path + "\nentry: noop_out\nfunctions:\n  - { name: noop_out }\n";
-  if (o.nodes == 1) {
+  if (o.nodes == 1 && o.coordinators == 0) {
     auto n = node_process::start(o.node_path, "128M", o.executors);
     if (!n) return fail(n.error());
     node = std::move(*n);
     if (auto s = node->deploy(yaml); !s.ok()) return fail(s);
     address = node->address();
   } else {
-    auto c = cluster_process::start(o, o.nodes, "128M");
+    auto c = cluster_process::start(o, o.nodes, "128M", o.coordinators);
     if (!c) return fail(c.error());
     cluster = std::move(*c);
     if (auto s = cluster->deploy(yaml); !s.ok()) return fail(s);
@@ -234,7 +289,8 @@ int run_throughput(const options& o) {
     if (round > 0) per_invocation_us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count() / burst);
   }
   auto s = summarize(per_invocation_us);
-  emit({{"bench", "throughput"}, {"nodes", o.nodes}, {"mode", o.nodes == 1 ? "standalone" : "cluster"},
+  emit({{"bench", "throughput"}, {"nodes", o.nodes}, {"coordinators", std::max(o.coordinators, node ? 0 : 1)},
+        {"etcd", o.coordinators > 0}, {"mode", node ? "standalone" : "cluster"},
         {"executors_per_node", o.executors}, {"clients", clients},
         {"burst", burst}, {"invocations_per_s", 1e6 / s.p50_us}},
        s, "tcp_rtt", "block", floor, false);

@@ -49,6 +49,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   tput->add_option("--rounds", o.workflow_runs, "measured rounds")->capture_default_str();
+  tput->add_option("--coordinators", o.coordinators,
+                   "coordinators sharing an etcd started here (one holds the shards, the others stand by); "
+                   "0: one coordinator without etcd")
+      ->check(CLI::Range(0, 5))
+      ->capture_default_str();
   auto* robj = app.add_subcommand("remote-object", "one object made on node 1 and consumed on node 2 of a cluster, per size");
   robj->add_flag("--json", o.json, "print JSON lines (the default and only format)");
   robj->add_option("--sizes", o.sizes, "object sizes, comma-separated")->default_str("64MiB,256MiB,1GiB");
