@@ -45,6 +45,7 @@ using cdeploy_atom = caf::atom_constant<caf::atom("tcdeploy")>;
 using peers_atom = caf::atom_constant<caf::atom("tpeers")>;  // node.cpp -> scheduler: its wire actor
 using owner_atom = caf::atom_constant<caf::atom("towner")>;
 using ended_atom = caf::atom_constant<caf::atom("tended")>;
+using members_atom = caf::atom_constant<caf::atom("tmembers")>;  // lease warden -> coordinator: [coordinator]
 using fwd_atom = caf::atom_constant<caf::atom("tfwd")>;
 using expect_atom = caf::atom_constant<caf::atom("texpect")>;
 // local to a node

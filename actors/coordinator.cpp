@@ -35,12 +35,22 @@ struct front_state {
   std::map<std::uint64_t, node_rec> nodes;                 // live
   std::map<caf::actor_addr, std::uint64_t> by_agent;      // monitored agents
   std::vector<caf::actor> shards;
+  std::vector<std::string> coordinators;  // with etcd: every coordinator listed there (the lease warden says)
   static inline const char* name = "trail.coordinator";
 };
 
 using self_ptr = caf::stateful_actor<front_state, loop_actor>*;
 
 void log_line(const std::string& what) { actors::log_line("trail-coordinator: " + what); }
+
+// What the admin commands and the status say about this coordinator (no nodes yet).
+admin_scope admin_view(self_ptr self) {
+  admin_scope scope;
+  scope.shard_count = static_cast<std::uint32_t>(self->state.shards.size());
+  scope.claim = self->state.opts.claim;
+  scope.coordinators = self->state.coordinators;
+  return scope;
+}
 
 const caf::actor& shard_for_app(self_ptr self, std::string_view app) {
   return self->state.shards[core::shard_of(app, static_cast<std::uint32_t>(self->state.shards.size()))];
@@ -249,21 +259,18 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
       },
       [=](getend_atom, std::uint64_t) {},
       [=](admin_atom, const std::string& command, const std::vector<std::string>& words) {
-        admin_scope scope;
+        admin_scope scope = admin_view(self);
         for (auto& [n, rec] : self->state.nodes) scope.nodes.push_back({n, rec.name, rec.wire, rec.scheduler});
         scope.shards = self->state.shards;
-        scope.shard_count = static_cast<std::uint32_t>(self->state.shards.size());
-        scope.claim = self->state.opts.claim;
         return coordinator_admin(self, std::move(scope), command, words);
       },
+      [=](members_atom, std::vector<std::string>& listed) { self->state.coordinators = std::move(listed); },
       [=](apps_atom) {
         return gather<std::vector<std::string>>(self, caf::make_message(apps_atom::value), {},
                                                 [](auto& acc, auto& part) { acc.insert(acc.end(), part.begin(), part.end()); });
       },
       [=](status_atom) -> caf::result<std::string> {
-        nlohmann::json coordinator{{"shards", self->state.shards.size()}};
-        if (!self->state.opts.claim.empty()) coordinator["holds_shards_as"] = self->state.opts.claim;
-        nlohmann::json init{{"coordinator", coordinator},
+        nlohmann::json init{{"coordinator", describe_coordinator(admin_view(self))},
                             {"nodes", nlohmann::json::parse(nodes_json(self))}};
         return gather<std::string>(self, caf::make_message(status_atom::value), init.dump(),
                                           [](std::string& acc, std::string& part) {

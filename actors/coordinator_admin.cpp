@@ -98,9 +98,7 @@ caf::result<std::string> nodes(caf::event_based_actor* self, std::shared_ptr<adm
       j["wire"] = a.node.wire;
       list.push_back(std::move(j));
     }
-    json coordinator{{"pid", ::getpid()}, {"shards", scope->shard_count}};
-    if (!scope->claim.empty()) coordinator["holds_shards_as"] = scope->claim;
-    rp.deliver(dump(json{{"nodes", std::move(list)}, {"coordinator", std::move(coordinator)}}));
+    rp.deliver(dump(json{{"nodes", std::move(list)}, {"coordinator", describe_coordinator(*scope)}}));
   });
   return rp;
 }
@@ -230,6 +228,17 @@ caf::result<std::string> coordinator_admin(caf::event_based_actor* self, admin_s
     return to_node(self, *scope, command, words);
   }
   return to_error(status::invalid("unknown admin command '" + command + "'"));
+}
+
+nlohmann::json describe_coordinator(const admin_scope& scope) {
+  json j{{"pid", ::getpid()}, {"shards", scope.shard_count}};
+  if (scope.claim.empty()) return j;
+  j["holds_shards_as"] = scope.claim;
+  json all = json::array();
+  for (auto& who : scope.coordinators)  // (the claim's identity is "<who> lease N")
+    all.push_back({{"identity", who}, {"holds_shards", scope.claim.rfind(who + " ", 0) == 0}});
+  j["coordinators"] = std::move(all);
+  return j;
 }
 
 }  // namespace trail::actors

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <caf/all.hpp>
+#include <nlohmann/json.hpp>
 
 namespace trail::actors {
 
@@ -25,7 +26,13 @@ struct admin_scope {
   std::vector<caf::actor> shards;  // told which nodes drain (placement leaves them out)
   std::uint32_t shard_count = 0;
   std::string claim;  // with etcd: what this coordinator holds the shards as (shard_claim.hpp)
+  std::vector<std::string> coordinators;  // with etcd: every coordinator process listed there
 };
+
+// The coordinator as `trail status` and `trail nodes` show it: its pid, its
+// shards and (with etcd) what it holds them as, and every coordinator listed
+// in etcd ({"identity", "holds_shards"}: the others stand by).
+nlohmann::json describe_coordinator(const admin_scope& scope);
 
 // Answers `command` with JSON text (or a trail error), asking nodes as needed.
 caf::result<std::string> coordinator_admin(caf::event_based_actor* self, admin_scope scope, const std::string& command,

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include "actors/cluster_types.hpp"
 #include "actors/core/lease_clock.hpp"
 #include "actors/types.hpp"
 
@@ -13,6 +14,23 @@ using renew_atom = caf::atom_constant<caf::atom("trenew")>;
 
 void say(const std::string& what) { actors::log_line("trail-coordinator: " + what); }
 
+// Keeps this process listed under members_prefix: under `lease` (granted
+// when 0 or gone). Quiet: a listing is for `trail status`, never a reason to
+// stop; it is tried again at the next renewal.
+void stay_listed(durable::etcd& db, std::chrono::seconds ttl, const std::string& who, std::int64_t& lease) {
+  if (lease != 0) {
+    auto left = db.keep_alive(lease);
+    if (left || left.error().code() != errc::not_found) return;
+    lease = 0;
+  }
+  auto fresh = db.grant_lease(ttl);
+  if (!fresh) return;
+  // (A stale entry of an earlier process at this address stays until its lease runs out.)
+  auto put = db.claim(shard_claim::members_prefix + who, member_identity(who), *fresh);
+  if (put && put->won) lease = *fresh;
+  else (void)db.revoke_lease(*fresh);
+}
+
 struct warden_state {
   std::optional<durable::etcd> db;
   shard_claim claim;
@@ -20,10 +38,13 @@ struct warden_state {
   std::function<void(const std::string&)> fenced;
   bool gone = false;  // fenced already
   bool late = false;  // said that renewals do not get through
+  std::string who;    // this coordinator's address
+  caf::actor tell;    // told who is listed after each renewal
   static inline const char* name = "trail.lease-warden";
 
   ~warden_state() {
     if (db && !gone) (void)db->revoke_lease(claim.lease);  // hand over at once
+    if (db && claim.member_lease) (void)db->revoke_lease(claim.member_lease);
   }
 };
 
@@ -50,6 +71,15 @@ void renew(warden_ptr self) {
     say("cannot renew its lease on the shards: " + left.error().message() + " (trying on)");
   }
   if (left) st.late = false;
+  // (Only when etcd answers quickly: a slow listing must never delay the next renewal.)
+  if (left) stay_listed(*st.db, st.claim.ttl, st.who, st.claim.member_lease);
+  if (left && st.tell) {
+    if (auto listed = st.db->range(shard_claim::members_prefix)) {
+      std::vector<std::string> members;
+      for (auto& kv : *listed) members.push_back(kv.value);
+      self->send(st.tell, members_atom::value, std::move(members));
+    }
+  }
   auto now = clock::now();
   auto next = std::max(st.lease.renew_at(), now + std::chrono::milliseconds(100));
   self->delayed_send(self, std::chrono::duration_cast<std::chrono::milliseconds>(next - now), renew_atom::value);
@@ -63,11 +93,14 @@ caf::behavior warden(warden_ptr self, durable::etcd db, shard_claim claim, std::
   st.lease = core::lease_clock(std::chrono::duration_cast<std::chrono::milliseconds>(st.claim.ttl) / 4);
   st.lease.renewed(clock::now(), st.claim.ttl);  // claimed just now (a slight overestimate: renewed at once)
   st.fenced = std::move(fenced);
+  st.who = st.claim.identity.substr(0, st.claim.identity.find(' '));
   self->send(self, renew_atom::value);
-  return {[=](renew_atom) { renew(self); }};
+  return {[=](renew_atom) { renew(self); }, [=](const caf::actor& tell) { self->state.tell = tell; }};
 }
 
 }  // namespace
+
+std::string member_identity(const std::string& who) { return who + " pid " + std::to_string(::getpid()); }
 
 result<shard_claim> claim_shards(const std::string& endpoints, std::chrono::seconds ttl, const std::string& who,
                                  const std::function<bool(std::chrono::milliseconds)>& wait) {
@@ -76,26 +109,31 @@ result<shard_claim> claim_shards(const std::string& endpoints, std::chrono::seco
   const auto look_again = std::chrono::duration_cast<std::chrono::milliseconds>(ttl) / 3;
   std::string said;     // the holder last named
   bool reached = false;  // etcd answered once: later outages are waited out
+  std::int64_t member_lease = 0;
+  auto stopped = [&] {
+    if (member_lease) (void)db->revoke_lease(member_lease);
+    return status::unavailable(stopped_standing_by);
+  };
   for (;;) {
     auto held = db->get(shard_claim::key);
+    if (held) stay_listed(*db, ttl, who, member_lease);
     if (!held && !reached) return held.error();
     if (!held) {
       if (said != held.error().message()) say("standing by: " + (said = held.error().message()));
-      if (wait(look_again)) return status::unavailable(stopped_standing_by);
+      if (wait(look_again)) return stopped();
       continue;
     }
     reached = true;
     if (!*held) {
       auto lease = db->grant_lease(ttl);
       if (!lease) {  // etcd went away in between: look again
-        if (wait(look_again)) return status::unavailable(stopped_standing_by);
+        if (wait(look_again)) return stopped();
         continue;
       }
-      shard_claim c{endpoints, ttl, who + " pid " + std::to_string(::getpid()) + " lease " + std::to_string(*lease),
-                    *lease};
+      shard_claim c{endpoints, ttl, member_identity(who) + " lease " + std::to_string(*lease), *lease, member_lease};
       auto won = db->claim(shard_claim::key, c.identity, *lease);
       if (!won) {
-        if (wait(look_again)) return status::unavailable(stopped_standing_by);
+        if (wait(look_again)) return stopped();
         continue;
       }
       if (won->won) return c;
@@ -106,7 +144,7 @@ result<shard_claim> claim_shards(const std::string& endpoints, std::chrono::seco
       said = (*held)->value;
       say("standing by: " + said + " holds the shards");
     }
-    if (wait(look_again)) return status::unavailable(stopped_standing_by);
+    if (wait(look_again)) return stopped();
   }
 }
 

@@ -13,6 +13,11 @@
 // the process starts over as a standby), and holds the shards again only
 // through a fresh claim. Nodes leave a coordinator that goes silent
 // (agent.hpp) and join the one holding the claim.
+//
+// Membership: every coordinator process, standing by or holding, lists
+// itself under trail/coordinators/<address> ("<address> pid N") under a
+// lease of its own, renewed while it lives (by the standby loop, then by the
+// lease warden), so `trail status` names the standbys too.
 #pragma once
 
 #include <chrono>
@@ -32,8 +37,14 @@ struct shard_claim {
   std::chrono::seconds ttl{3};   // --lease-seconds
   std::string identity;          // what the claim key holds: who, where, which lease
   std::int64_t lease = 0;
+  std::int64_t member_lease = 0;  // keeps this process listed under members_prefix
   static constexpr const char* key = "trail/coordinator/owner";
+  static constexpr const char* members_prefix = "trail/coordinators/";
 };
+
+// What a coordinator process lists itself as: "<address> pid N" (the
+// claim's identity starts with it while that process holds the shards).
+std::string member_identity(const std::string& who);
 
 inline constexpr const char* stopped_standing_by = "stopped while standing by";
 
@@ -49,7 +60,9 @@ result<shard_claim> claim_shards(const std::string& etcd, std::chrono::seconds t
 // `fenced(why)` once when etcd says the lease is gone (it ran out: this
 // process was stopped, or cut off from etcd while the others were not).
 // While renewals do not get through it tries on. On exit it revokes the
-// lease, so a standby takes over at once.
+// lease, so a standby takes over at once. It renews the process's member
+// lease too, and, once sent an actor (a caf::actor message), tells it after
+// each renewal who is listed: (members_atom, [identity]).
 caf::actor spawn_lease_warden(caf::actor_system& sys, shard_claim claim, std::function<void(const std::string&)> fenced);
 
 }  // namespace trail::actors

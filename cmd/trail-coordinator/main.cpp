@@ -6,6 +6,8 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <caf/io/all.hpp>
@@ -16,6 +18,7 @@
 #include "actors/loop.hpp"
 #include "actors/metrics.hpp"
 #include "actors/metrics_server.hpp"
+#include "actors/net/socket.hpp"
 #include "actors/shard_claim.hpp"
 #include "actors/types.hpp"
 
@@ -35,6 +38,21 @@ constexpr int restart_exit_code = 75;
 
 int run(int argc, char** argv);
 
+// The port a `--listen HOST:0` was given (with etcd): kept when it starts
+// over, so that it stays at the address the others list it under.
+std::string picked_listen;
+
+// argv with its --listen replaced by picked_listen, if any.
+std::vector<std::string> restart_args(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  if (picked_listen.empty()) return args;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--listen" && i + 1 < args.size()) args[i + 1] = picked_listen;
+    else if (args[i].rfind("--listen=", 0) == 0) args[i] = "--listen=" + picked_listen;
+  }
+  return args;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -44,7 +62,11 @@ int main(int argc, char** argv) {
     // arguments, as a standby until it claims the shards afresh. No
     // descriptor may leak into the next.
     ::close_range(3, ~0u, 0);
-    ::execv("/proc/self/exe", argv);
+    auto args = restart_args(argc, argv);
+    std::vector<char*> again;
+    for (auto& a : args) again.push_back(a.data());
+    again.push_back(nullptr);
+    ::execv("/proc/self/exe", again.data());
     std::perror("trail-coordinator: cannot restart");
     return 1;
   }
@@ -144,6 +166,20 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "trail-coordinator: --listen: invalid address '%s': expected HOST:PORT\n", listen.c_str());
     return 2;
   }
+  if (port == 0 && !opts.etcd.empty()) {
+    // With etcd this coordinator names itself by its address (in its claim
+    // and in the list of coordinators) before it listens: pick the free
+    // port now. (A standby on port 0 cannot be found; give it a fixed one.)
+    auto probe = trail::net::listen_on(host, 0);
+    if (!probe) {
+      std::fprintf(stderr, "trail-coordinator: cannot listen on %s: %s\n", listen.c_str(), probe.error().message().c_str());
+      return 1;
+    }
+    std::string at = probe->local_address();
+    port = static_cast<std::uint16_t>(std::stoi(at.substr(at.rfind(':') + 1)));
+    listen = host + ":" + std::to_string(port);
+    picked_listen = listen;
+  }
   dir_guard state{opts.state_dir, opts.state_dir.empty()};
   if (state.owned) {
     trail::actors::remove_dead_temp_dirs("trail-coordinator-");  // left by SIGKILLed predecessors
@@ -196,6 +232,7 @@ int run(int argc, char** argv) {
   if (claim) warden = trail::actors::spawn_lease_warden(sys, *claim, opts.fenced);
   auto coordinator = trail::actors::spawn_coordinator(loop, host, opts);
   caf::actor front = coordinator ? coordinator->first : caf::actor{};
+  if (warden && front) caf::anon_send(warden, front);  // told who else is listed in etcd
   // Nodes join over CAF on a control port. With a secret or TLS it is a
   // gate (control_gate.hpp) that admits only peers proving they hold the
   // secret, and carries BASP through TLS.

@@ -64,7 +64,8 @@ void print_nodes(const json& j) {
               << (j["coordinator"].contains("holds_shards_as")
                       ? ", held (etcd lease) as " + str(j["coordinator"], "holds_shards_as")
                       : std::string())
-              << "\n";
+              << "\n"
+              << coordinators_line(j["coordinator"]);
   text_table t({"NODE", "STATE", "INCARNATION", "BUSY", "FREE", "EXECUTORS", "BACKLOG", "STORE", "OBJECTS",
                 "INVOCATIONS", "FAILURES", "PID", "CLIENT"});
   for (auto& n : j.value("nodes", json::array())) {

@@ -15,7 +15,7 @@ void print_cluster_status(const json& j) {
   std::cout << "coordinator: " << j["coordinator"]["shards"] << " shards";
   if (j["coordinator"].contains("holds_shards_as"))
     std::cout << ", all held (etcd lease) as " << j["coordinator"]["holds_shards_as"].get<std::string>();
-  std::cout << ", " << j["nodes"].size() << " live nodes\n";
+  std::cout << ", " << j["nodes"].size() << " live nodes\n" << coordinators_line(j["coordinator"]);
   for (auto& n : j["nodes"]) {
     std::cout << "  node " << n["name"].get<std::string>() << " (#" << n["number"] << ", " << n["address"].get<std::string>()
               << "): " << n.value("free_executors", 0) << " of " << n.value("executors", 0) << " executors free\n";
@@ -227,6 +227,17 @@ bool parse_args(CLI::App& p, const std::string& synopsis, const call& k) {
     return false;
   }
   return true;
+}
+
+std::string coordinators_line(const json& coordinator) {
+  if (!coordinator.contains("coordinators")) return {};
+  std::string line = "coordinators:";
+  const char* sep = " ";
+  for (auto& c : coordinator["coordinators"]) {
+    line += sep + c.value("identity", std::string("?")) + (c.value("holds_shards", false) ? " (holds the shards)" : " (standing by)");
+    sep = ", ";
+  }
+  return line + "\n";
 }
 
 bool parse_session_id(const std::string& text, std::uint64_t& id) {

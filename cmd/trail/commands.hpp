@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include "command_table.hpp"
 #include "session.hpp"
@@ -24,6 +25,10 @@ void add_top_command(command_table& table);
 // Parses a command's arguments with `p` (its options and positionals);
 // prints what is wrong and the synopsis on failure.
 bool parse_args(CLI::App& p, const std::string& synopsis, const call& k);
+
+// "coordinators: A (holds the shards), B (standing by)" from a status's
+// "coordinator" object; empty without etcd.
+std::string coordinators_line(const nlohmann::json& coordinator);
 
 // Parses a session id; prints why not on failure.
 bool parse_session_id(const std::string& text, std::uint64_t& id);

@@ -9,7 +9,8 @@
 //   session the holder accepted — one session per invocation, as etcd shows.
 // - SIGSTOP the holder past its lease: the standby takes over; on SIGCONT
 //   the old holder learns its lease is gone, says it was fenced, and stands
-//   by (it holds the shards again only through a fresh claim).
+//   by (it holds the shards again only through a fresh claim). `trail
+//   status` lists both coordinators, and which one holds the shards.
 #include "../support/etcd_member.hpp"
 #include "cluster_fixture.hpp"
 
@@ -49,6 +50,24 @@ class failover_test : public cluster_test {
     auto c = client::connect(address_ + "," + standby_address_);  // the first answers no more
     ASSERT_TRUE(c.ok()) << c.error().to_string();
     client_.emplace(std::move(*c));
+  }
+  // Waits until the status lists exactly these coordinators (address -> holds the shards).
+  void wait_for_listed(const std::map<std::string, bool>& want) {
+    std::map<std::string, bool> listed;
+    std::string last;
+    for (auto until = std::chrono::steady_clock::now() + 20s; std::chrono::steady_clock::now() < until;) {
+      auto st = client_->status_json();
+      ASSERT_TRUE(st.ok()) << st.error().to_string();
+      last = *st;
+      listed.clear();
+      for (auto& c : nlohmann::json::parse(*st)["coordinator"].value("coordinators", nlohmann::json::array())) {
+        std::string id = c["identity"];
+        listed[id.substr(0, id.find(' '))] = c["holds_shards"];
+      }
+      if (listed == want) return;
+      ::poll(nullptr, 0, 100);  // listed anew at each lease renewal
+    }
+    FAIL() << "the coordinators listed never matched; last status: " << last;
   }
   std::map<std::string, std::size_t> said_now() {
     std::map<std::string, std::size_t> out;
@@ -159,6 +178,8 @@ TEST_F(failover_test, ASynchronousInvokeWhoseHolderDiesGetsTheOneSessionItStarte
 TEST_F(failover_test, AStoppedHolderIsFencedAndStandsByUntilItClaimsAfresh) {
   deploy("chain_spread.yaml");
   wait_until_held("chain", 3);
+  wait_for_listed({{address_, true}, {standby_address_, false}});  // the standby is listed too
+  if (HasFatalFailure()) return;
   auto before = said_now();
   coordinator_.proc.kill(SIGSTOP);
   wait_for(standby_, "holds the shards as", 30s);
@@ -180,6 +201,7 @@ TEST_F(failover_test, AStoppedHolderIsFencedAndStandsByUntilItClaimsAfresh) {
   EXPECT_NE(nlohmann::json::parse(*st)["coordinator"].value("holds_shards_as", "").find(standby_address_),
             std::string::npos)
       << *st;
+  wait_for_listed({{address_, false}, {standby_address_, true}});  // the fenced one, listed again as a standby
 }
 
 }  // namespace

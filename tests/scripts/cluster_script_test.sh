@@ -57,6 +57,18 @@ TRAIL_SECRET_FILE=$secret "$build/bin/trail" --connect "$coord" deploy "$example
 out=$(TRAIL_SECRET_FILE=$secret "$build/bin/trail" --connect "$coord" invoke chain hello there)
 [ "$out" = "<HELLO THERE>" ] && pass "deploy and invoke with the secret" || fail "invoke printed '$out'"
 
+# status lists both coordinators (the holder refreshes the list from etcd at
+# each renewal of its lease).
+standby=$(cat "$TRAIL_CLUSTER_DIR/coordinator2.addr")
+deadline=$(( $(date +%s) + 20 ))
+until out=$(TRAIL_SECRET_FILE=$secret "$build/bin/trail" --connect "$coord" status 2>&1) &&
+      grep -q "^coordinators:.* (holds the shards)" <<<"$out" && grep -q "$standby pid [0-9]* (standing by)" <<<"$out"; do
+  [ "$(date +%s)" -lt "$deadline" ] || break
+  sleep 0.2  # polls the cluster: the listing is its event, not ours
+done
+grep -q "$standby pid [0-9]* (standing by)" <<<"$out" && pass "status lists the standby ($standby)" ||
+  fail "status does not list $standby standing by: $out"
+
 # The holder dies: the standby takes the shards over (within two lease
 # periods), the nodes join it, and the same command works again.
 read -r holder _ <"$TRAIL_CLUSTER_DIR/coordinator.pid"
@@ -70,7 +82,6 @@ until out=$(TRAIL_SECRET_FILE=$secret "$build/bin/trail" --connect "$coord" invo
 done
 [ "$out" = "<AFTER FAILOVER>" ] && pass "the standby took over: invoke works again" ||
   fail "after the holder died, invoke still printed '$out'"
-standby=$(cat "$TRAIL_CLUSTER_DIR/coordinator2.addr")
 out=$(TRAIL_SECRET_FILE=$secret "$build/bin/trail" --connect "$coord" status 2>&1 || true)
 grep -q "all held (etcd lease) as $standby " <<<"$out" && pass "status names the new holder ($standby)" ||
   fail "status does not name $standby as the holder: $out"
