@@ -87,6 +87,8 @@ class etcd {
                                 std::chrono::steady_clock::time_point deadline, std::string& why);
   static constexpr std::chrono::milliseconds retry_pause{100};
   std::vector<std::string> endpoints_;
+  struct connections;  // one kept-alive HTTP connection per endpoint, opened when first used
+  std::unique_ptr<connections> conns_;
   std::chrono::milliseconds timeout_;
   std::size_t preferred_ = 0;  // the endpoint that answered last
   std::optional<std::pair<std::string, std::string>> fence_;  // (key, value) every write checks
