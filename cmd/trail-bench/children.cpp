@@ -70,6 +70,9 @@ result<std::vector<nlohmann::json>> run_self(const std::vector<std::string>& arg
   }
   std::fflush(stdout);
   if (lines.empty()) return status::internal(args[0] + " printed no result (" + run->how + "): " + said);
+  // Results of a run that then failed are not the run asked for.
+  if (!run->ok())
+    return status::internal(args[0] + " " + run->how + " after " + std::to_string(lines.size()) + " result(s): " + said);
   return lines;
 }
 

@@ -25,7 +25,7 @@ result<std::string> find_program(const std::string& name);
 result<child_run> run_child(const std::string& program, const std::vector<std::string>& args);
 
 // Runs this binary with `args` and returns its JSON result lines (echoed to
-// stdout with `echo`). An error when it printed none.
+// stdout with `echo`). An error when it printed none, or did not exit with 0.
 result<std::vector<nlohmann::json>> run_self(const std::vector<std::string>& args, bool echo);
 
 }  // namespace trail::bench
