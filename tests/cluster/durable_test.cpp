@@ -83,12 +83,7 @@ TEST_P(durable_test, SessionsAcceptedBeforeTheCrashFinishAfterIt) {
   // keeper's next group): another restart has none to run.
   auto db = durable::etcd::open(etcd_.endpoint());
   ASSERT_TRUE(db.ok());
-  std::size_t left = 1;
-  for (auto until = std::chrono::steady_clock::now() + 10s; left > 0 && std::chrono::steady_clock::now() < until;) {
-    auto kept = db->range("trail/sessions/");
-    ASSERT_TRUE(kept.ok()) << kept.error().to_string();
-    left = kept->size();
-  }
+  std::size_t left = count_keys_until(*db, "trail/sessions/", [](std::size_t n) { return n == 0; }, 10s);
   ASSERT_EQ(left, 0u) << "ended sessions still kept in etcd";
   restart_coordinator();
   wait_for(coordinator_, "1 app(s), 0 session(s) and ", 10s);  // (its log lines may trail its "listening on")

@@ -139,12 +139,8 @@ TEST_F(failover_test, ASynchronousInvokeWhoseHolderDiesGetsTheOneSessionItStarte
       got[i].emplace(c->invoke("slow_spread", {"s" + std::to_string(i)}, 60s));
     });
   // Kill the holder once it kept every session in etcd (accepted), before any ended.
-  std::size_t kept = 0;
-  for (auto until = std::chrono::steady_clock::now() + 20s; kept < calls && std::chrono::steady_clock::now() < until;) {
-    auto k = db->range("trail/sessions/");
-    ASSERT_TRUE(k.ok()) << k.error().to_string();
-    kept = k->size();
-  }
+  std::size_t kept =
+      count_keys_until(*db, "trail/sessions/", [](std::size_t n) { return n >= static_cast<std::size_t>(calls); }, 20s);
   coordinator_.expect_clean_exit = false;
   coordinator_.proc.kill(SIGKILL);
   for (auto& t : callers) t.join();
@@ -158,12 +154,7 @@ TEST_F(failover_test, ASynchronousInvokeWhoseHolderDiesGetsTheOneSessionItStarte
   EXPECT_EQ(answered.size(), static_cast<std::size_t>(calls));
   // Every session that ever ended is kept in etcd: exactly the ones answered.
   std::set<std::uint64_t> ended;
-  std::size_t running = 1;
-  for (auto until = std::chrono::steady_clock::now() + 10s; running > 0 && std::chrono::steady_clock::now() < until;) {
-    auto k = db->range("trail/sessions/");
-    ASSERT_TRUE(k.ok()) << k.error().to_string();
-    running = k->size();
-  }
+  std::size_t running = count_keys_until(*db, "trail/sessions/", [](std::size_t n) { return n == 0; }, 10s);
   EXPECT_EQ(running, 0u) << "a session still runs: a second one was started";
   auto results = db->range("trail/results/");
   ASSERT_TRUE(results.ok()) << results.error().to_string();

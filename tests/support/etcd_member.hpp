@@ -135,4 +135,20 @@ class etcd_cluster {
 
 using etcd_member = etcd_cluster;  // one member
 
+// The number of keys under `prefix` once `done(count)` holds, or when
+// `within` is up (what a test then asserts on). Asks etcd again and again:
+// the keys change as the cluster works, not at a moment the test knows.
+template <class Done>
+std::size_t count_keys_until(durable::etcd& db, const std::string& prefix, Done done,
+                             std::chrono::milliseconds within) {
+  std::size_t n = 0;
+  for (auto until = std::chrono::steady_clock::now() + within; std::chrono::steady_clock::now() < until;) {
+    auto kept = db.range(prefix);
+    EXPECT_TRUE(kept.ok()) << kept.error().to_string();
+    if (!kept.ok()) return n;
+    if (done(n = kept->size())) break;
+  }
+  return n;
+}
+
 }  // namespace trail::testing
