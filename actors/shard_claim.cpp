@@ -17,14 +17,21 @@ void say(const std::string& what) { actors::log_line("trail-coordinator: " + wha
 // Keeps this process listed under members_prefix: under `lease` (granted
 // when 0 or gone). Quiet: a listing is for `trail status`, never a reason to
 // stop; it is tried again at the next renewal.
-void stay_listed(durable::etcd& db, std::chrono::seconds ttl, const std::string& who, std::int64_t& lease) {
+// Each call is made only while `until` is ahead.
+void stay_listed(durable::etcd& db, std::chrono::seconds ttl, const std::string& who, std::int64_t& lease,
+                 const std::function<bool()>& until = [] { return true; }) {
   if (lease != 0) {
     auto left = db.keep_alive(lease);
     if (left || left.error().code() != errc::not_found) return;
     lease = 0;
   }
+  if (!until()) return;
   auto fresh = db.grant_lease(ttl);
   if (!fresh) return;
+  if (!until()) {
+    (void)db.revoke_lease(*fresh);
+    return;
+  }
   // (A stale entry of an earlier process at this address stays until its lease runs out.)
   auto put = db.claim(shard_claim::members_prefix + who, member_identity(who), *fresh);
   if (put && put->won) lease = *fresh;
@@ -33,6 +40,9 @@ void stay_listed(durable::etcd& db, std::chrono::seconds ttl, const std::string&
 
 struct warden_state {
   std::optional<durable::etcd> db;
+  // The listing's own client, with short calls: etcd stalling on a listing
+  // must never push the next renewal past its time.
+  std::optional<durable::etcd> listing;
   shard_claim claim;
   core::lease_clock lease{std::chrono::milliseconds(0)};
   std::function<void(const std::string&)> fenced;
@@ -49,6 +59,11 @@ struct warden_state {
 };
 
 using warden_ptr = caf::stateful_actor<warden_state>*;
+
+// How long one listing call may wait for etcd.
+std::chrono::milliseconds listing_call(std::chrono::seconds ttl) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(ttl) / 12;
+}
 
 // Renews the lease. Only etcd saying it is gone fences: a renewal that
 // cannot get through (etcd down, electing) is tried again soon, and etcd
@@ -71,10 +86,11 @@ void renew(warden_ptr self) {
     say("cannot renew its lease on the shards: " + left.error().message() + " (trying on)");
   }
   if (left) st.late = false;
-  // (Only when etcd answers quickly: a slow listing must never delay the next renewal.)
-  if (left) stay_listed(*st.db, st.claim.ttl, st.who, st.claim.member_lease);
-  if (left && st.tell) {
-    if (auto listed = st.db->range(shard_claim::members_prefix)) {
+  // Listing calls (each at most listing_call) only while they end before the next renewal is due.
+  auto in_time = [&] { return clock::now() + listing_call(st.claim.ttl) < st.lease.renew_at(); };
+  if (left && in_time()) stay_listed(*st.listing, st.claim.ttl, st.who, st.claim.member_lease, in_time);
+  if (left && st.tell && in_time()) {
+    if (auto listed = st.listing->range(shard_claim::members_prefix)) {
       std::vector<std::string> members;
       for (auto& kv : *listed) members.push_back(kv.value);
       self->send(st.tell, members_atom::value, std::move(members));
@@ -85,9 +101,11 @@ void renew(warden_ptr self) {
   self->delayed_send(self, std::chrono::duration_cast<std::chrono::milliseconds>(next - now), renew_atom::value);
 }
 
-caf::behavior warden(warden_ptr self, durable::etcd db, shard_claim claim, std::function<void(const std::string&)> fenced) {
+caf::behavior warden(warden_ptr self, durable::etcd db, durable::etcd listing, shard_claim claim,
+                     std::function<void(const std::string&)> fenced) {
   auto& st = self->state;
   st.db.emplace(std::move(db));
+  st.listing.emplace(std::move(listing));
   st.claim = std::move(claim);
   // A quarter of the lease as margin: a renewal call waits at most a third.
   st.lease = core::lease_clock(std::chrono::duration_cast<std::chrono::milliseconds>(st.claim.ttl) / 4);
@@ -152,7 +170,8 @@ caf::actor spawn_lease_warden(caf::actor_system& sys, shard_claim claim, std::fu
   // Its own client: a renewal must never wait behind the keeper's writes, and
   // gives up after a third of the lease (then it is tried again, or fenced).
   auto db = durable::etcd::open(claim.etcd, std::chrono::duration_cast<std::chrono::milliseconds>(claim.ttl) / 3);
-  return sys.spawn<caf::detached>(warden, std::move(*db), std::move(claim), std::move(fenced));
+  auto listing = durable::etcd::open(claim.etcd, listing_call(claim.ttl));
+  return sys.spawn<caf::detached>(warden, std::move(*db), std::move(*listing), std::move(claim), std::move(fenced));
 }
 
 }  // namespace trail::actors
