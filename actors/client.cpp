@@ -253,8 +253,11 @@ result<invocation_result> client::invoke(const std::string& app, const std::vect
   q.async = async;
   // The same id when sent again: the coordinator answers with the session it
   // started for it, if any, so a retry never starts a second one.
-  thread_local std::mt19937_64 ids{std::random_device{}()};
-  do q.request = ids();
+  // 64 bits from the kernel for every id (not a generator seeded with 32):
+  // every `trail invoke` is a new process, and ids of different clients
+  // must not meet while the coordinator remembers them.
+  thread_local std::random_device entropy;
+  do q.request = (std::uint64_t{entropy()} << 32) | entropy();
   while (q.request == 0);
   return ask_session(q, wait, std::chrono::steady_clock::now() + wait);
 }
@@ -283,6 +286,7 @@ result<invocation_result> client::ask_session(const schema::client_request& q, s
       if (left.count() <= 0) return r.error();
       auto again = open_any(impl_->addresses, std::min(left, impl_->timeout), impl_->cred);
       if (again) {
+        (*again)->timeout = impl_->timeout;  // (set_request_timeout holds for the new connection too)
         impl_ = std::move(*again);
         break;
       }

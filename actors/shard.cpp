@@ -88,6 +88,7 @@ struct outcome {
   std::string output;
   status error;
   std::uint64_t request = 0;  // of the invocation that started the session (0: none)
+  std::string app{};          // (empty when restored from etcd: not kept there)
 };
 
 struct shard_state {
@@ -197,6 +198,7 @@ void finish(self_ptr self, std::uint64_t id, outcome o) {
   }
   if (it->second.node_session) st.attempts.erase(it->second.node_session);
   o.request = it->second.request;
+  if (o.request) o.app = it->second.app;  // (only to check a request sent again)
   bool kept = it->second.kept;
   st.sessions.erase(it);
   (o.ok ? st.ok : st.failed)++;
@@ -273,6 +275,13 @@ caf::result<std::uint64_t, std::string> invoke(self_ptr self, const std::string&
   auto& st = self->state;
   if (auto known = request ? st.requests.find(request) : st.requests.end(); known != st.requests.end()) {
     // Sent again (its coordinator died before answering): the session it started.
+    // Ids are 64 random bits per request: one that started another app's session is misuse, not a retry.
+    std::string started;
+    if (auto s = st.sessions.find(known->second); s != st.sessions.end()) started = s->second.app;
+    else if (auto r = st.results.find(known->second); r != st.results.end()) started = r->second.app;
+    if (!started.empty() && started != app)
+      return to_error(status::invalid("request id " + std::to_string(request) + " already started a session of app \"" +
+                                      started + "\": send a fresh id"));
     if (async) return {known->second, std::string()};
     return result_of(self, known->second);
   }

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../cluster/cluster_fixture.hpp"
+#include "actors/core/placement.hpp"
 #include "../support/etcd_member.hpp"  // free_port
 #include "../support/data_bytes.hpp"
 #include "node_fixture.hpp"
@@ -202,6 +203,52 @@ TEST_F(data_cluster_test, ASessionPutWhoseNodeIsLostFailsWithPutItAgain) {
   auto r = client_->result_of(p->session, 30s);
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   EXPECT_EQ(r->output, "again 10 " + checksum("0123456789"));
+}
+
+// A client that lost its coordinator before the answer sends the invocation
+// again with the same request id: it gets the session that id started, never
+// a second one. An id that started a session of another app (of the same
+// shard: each remembers its own) is refused.
+TEST_F(data_cluster_test, AnInvocationSentAgainWithItsRequestIdGetsTheSessionItStarted) {
+  deploy("spread.yaml");
+  deploy("slow_spread.yaml");
+  // Request ids are remembered per shard: the check below needs both apps on one.
+  ASSERT_EQ(core::shard_of("spread", 2), core::shard_of("slow_spread", 2));
+  raw_client raw(address_);
+  raw.send(request(schema::client_request::kind::hello, 1));
+  ASSERT_TRUE(raw.receive().ok());
+  auto invoke = [&](std::uint64_t id, const std::string& app, bool async) {
+    auto q = request(schema::client_request::kind::invoke, id);
+    q.app = app, q.args = {"once"}, q.timeout_ms = 30000, q.async = async, q.request = 0x5eed'0000'0000'0001;
+    raw.send(q);
+    return raw.receive();
+  };
+  auto first = invoke(2, "spread", false);
+  ASSERT_TRUE(first.ok()) << first.error().to_string();
+  ASSERT_EQ(first->what, schema::client_reply::kind::session) << first->error.to_string();
+  EXPECT_EQ(first->output, "<ONCE>");
+  for (bool async : {false, true}) {
+    auto again = invoke(3, "spread", async);
+    ASSERT_TRUE(again.ok()) << again.error().to_string();
+    ASSERT_EQ(again->what, schema::client_reply::kind::session) << again->error.to_string();
+    EXPECT_EQ(again->session, first->session) << (async ? "async" : "sync") << ": a second session for one request";
+    if (!async) {
+      EXPECT_EQ(again->output, "<ONCE>");
+    }
+  }
+  auto other = invoke(4, "slow_spread", false);
+  ASSERT_TRUE(other.ok()) << other.error().to_string();
+  ASSERT_EQ(other->what, schema::client_reply::kind::error);
+  EXPECT_EQ(other->error.code(), errc::invalid_argument) << other->error.to_string();
+  EXPECT_NE(other->error.message().find("already started a session of app \"spread\""), std::string::npos)
+      << other->error.to_string();
+  // The coordinator serves on: the whole chain ran once.
+  auto st = client_->status_json();
+  ASSERT_TRUE(st.ok()) << st.error().to_string();
+  auto j = nlohmann::json::parse(*st);
+  int ok = 0;
+  for (auto& sh : j["shards"]) ok += sh["sessions"]["ok"].get<int>();
+  EXPECT_EQ(ok, 1) << *st;
 }
 
 TEST_F(data_cluster_test, CliPutAndGetThroughTheCoordinator) {
