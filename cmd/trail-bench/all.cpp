@@ -44,6 +44,7 @@ int run_all(const options& o) {
       {{"fanout", "--width", std::to_string(o.width), "--runs", std::to_string(o.workflow_runs)}},
       {{"throughput", "--nodes", "1", "--runs", std::to_string(o.runs * 4), "--rounds", "3"}},
       {{"throughput", "--nodes", "3", "--runs", std::to_string(o.runs * 4), "--rounds", "3"}},
+      {{"throughput", "--nodes", "3", "--coordinators", "1", "--runs", std::to_string(o.runs * 4), "--rounds", "3"}},
       {{"throughput", "--nodes", "3", "--coordinators", "3", "--runs", std::to_string(o.runs * 4), "--rounds", "3"}},
       {{"remote-hop", "--runs", runs}},
       {{"remote-data", "--sizes", o.quick ? "8B,1MiB" : "8B,1MiB,64MiB", "--runs", o.quick ? "3" : "0"}},
@@ -59,7 +60,7 @@ int run_all(const options& o) {
   }
 
   std::vector<row> rows;
-  double hop_asleep_100 = 0, tput_one = 0, tput_nodes = 0;
+  double hop_asleep_100 = 0, tput_one = 0, tput_one_coordinator = 0;
   auto base = [](const json& r, std::string what) {
     row x;
     x.bench = r["bench"];
@@ -116,12 +117,14 @@ int run_all(const options& o) {
         x.aim = "≥ 20,000/s";
         x.met = mark(per_s >= 20000);
       } else if (!shared) {
-        tput_nodes = per_s;
         x.aim = "not slower than 1 node";
         x.met = mark(per_s >= tput_one);
-      } else {  // (runs differ by a few % either way on this VM)
-        x.aim = "≥ 95 % of 1 coordinator";
-        x.met = mark(per_s >= 0.95 * tput_nodes);
+      } else if (r["coordinators"].get<int>() == 1) {  // etcd's writes bound it: compared with no etcd for the record
+        tput_one_coordinator = per_s;
+        x.aim = "(durable: each session written to etcd)";
+      } else {  // against one coordinator on the same etcd (runs differ by a few % either way on this VM)
+        x.aim = "≥ 95 % of 1 coordinator (etcd)";
+        x.met = mark(per_s >= 0.95 * tput_one_coordinator);
       }
       rows.push_back(x);
     } else if (bench == "remote-hop") {
