@@ -81,7 +81,8 @@ int run(int argc, char** argv) {
   std::uint32_t timeout_ms = 1000, wait_ms = 10000;
   std::string metrics;
   CLI::App app{"trail-coordinator: the coordinator of a trail cluster (sharded; nodes join it, clients connect to it)"};
-  app.add_option("--listen", listen, "HOST:PORT for nodes and clients (port 0: any free port)")->capture_default_str();
+  app.add_option("--listen", listen, "HOST:PORT for nodes and clients (port 0: any free port; with --etcd it is picked at start and "
+                 "not held while standing by, so give standbys fixed ports)")->capture_default_str();
   app.add_option("--shards", opts.shards, "coordinator shards; each owns a disjoint set of apps")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();

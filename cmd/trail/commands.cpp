@@ -230,7 +230,8 @@ bool parse_args(CLI::App& p, const std::string& synopsis, const call& k) {
 }
 
 std::string coordinators_line(const json& coordinator) {
-  if (!coordinator.contains("coordinators")) return {};
+  // (Empty until the lease warden first reads the list from etcd.)
+  if (!coordinator.contains("coordinators") || coordinator["coordinators"].empty()) return {};
   std::string line = "coordinators:";
   const char* sep = " ";
   for (auto& c : coordinator["coordinators"]) {
