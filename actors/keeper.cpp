@@ -9,14 +9,33 @@ namespace trail::actors {
 namespace {
 
 using flush_atom = caf::atom_constant<caf::atom("tflush")>;
+using late_atom = caf::atom_constant<caf::atom("tlate")>;  // the wait for ends to share a group is up
+
+// How long ends (and drops) wait for an accept to share its transaction:
+// nobody waits for them, and a client invoking one session after another
+// sends its next accept well within this, so each session costs one etcd
+// round trip, not two. Never longer than this: a quiet coordinator still
+// writes its ends at once, near enough.
+constexpr auto end_wait = std::chrono::milliseconds(2);
 
 struct keeper_state {
   std::optional<durable::etcd> db;
   std::vector<durable::write_op> pending;         // the next group's writes
   std::vector<caf::response_promise> answers;     // ... and who waits for them
-  bool flush_queued = false;
+  bool flush_queued = false;  // a flush is in the mailbox: the group goes when it is read
+  bool late_queued = false;   // a flush after end_wait is on its way
+  std::chrono::steady_clock::time_point last_flush{};
   std::function<void(const std::string&)> fenced;  // called once, when a write is refused as fenced
   static inline const char* name = "trail.keeper";
+
+  // Ends still waiting for company when the coordinator stops: written now
+  // (or, if etcd refuses, their sessions run again after the restart).
+  ~keeper_state() {
+    for (std::size_t at = 0; db && at < pending.size(); at += 128) {
+      std::vector<durable::write_op> part(pending.begin() + at, pending.begin() + std::min(pending.size(), at + 128));
+      if (!db->write_all(part).ok()) break;
+    }
+  }
 };
 
 using self_ptr = caf::stateful_actor<keeper_state>*;
@@ -28,19 +47,28 @@ status checked(self_ptr self, status s) {
   return s;
 }
 
+// Someone waits for an answered write (rp): it goes with the next group at
+// once; an unanswered one waits up to end_wait for company.
 void queue(self_ptr self, durable::write_op op, std::optional<caf::response_promise> rp) {
   auto& st = self->state;
   st.pending.push_back(std::move(op));
-  if (rp) st.answers.push_back(std::move(*rp));
-  if (!st.flush_queued) {
-    st.flush_queued = true;
-    self->send(self, flush_atom::value);  // after what is queued already: the group
+  if (rp) {
+    st.answers.push_back(std::move(*rp));
+    if (!st.flush_queued) {
+      st.flush_queued = true;
+      self->send(self, flush_atom::value);  // after what is queued already: the group
+    }
+  } else if (!st.flush_queued && !st.late_queued) {
+    st.late_queued = true;
+    self->delayed_send(self, end_wait, late_atom::value);
   }
 }
 
 void flush(self_ptr self) {
   auto& st = self->state;
   st.flush_queued = false;
+  if (st.pending.empty()) return;  // (a late flush after an earlier one took its writes)
+  st.last_flush = std::chrono::steady_clock::now();
   auto ops = std::move(st.pending);
   auto answers = std::move(st.answers);
   st.pending.clear(), st.answers.clear();
@@ -96,6 +124,19 @@ caf::behavior keeper(self_ptr self, durable::etcd db, std::function<void(const s
         return true;
       },
       [=](flush_atom) { flush(self); },
+      [=](late_atom) {
+        auto& st = self->state;
+        st.late_queued = false;
+        if (st.pending.empty()) return;
+        // While accepts keep coming, the ends ride with them (a group of
+        // their own would cost the accepts a round trip): wait on.
+        if (auto since = std::chrono::steady_clock::now() - st.last_flush; since < end_wait) {
+          st.late_queued = true;
+          self->delayed_send(self, end_wait - since, late_atom::value);
+          return;
+        }
+        flush(self);
+      },
   };
 }
 
