@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -62,6 +63,13 @@ int main(int argc, char** argv) {
     // arguments, as a standby until it claims the shards afresh. No
     // descriptor may leak into the next.
     ::close_range(3, ~0u, 0);
+    // Pending signals outlive exec: drop a SIGUSR1 still pending (SIGINT and SIGTERM stay).
+    sigset_t fenced;
+    sigemptyset(&fenced);
+    sigaddset(&fenced, SIGUSR1);
+    timespec now{0, 0};
+    while (sigtimedwait(&fenced, nullptr, &now) == SIGUSR1) {
+    }
     auto args = restart_args(argc, argv);
     std::vector<char*> again;
     for (auto& a : args) again.push_back(a.data());
@@ -202,7 +210,9 @@ int run(int argc, char** argv) {
     auto c = trail::actors::claim_shards(opts.etcd, std::chrono::seconds(lease_seconds), listen,
                                          [&](std::chrono::milliseconds d) {
                                            timespec ts{d.count() / 1000, (d.count() % 1000) * 1000000};
-                                           return sigtimedwait(&signals, nullptr, &ts) > 0;
+                                           // (SIGUSR1: a fenced predecessor's late word; not a reason to stop)
+                                           int sig = sigtimedwait(&signals, nullptr, &ts);
+                                           return sig == SIGINT || sig == SIGTERM;
                                          });
     if (!c && c.error().message() == trail::actors::stopped_standing_by) return 0;  // SIGTERM, say
     if (!c) {
@@ -214,7 +224,11 @@ int run(int argc, char** argv) {
     std::printf("trail-coordinator: holds the shards as %s\n", claim->identity.c_str());
     std::fflush(stdout);
     opts.claim = claim->identity;
+    // Once: the lease warden and the keeper may both learn it, and a second
+    // signal must not reach the standby this process becomes.
     opts.fenced = [](const std::string& why) {
+      static std::atomic<bool> said{false};
+      if (said.exchange(true)) return;
       trail::actors::log_line("trail-coordinator: fenced: " + why + "; starting over as a standby");
       ::kill(::getpid(), SIGUSR1);
     };
