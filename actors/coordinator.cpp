@@ -11,6 +11,7 @@
 #include "actors/core/placement.hpp"
 #include "actors/durable/app_records.hpp"
 #include "actors/durable/session_records.hpp"
+#include "actors/durable/node_records.hpp"
 #include "actors/keeper.hpp"
 #include "actors/peers.hpp"
 #include "actors/shard_claim.hpp"
@@ -36,6 +37,7 @@ struct front_state {
   std::map<caf::actor_addr, std::uint64_t> by_agent;      // monitored agents
   std::vector<caf::actor> shards;
   std::vector<std::string> coordinators;  // with etcd: every coordinator listed there (the lease warden says)
+  caf::actor keeper;  // with etcd: lists the nodes there (durable/node_records.hpp)
   static inline const char* name = "trail.coordinator";
 };
 
@@ -71,6 +73,7 @@ void on_deaths(self_ptr self) {
                       : d.why == core::node_down::cause::connection_lost ? "connection lost"
                                                                          : "replaced by a newer incarnation";
     log_line("node " + d.name + " (#" + std::to_string(d.node) + ") is dead: " + why);
+    if (st.keeper) self->send(st.keeper, listed_atom::value, d.name, std::string());  // (before a newer incarnation's listing)
     auto it = st.nodes.find(d.node);
     if (it != st.nodes.end()) {
       // If it is only hung, it learns on waking up that it must start over.
@@ -109,6 +112,11 @@ caf::result<std::uint64_t> join(self_ptr self, std::uint32_t protocol, const std
     self->send(st.wire, peer_atom::value, *id, wire);
     for (auto& s : st.shards) self->send(s, peer_atom::value, *id, name, scheduler, registry, executors, client);
     log_line("node " + name + " joined as #" + std::to_string(*id) + " (" + wire + ")");
+    if (st.keeper) {
+      const auto& claim = st.opts.claim;
+      self->send(st.keeper, listed_atom::value, name,
+                 durable::encode_node({name, *id, incarnation, wire, data, client, executors, claim.substr(0, claim.find(' '))}));
+    }
   }
   return *id;
 }
@@ -177,6 +185,7 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
         on_deaths(self);
         self->delayed_send(self, std::chrono::milliseconds(50), tick_atom_t::value);
       },
+      [=](restore_atom, const caf::actor& keeper) { self->state.keeper = keeper; },
       // -- nodes --
       [=](join_atom, std::uint32_t protocol, const std::string& name, std::uint64_t incarnation,
           const std::string& wire, const std::string& data, const std::string& client, std::uint32_t executors,
@@ -293,6 +302,8 @@ result<caf::actor> restore_from_etcd(node_loop& loop, const coordinator_options&
   auto db = durable::etcd::open(opts.etcd);
   if (!db) return db.error();
   if (!opts.claim.empty()) db->fence_on(shard_claim::key, opts.claim);
+  // The nodes listed by the previous holder rejoin this one, and are listed again.
+  if (status s = db->erase_prefix(durable::nodes_prefix); !s.ok()) return s;
   auto versions = durable::load_versions(*db);
   if (!versions) return versions.error();
   std::vector<std::string> skipped;
@@ -335,15 +346,18 @@ result<std::pair<caf::actor, std::string>> spawn_coordinator(node_loop& loop, co
                                                             const coordinator_options& opts) {
   std::vector<caf::actor> shards;
   for (std::uint32_t i = 0; i < std::max<std::uint32_t>(opts.shards, 1); ++i) shards.push_back(spawn_shard(loop, i, opts));
+  caf::actor keeper;
   if (!opts.etcd.empty()) {
-    auto keeper = restore_from_etcd(loop, opts, shards);
-    if (!keeper) {
+    auto kept = restore_from_etcd(loop, opts, shards);
+    if (!kept) {
       for (auto& s : shards) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
-      return keeper.error();
+      return kept.error();
     }
-    for (auto& s : shards) caf::anon_send(s, restore_atom::value, *keeper);
+    keeper = *kept;
+    for (auto& s : shards) caf::anon_send(s, restore_atom::value, keeper);
   }
   auto front = spawn_on(loop, front_actor, opts, shards);
+  if (keeper) caf::anon_send(front, restore_atom::value, keeper);  // first in its mailbox: before any node joins
   auto wire = spawn_peers(loop, host, front, nullptr, opts.members);  // what nodes send on it goes to the front
   if (!wire) {
     caf::anon_send_exit(front, caf::exit_reason::user_shutdown);

@@ -1,6 +1,7 @@
 #include "actors/keeper.hpp"
 
 #include "actors/durable/app_records.hpp"
+#include "actors/durable/node_records.hpp"
 #include "actors/durable/session_records.hpp"
 #include "actors/cluster_types.hpp"
 #include "actors/types.hpp"
@@ -122,6 +123,10 @@ caf::behavior keeper(self_ptr self, durable::etcd db, std::function<void(const s
         status s = checked(self, self->state.db->put(durable::reserved_key(shard), std::to_string(upto)));
         if (!s.ok()) return to_error(status(s.code(), "cannot reserve session ids in etcd: " + s.message()));
         return true;
+      },
+      [=](listed_atom, const std::string& node, std::string& record) {
+        if (record.empty()) queue(self, {durable::write_op::kind::erase, durable::node_key(node), {}}, std::nullopt);
+        else queue(self, {durable::write_op::kind::put, durable::node_key(node), std::move(record)}, std::nullopt);
       },
       [=](flush_atom) { flush(self); },
       [=](late_atom) {

@@ -11,6 +11,8 @@
 //                                  u64 request, [u64 forgotten]            (its result replaces its record;
 //                                                              the results its shard forgot go; no answer)
 //                      reserve_atom, u32 shard, u64 upto                      -> bool
+//   front -> keeper:   listed_atom, node name, record         (durable/node_records.hpp; empty: the node
+//                                                              left; no answer, written with the next group)
 //   (errors: unavailable while etcd is; the shard then refuses what it asked for)
 //
 // Session records are written in groups: every accept and drop that arrives
@@ -36,6 +38,7 @@ using accept_atom = caf::atom_constant<caf::atom("taccept")>;
 using drop_atom = caf::atom_constant<caf::atom("tdrop")>;
 using reserve_atom = caf::atom_constant<caf::atom("treserve")>;
 using restore_atom = caf::atom_constant<caf::atom("trestore")>;  // coordinator -> shard: what etcd kept
+using listed_atom = caf::atom_constant<caf::atom("tlisted")>;
 
 // `fenced` (may be empty) is called once if a write is refused because this
 // coordinator no longer holds the shards (durable::etcd::fence_on).

@@ -7,6 +7,7 @@
 #include "../support/data_bytes.hpp"
 #include "../support/etcd_member.hpp"
 #include "actors/durable/app_records.hpp"
+#include "actors/durable/node_records.hpp"
 #include "actors/durable/session_records.hpp"
 
 namespace trail::testing {
@@ -62,6 +63,28 @@ TEST(SessionRecords, RoundTripBinaryArgumentsAndRefuseMalformedOnes) {
   EXPECT_FALSE(durable::decode_session("trail/apps/x", durable::encode_session(s)).ok());
   EXPECT_FALSE(durable::decode_session(key, "{\"app\":1}").ok());
   EXPECT_FALSE(durable::decode_session(key, "{\"app\":\"a\",\"args\":[\"***\"],\"timeout_ms\":0}").ok());
+}
+
+TEST(NodeRecords, RoundTripAndRefuseMalformedOnes) {
+  durable::stored_node n{"n1", 3, 0x1234567890ull, "127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3", 4, "127.0.0.1:9"};
+  std::string key = durable::node_key(n.name);
+  EXPECT_EQ(key, "trail/nodes/n1");
+  auto back = durable::decode_node(key, durable::encode_node(n));
+  ASSERT_TRUE(back.ok()) << back.error().to_string();
+  EXPECT_EQ(back->name, "n1");
+  EXPECT_EQ(back->number, 3u);
+  EXPECT_EQ(back->incarnation, 0x1234567890ull);
+  EXPECT_EQ(back->wire, n.wire);
+  EXPECT_EQ(back->data, n.data);
+  EXPECT_EQ(back->client, n.client);
+  EXPECT_EQ(back->executors, 4u);
+  EXPECT_EQ(back->coordinator, "127.0.0.1:9");
+  EXPECT_FALSE(durable::decode_node("trail/nodes/", durable::encode_node(n)).ok()) << "a key without a name";
+  EXPECT_FALSE(durable::decode_node("trail/apps/n1", durable::encode_node(n)).ok());
+  EXPECT_FALSE(durable::decode_node(key, "not json").ok());
+  EXPECT_FALSE(durable::decode_node(key, "{\"number\":-1,\"incarnation\":0,\"executors\":0,\"wire\":\"\",\"data\":\"\","
+                                         "\"client\":\"\",\"coordinator\":\"\"}").ok());
+  EXPECT_FALSE(durable::decode_node(key, "{\"number\":1,\"incarnation\":0,\"executors\":0}").ok());
 }
 
 TEST(ResultRecords, RoundTripOutputsAndErrorsAndKeepOnlyTheSizeOfLargeOutputs) {

@@ -3,7 +3,8 @@
 // stands by. Nodes know both.
 // - SIGKILL the holder in the middle of 1,000 async invocations of a
 //   3-function app: the standby holds the shards within two lease periods,
-//   the nodes join it, and every accepted session ends with its output.
+//   the nodes join it (etcd lists them as its nodes), and every accepted
+//   session ends with its output.
 // - SIGKILL the holder while synchronous invocations wait on it: each client
 //   sends its invocation again to the standby, by itself, and gets the
 //   session the holder accepted — one session per invocation, as etcd shows.
@@ -17,6 +18,7 @@
 #include <set>
 #include <thread>
 
+#include "actors/durable/node_records.hpp"
 #include "actors/durable/session_records.hpp"
 
 namespace trail::testing {
@@ -69,6 +71,29 @@ class failover_test : public cluster_test {
     }
     FAIL() << "the coordinators listed never matched; last status: " << last;
   }
+  // Waits until etcd lists exactly the cluster's nodes, each as joined to `coordinator`.
+  void wait_for_nodes_listed_by(const std::string& coordinator) {
+    auto db = durable::etcd::open(etcd_.endpoint());
+    ASSERT_TRUE(db.ok()) << db.error().to_string();
+    std::set<std::string> want, listed;
+    for (auto& [name, m] : nodes_) want.insert(name);
+    for (auto until = std::chrono::steady_clock::now() + 20s; std::chrono::steady_clock::now() < until;) {
+      auto kvs = db->range(durable::nodes_prefix);
+      ASSERT_TRUE(kvs.ok()) << kvs.error().to_string();
+      listed.clear();
+      for (auto& kv : *kvs) {
+        auto n = durable::decode_node(kv.key, kv.value);
+        ASSERT_TRUE(n.ok()) << kv.key << ": " << n.error().to_string();
+        if (n->coordinator == coordinator) listed.insert(n->name);
+        else listed.insert(n->name + " (joined to " + n->coordinator + ")");
+      }
+      if (listed == want) return;
+      ::poll(nullptr, 0, 50);  // written with the keeper's next group
+    }
+    std::string got;
+    for (auto& l : listed) got += " " + l;
+    FAIL() << "etcd never listed every node as joined to " << coordinator << "; last:" << got;
+  }
   std::map<std::string, std::size_t> said_now() {
     std::map<std::string, std::size_t> out;
     for (auto& [name, m] : nodes_) out[name] = m.said.size();
@@ -83,6 +108,8 @@ class failover_test : public cluster_test {
 TEST_F(failover_test, AKilledHolderIsReplacedWithinTwoLeasePeriodsAndEveryAcceptedSessionEnds) {
   deploy("chain_spread.yaml");
   wait_until_held("chain", 3);
+  wait_for_nodes_listed_by(address_);
+  if (HasFatalFailure()) return;
   auto before = said_now();
   auto early = client::connect(address_ + "," + standby_address_);  // connected to the holder, kept through its loss
   ASSERT_TRUE(early.ok()) << early.error().to_string();
@@ -105,6 +132,8 @@ TEST_F(failover_test, AKilledHolderIsReplacedWithinTwoLeasePeriodsAndEveryAccept
       EXPECT_LT(took, 2 * lease + 1s) << "the shards were held again only after "
                                       << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
       follow_the_standby(before);
+      if (HasFatalFailure()) return;
+      wait_for_nodes_listed_by(standby_address_);  // cleared by the new holder, listed again as they rejoined
       if (HasFatalFailure()) return;
       r = client_->invoke("chain", {word}, 30s, true);
       ASSERT_TRUE(r.ok()) << r.error().to_string();
