@@ -2,9 +2,7 @@
 // loopback — a trail-coordinator and N trail-node processes started here —
 // measured beside TCP loopback floors taken in the same run (one way and
 // round trip).
-#include <netinet/in.h>
 #include <poll.h>
-#include <sys/socket.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -19,7 +17,7 @@
 
 #include <trail/client.hpp>
 
-#include "actors/durable/etcd.hpp"
+#include "actors/durable/local_etcd.hpp"
 #include "bench.hpp"
 #include "floors.hpp"
 #include "node_process.hpp"
@@ -47,21 +45,6 @@ status await_line(shm::child_process& p, const std::string& needle, std::string&
     if (n == 0) return status::unavailable("process exited: " + seen);
     if (n > 0) seen.append(buf, static_cast<std::size_t>(n));
   }
-}
-
-// A loopback port nobody listens on right now.
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  int port = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-                     ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0
-                 ? ntohs(a.sin_port)
-                 : 0;
-  ::close(fd);
-  return port;
 }
 
 // A coordinator (or `coordinators` sharing a one-member etcd started here:
@@ -143,20 +126,14 @@ class cluster_process {
   // A one-member etcd under dir_, then `n` coordinators on fixed ports
   // sharing it: the first holds the shards, the others stand by.
   status start_coordinators(const options& o, int n) {
-    std::string etcd_at = "127.0.0.1:" + std::to_string(free_port()), peer = "http://127.0.0.1:" + std::to_string(free_port());
-    auto e = shm::child_process::launch({"/usr/bin/etcd",
-                                         {"--name", "bench", "--data-dir", (dir_ / "etcd").string(), "--listen-client-urls",
-                                          "http://" + etcd_at, "--advertise-client-urls", "http://" + etcd_at,
-                                          "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                                          "--initial-cluster", "bench=" + peer, "--log-level", "error"},
-                                         {}});
+    auto plan = durable::plan_local_etcd("bench", dir_ / "etcd");
+    const std::string& etcd_at = plan.endpoint;
+    auto e = shm::child_process::launch({durable::etcd_binary, plan.args, {}});
     if (!e) return status(e.error().code(), "cannot start etcd (Debian's etcd-server): " + e.error().message());
     etcd_ = std::move(*e);
-    auto db = durable::etcd::open(etcd_at, std::chrono::seconds(20));
-    if (!db) return db.error();
-    if (auto ready = db->get("trail/ready"); !ready) return status::unavailable("etcd never answered: " + ready.error().message());
+    if (status s = durable::await_etcd(etcd_at, std::chrono::seconds(20)); !s.ok()) return s;
     for (int i = 0; i < n; ++i) {
-      std::string at = "127.0.0.1:" + std::to_string(free_port());
+      std::string at = "127.0.0.1:" + std::to_string(durable::free_loopback_port());
       auto p = shm::child_process::launch({beside(o.node_path, "trail-coordinator"), {"--listen", at, "--etcd", etcd_at}, {}});
       if (!p) return p.error();
       procs_.push_back(std::move(*p));
