@@ -217,10 +217,10 @@ int state::cluster(session& s, const call& c) {
   for (std::size_t i = 1; i < c.args.size(); i += 2) {
     if (i + 1 >= c.args.size()) return fail(c.args[i] + " wants a value");
     const std::string &k = c.args[i], &v = c.args[i + 1];
-    if (k == "--nodes" || k == "--executors") {
+    if (k == "--nodes" || k == "--executors" || k == "--coordinators") {
       auto n = parse_count(v);
       if (!n) return fail(n.error());
-      (k == "--nodes" ? o.nodes : o.executors) = *n;
+      (k == "--nodes" ? o.nodes : k == "--executors" ? o.executors : o.coordinators) = *n;
     } else if (k == "--store-size") {
       o.store_size = v;
     } else {
@@ -236,8 +236,8 @@ int state::cluster(session& s, const call& c) {
   target_ = cluster_->address();
   s.set_address(target_);
   anchor_ = clock::now();
-  std::cerr << "scenario: cluster up: coordinator at " << target_ << ", " << o.nodes << " nodes x " << o.executors
-            << " executors (logs in " << o.work_dir.string() << ")\n";
+  std::cerr << "scenario: cluster up: " << (o.coordinators > 1 ? "coordinators (etcd) at " : "coordinator at ") << target_
+            << ", " << o.nodes << " nodes x " << o.executors << " executors (logs in " << o.work_dir.string() << ")\n";
   return 0;
 }
 
@@ -327,8 +327,10 @@ status state::inject(const std::vector<std::string>& w) {
   const std::string& verb = w[0];
   status s;
   // Only losing the coordinator's memory or voice excuses an outcome never
-  // learned; a partition leaves it alive, bound to end its sessions.
-  bool coord = (verb == "kill" || verb == "stop" || verb == "restart") && w[1] == "coordinator";
+  // learned; a partition leaves it alive, bound to end its sessions. With
+  // several coordinators nothing does: etcd keeps what one accepted for the
+  // next.
+  bool coord = (verb == "kill" || verb == "stop" || verb == "restart") && w[1] == "coordinator" && !cluster_->durable();
   if (verb == "kill" && w.size() == 3) {
     auto pid = cluster_->kill_executor(w[2]);
     s = pid ? status{} : pid.error();
@@ -377,7 +379,7 @@ status state::arm(const std::string& node, const std::vector<std::string>& spec)
 
 // delay/drop NODE X: NODE's frames to everyone, and everyone's to NODE.
 status state::arm_pair(const std::string& verb, const std::string& node, const std::string& amount) {
-  if (!cluster_->is_member(node) || node == "coordinator") return status::not_found("no node named '" + node + "'");
+  if (!cluster_->is_node(node)) return status::not_found("no node named '" + node + "'");
   if (status s = arm(node, {verb, "*", amount}); !s.ok()) return s;
   for (auto& other : cluster_->node_names())
     if (other != node)
@@ -400,7 +402,7 @@ status state::partition(const std::vector<std::string>& w) {
   if (a.empty() || b.empty()) return status::invalid("partition needs nodes on both sides");
   for (auto& [side, other] : {std::pair{&a, &b}, std::pair{&b, &a}})
     for (auto& n : *side) {
-      if (n == "coordinator") continue;  // it has no fault points; its peers cut it
+      if (!cluster_->is_node(n)) continue;  // a coordinator has no fault points; its peers cut it
       std::vector<std::string> spec{"partition"};
       spec.insert(spec.end(), other->begin(), other->end());
       if (status s = arm(n, spec); !s.ok()) return s;
@@ -642,10 +644,14 @@ void add_scenario_commands(command_table& table) {
     table.add({std::move(name), std::move(synopsis), std::move(summary), std::move(details), "scenario",
                completes::nothing, std::move(h)});
   };
-  add("cluster", "cluster up --nodes N [--executors N] [--store-size S] | cluster down | cluster status",
+  add("cluster", "cluster up --nodes N [--coordinators N] [--executors N] [--store-size S] | cluster down | cluster status",
       "start or stop a local cluster of real processes for a scenario",
       "`cluster up` starts a trail-coordinator and N trail-nodes (n1..nN) on 127.0.0.1 as children of\n"
       "this process and waits until every node joined; later commands go to the coordinator.\n"
+      "--coordinators N (N > 1) starts a one-member etcd (member `etcd`) and coordinators `coordinator`\n"
+      "(holding the shards) and `coordinator2`..`coordinatorN` (standing by), under 2 s leases; nodes and\n"
+      "clients are given them all. Kill, stop or restart any of them, etcd too: accepted sessions must\n"
+      "still end with their output.\n"
       "`cluster down` (and the end of the scenario) stops them all and removes their state dirs and\n"
       "shared memory, reporting anything a cleanly stopped process left behind.",
       [st](session& s, const call& c) { return st->cluster(s, c); });

@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "actors/durable/local_etcd.hpp"
 #include "shm/segment.hpp"
 
 namespace trail::cli::scenario {
@@ -113,10 +114,7 @@ result<std::unique_ptr<local_cluster>> local_cluster::start(cluster_options opts
   if (ec) return status::unavailable("cannot create " + opts.work_dir.string() + ": " + ec.message());
   std::unique_ptr<local_cluster> c(new local_cluster(std::move(opts)));
   std::unique_lock lock(c->mu_);
-  if (status s = c->launch("coordinator", {"--listen", "127.0.0.1:0", "--shards", "2"}); !s.ok()) return s;
-  if (status s = c->wait_ready("coordinator", "listening on ", lock); !s.ok()) return s;
-  const std::string& line = c->current_.at("coordinator")->ready.front();
-  c->address_ = line.substr(line.find("listening on ") + 13);
+  if (status s = c->start_coordinators(lock); !s.ok()) return s;
   for (int i = 1; i <= c->opts_.nodes; ++i) {
     std::string name = "n" + std::to_string(i);
     c->names_.push_back(name);
@@ -127,13 +125,50 @@ result<std::unique_ptr<local_cluster>> local_cluster::start(cluster_options opts
   return c;
 }
 
+// One coordinator on a port of its choosing; or etcd, then coordinators on
+// fixed ports sharing it: the first holds the shards, the others stand by.
+status local_cluster::start_coordinators(std::unique_lock<std::mutex>& lock) {
+  if (opts_.coordinators <= 1) {
+    if (status s = launch("coordinator", {"--listen", "127.0.0.1:0", "--shards", "2"}); !s.ok()) return s;
+    if (status s = wait_ready("coordinator", "listening on ", lock); !s.ok()) return s;
+    const std::string& line = current_.at("coordinator")->ready.front();
+    address_ = line.substr(line.find("listening on ") + 13);
+    coordinator_at_["coordinator"] = address_;
+    return {};
+  }
+  auto plan = durable::plan_local_etcd("scenario", opts_.work_dir / "etcd");
+  etcd_ = plan.endpoint;
+  etcd_args_ = plan.args;
+  if (status s = launch("etcd", etcd_args_); !s.ok()) return s;
+  lock.unlock();
+  status answered = durable::await_etcd(etcd_, opts_.ready_timeout);
+  lock.lock();
+  if (!answered.ok()) return answered;
+  for (int i = 1; i <= opts_.coordinators; ++i) {
+    std::string name = i == 1 ? "coordinator" : "coordinator" + std::to_string(i);
+    coordinator_at_[name] = "127.0.0.1:" + std::to_string(durable::free_loopback_port());
+    address_ += (i == 1 ? "" : ",") + coordinator_at_[name];
+    if (status s = launch(name, coordinator_args(name)); !s.ok()) return s;
+    if (status s = wait_ready(name, i == 1 ? "listening on " : "standing by: ", lock); !s.ok()) return s;
+  }
+  return {};
+}
+
+std::vector<std::string> local_cluster::coordinator_args(const std::string& name) const {
+  std::vector<std::string> args{"--listen", coordinator_at_.at(name), "--shards", "2"};
+  if (!etcd_.empty()) args.insert(args.end(), {"--etcd", etcd_, "--lease-seconds", "2"});
+  return args;
+}
+
 std::vector<std::string> local_cluster::node_args(const std::string& name) const {
   return {"--coordinator", address_, "--listen", "127.0.0.1:0", "--name", name,
           "--executors", std::to_string(opts_.executors), "--store-size", opts_.store_size};
 }
 
 status local_cluster::launch(const std::string& name, std::vector<std::string> args) {
-  std::string bin = (opts_.bin_dir / (name == "coordinator" ? "trail-coordinator" : "trail-node")).string();
+  std::string bin = name == "etcd"                  ? std::string(durable::etcd_binary)
+                    : coordinator_at_.contains(name) ? (opts_.bin_dir / "trail-coordinator").string()
+                                                     : (opts_.bin_dir / "trail-node").string();
   // env(1) execs the binary in place (same pid) with the scenario's TMPDIR:
   // every state dir the process makes lands in work_dir.
   args.insert(args.begin(), {"TMPDIR=" + opts_.work_dir.string(), bin});
@@ -194,7 +229,8 @@ bool local_cluster::read_output(proc& p) {
     while ((at = p.partial.find('\n')) != std::string::npos) {
       std::string line = p.partial.substr(0, at);
       p.partial.erase(0, at + 1);
-      if (line.find(": listening on ") != std::string::npos || line.find("trail-node: joined ") == 0)
+      if (line.find(": listening on ") != std::string::npos || line.find("trail-node: joined ") == 0 ||
+          line.find("trail-coordinator: standing by: ") == 0)
         p.ready.push_back(line);
       p.recent.push_back(std::move(line));
       if (p.recent.size() > recent_lines) p.recent.pop_front();
@@ -221,6 +257,11 @@ bool local_cluster::is_member(const std::string& name) const {
   return current_.contains(name);
 }
 
+bool local_cluster::is_node(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  return std::find(names_.begin(), names_.end(), name) != names_.end();
+}
+
 status local_cluster::signal(const std::string& name, int sig) {
   std::lock_guard lock(mu_);
   auto it = current_.find(name);
@@ -243,7 +284,7 @@ std::vector<pid_t> local_cluster::executors_of(const std::string& name) const {
 }
 
 result<pid_t> local_cluster::kill_executor(const std::string& name) {
-  if (!is_member(name) || name == "coordinator") return status::not_found("no node named '" + name + "'");
+  if (!is_node(name)) return status::not_found("no node named '" + name + "'");
   auto pids = executors_of(name);
   if (pids.empty()) return status::unavailable(name + " has no live executor to kill");
   ::kill(pids.front(), SIGKILL);
@@ -256,11 +297,15 @@ status local_cluster::restart(const std::string& name) {
   if (it == current_.end()) return status::not_found("no process named '" + name + "' in this cluster");
   teardown_report ignored;
   stop_members({it->second}, lock, ignored);
-  std::vector<std::string> args = name == "coordinator"
-                                      ? std::vector<std::string>{"--listen", address_, "--shards", "2"}
-                                      : node_args(name);
-  if (status s = launch(name, args); !s.ok()) return s;
-  return wait_ready(name, name == "coordinator" ? "listening on " : "joined ", lock);
+  if (name == "etcd") {
+    if (status s = launch(name, etcd_args_); !s.ok()) return s;
+    lock.unlock();
+    return durable::await_etcd(etcd_, opts_.ready_timeout);
+  }
+  bool coordinator = coordinator_at_.contains(name);
+  if (status s = launch(name, coordinator ? coordinator_args(name) : node_args(name)); !s.ok()) return s;
+  // (One of several comes back as a standby, or holding the shards if none does.)
+  return wait_ready(name, !coordinator ? "joined " : etcd_.empty() ? "listening on " : "trail-coordinator: ", lock);
 }
 
 // -- stopping -----------------------------------------------------------------------
@@ -297,10 +342,12 @@ teardown_report local_cluster::down() {
     std::unique_lock lock(mu_);
     if (down_) return r;
     down_ = true;
-    std::vector<proc*> nodes, coordinators;
-    for (auto& p : procs_) (p.name == "coordinator" ? coordinators : nodes).push_back(&p);
+    std::vector<proc*> nodes, coordinators, etcd;
+    for (auto& p : procs_) (p.name == "etcd" ? etcd : coordinator_at_.contains(p.name) ? coordinators : nodes).push_back(&p);
     stop_members(nodes, lock, r);
     stop_members(coordinators, lock, r);
+    for (proc* e : etcd) e->killed = true;  // (etcd ends by dying of the SIGTERM it was sent: not unclean)
+    stop_members(etcd, lock, r);  // last: the coordinators revoke their leases in it on the way out
     for (auto& p : procs_)
       if (!p.killed && p.exit != "exited with status 0")
         r.problems.push_back(p.name + " (pid " + std::to_string(p.pid) + ") stopped uncleanly: " + p.exit);

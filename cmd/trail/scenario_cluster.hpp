@@ -1,5 +1,8 @@
 // A trail cluster of real processes on loopback for failure scenarios: one
-// trail-coordinator and N trail-nodes (n1..nN) as children of this process,
+// trail-coordinator and N trail-nodes (n1..nN) as children of this process
+// — or, with several coordinators, a one-member etcd ("etcd") and
+// coordinators "coordinator" (which holds the shards first), "coordinator2"
+// ... (standing by) sharing it, under 2 s leases —
 // their output in log files, and the faults a scenario injects into them —
 // signals, executor kills, restarts — plus the clean-up check after them:
 // no executor, shared-memory segment or node state dir left behind.
@@ -34,6 +37,7 @@ namespace trail::cli::scenario {
 
 struct cluster_options {
   int nodes = 3;                              // n1..nN
+  int coordinators = 1;                       // more: they share a one-member etcd started here
   int executors = 2;                          // per node
   std::string store_size = "64M";             // per node
   std::filesystem::path bin_dir;              // holds trail-node and trail-coordinator
@@ -59,10 +63,13 @@ class local_cluster {
   local_cluster(const local_cluster&) = delete;
   local_cluster& operator=(const local_cluster&) = delete;
 
-  // The coordinator's client address.
+  // The coordinators' client addresses ("A,B,...": clients and nodes try them in turn).
   std::string address() const;
   std::vector<std::string> node_names() const;
   bool is_member(const std::string& name) const;
+  bool is_node(const std::string& name) const;
+  // Several coordinators share an etcd: losing one loses nothing accepted.
+  bool durable() const { return opts_.coordinators > 1; }
 
   // Sends `sig` to member `name` ("coordinator" or a node). SIGKILL marks
   // it as killed on purpose: what it leaves behind is cleaned, not a fault.
@@ -71,12 +78,13 @@ class local_cluster {
   result<pid_t> kill_executor(const std::string& name);
   // Stops member `name` (SIGTERM, or nothing if it is dead), starts it again
   // with the same name (a coordinator on the same address) and waits until
-  // it is up. REQUIRES: called from a thread that outlives the cluster.
+  // it is up (a coordinator of several: holding the shards or standing by;
+  // etcd: answering). REQUIRES: called from a thread that outlives the cluster.
   status restart(const std::string& name);
   // The pids of node `name`'s executors now (children named trail-executor).
   std::vector<pid_t> executors_of(const std::string& name) const;
 
-  // SIGTERM to every node, then the coordinator (SIGKILL after
+  // SIGTERM to every node, then the coordinators, then etcd (SIGKILL after
   // stop_timeout); then checks and removes what is left: stray executors,
   // /dev/shm segments and state dirs of these processes. Idempotent.
   teardown_report down();
@@ -88,6 +96,8 @@ class local_cluster {
   struct proc;
   explicit local_cluster(cluster_options opts);
   status launch(const std::string& name, std::vector<std::string> args);  // REQUIRES: mu_ held
+  status start_coordinators(std::unique_lock<std::mutex>& lock);
+  std::vector<std::string> coordinator_args(const std::string& name) const;
   status wait_ready(const std::string& name, const std::string& needle, std::unique_lock<std::mutex>& lock);
   std::vector<std::string> node_args(const std::string& name) const;
   bool alive(proc& p);  // REQUIRES: mu_ held
@@ -101,7 +111,10 @@ class local_cluster {
   std::condition_variable said_;      // a member printed a line, or exited
   std::list<proc> procs_;             // every process ever launched (stable addresses), retired ones too
   std::map<std::string, proc*> current_;  // name -> its latest process
-  std::string address_;               // the coordinator's
+  std::string address_;               // the coordinators' ("A,B,...")
+  std::map<std::string, std::string> coordinator_at_;  // name -> its client address
+  std::vector<std::string> etcd_args_;  // with several coordinators
+  std::string etcd_;                    // ... its endpoint
   std::vector<std::string> names_;    // n1..nN
   bool down_ = false;
   int wake_fd_ = -1;                  // eventfd: the pump polls a new set of outputs, or stops
