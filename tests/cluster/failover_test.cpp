@@ -1,10 +1,11 @@
 // Coordinators that survive (issue 11): two coordinators share one etcd
 // (three members); the first holds the shards under a lease, the second
 // stands by. Nodes know both.
-// - SIGKILL the holder in the middle of 1,000 async invocations of a
-//   3-function app: the standby holds the shards within two lease periods,
-//   the nodes join it (etcd lists them as its nodes), and every accepted
-//   session ends with its output.
+// - Three coordinators, three etcd members, three nodes: SIGKILL the holder
+//   in the middle of 1,000 async invocations of a 3-function app: one of
+//   the two standbys wins the claim within two lease periods (the other
+//   stands by behind it), the nodes join it (etcd lists them as its nodes),
+//   and every accepted session ends with its output.
 // - SIGKILL the holder while synchronous invocations wait on it: each client
 //   sends its invocation again to the standby, by itself, and gets the
 //   session the holder accepted — one session per invocation, as etcd shows.
@@ -28,28 +29,66 @@ constexpr auto lease = 2s;  // --lease-seconds
 
 class failover_test : public cluster_test {
  protected:
+  // A third coordinator, standing by beside the first standby: they race for the shards.
+  virtual bool with_spare() const { return false; }
+
   void SetUp() override {
     standby_address_ = "127.0.0.1:" + std::to_string(free_port());
+    if (with_spare()) spare_address_ = "127.0.0.1:" + std::to_string(free_port());
     cluster_test::SetUp();
     if (HasFatalFailure()) return;
     launch_coordinator(standby_, "standby", standby_address_);
     if (HasFatalFailure()) return;
     wait_for(standby_, "standing by: 127.0.0.1:", 20s);
+    if (!with_spare()) return;
+    launch_coordinator(spare_, "spare", spare_address_);
+    if (HasFatalFailure()) return;
+    wait_for(spare_, "standing by: 127.0.0.1:", 20s);
   }
   void TearDown() override {
     stop(standby_);
     if (HasFailure()) std::fprintf(stderr, "--- standby:\n%s", standby_.said.c_str());
+    if (with_spare()) {
+      stop(spare_);
+      if (HasFailure()) std::fprintf(stderr, "--- spare:\n%s", spare_.said.c_str());
+    }
     cluster_test::TearDown();
   }
   std::vector<std::string> coordinator_extra() const override {
     return {"--etcd", etcd_.endpoint(), "--lease-seconds", std::to_string(lease.count())};
   }
-  std::string coordinators() const override { return address_ + "," + standby_address_; }
+  std::string coordinators() const override {
+    return address_ + "," + standby_address_ + (with_spare() ? "," + spare_address_ : "");
+  }
 
-  // Waits until every node joined the standby, and connects the client to it.
-  void follow_the_standby(const std::map<std::string, std::size_t>& said_before) {
-    for (auto& [name, m] : nodes_) wait_for(m, "joined " + standby_address_, 30s, said_before.at(name));
-    auto c = client::connect(address_ + "," + standby_address_);  // the first answers no more
+  // The address of the standby that holds the shards now (of two, the one
+  // that won the claim); the other must still stand by.
+  std::string await_new_holder(std::chrono::milliseconds within) {
+    std::vector<std::pair<member*, std::string>> candidates{{&standby_, standby_address_}};
+    if (with_spare()) candidates.emplace_back(&spare_, spare_address_);
+    for (auto until = std::chrono::steady_clock::now() + within; std::chrono::steady_clock::now() < until;) {
+      std::vector<pollfd> fds;
+      for (auto& [m, at] : candidates) fds.push_back({m->proc.output_fd(), POLLIN, 0});
+      ::poll(fds.data(), fds.size(), 100);
+      std::string holder;
+      for (auto& [m, at] : candidates) {
+        drain(*m);
+        if (m->said.find("holds the shards as") != std::string::npos) {
+          EXPECT_TRUE(holder.empty()) << "two coordinators hold the shards: " << holder << " and " << at;
+          holder = at;
+        }
+      }
+      if (!holder.empty()) return holder;
+    }
+    ADD_FAILURE() << "no standby held the shards within " << within.count() << " ms";
+    return {};
+  }
+
+  // Waits until every node joined `holder` (default: the standby), and connects the client to it.
+  void follow_the_standby(const std::map<std::string, std::size_t>& said_before, std::string holder = {}) {
+    if (holder.empty()) holder = standby_address_;
+    for (auto& [name, m] : nodes_) wait_for(m, "joined " + holder, 30s, said_before.at(name));
+    auto c = client::connect(coordinators());  // the first answers no more
     ASSERT_TRUE(c.ok()) << c.error().to_string();
     client_.emplace(std::move(*c));
   }
@@ -103,18 +142,26 @@ class failover_test : public cluster_test {
   etcd_cluster etcd_{3};
   std::string standby_address_;
   member standby_;
+  std::string spare_address_;  // with_spare()
+  member spare_;
 };
 
-TEST_F(failover_test, AKilledHolderIsReplacedWithinTwoLeasePeriodsAndEveryAcceptedSessionEnds) {
+class three_coordinators_test : public failover_test {
+ protected:
+  bool with_spare() const override { return true; }
+};
+
+TEST_F(three_coordinators_test, AKilledHolderIsReplacedWithinTwoLeasePeriodsAndEveryAcceptedSessionEnds) {
   deploy("chain_spread.yaml");
   wait_until_held("chain", 3);
   wait_for_nodes_listed_by(address_);
   if (HasFatalFailure()) return;
   auto before = said_now();
-  auto early = client::connect(address_ + "," + standby_address_);  // connected to the holder, kept through its loss
+  auto early = client::connect(coordinators());  // connected to the holder, kept through its loss
   ASSERT_TRUE(early.ok()) << early.error().to_string();
   std::map<std::uint64_t, std::string> accepted;  // session -> its expected output
   std::chrono::steady_clock::time_point killed;
+  std::string holder;  // the coordinator that took over
   for (int i = 0; i < 1000; ++i) {
     if (i == 400) {
       coordinator_.expect_clean_exit = false;
@@ -126,21 +173,26 @@ TEST_F(failover_test, AKilledHolderIsReplacedWithinTwoLeasePeriodsAndEveryAccept
     if (!r.ok()) {  // the holder is gone: the standby serves once it holds the shards
       ASSERT_GE(i, 400) << r.error().to_string();
       ASSERT_EQ(r.error().code(), errc::unavailable) << r.error().to_string();
-      wait_for(standby_, "holds the shards as", 30s);
+      holder = await_new_holder(30s);
+      ASSERT_FALSE(holder.empty());
       auto took = std::chrono::steady_clock::now() - killed;
       RecordProperty("takeover_ms", static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
       EXPECT_LT(took, 2 * lease + 1s) << "the shards were held again only after "
                                       << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
-      follow_the_standby(before);
+      follow_the_standby(before, holder);
       if (HasFatalFailure()) return;
-      wait_for_nodes_listed_by(standby_address_);  // cleared by the new holder, listed again as they rejoined
+      wait_for_nodes_listed_by(holder);  // cleared by the new holder, listed again as they rejoined
       if (HasFatalFailure()) return;
       r = client_->invoke("chain", {word}, 30s, true);
       ASSERT_TRUE(r.ok()) << r.error().to_string();
     }
     accepted[r->session] = "<" + std::string(1, 'W') + std::to_string(i) + ">";
   }
-  ASSERT_NE(standby_.said.find("holds the shards as"), std::string::npos) << "the holder was never replaced";
+  ASSERT_FALSE(holder.empty()) << "the holder was never replaced";
+  if (with_spare()) {  // the loser of the race still stands by, behind the winner
+    member& other = holder == standby_address_ ? spare_ : standby_;
+    wait_for(other, "standing by: " + holder, 10s);
+  }
   // A client whose coordinator died asks the new one, by itself, with the session id.
   auto first = accepted.begin();
   auto asked = early->result_of(first->first, 60s);
