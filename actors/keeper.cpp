@@ -1,5 +1,7 @@
 #include "actors/keeper.hpp"
 
+#include <algorithm>
+
 #include "actors/durable/app_records.hpp"
 #include "actors/durable/node_records.hpp"
 #include "actors/durable/session_records.hpp"
@@ -15,8 +17,8 @@ using late_atom = caf::atom_constant<caf::atom("tlate")>;  // the wait for ends 
 // How long ends (and drops) wait for an accept to share its transaction:
 // nobody waits for them, and a client invoking one session after another
 // sends its next accept well within this, so each session costs one etcd
-// round trip, not two. Never longer than this: a quiet coordinator still
-// writes its ends at once, near enough.
+// round trip, not two. While accepts keep the keeper busy they ride with
+// those; a quiet coordinator writes them end_wait after its last write.
 constexpr auto end_wait = std::chrono::milliseconds(2);
 
 struct keeper_state {
@@ -52,6 +54,10 @@ status checked(self_ptr self, status s) {
 // once; an unanswered one waits up to end_wait for company.
 void queue(self_ptr self, durable::write_op op, std::optional<caf::response_promise> rp) {
   auto& st = self->state;
+  // One op per key in a group: etcd refuses a transaction that names a key
+  // twice (a node's erase and its newer incarnation's put), and the last
+  // write is what the group means anyway.
+  std::erase_if(st.pending, [&](const durable::write_op& o) { return o.key == op.key; });
   st.pending.push_back(std::move(op));
   if (rp) {
     st.answers.push_back(std::move(*rp));
@@ -69,7 +75,6 @@ void flush(self_ptr self) {
   auto& st = self->state;
   st.flush_queued = false;
   if (st.pending.empty()) return;  // (a late flush after an earlier one took its writes)
-  st.last_flush = std::chrono::steady_clock::now();
   auto ops = std::move(st.pending);
   auto answers = std::move(st.answers);
   st.pending.clear(), st.answers.clear();
@@ -78,6 +83,7 @@ void flush(self_ptr self) {
     std::vector<durable::write_op> part(ops.begin() + at, ops.begin() + std::min(ops.size(), at + 128));
     outcome = checked(self, st.db->write_all(part));
   }
+  st.last_flush = std::chrono::steady_clock::now();  // (after the round trip: ends wait on while accepts keep it busy)
   for (auto& rp : answers) {
     if (outcome.ok()) rp.deliver(true);
     else rp.deliver(to_error(status(outcome.code(), "cannot keep the session in etcd: " + outcome.message())));

@@ -15,7 +15,7 @@
 //                                                              left; no answer, written with the next group)
 //   (errors: unavailable while etcd is; the shard then refuses what it asked for)
 //
-// Session records are written in groups: every accept and drop that arrives
+// Session records are written in groups: every accept that arrives
 // while a write is on its way goes into the next one (one etcd transaction),
 // so a busy coordinator pays one round trip per group, not per session. Ends
 // and drops, which nobody waits for, wait up to 2 ms for an accept to share

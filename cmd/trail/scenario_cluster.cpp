@@ -129,6 +129,7 @@ result<std::unique_ptr<local_cluster>> local_cluster::start(cluster_options opts
 // fixed ports sharing it: the first holds the shards, the others stand by.
 status local_cluster::start_coordinators(std::unique_lock<std::mutex>& lock) {
   if (opts_.coordinators <= 1) {
+    coordinator_at_["coordinator"] = "127.0.0.1:0";  // (launch() knows it as a coordinator by this)
     if (status s = launch("coordinator", {"--listen", "127.0.0.1:0", "--shards", "2"}); !s.ok()) return s;
     if (status s = wait_ready("coordinator", "listening on ", lock); !s.ok()) return s;
     const std::string& line = current_.at("coordinator")->ready.front();
