@@ -17,23 +17,14 @@
 #include <vector>
 
 #include "actors/durable/etcd.hpp"
+#include "actors/durable/local_etcd.hpp"
 #include "shm/process.hpp"
 #include "temp_dir.hpp"
 
 namespace trail::testing {
 
 // A loopback port nobody listens on right now.
-inline int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
+inline int free_port() { return durable::free_loopback_port(); }
 
 // A real etcd on loopback, one member or several (3: what a deployment that
 // survives the loss of a machine runs). Each member has its own data dir
