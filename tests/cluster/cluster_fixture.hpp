@@ -137,6 +137,17 @@ class cluster_test : public ::testing::Test {
     address_ = coordinator_.said.substr(at, coordinator_.said.find('\n', at) - at);
   }
 
+  // The client-wire address node `name` printed ("listening on HOST:PORT");
+  // a node may say it after "joined ", so this waits for the line itself.
+  std::string node_address(const std::string& name) {
+    auto& m = nodes_.at(name);
+    wait_for(m, "listening on ", 10s);
+    auto at = m.said.find("listening on ");
+    if (at == std::string::npos) return {};
+    at += 13;
+    return m.said.substr(at, m.said.find('\n', at) - at);
+  }
+
   // After the coordinator died: starts it again on its address, waits until
   // every node rejoined it (they retry on their own), and reconnects the client.
   void start_coordinator_again() {

@@ -222,9 +222,7 @@ TEST_F(cluster_test, ClientsGetClearErrorsFromTheCoordinator) {
   EXPECT_FALSE(bad.ok());
   // A node's own port takes only the puts and gets its coordinator sends
   // there; anything else tells the client where to go.
-  auto& said = nodes_.at("n1").said;
-  auto at = said.find("listening on ") + 13;
-  auto direct = client::connect(said.substr(at, said.find('\n', at) - at));
+  auto direct = client::connect(node_address("n1"));
   ASSERT_TRUE(direct.ok()) << direct.error().to_string();
   for (auto& e : {direct->invoke("chain", {}, 5s).error(), direct->status_json().error(), direct->apps().error()}) {
     EXPECT_EQ(e.code(), errc::invalid_argument) << e.to_string();

@@ -29,14 +29,6 @@ class data_cluster_test : public cluster_test {
     wait_until_held("data", 3);
   }
 
-  // The client-wire address node `name` printed ("listening on HOST:PORT").
-  std::string node_address(const std::string& name) {
-    auto& m = nodes_.at(name);
-    wait_for(m, "listening on ", 10s);
-    auto at = m.said.find("listening on ") + 13;
-    return m.said.substr(at, m.said.find('\n', at) - at);
-  }
-
   // A get of an object that is on its way to the app's scope (a kept object
   // travels there from the node its function ran on): not_found until then.
   result<std::string> get_when_there(const std::string& bucket, const std::string& key) {
