@@ -342,8 +342,8 @@ result<caf::actor> restore_from_etcd(node_loop& loop, const coordinator_options&
 
 }  // namespace
 
-result<std::pair<caf::actor, std::string>> spawn_coordinator(node_loop& loop, const std::string& host,
-                                                            const coordinator_options& opts) {
+result<coordinator_handles> spawn_coordinator(node_loop& loop, const std::string& host,
+                                              const coordinator_options& opts) {
   std::vector<caf::actor> shards;
   for (std::uint32_t i = 0; i < std::max<std::uint32_t>(opts.shards, 1); ++i) shards.push_back(spawn_shard(loop, i, opts));
   caf::actor keeper;
@@ -364,7 +364,7 @@ result<std::pair<caf::actor, std::string>> spawn_coordinator(node_loop& loop, co
     return wire.error();
   }
   caf::anon_send(front, peers_atom::value, wire->first);  // it tells the shards
-  return std::pair{front, wire->second};
+  return coordinator_handles{front, wire->second, keeper};
 }
 
 }  // namespace trail::actors

@@ -50,13 +50,19 @@ struct coordinator_options {
   std::function<void(const std::string&)> fenced;
 };
 
+struct coordinator_handles {
+  caf::actor front;          // publish it
+  std::string control_wire;  // the node wire's address
+  caf::actor keeper;         // with etcd (keeper.hpp); it ends once front and shards are gone
+};
+
 // Spawns the shards and the front on `loop`, and the node wire the shards
-// start sessions over (peers.hpp) on `host`. Returns the front (publish it)
-// and the node wire's address. With `opts.etcd`, the apps kept there are
-// deployed again first (an unreachable etcd is an error: unavailable), and
-// every deploy and undeploy is written there before it is answered.
-result<std::pair<caf::actor, std::string>> spawn_coordinator(node_loop& loop, const std::string& host,
-                                                            const coordinator_options& opts);
+// start sessions over (peers.hpp) on `host`. With `opts.etcd`, the apps kept
+// there are deployed again first (an unreachable etcd is an error:
+// unavailable), and every deploy and undeploy is written there before it is
+// answered.
+result<coordinator_handles> spawn_coordinator(node_loop& loop, const std::string& host,
+                                              const coordinator_options& opts);
 
 // One shard. `index` numbers its sessions (cluster_types.hpp). It starts
 // sessions over the coordinator's node wire (peers.hpp), which the front

@@ -20,10 +20,13 @@ using late_atom = caf::atom_constant<caf::atom("tlate")>;  // the wait for ends 
 // round trip, not two. While accepts keep the keeper busy they ride with
 // those; a quiet coordinator writes them end_wait after its last write.
 constexpr auto end_wait = std::chrono::milliseconds(2);
+// How long writes nobody waits for pause after etcd refused them, before they go again.
+constexpr auto retry_after = std::chrono::milliseconds(200);
 
 struct keeper_state {
   std::optional<durable::etcd> db;
   std::vector<durable::write_op> pending;         // the next group's writes
+  std::vector<bool> awaited;                      // per pending write: someone waits for its answer
   std::vector<caf::response_promise> answers;     // ... and who waits for them
   bool flush_queued = false;  // a flush is in the mailbox: the group goes when it is read
   bool late_queued = false;   // a flush after end_wait is on its way
@@ -57,8 +60,13 @@ void queue(self_ptr self, durable::write_op op, std::optional<caf::response_prom
   // One op per key in a group: etcd refuses a transaction that names a key
   // twice (a node's erase and its newer incarnation's put), and the last
   // write is what the group means anyway.
-  std::erase_if(st.pending, [&](const durable::write_op& o) { return o.key == op.key; });
+  for (std::size_t i = st.pending.size(); i-- > 0;)
+    if (st.pending[i].key == op.key) {
+      st.pending.erase(st.pending.begin() + static_cast<std::ptrdiff_t>(i));
+      st.awaited.erase(st.awaited.begin() + static_cast<std::ptrdiff_t>(i));
+    }
   st.pending.push_back(std::move(op));
+  st.awaited.push_back(rp.has_value());
   if (rp) {
     st.answers.push_back(std::move(*rp));
     if (!st.flush_queued) {
@@ -76,17 +84,40 @@ void flush(self_ptr self) {
   st.flush_queued = false;
   if (st.pending.empty()) return;  // (a late flush after an earlier one took its writes)
   auto ops = std::move(st.pending);
+  auto awaited = std::move(st.awaited);
   auto answers = std::move(st.answers);
-  st.pending.clear(), st.answers.clear();
+  st.pending.clear(), st.awaited.clear(), st.answers.clear();
   status outcome;
-  for (std::size_t at = 0; at < ops.size() && outcome.ok(); at += 128) {
-    std::vector<durable::write_op> part(ops.begin() + at, ops.begin() + std::min(ops.size(), at + 128));
+  std::size_t written = 0;  // (groups of 128 ops: etcd's limit per transaction)
+  for (; written < ops.size() && outcome.ok(); written += 128) {
+    std::vector<durable::write_op> part(ops.begin() + written, ops.begin() + std::min(ops.size(), written + 128));
     outcome = checked(self, st.db->write_all(part));
+    if (!outcome.ok()) break;
   }
   st.last_flush = std::chrono::steady_clock::now();  // (after the round trip: ends wait on while accepts keep it busy)
   for (auto& rp : answers) {
     if (outcome.ok()) rp.deliver(true);
     else rp.deliver(to_error(status(outcome.code(), "cannot keep the session in etcd: " + outcome.message())));
+  }
+  if (outcome.ok() || st.db->fenced()) return;  // (fenced: the coordinator starts over; its successor restores)
+  // Etcd did not take them: the refused accepts were answered so, but ends,
+  // drops and node listings wait for nobody and must not be lost. They go
+  // again, before what came meanwhile (a newer write of a key wins), after
+  // a pause: etcd is likely still away.
+  std::vector<durable::write_op> again;
+  std::vector<bool> again_awaited;
+  for (std::size_t i = written; i < ops.size(); ++i) {
+    bool newer = std::any_of(st.pending.begin(), st.pending.end(), [&](const durable::write_op& o) { return o.key == ops[i].key; });
+    if (awaited[i] || newer) continue;
+    again.push_back(std::move(ops[i]));
+    again_awaited.push_back(false);
+  }
+  if (again.empty()) return;
+  st.pending.insert(st.pending.begin(), std::make_move_iterator(again.begin()), std::make_move_iterator(again.end()));
+  st.awaited.insert(st.awaited.begin(), again_awaited.begin(), again_awaited.end());
+  if (!st.late_queued) {
+    st.late_queued = true;
+    self->delayed_send(self, retry_after, late_atom::value);
   }
 }
 

@@ -17,7 +17,9 @@ void say(const std::string& what) { actors::log_line("trail-coordinator: " + wha
 // Keeps this process listed under members_prefix: under `lease` (granted
 // when 0 or gone). Quiet: a listing is for `trail status`, never a reason to
 // stop; it is tried again at the next renewal.
-// Each call is made only while `until` is ahead.
+// Its renewal is one call; a fresh listing's calls are made only while
+// `until` holds, and a lease granted too late is left to run out (no
+// revoke: one call fewer before the caller's deadline).
 void stay_listed(durable::etcd& db, std::chrono::seconds ttl, const std::string& who, std::int64_t& lease,
                  const std::function<bool()>& until = [] { return true; }) {
   if (lease != 0) {
@@ -28,10 +30,7 @@ void stay_listed(durable::etcd& db, std::chrono::seconds ttl, const std::string&
   if (!until()) return;
   auto fresh = db.grant_lease(ttl);
   if (!fresh) return;
-  if (!until()) {
-    (void)db.revoke_lease(*fresh);
-    return;
-  }
+  if (!until()) return;
   // (A stale entry of an earlier process at this address stays until its lease runs out.)
   auto put = db.claim(shard_claim::members_prefix + who, member_identity(who), *fresh);
   if (put && put->won) lease = *fresh;
@@ -121,12 +120,12 @@ caf::behavior warden(warden_ptr self, durable::etcd db, durable::etcd listing, s
 std::string member_identity(const std::string& who) { return who + " pid " + std::to_string(::getpid()); }
 
 result<shard_claim> claim_shards(const std::string& endpoints, std::chrono::seconds ttl, const std::string& who,
-                                 const std::function<bool(std::chrono::milliseconds)>& wait) {
+                                 const std::function<bool(std::chrono::milliseconds)>& wait, bool known_etcd) {
   auto db = durable::etcd::open(endpoints);
   if (!db) return db.error();
   const auto look_again = std::chrono::duration_cast<std::chrono::milliseconds>(ttl) / 3;
   std::string said;     // the holder last named
-  bool reached = false;  // etcd answered once: later outages are waited out
+  bool reached = known_etcd;  // etcd answered once: later outages are waited out
   std::int64_t member_lease = 0;
   auto stopped = [&] {
     if (member_lease) (void)db->revoke_lease(member_lease);

@@ -52,9 +52,12 @@ inline constexpr const char* stopped_standing_by = "stopped while standing by";
 // coordinator does, says so once ("standing by: ... holds the shards") and
 // looks again every ttl/3, through `wait` (which returns true to give up:
 // a signal to stop; the result is then unavailable, stopped_standing_by). `who`: this
-// coordinator's address, for the identity. Errors: unavailable (etcd is).
+// coordinator's address, for the identity. Errors: unavailable (etcd is,
+// at the first look; once it answered, outages are waited out). A
+// coordinator starting over after it was fenced passes `known_etcd`: etcd
+// answered its predecessor, so an outage now is waited out from the start.
 result<shard_claim> claim_shards(const std::string& etcd, std::chrono::seconds ttl, const std::string& who,
-                                 const std::function<bool(std::chrono::milliseconds)>& wait);
+                                 const std::function<bool(std::chrono::milliseconds)>& wait, bool known_etcd = false);
 
 // Renews the claim's lease for as long as it lives (a detached actor); calls
 // `fenced(why)` once when etcd says the lease is gone (it ran out: this

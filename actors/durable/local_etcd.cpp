@@ -8,24 +8,34 @@
 
 namespace trail::durable {
 
-int free_loopback_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 0;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  int port = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-                     ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0
-                 ? ntohs(a.sin_port)
-                 : 0;
-  ::close(fd);
-  return port;
+std::vector<int> free_loopback_ports(std::size_t n) {
+  // Every socket stays bound until all ports are known, so no port is
+  // handed out twice.
+  std::vector<int> fds, ports;
+  for (std::size_t i = 0; i < n; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) break;
+    fds.push_back(fd);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      break;
+    ports.push_back(ntohs(a.sin_port));
+  }
+  for (int fd : fds) ::close(fd);
+  ports.resize(n, 0);
+  return ports;
 }
 
+int free_loopback_port() { return free_loopback_ports(1)[0]; }
+
 local_etcd plan_local_etcd(const std::string& name, const std::filesystem::path& dir) {
-  std::string client = "127.0.0.1:" + std::to_string(free_loopback_port());
-  std::string peer = "http://127.0.0.1:" + std::to_string(free_loopback_port());
+  auto ports = free_loopback_ports(2);
+  std::string client = "127.0.0.1:" + std::to_string(ports[0]);
+  std::string peer = "http://127.0.0.1:" + std::to_string(ports[1]);
   return {client,
           {"--name", name, "--data-dir", dir.string(), "--listen-client-urls", "http://" + client,
            "--advertise-client-urls", "http://" + client, "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,

@@ -18,6 +18,8 @@ inline constexpr const char* etcd_binary = "/usr/bin/etcd";  // Debian's etcd-se
 // A port on 127.0.0.1 that was free a moment ago (0: none). Another process
 // may take it before it is used: for tools on a machine of their own.
 int free_loopback_port();
+// `n` such ports, all different (0 for any that could not be had).
+std::vector<int> free_loopback_ports(std::size_t n);
 
 struct local_etcd {
   std::string endpoint;           // HOST:PORT of its client port (what --etcd takes)

@@ -7,8 +7,9 @@
 //                         "coordinator"}: written when the node joins the holder, erased
 //                         when it leaves (dead, fenced, replaced by a newer incarnation)
 //
-// A coordinator that starts holding the shards clears them first: the nodes
-// of its predecessor rejoin it and are listed again.
+// A coordinator that stops, cleanly or not, leaves its nodes listed; the one
+// that starts holding the shards next clears them first, and the nodes of
+// its predecessor rejoin it and are listed again.
 #pragma once
 
 #include <cstdint>

@@ -36,6 +36,9 @@ struct dir_guard {
 
 // run()'s exit code when the coordinator was fenced and must start over.
 constexpr int restart_exit_code = 75;
+// Set across that exec: etcd answered the process before, so the new one
+// waits out an etcd outage instead of failing its first look.
+constexpr const char* started_over_env = "TRAIL_COORDINATOR_STARTED_OVER";
 
 int run(int argc, char** argv);
 
@@ -70,6 +73,7 @@ int main(int argc, char** argv) {
     timespec now{0, 0};
     while (sigtimedwait(&fenced, nullptr, &now) == SIGUSR1) {
     }
+    ::setenv(started_over_env, "1", 1);
     auto args = restart_args(argc, argv);
     std::vector<char*> again;
     for (auto& a : args) again.push_back(a.data());
@@ -206,6 +210,8 @@ int run(int argc, char** argv) {
   // With etcd, the shards belong to the coordinator holding their claim:
   // wait for it (standing by while another holds it).
   std::optional<trail::actors::shard_claim> claim;
+  const bool started_over = std::getenv(started_over_env) != nullptr;
+  ::unsetenv(started_over_env);
   if (!opts.etcd.empty()) {
     auto c = trail::actors::claim_shards(opts.etcd, std::chrono::seconds(lease_seconds), listen,
                                          [&](std::chrono::milliseconds d) {
@@ -213,7 +219,8 @@ int run(int argc, char** argv) {
                                            // (SIGUSR1: a fenced predecessor's late word; not a reason to stop)
                                            int sig = sigtimedwait(&signals, nullptr, &ts);
                                            return sig == SIGINT || sig == SIGTERM;
-                                         });
+                                         },
+                                         started_over);
     if (!c && c.error().message() == trail::actors::stopped_standing_by) return 0;  // SIGTERM, say
     if (!c) {
       std::fprintf(stderr, "trail-coordinator: cannot claim the shards in etcd at %s: %s\n", opts.etcd.c_str(),
@@ -246,7 +253,8 @@ int run(int argc, char** argv) {
   caf::actor warden;  // renews the claim's lease
   if (claim) warden = trail::actors::spawn_lease_warden(sys, *claim, opts.fenced);
   auto coordinator = trail::actors::spawn_coordinator(loop, host, opts);
-  caf::actor front = coordinator ? coordinator->first : caf::actor{};
+  caf::actor front = coordinator ? coordinator->front : caf::actor{};
+  caf::actor keeper = coordinator ? coordinator->keeper : caf::actor{};
   if (warden && front) caf::anon_send(warden, front);  // told who else is listed in etcd
   // Nodes join over CAF on a control port. With a secret or TLS it is a
   // gate (control_gate.hpp) that admits only peers proving they hold the
@@ -271,7 +279,7 @@ int run(int argc, char** argv) {
     go.port = port;
     go.front = front;
     go.control = host + ":" + std::to_string(*control);
-    go.control_wire = coordinator->second;
+    go.control_wire = coordinator->control_wire;
     go.keys = keys;
     go.tls = tls->server;
     gateway = trail::actors::spawn_gateway(loop, go);
@@ -291,7 +299,17 @@ int run(int argc, char** argv) {
   }
   int code = 0;
   bool restart = false;
-  if (!control || !gateway) {
+  // Fenced while starting (its restore refused, say): start over, as when fenced later.
+  auto fenced_already = [&] {
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    timespec now{0, 0};
+    return sigtimedwait(&usr1, nullptr, &now) == SIGUSR1;
+  };
+  if ((!control || !gateway) && claim && fenced_already()) {
+    restart = true;
+  } else if (!control || !gateway) {
     std::string why = !coordinator ? coordinator.error().message()
                       : control    ? gateway.error().message()
                                    : sys.render(control.error());
@@ -309,6 +327,20 @@ int run(int argc, char** argv) {
   if (metrics_server) caf::anon_send_exit(metrics_server, caf::exit_reason::user_shutdown);
   gate.reset();
   if (front) caf::anon_send_exit(front, caf::exit_reason::user_shutdown);
+  front = nullptr;
+  if (keeper) {
+    // The keeper ends once the front and the shards, who send it writes, are
+    // gone; its last writes (ends still waiting for company) need the claim,
+    // so the lease is revoked only after them.
+    caf::scoped_actor self{sys};
+    self->monitor(keeper);
+    keeper = nullptr;
+    coordinator = trail::status::unavailable("stopped");
+    self->receive([](const caf::down_msg&) {},
+                  caf::after(std::chrono::seconds(10)) >> [] {
+                    std::fprintf(stderr, "trail-coordinator: the keeper did not end in 10 s; stopping anyway\n");
+                  });
+  }
   if (warden) caf::anon_send_exit(warden, caf::exit_reason::user_shutdown);  // revokes the lease: a standby takes over
   sys.await_all_actors_done();
   loop.stop();

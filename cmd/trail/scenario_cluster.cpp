@@ -145,9 +145,11 @@ status local_cluster::start_coordinators(std::unique_lock<std::mutex>& lock) {
   status answered = durable::await_etcd(etcd_, opts_.ready_timeout);
   lock.lock();
   if (!answered.ok()) return answered;
+  // All ports at once: a standby binds its port only once it takes over.
+  auto ports = durable::free_loopback_ports(static_cast<std::size_t>(opts_.coordinators));
   for (int i = 1; i <= opts_.coordinators; ++i) {
     std::string name = i == 1 ? "coordinator" : "coordinator" + std::to_string(i);
-    coordinator_at_[name] = "127.0.0.1:" + std::to_string(durable::free_loopback_port());
+    coordinator_at_[name] = "127.0.0.1:" + std::to_string(ports[static_cast<std::size_t>(i - 1)]);
     address_ += (i == 1 ? "" : ",") + coordinator_at_[name];
     if (status s = launch(name, coordinator_args(name)); !s.ok()) return s;
     if (status s = wait_ready(name, i == 1 ? "listening on " : "standing by: ", lock); !s.ok()) return s;

@@ -33,8 +33,9 @@ class failover_test : public cluster_test {
   virtual bool with_spare() const { return false; }
 
   void SetUp() override {
-    standby_address_ = "127.0.0.1:" + std::to_string(free_port());
-    if (with_spare()) spare_address_ = "127.0.0.1:" + std::to_string(free_port());
+    auto ports = durable::free_loopback_ports(2);  // (a standby binds its port only once it takes over)
+    standby_address_ = "127.0.0.1:" + std::to_string(ports[0]);
+    if (with_spare()) spare_address_ = "127.0.0.1:" + std::to_string(ports[1]);
     cluster_test::SetUp();
     if (HasFatalFailure()) return;
     launch_coordinator(standby_, "standby", standby_address_);

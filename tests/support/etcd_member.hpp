@@ -37,7 +37,8 @@ class etcd_cluster {
     // A port free_port() found may be taken by another process before etcd
     // binds it; that member then exits. Start again on new ports, twice.
     for (int attempt = 0; attempt < 3; ++attempt) {
-      for (auto& m : members_) m.client_port = free_port(), m.peer_port = free_port();
+      auto ports = durable::free_loopback_ports(2 * members_.size());
+      for (std::size_t i = 0; i < members_.size(); ++i) members_[i].client_port = ports[2 * i], members_[i].peer_port = ports[2 * i + 1];
       for (std::size_t i = 0; i < members_.size(); ++i) launch(i);
       if (all_running() && answers(endpoint()) && all_running()) return;
       kill();
