@@ -358,7 +358,8 @@ result<coordinator_handles> spawn_coordinator(node_loop& loop, const std::string
   }
   auto front = spawn_on(loop, front_actor, opts, shards);
   if (keeper) caf::anon_send(front, restore_atom::value, keeper);  // first in its mailbox: before any node joins
-  auto wire = spawn_peers(loop, host, front, nullptr, opts.members);  // what nodes send on it goes to the front
+  auto wire = spawn_peers(loop, host, front, nullptr, opts.members,  // what nodes send on it goes to the front
+                         schema::coordinator_number);
   if (!wire) {
     caf::anon_send_exit(front, caf::exit_reason::user_shutdown);
     return wire.error();

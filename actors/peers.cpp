@@ -61,6 +61,7 @@ struct peers_state {
   net::socket listener;
   caf::actor scheduler;
   std::uint64_t me = 0, incarnation = 0;
+  bool numbered = false;  // `me` is known: frames may go (their links' hellos name it)
   std::map<std::uint64_t, std::string> addresses;     // live peers' wire addresses
   std::unordered_map<std::uint64_t, std::unique_ptr<link>> links;
   std::unordered_map<std::uint64_t, std::uint64_t> dialed;  // peer number -> its outgoing link
@@ -176,10 +177,10 @@ constexpr std::size_t max_pending = 4096;
 
 void send_now(self_ptr self, peer_out& m) {
   auto& st = self->state;
-  if (!st.addresses.contains(m.to)) {  // not known yet: kept until it is
+  if (!st.numbered || !st.addresses.contains(m.to)) {  // not known yet: kept until it is
     auto& q = st.pending[m.to];
     if (q.size() < max_pending) q.push_back(std::move(m.message));
-    else log_line("dropped a frame for node " + std::to_string(m.to) + ": its address is not known");
+    else log_line("dropped a frame for node " + std::to_string(m.to) + ": its address (or this node's number) is not known");
     return;
   }
   link* l = outgoing(self, m.to);
@@ -368,8 +369,10 @@ void forget(self_ptr self, std::uint64_t peer) {
 }
 
 caf::behavior peers_actor(self_ptr self, int listener_fd, caf::actor scheduler, net::faults* faults,
-                          net::member_security security) {
+                          net::member_security security, std::optional<std::uint64_t> number) {
   auto& st = self->state;
+  st.numbered = number.has_value();
+  st.me = number.value_or(0);
   st.faults = faults;
   st.secret = std::move(security.secret);
   st.tls = std::move(security.tls);
@@ -391,8 +394,20 @@ caf::behavior peers_actor(self_ptr self, int listener_fd, caf::actor scheduler, 
         drop(self, id, "refused");
       },
       [=](cluster_atom, std::uint64_t number, std::uint64_t incarnation) {
-        self->state.me = number;
-        self->state.incarnation = incarnation;
+        auto& st = self->state;
+        st.me = number;
+        st.incarnation = incarnation;
+        st.numbered = true;
+        // What waited for this node's number goes now, to each peer whose address is known.
+        std::vector<std::uint64_t> known;
+        for (auto& [peer, frames] : st.pending)
+          if (st.addresses.contains(peer)) known.push_back(peer);
+        for (auto peer : known)
+          if (auto p = st.pending.extract(peer))
+            for (auto& m : p.mapped()) {
+              peer_out out{peer, std::move(m)};
+              send_to(self, out);
+            }
       },
       [=](peer_atom, std::uint64_t number, std::string& address) {
         auto& st = self->state;
@@ -401,6 +416,7 @@ caf::behavior peers_actor(self_ptr self, int listener_fd, caf::actor scheduler, 
           known = address;
           if (auto d = st.dialed.find(number); d != st.dialed.end()) drop(self, d->second, "moved");
         }
+        if (!st.numbered) return;  // (its frames go once this node knows its number)
         if (auto p = st.pending.extract(number))
           for (auto& m : p.mapped()) {
             peer_out out{number, std::move(m)};
@@ -419,11 +435,12 @@ caf::behavior peers_actor(self_ptr self, int listener_fd, caf::actor scheduler, 
 }  // namespace
 
 result<std::pair<caf::actor, std::string>> spawn_peers(node_loop& loop, const std::string& host, caf::actor scheduler,
-                                                      net::faults* faults, net::member_security security) {
+                                                      net::faults* faults, net::member_security security,
+                                                      std::optional<std::uint64_t> number) {
   auto listener = net::listen_on(host, 0);
   if (!listener) return status::unavailable("cannot serve the node-to-node wire on " + host + ": " + listener.error().message());
   std::string address = listener->local_address();
-  auto a = spawn_on(loop, peers_actor, listener->release(), std::move(scheduler), faults, std::move(security));
+  auto a = spawn_on(loop, peers_actor, listener->release(), std::move(scheduler), faults, std::move(security), number);
   return std::pair{a, address};
 }
 

@@ -5,7 +5,8 @@
 // The node dials each peer it sends to, once; every connection starts with
 // a hello (number, incarnation) and then carries the dialer's frames, so a
 // pair of nodes talks over two connections, one each way. Frames to a peer
-// whose connection is still being made wait for it. With the cluster secret,
+// whose connection is still being made wait for it, as do all frames until
+// the node knows its own number. With the cluster secret,
 // every connection first runs the members' handshake (net/handshake.hpp);
 // with TLS, everything (that handshake too) runs inside TLS, accepted links
 // as its server and dialed ones as its client. A connection that fails
@@ -27,6 +28,7 @@
 //                        peer_atom, u64 number                       the connection to or from it broke
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <caf/all.hpp>
@@ -46,8 +48,12 @@ namespace trail::actors {
 // it and the address peers reach it at. Errors: unavailable (cannot bind).
 // `faults` (may be null) must outlive the actor. `security`: the cluster's
 // secret and TLS (none: no handshake, plain TCP).
+// `number`: this wire's number in the cluster when it is known from the
+// start (the coordinator's); a node's comes later, with cluster_atom, and
+// until then its frames wait (a hello must never name the wrong sender).
 result<std::pair<caf::actor, std::string>> spawn_peers(node_loop& loop, const std::string& host, caf::actor scheduler,
                                                       net::faults* faults = nullptr,
-                                                      net::member_security security = {});
+                                                      net::member_security security = {},
+                                                      std::optional<std::uint64_t> number = std::nullopt);
 
 }  // namespace trail::actors

@@ -36,6 +36,7 @@ struct peers_faults_test : ::testing::Test {
     auto b = spawn_peers(loop, "127.0.0.1", caf::actor_cast<caf::actor>(*sink), &receiver_faults);
     ASSERT_TRUE(a.ok() && b.ok());
     sender = a->first, receiver = b->first;
+    receiver_address = b->second;
     caf::anon_send(sender, cluster_atom::value, std::uint64_t{1}, std::uint64_t{11});
     caf::anon_send(receiver, cluster_atom::value, std::uint64_t{2}, std::uint64_t{22});
     caf::anon_send(sender, peer_atom::value, std::uint64_t{2}, b->second);
@@ -86,11 +87,25 @@ struct peers_faults_test : ::testing::Test {
   net::faults sender_faults{1}, receiver_faults{2};
   std::optional<caf::scoped_actor> sink{std::in_place, sys};  // the receiving node's scheduler
   caf::actor sender, receiver;
+  std::string receiver_address;
 };
 
 TEST_F(peers_faults_test, UnarmedFramesArriveInOrder) {
   for (std::uint64_t s = 1; s <= 20; ++s) send(s);
   for (std::uint64_t s = 1; s <= 20; ++s) ASSERT_EQ(next(), s);
+}
+
+// A node's wire may have frames to send before the node knows its number
+// (it refuses work that came before its join was answered): they wait, and
+// arrive from that number, never from 0 (the coordinator's).
+TEST_F(peers_faults_test, FramesSentBeforeTheNodeKnowsItsNumberWaitAndComeFromIt) {
+  auto early = spawn_peers(loop, "127.0.0.1", caf::actor_cast<caf::actor>(*sink));
+  ASSERT_TRUE(early.ok());
+  caf::anon_send(early->first, peer_atom::value, std::uint64_t{2}, receiver_address);
+  caf::anon_send(early->first, peer_out{2, schema::release_session{41}});
+  caf::anon_send(early->first, cluster_atom::value, std::uint64_t{1}, std::uint64_t{33});
+  EXPECT_EQ(next(), 41u);  // (next() checks that it came from node 1)
+  caf::anon_send_exit(early->first, caf::exit_reason::user_shutdown);
 }
 
 TEST_F(peers_faults_test, ADelayHoldsEveryFrameAndKeepsTheirOrder) {
