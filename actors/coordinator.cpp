@@ -303,7 +303,10 @@ result<caf::actor> restore_from_etcd(node_loop& loop, const coordinator_options&
   if (!db) return db.error();
   if (!opts.claim.empty()) db->fence_on(shard_claim::key, opts.claim);
   // The nodes listed by the previous holder rejoin this one, and are listed again.
-  if (status s = db->erase_prefix(durable::nodes_prefix); !s.ok()) return s;
+  if (status s = db->erase_prefix(durable::nodes_prefix); !s.ok()) {
+    if (db->fenced() && opts.fenced) opts.fenced("a write to etcd was refused: " + s.message());  // (it starts over)
+    return s;
+  }
   auto versions = durable::load_versions(*db);
   if (!versions) return versions.error();
   std::vector<std::string> skipped;
