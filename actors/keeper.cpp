@@ -31,6 +31,7 @@ struct keeper_state {
   bool flush_queued = false;  // a flush is in the mailbox: the group goes when it is read
   bool late_queued = false;   // a flush after end_wait is on its way
   std::chrono::steady_clock::time_point last_flush{};
+  bool retrying = false;  // writes etcd refused wait to go again (said once, and when they went)
   std::function<void(const std::string&)> fenced;  // called once, when a write is refused as fenced
   static inline const char* name = "trail.keeper";
 
@@ -99,6 +100,10 @@ void flush(self_ptr self) {
     if (outcome.ok()) rp.deliver(true);
     else rp.deliver(to_error(status(outcome.code(), "cannot keep the session in etcd: " + outcome.message())));
   }
+  if (outcome.ok() && st.retrying) {
+    st.retrying = false;
+    log_line("trail-coordinator: etcd took the writes it had refused");
+  }
   if (outcome.ok() || st.db->fenced()) return;  // (fenced: the coordinator starts over; its successor restores)
   // Etcd did not take them: the refused accepts were answered so, but ends,
   // drops and node listings wait for nobody and must not be lost. They go
@@ -113,6 +118,11 @@ void flush(self_ptr self) {
     again_awaited.push_back(false);
   }
   if (again.empty()) return;
+  if (!st.retrying) {
+    st.retrying = true;
+    log_line("trail-coordinator: etcd refused " + std::to_string(again.size()) + " write(s) nobody waits for (" +
+             outcome.message() + "); they go again every " + std::to_string(retry_after.count()) + " ms");
+  }
   st.pending.insert(st.pending.begin(), std::make_move_iterator(again.begin()), std::make_move_iterator(again.end()));
   st.awaited.insert(st.awaited.begin(), again_awaited.begin(), again_awaited.end());
   if (!st.late_queued) {
