@@ -23,11 +23,17 @@ constexpr auto end_wait = std::chrono::milliseconds(2);
 // How long writes nobody waits for pause after etcd refused them, before they go again.
 constexpr auto retry_after = std::chrono::milliseconds(200);
 
+// A write of the next group, and who waits for its answer (nobody: an end,
+// a drop, a node listing).
+struct entry {
+  durable::write_op op;
+  bool awaited = false;                        // the op itself came with someone waiting (an accept)
+  std::vector<caf::response_promise> waiting;  // (with those of the earlier writes of its key it replaced)
+};
+
 struct keeper_state {
   std::optional<durable::etcd> db;
-  std::vector<durable::write_op> pending;         // the next group's writes
-  std::vector<bool> awaited;                      // per pending write: someone waits for its answer
-  std::vector<caf::response_promise> answers;     // ... and who waits for them
+  std::vector<entry> pending;  // the next group
   bool flush_queued = false;  // a flush is in the mailbox: the group goes when it is read
   bool late_queued = false;   // a flush after end_wait is on its way
   std::chrono::steady_clock::time_point last_flush{};
@@ -39,7 +45,8 @@ struct keeper_state {
   // (or, if etcd refuses, their sessions run again after the restart).
   ~keeper_state() {
     for (std::size_t at = 0; db && at < pending.size(); at += 128) {
-      std::vector<durable::write_op> part(pending.begin() + at, pending.begin() + std::min(pending.size(), at + 128));
+      std::vector<durable::write_op> part;
+      for (std::size_t i = at; i < std::min(pending.size(), at + 128); ++i) part.push_back(pending[i].op);
       if (!db->write_all(part).ok()) break;
     }
   }
@@ -60,16 +67,17 @@ void queue(self_ptr self, durable::write_op op, std::optional<caf::response_prom
   auto& st = self->state;
   // One op per key in a group: etcd refuses a transaction that names a key
   // twice (a node's erase and its newer incarnation's put), and the last
-  // write is what the group means anyway.
-  for (std::size_t i = st.pending.size(); i-- > 0;)
-    if (st.pending[i].key == op.key) {
-      st.pending.erase(st.pending.begin() + static_cast<std::ptrdiff_t>(i));
-      st.awaited.erase(st.awaited.begin() + static_cast<std::ptrdiff_t>(i));
-    }
-  st.pending.push_back(std::move(op));
-  st.awaited.push_back(rp.has_value());
+  // write is what the group means anyway; who waited for the earlier one
+  // hears how the last one went.
+  entry e{std::move(op), rp.has_value(), {}};
+  if (auto same = std::find_if(st.pending.begin(), st.pending.end(), [&](const entry& o) { return o.op.key == e.op.key; });
+      same != st.pending.end()) {
+    e.waiting = std::move(same->waiting);
+    st.pending.erase(same);
+  }
+  if (rp) e.waiting.push_back(std::move(*rp));
+  st.pending.push_back(std::move(e));
   if (rp) {
-    st.answers.push_back(std::move(*rp));
     if (!st.flush_queued) {
       st.flush_queued = true;
       self->send(self, flush_atom::value);  // after what is queued already: the group
@@ -84,22 +92,27 @@ void flush(self_ptr self) {
   auto& st = self->state;
   st.flush_queued = false;
   if (st.pending.empty()) return;  // (a late flush after an earlier one took its writes)
-  auto ops = std::move(st.pending);
-  auto awaited = std::move(st.awaited);
-  auto answers = std::move(st.answers);
-  st.pending.clear(), st.awaited.clear(), st.answers.clear();
+  auto group = std::move(st.pending);
+  st.pending.clear();
   status outcome;
-  std::size_t written = 0;  // (groups of 128 ops: etcd's limit per transaction)
-  for (; written < ops.size() && outcome.ok(); written += 128) {
-    std::vector<durable::write_op> part(ops.begin() + written, ops.begin() + std::min(ops.size(), written + 128));
+  std::size_t written = 0;  // in transactions of at most 128 ops (etcd's limit)
+  while (written < group.size()) {
+    std::size_t end = std::min(group.size(), written + 128);
+    std::vector<durable::write_op> part;
+    for (std::size_t i = written; i < end; ++i) part.push_back(std::move(group[i].op));
     outcome = checked(self, st.db->write_all(part));
-    if (!outcome.ok()) break;
+    if (!outcome.ok()) {
+      for (std::size_t i = written; i < end; ++i) group[i].op = std::move(part[i - written]);  // (to go again)
+      break;
+    }
+    written = end;
   }
   st.last_flush = std::chrono::steady_clock::now();  // (after the round trip: ends wait on while accepts keep it busy)
-  for (auto& rp : answers) {
-    if (outcome.ok()) rp.deliver(true);
-    else rp.deliver(to_error(status(outcome.code(), "cannot keep the session in etcd: " + outcome.message())));
-  }
+  for (std::size_t i = 0; i < group.size(); ++i)
+    for (auto& rp : group[i].waiting) {
+      if (i < written) rp.deliver(true);
+      else rp.deliver(to_error(status(outcome.code(), "cannot keep the session in etcd: " + outcome.message())));
+    }
   if (outcome.ok() && st.retrying) {
     st.retrying = false;
     log_line("trail-coordinator: etcd took the writes it had refused");
@@ -109,13 +122,11 @@ void flush(self_ptr self) {
   // drops and node listings wait for nobody and must not be lost. They go
   // again, before what came meanwhile (a newer write of a key wins), after
   // a pause: etcd is likely still away.
-  std::vector<durable::write_op> again;
-  std::vector<bool> again_awaited;
-  for (std::size_t i = written; i < ops.size(); ++i) {
-    bool newer = std::any_of(st.pending.begin(), st.pending.end(), [&](const durable::write_op& o) { return o.key == ops[i].key; });
-    if (awaited[i] || newer) continue;
-    again.push_back(std::move(ops[i]));
-    again_awaited.push_back(false);
+  std::vector<entry> again;
+  for (std::size_t i = written; i < group.size(); ++i) {
+    auto& key = group[i].op.key;
+    bool newer = std::any_of(st.pending.begin(), st.pending.end(), [&](const entry& o) { return o.op.key == key; });
+    if (!group[i].awaited && !newer) again.push_back({std::move(group[i].op), false, {}});
   }
   if (again.empty()) return;
   if (!st.retrying) {
@@ -124,7 +135,6 @@ void flush(self_ptr self) {
              outcome.message() + "); they go again every " + std::to_string(retry_after.count()) + " ms");
   }
   st.pending.insert(st.pending.begin(), std::make_move_iterator(again.begin()), std::make_move_iterator(again.end()));
-  st.awaited.insert(st.awaited.begin(), again_awaited.begin(), again_awaited.end());
   if (!st.late_queued) {
     st.late_queued = true;
     self->delayed_send(self, retry_after, late_atom::value);

@@ -217,6 +217,15 @@ void send_to(self_ptr self, peer_out& m) {
   else self->delayed_send(self, v.delay, release_atom::value, m.to);
 }
 
+// Sends the frames that waited for `peer`'s address or this node's number.
+void send_pending(self_ptr self, std::uint64_t peer) {
+  if (auto p = self->state.pending.extract(peer))
+    for (auto& m : p.mapped()) {
+      peer_out out{peer, std::move(m)};
+      send_to(self, out);
+    }
+}
+
 // Hands on every whole frame buffered on accepted link `id`. False: the
 // link was rejected (and is gone).
 bool take_frames(self_ptr self, std::uint64_t id, link& l) {
@@ -402,12 +411,7 @@ caf::behavior peers_actor(self_ptr self, int listener_fd, caf::actor scheduler, 
         std::vector<std::uint64_t> known;
         for (auto& [peer, frames] : st.pending)
           if (st.addresses.contains(peer)) known.push_back(peer);
-        for (auto peer : known)
-          if (auto p = st.pending.extract(peer))
-            for (auto& m : p.mapped()) {
-              peer_out out{peer, std::move(m)};
-              send_to(self, out);
-            }
+        for (auto peer : known) send_pending(self, peer);
       },
       [=](peer_atom, std::uint64_t number, std::string& address) {
         auto& st = self->state;
@@ -416,12 +420,7 @@ caf::behavior peers_actor(self_ptr self, int listener_fd, caf::actor scheduler, 
           known = address;
           if (auto d = st.dialed.find(number); d != st.dialed.end()) drop(self, d->second, "moved");
         }
-        if (!st.numbered) return;  // (its frames go once this node knows its number)
-        if (auto p = st.pending.extract(number))
-          for (auto& m : p.mapped()) {
-            peer_out out{number, std::move(m)};
-            send_to(self, out);
-          }
+        if (st.numbered) send_pending(self, number);  // (else once this node knows its number)
       },
       [=](down_atom, std::uint64_t number) {
         self->state.pending.erase(number);
