@@ -38,6 +38,7 @@ struct front_state {
   std::vector<caf::actor> shards;
   std::vector<std::string> coordinators;  // with etcd: every coordinator listed there (the lease warden says)
   caf::actor keeper;  // with etcd: lists the nodes there (durable/node_records.hpp)
+  nlohmann::json etcd_writes;  // with etcd: how the keeper's writes fare (its last word)
   static inline const char* name = "trail.coordinator";
 };
 
@@ -51,6 +52,7 @@ admin_scope admin_view(self_ptr self) {
   scope.shard_count = static_cast<std::uint32_t>(self->state.shards.size());
   scope.claim = self->state.opts.claim;
   scope.coordinators = self->state.coordinators;
+  scope.etcd_writes = self->state.etcd_writes;
   return scope;
 }
 
@@ -185,7 +187,13 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
         on_deaths(self);
         self->delayed_send(self, std::chrono::milliseconds(50), tick_atom_t::value);
       },
-      [=](restore_atom, const caf::actor& keeper) { self->state.keeper = keeper; },
+      [=](restore_atom, const caf::actor& keeper) {
+        self->state.keeper = keeper;
+        self->state.etcd_writes = {{"kept_back", 0}, {"refused_groups", 0}};
+      },
+      [=](etcd_writes_atom, std::uint64_t kept_back, std::uint64_t refused, std::string& last) {
+        self->state.etcd_writes = {{"kept_back", kept_back}, {"refused_groups", refused}, {"last_refusal", std::move(last)}};
+      },
       // -- nodes --
       [=](join_atom, std::uint32_t protocol, const std::string& name, std::uint64_t incarnation,
           const std::string& wire, const std::string& data, const std::string& client, std::uint32_t executors,
@@ -360,7 +368,10 @@ result<coordinator_handles> spawn_coordinator(node_loop& loop, const std::string
     for (auto& s : shards) caf::anon_send(s, restore_atom::value, keeper);
   }
   auto front = spawn_on(loop, front_actor, opts, shards);
-  if (keeper) caf::anon_send(front, restore_atom::value, keeper);  // first in its mailbox: before any node joins
+  if (keeper) {
+    caf::anon_send(front, restore_atom::value, keeper);  // first in its mailbox: before any node joins
+    caf::anon_send(keeper, front);                        // told how the writes fare
+  }
   auto wire = spawn_peers(loop, host, front, nullptr, opts.members,  // what nodes send on it goes to the front
                          schema::coordinator_number);
   if (!wire) {

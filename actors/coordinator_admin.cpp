@@ -238,6 +238,7 @@ nlohmann::json describe_coordinator(const admin_scope& scope) {
   for (auto& who : scope.coordinators)  // (the claim's identity is "<who> lease N")
     all.push_back({{"identity", who}, {"holds_shards", scope.claim.rfind(who + " ", 0) == 0}});
   j["coordinators"] = std::move(all);
+  if (!scope.etcd_writes.is_null()) j["etcd_writes"] = scope.etcd_writes;
   return j;
 }
 

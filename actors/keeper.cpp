@@ -38,6 +38,9 @@ struct keeper_state {
   bool late_queued = false;   // a flush after end_wait is on its way
   std::chrono::steady_clock::time_point last_flush{};
   bool retrying = false;  // writes etcd refused wait to go again (said once, and when they went)
+  std::uint64_t refused_groups = 0;  // groups etcd did not take, ever
+  std::string last_refusal;          // why, the last time
+  caf::actor tell;                   // the front, told how the writes fare
   std::function<void(const std::string&)> fenced;  // called once, when a write is refused as fenced
   static inline const char* name = "trail.keeper";
 
@@ -88,6 +91,17 @@ void queue(self_ptr self, durable::write_op op, std::optional<caf::response_prom
   }
 }
 
+// Tells the front how its writes fare: writes nobody waits for kept back
+// to go again, groups refused so far, and why the last one was.
+void report(self_ptr self) {
+  auto& st = self->state;
+  if (!st.tell) return;
+  std::uint64_t kept_back = 0;
+  if (st.retrying)
+    for (auto& e : st.pending) kept_back += e.awaited ? 0 : 1;
+  self->send(st.tell, etcd_writes_atom::value, kept_back, st.refused_groups, st.last_refusal);
+}
+
 void flush(self_ptr self) {
   auto& st = self->state;
   st.flush_queued = false;
@@ -116,8 +130,12 @@ void flush(self_ptr self) {
   if (outcome.ok() && st.retrying) {
     st.retrying = false;
     log_line("trail-coordinator: etcd took the writes it had refused");
+    report(self);
   }
-  if (outcome.ok() || st.db->fenced()) return;  // (fenced: the coordinator starts over; its successor restores)
+  if (outcome.ok()) return;
+  ++st.refused_groups;
+  st.last_refusal = outcome.message();
+  if (st.db->fenced()) return report(self);  // (fenced: the coordinator starts over; its successor restores)
   // Etcd did not take them: the refused accepts were answered so, but ends,
   // drops and node listings wait for nobody and must not be lost. They go
   // again, before what came meanwhile (a newer write of a key wins), after
@@ -128,7 +146,7 @@ void flush(self_ptr self) {
     bool newer = std::any_of(st.pending.begin(), st.pending.end(), [&](const entry& o) { return o.op.key == key; });
     if (!group[i].awaited && !newer) again.push_back({std::move(group[i].op), false, {}});
   }
-  if (again.empty()) return;
+  if (again.empty()) return report(self);
   if (!st.retrying) {
     st.retrying = true;
     log_line("trail-coordinator: etcd refused " + std::to_string(again.size()) + " write(s) nobody waits for (" +
@@ -139,6 +157,7 @@ void flush(self_ptr self) {
     st.late_queued = true;
     self->delayed_send(self, retry_after, late_atom::value);
   }
+  report(self);
 }
 
 caf::behavior keeper(self_ptr self, durable::etcd db, std::function<void(const std::string&)> fenced) {
@@ -186,6 +205,7 @@ caf::behavior keeper(self_ptr self, durable::etcd db, std::function<void(const s
         else queue(self, {durable::write_op::kind::put, durable::node_key(node), std::move(record)}, std::nullopt);
       },
       [=](flush_atom) { flush(self); },
+      [=](const caf::actor& front) { self->state.tell = front; },
       [=](late_atom) {
         auto& st = self->state;
         st.late_queued = false;

@@ -13,6 +13,10 @@
 //                      reserve_atom, u32 shard, u64 upto                      -> bool
 //   front -> keeper:   listed_atom, node name, record         (durable/node_records.hpp; empty: the node
 //                                                              left; no answer, written with the next group)
+//                      actor                                   (the front: told how its writes fare, below)
+//   keeper -> front:   etcd_writes_atom, u64 kept back, u64 refused groups, last refusal
+//                                                             (after each refused group, and once
+//                                                              the writes kept back went through)
 //   (errors: unavailable while etcd is; the shard then refuses what it asked for)
 //
 // Session records are written in groups: every accept that arrives
@@ -39,6 +43,7 @@ using drop_atom = caf::atom_constant<caf::atom("tdrop")>;
 using reserve_atom = caf::atom_constant<caf::atom("treserve")>;
 using restore_atom = caf::atom_constant<caf::atom("trestore")>;  // coordinator -> shard: what etcd kept
 using listed_atom = caf::atom_constant<caf::atom("tlisted")>;
+using etcd_writes_atom = caf::atom_constant<caf::atom("tetcdw")>;
 
 // `fenced` (may be empty) is called once if a write is refused because this
 // coordinator no longer holds the shards (durable::etcd::fence_on).

@@ -299,6 +299,11 @@ std::string render_coordinator(const json& status) {
     if (n.contains("free_executors") && n["free_executors"].is_number())
       x.sample("trail_node_free_executors", {{"node", n.value("name", std::string())}}, n["free_executors"].get<double>());
   gauge_from(x, status, "trail_coordinator_shards", "Shards of this coordinator.", "/coordinator/shards");
+  gauge_from(x, status, "trail_coordinator_etcd_writes_kept_back",
+             "Writes nobody waits for (ends, node listings) that etcd refused, going again until it takes them.",
+             "/coordinator/etcd_writes/kept_back");
+  counter_from(x, status, "trail_coordinator_etcd_refused_groups_total", "Groups of writes etcd did not take.",
+               "/coordinator/etcd_writes/refused_groups");
   x.family("trail_shard_sessions_in_flight", "Sessions each shard follows that have not ended.", metric_type::gauge);
   shard_samples(x, shards, "trail_shard_sessions_in_flight", "/sessions/in_flight");
   x.family("trail_shard_sessions_waiting", "Sessions waiting for a node that can run their app.", metric_type::gauge);

@@ -229,16 +229,35 @@ bool parse_args(CLI::App& p, const std::string& synopsis, const call& k) {
   return true;
 }
 
+namespace {
+
+// "etcd: ..." from the keeper's last word on its writes; empty without etcd.
+std::string etcd_line(const json& coordinator) {
+  if (!coordinator.contains("etcd_writes")) return {};
+  const json& w = coordinator["etcd_writes"];
+  auto kept_back = w.value("kept_back", std::uint64_t{0});
+  auto refused = w.value("refused_groups", std::uint64_t{0});
+  std::string last = w.value("last_refusal", std::string());
+  if (kept_back > 0)
+    return "etcd: refusing writes (" + last + "); " + std::to_string(kept_back) +
+           " write(s) nobody waits for kept back, going again until it takes them\n";
+  if (refused > 0) return "etcd: writes go through (" + std::to_string(refused) + " group(s) refused so far; last: " + last + ")\n";
+  return "etcd: writes go through\n";
+}
+
+}  // namespace
+
 std::string coordinators_line(const json& coordinator) {
+  std::string etcd = etcd_line(coordinator);
   // (Empty until the lease warden first reads the list from etcd.)
-  if (!coordinator.contains("coordinators") || coordinator["coordinators"].empty()) return {};
+  if (!coordinator.contains("coordinators") || coordinator["coordinators"].empty()) return etcd;
   std::string line = "coordinators:";
   const char* sep = " ";
   for (auto& c : coordinator["coordinators"]) {
     line += sep + c.value("identity", std::string("?")) + (c.value("holds_shards", false) ? " (holds the shards)" : " (standing by)");
     sep = ", ";
   }
-  return line + "\n";
+  return line + "\n" + etcd;
 }
 
 bool parse_session_id(const std::string& text, std::uint64_t& id) {

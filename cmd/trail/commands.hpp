@@ -26,8 +26,9 @@ void add_top_command(command_table& table);
 // prints what is wrong and the synopsis on failure.
 bool parse_args(CLI::App& p, const std::string& synopsis, const call& k);
 
-// "coordinators: A (holds the shards), B (standing by)" from a status's
-// "coordinator" object; empty without etcd.
+// "coordinators: A (holds the shards), B (standing by)" and "etcd: writes
+// go through" (or what it refuses, and what is kept back) from a status's
+// "coordinator" object, a line each; empty without etcd.
 std::string coordinators_line(const nlohmann::json& coordinator);
 
 // Parses a session id; prints why not on failure.

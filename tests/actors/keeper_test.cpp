@@ -29,6 +29,16 @@ TEST(keeper, WritesNobodyWaitsForGoAgainOnceEtcdIsBack) {
   ASSERT_TRUE(db.ok());
   auto keeper = actors::spawn_keeper(sys, std::move(*db), nullptr);
   caf::scoped_actor self{sys};
+  caf::scoped_actor front{sys};  // told how the writes fare
+  self->send(keeper, caf::actor_cast<caf::actor>(front));
+  // The keeper's next word to the front: (kept back, refused groups).
+  auto told = [&] {
+    std::pair<std::uint64_t, std::uint64_t> got{~0ull, ~0ull};
+    front->receive([&](actors::etcd_writes_atom, std::uint64_t kept_back, std::uint64_t refused,
+                       const std::string&) { got = {kept_back, refused}; },
+                   caf::after(std::chrono::seconds(20)) >> [] {});
+    return got;
+  };
 
   etcd.kill();
   self->send(keeper, actors::ended_atom::value, std::uint64_t{7}, true, std::string("<OUT>"), std::uint64_t{5},
@@ -41,6 +51,13 @@ TEST(keeper, WritesNobodyWaitsForGoAgainOnceEtcdIsBack) {
                 std::vector<std::string>{}, std::uint32_t{1000}, std::uint64_t{80})
       .receive([](bool) {}, [&](const caf::error&) { refused = true; });
   ASSERT_TRUE(refused) << "etcd was down, yet the accept was kept";
+  auto first = told();
+  EXPECT_GE(first.second, 1u) << "no refused group was told";
+  // The end's two writes (its result, its record's erase) and the listing
+  // are kept back (refused in the accept's group, or in one before it).
+  auto kept = first;
+  while (kept.first < 3 && kept.second != ~0ull) kept = told();
+  EXPECT_EQ(kept.first, 3u);
 
   etcd.restart();
   auto look = durable::etcd::open(etcd.endpoint());
@@ -56,6 +73,9 @@ TEST(keeper, WritesNobodyWaitsForGoAgainOnceEtcdIsBack) {
     ::poll(nullptr, 0, 20);
   }
   ASSERT_TRUE(result) << "the end etcd refused was never written again";
+  std::pair<std::uint64_t, std::uint64_t> last = told();
+  while (last.first != 0 && last.second != ~0ull) last = told();
+  EXPECT_EQ(last.first, 0u) << "the front never heard that the writes went through";
   auto decoded = durable::decode_result(result->key, result->value);
   ASSERT_TRUE(decoded.ok()) << decoded.error().to_string();
   EXPECT_EQ(decoded->output, "<OUT>");

@@ -257,6 +257,18 @@ TEST(Render, CoordinatorExportsNodesAndShards) {
   EXPECT_EQ(p->value("trail_shard_sessions_restarted_total", {{"shard", "0"}}), 2);
   EXPECT_EQ(p->value("trail_shard_placements_total", {{"shard", "0"}, {"kind", "session"}}), 9);
   EXPECT_EQ(p->value("trail_shard_placements_total", {{"shard", "0"}, {"kind", "forwarded"}}), 4);
+  EXPECT_FALSE(p->value("trail_coordinator_etcd_writes_kept_back")) << "no etcd, no etcd metrics";
+}
+
+TEST(Render, CoordinatorWithEtcdExportsHowItsWritesFare) {
+  auto status = nlohmann::json::parse(R"({
+    "coordinator": {"shards": 2, "etcd_writes": {"kept_back": 3, "refused_groups": 2, "last_refusal": "etcd is unavailable"}},
+    "nodes": [], "shards": []})");
+  auto text = render_coordinator(status);
+  auto p = testing::parse_prometheus(text);
+  ASSERT_TRUE(p.ok()) << p.error().to_string() << "\n" << text;
+  EXPECT_EQ(p->value("trail_coordinator_etcd_writes_kept_back"), 3);
+  EXPECT_EQ(p->value("trail_coordinator_etcd_refused_groups_total"), 2);
 }
 
 }  // namespace

@@ -68,6 +68,8 @@ until out=$(TRAIL_SECRET_FILE=$secret "$build/bin/trail" --connect "$coord" stat
 done
 grep -q "$standby pid [0-9]* (standing by)" <<<"$out" && pass "status lists the standby ($standby)" ||
   fail "status does not list $standby standing by: $out"
+grep -q "^etcd: writes go through" <<<"$out" && pass "status says the writes to etcd go through" ||
+  fail "status says nothing of the writes to etcd: $out"
 
 # The holder dies: the standby takes the shards over (within two lease
 # periods), the nodes join it, and the same command works again.
