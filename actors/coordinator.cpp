@@ -39,6 +39,7 @@ struct front_state {
   std::vector<std::string> coordinators;  // with etcd: every coordinator listed there (the lease warden says)
   caf::actor keeper;  // with etcd: lists the nodes there (durable/node_records.hpp)
   nlohmann::json etcd_writes;  // with etcd: how the keeper's writes fare (its last word)
+  clock::time_point last_look;  // on_deaths' last look at the nodes' timeouts
   static inline const char* name = "trail.coordinator";
 };
 
@@ -68,9 +69,22 @@ const caf::actor* shard_for_session(self_ptr self, std::uint64_t session) {
 
 // -- membership ------------------------------------------------------------------
 
+// Looks are at most tick_every apart while the front runs; a longer gap
+// means it did not (stopped, stalled), and the nodes' silence then was its own.
+constexpr auto tick_every = std::chrono::milliseconds(50);
+constexpr auto pause_after = std::chrono::milliseconds(250);
+
 void on_deaths(self_ptr self) {
   auto& st = self->state;
-  for (auto& d : st.members->tick(clock::now())) {
+  auto now = clock::now();
+  if (st.last_look != clock::time_point{} && now - st.last_look > pause_after) {
+    st.members->excuse(now - st.last_look - tick_every);
+    log_line("did not run for " +
+             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now - st.last_look).count()) +
+             " ms: the nodes' silence then does not count");
+  }
+  st.last_look = now;
+  for (auto& d : st.members->tick(now)) {
     const char* why = d.why == core::node_down::cause::timeout           ? "no heartbeat"
                       : d.why == core::node_down::cause::connection_lost ? "connection lost"
                                                                          : "replaced by a newer incarnation";
@@ -185,7 +199,7 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
   return {
       [=](tick_atom_t) {
         on_deaths(self);
-        self->delayed_send(self, std::chrono::milliseconds(50), tick_atom_t::value);
+        self->delayed_send(self, tick_every, tick_atom_t::value);
       },
       [=](restore_atom, const caf::actor& keeper) {
         self->state.keeper = keeper;

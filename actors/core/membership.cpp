@@ -124,6 +124,11 @@ std::vector<node_down> membership::tick(time_point now) {
   return std::exchange(pending_, {});
 }
 
+void membership::excuse(std::chrono::steady_clock::duration gap) {
+  for (auto& [id, n] : nodes_)
+    if (!n.dead_at) n.last_heard += gap;
+}
+
 void membership::declare_dead(node_info& n, node_down::cause why, time_point now) {
   TRAIL_ASSERT(!n.dead_at, "node declared dead twice:", n.id, cause_name(why));
   n.dead_at = now;

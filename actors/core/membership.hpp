@@ -126,6 +126,12 @@ class membership {
   // in ascending id.
   std::vector<node_down> tick(time_point now);
 
+  // The owner was not listening for `gap` (its process was stopped, its loop
+  // stalled): the nodes' silence during it is the owner's, not theirs, so it
+  // does not count towards their timeouts (their heard times move on by
+  // `gap`). Call it before the tick that follows the gap.
+  void excuse(std::chrono::steady_clock::duration gap);
+
   // When the next tick could declare a timeout; nullopt if no node is live.
   std::optional<time_point> next_deadline() const;
 

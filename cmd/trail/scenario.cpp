@@ -562,24 +562,38 @@ struct chaos_options {
   std::uint64_t seed = 0;
   ms length{60000};
   int nodes = 3;
+  int coordinators = 1;  // more: sharing an etcd, and they and etcd are fault targets too
   std::string manifest;  // default: the build's examples/wordcount/wordcount.yaml
   std::string app = "wordcount", args = "the cat the hat", expect = "cat=1,hat=1,the=2";
 };
 
-// One random fault at `t` (and what undoes it), from `rng`.
-void chaos_fault(std::mt19937_64& rng, int nodes, ms t, std::vector<std::string>& lines) {
+// One random fault at `t` (and what undoes it), from `rng`. With several
+// coordinators, a coordinator or etcd may be hit too (a single one is not:
+// its loss is a planned outage, not a fault the cluster rides out).
+void chaos_fault(std::mt19937_64& rng, const chaos_options& o, ms t, std::vector<std::string>& lines) {
   auto pick = [&](int n) { return static_cast<int>(std::uniform_int_distribution<int>(0, n - 1)(rng)); };
-  std::string n = "n" + std::to_string(pick(nodes) + 1);
+  std::string n = "n" + std::to_string(pick(o.nodes) + 1);
   auto at = [](ms when) { return "after " + std::to_string(when.count()) + "ms "; };
   auto heal = [&] { lines.push_back(at(t + ms(1000 + pick(1500))) + "heal"); };  // network faults last 1-2.5 s
-  switch (pick(7)) {
+  auto coordinator = [&] {
+    int i = pick(o.coordinators);
+    return i == 0 ? std::string("coordinator") : "coordinator" + std::to_string(i + 1);
+  };
+  switch (pick(o.coordinators > 1 ? 10 : 7)) {
     case 0: lines.push_back(at(t) + "kill executor " + n); break;
     case 1: lines.push_back(at(t) + "stop " + n + " for " + std::to_string(500 + pick(1500)) + "ms"); break;
     case 2: lines.push_back(at(t) + "restart " + n); break;
     case 3: lines.push_back(at(t) + "delay " + n + " " + std::to_string(10 + pick(40)) + "ms"), heal(); break;
     case 4: lines.push_back(at(t) + "drop " + n + " " + std::to_string(5 + pick(25)) + "%"), heal(); break;
     case 5: lines.push_back(at(t) + "partition " + n), heal(); break;
-    default: lines.push_back(at(t) + "kill " + n), lines.push_back(at(t + ms(1000)) + "restart " + n);
+    case 6: lines.push_back(at(t) + "kill " + n), lines.push_back(at(t + ms(1000)) + "restart " + n); break;
+    case 7: {
+      auto c = coordinator();
+      lines.push_back(at(t) + "kill " + c), lines.push_back(at(t + ms(1000)) + "restart " + c);
+      break;
+    }
+    case 8: lines.push_back(at(t) + "stop " + coordinator() + " for " + std::to_string(500 + pick(3000)) + "ms"); break;
+    default: lines.push_back(at(t) + "kill etcd"), lines.push_back(at(t + ms(500 + pick(2000))) + "restart etcd");
   }
 }
 
@@ -588,11 +602,13 @@ void chaos_fault(std::mt19937_64& rng, int nodes, ms t, std::vector<std::string>
 std::vector<std::string> chaos_plan(const chaos_options& o) {
   std::mt19937_64 rng(o.seed);
   std::vector<std::string> lines{
-      "cluster up --nodes " + std::to_string(o.nodes) + " --executors 2", "deploy " + o.manifest,
+      "cluster up --nodes " + std::to_string(o.nodes) + " --executors 2" +
+          (o.coordinators > 1 ? " --coordinators " + std::to_string(o.coordinators) : ""),
+      "deploy " + o.manifest,
       "load " + o.app + " --rate 20/s --for " + std::to_string(o.length.count()) + "ms --args \"" + o.args +
           "\" --expect \"" + o.expect + "\" --timeout 20s"};
   for (ms t{2000}; t + ms(3000) < o.length; t += ms(2000 + std::uniform_int_distribution<int>(0, 2999)(rng)))
-    chaos_fault(rng, o.nodes, t, lines);
+    chaos_fault(rng, o, t, lines);
   lines.push_back("wait load");
   lines.push_back("check --min-ok 50%");
   return lines;
@@ -608,7 +624,11 @@ int state::chaos(session& s, const call& c) {
     if (i + 1 >= c.args.size()) return fail(c.args[i] + " wants a value");
     const std::string &k = c.args[i], &v = c.args[i + 1];
     if (k == "--seed") o.seed = std::strtoull(v.c_str(), nullptr, 10);
-    else if (k == "--for" || k == "--nodes") {
+    else if (k == "--coordinators") {
+      auto n = parse_count(v);
+      if (!n) return fail(n.error());
+      o.coordinators = *n;
+    } else if (k == "--for" || k == "--nodes") {
       auto d = k == "--for" ? parse_duration(v) : result<ms>(ms(0));
       auto n = k == "--nodes" ? parse_count(v, 2) : result<int>(3);
       if (!d || !n) return fail(d ? n.error() : d.error());
@@ -621,7 +641,8 @@ int state::chaos(session& s, const call& c) {
   }
   auto lines = chaos_plan(o);
   std::string replay = "trail chaos --seed " + std::to_string(o.seed) + " --for " + std::to_string(o.length.count()) +
-                       "ms --nodes " + std::to_string(o.nodes);
+                       "ms --nodes " + std::to_string(o.nodes) +
+                       (o.coordinators > 1 ? " --coordinators " + std::to_string(o.coordinators) : "");
   std::cerr << "chaos: seed " << o.seed << "; the scenario it runs:\n";
   for (auto& l : lines) std::cerr << "  " << l << "\n";
   for (auto& l : lines)
@@ -690,11 +711,13 @@ void add_scenario_commands(command_table& table) {
       "after `cluster down`, no executor, segment or state dir left. Prints what was injected and what\n"
       "was verified; exits 1 on a violation.",
       [st](session&, const call& c) { return st->check(c); });
-  add("chaos", "chaos [--seed S] [--for T] [--nodes N] [--deploy M --app A --args \"...\" --expect OUT]",
+  add("chaos", "chaos [--seed S] [--for T] [--nodes N] [--coordinators N] [--deploy M --app A --args \"...\" --expect OUT]",
       "random faults under load; prints the seed of a failure",
       "Runs a scenario made from the seed: a cluster, an app under load (default: the build's\n"
       "examples/wordcount), a random fault every 2-5 s (kills, stops, restarts, partitions, delay,\n"
-      "loss), then check. The scenario is printed first; a failure prints the command that replays it.",
+      "loss), then check. With --coordinators N (N > 1) they share an etcd, and any of them, or etcd,\n"
+      "may be killed or stopped too. The scenario is printed first; a failure prints the command that\n"
+      "replays it.",
       [st](session& s, const call& c) { return st->chaos(s, c); });
 }
 

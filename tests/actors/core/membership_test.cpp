@@ -120,6 +120,21 @@ TEST(Membership, SilentNodeIsDeclaredDeadAfterTimeoutExactlyOnce) {
   EXPECT_TRUE(m.tick(t0() + 5000ms).empty());
 }
 
+// The owner was stopped for 5 s: the nodes' silence then was its own; they
+// get their whole timeout from where it left off.
+TEST(Membership, SilenceTheOwnerExcusesDoesNotCount) {
+  membership m;
+  const node_id a = join(m, "n1", 1, t0());
+  const node_id b = join(m, "n2", 1, t0());
+  ASSERT_TRUE(m.heartbeat(a, 1, 4, {}, t0() + 400ms).ok());
+  EXPECT_TRUE(m.tick(t0() + 450ms).empty());
+  m.excuse(5s);  // stopped from 450 ms to 5450 ms
+  EXPECT_TRUE(m.tick(t0() + 5450ms).empty());
+  EXPECT_TRUE(m.live(a) && m.live(b));
+  EXPECT_EQ(m.tick(t0() + 6000ms), (downs{{b, "n2", 1, cause::timeout}}));  // heard at 0, +5 s excused
+  EXPECT_EQ(m.tick(t0() + 6400ms), (downs{{a, "n1", 1, cause::timeout}}));  // heard at 400 ms
+}
+
 TEST(Membership, HeartbeatsKeepANodeAlive) {
   membership m;
   const node_id a = join(m, "n1", 1, t0());
