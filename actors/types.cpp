@@ -63,7 +63,11 @@ void configure(caf::actor_system_config& cfg) {
   cfg.set("work-stealing.moderate-poll-attempts", 0);
   cfg.set("middleman.workers", 0);
   cfg.set("middleman.heartbeat-interval", caf::timespan{100ms});
-  cfg.set("middleman.connection-timeout", caf::timespan{1000ms});
+  // A silent CAF connection (node <-> coordinator; a killed peer's closes at
+  // once) is given up after as long as a node waits for its coordinator's
+  // heartbeat answers (agent.hpp): a coordinator stopped for a moment keeps
+  // its nodes. (Nodes are declared dead by their heartbeats, not by this.)
+  cfg.set("middleman.connection-timeout", caf::timespan{3000ms});
   cfg.set("logger.verbosity", caf::atom("quiet"));
 }
 

@@ -199,6 +199,35 @@ TEST_F(node_loss_test, AHungNodeIsFencedAndRejoins) {
   EXPECT_TRUE(names.contains("n2")) << "n2 did not rejoin: " << st.dump(2);
 }
 
+// The coordinator hangs (SIGSTOP) for twice the node timeout, shorter than
+// the nodes' own patience with it (and than the CAF connection timeout): on
+// waking it does not count the nodes' silence meanwhile against them (its
+// first look may come before their queued heartbeats), so they stay, with
+// their numbers, and work goes on.
+TEST_F(cluster_test, ACoordinatorStoppedAWhileKeepsItsNodes) {
+  deploy("spread.yaml");
+  auto numbers = [&] {
+    std::map<std::string, int> out;
+    auto st = nlohmann::json::parse(*client_->status_json());
+    for (auto& n : st["nodes"])
+      out[n["name"].get<std::string>()] = n["number"].get<int>();
+    return out;
+  };
+  auto before = numbers();
+  ASSERT_EQ(before.size(), 3u);
+  std::size_t said = coordinator_.said.size();
+  coordinator_.proc.kill(SIGSTOP);
+  ::poll(nullptr, 0, 2000);  // the fault: how long it hangs (node timeout 1 s; nodes give it 3 s)
+  coordinator_.proc.kill(SIGCONT);
+  wait_for(coordinator_, "did not run for ", 10s, said);
+  auto r = client_->invoke("spread", {"awake"}, 30s);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->output, "<AWAKE>");
+  EXPECT_EQ(numbers(), before) << "nodes were declared dead and joined again";
+  drain_all();
+  EXPECT_EQ(coordinator_.said.find(" is dead", said), std::string::npos) << coordinator_.said.substr(said);
+}
+
 class big_object_test : public cluster_test {
  protected:
   std::string store_size() const override { return "320M"; }
