@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "actors/agent.hpp"
 #include "shm/async_log.hpp"
 
 namespace trail::actors {
@@ -67,7 +68,7 @@ void configure(caf::actor_system_config& cfg) {
   // once) is given up after as long as a node waits for its coordinator's
   // heartbeat answers (agent.hpp): a coordinator stopped for a moment keeps
   // its nodes. (Nodes are declared dead by their heartbeats, not by this.)
-  cfg.set("middleman.connection-timeout", caf::timespan{3000ms});
+  cfg.set("middleman.connection-timeout", caf::timespan{agent_options{}.coordinator_timeout});
   cfg.set("logger.verbosity", caf::atom("quiet"));
 }
 
