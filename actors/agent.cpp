@@ -14,6 +14,7 @@ namespace trail::actors {
 namespace {
 
 using connect_retry_atom = caf::atom_constant<caf::atom("tconnect")>;
+using probe_atom = caf::atom_constant<caf::atom("tprobe")>;  // look for a coordinator that holds the shards
 
 struct agent_state {
   agent_options opts;
@@ -27,6 +28,8 @@ struct agent_state {
   std::size_t at = 0;                    // the coordinator of opts.coordinators tried (or joined)
   std::chrono::steady_clock::time_point heard;  // its last answer to a heartbeat
   bool restarting = false;
+  std::string paused;    // why the coordinator joined says it may no longer hold the shards
+  bool probing = false;  // a look at the others is on its way
   static inline const char* name = "trail.agent";
 };
 
@@ -68,6 +71,33 @@ std::string reachable(const std::string& address, const std::string& seen_as) {
   std::string host = address.substr(0, colon);
   bool wildcard = host.empty() || host == "0.0.0.0" || host == "::" || host == "[::]";
   return wildcard && !seen_as.empty() ? seen_as + address.substr(colon) : address;
+}
+
+// While the coordinator joined is paused, looks at the others of the list
+// for one that answers (standbys do not listen: one that answers holds the
+// shards), from a thread of its own (each look may wait up to a second),
+// and is told which (probe_atom, address; empty: none).
+void probe(self_ptr self) {
+  auto& st = self->state;
+  if (st.probing || st.restarting || st.paused.empty()) return;
+  std::vector<std::string> others;
+  for (std::size_t i = 0; i < st.opts.coordinators.size(); ++i)
+    if (i != st.at % st.opts.coordinators.size()) others.push_back(st.opts.coordinators[i]);
+  if (others.empty()) return;  // none to go to: it stays, and carries on once the coordinator does
+  st.probing = true;
+  self->system().spawn([others, secret = st.opts.secret, tls = st.opts.tls,
+                        agent = caf::actor_cast<caf::actor>(self)](caf::blocking_actor* prober) {
+    std::string found;
+    for (auto& address : others) {
+      auto c = net::control_address(address, std::chrono::milliseconds(1000), protocol_version,
+                                    secret ? &*secret : nullptr, tls);
+      if (c) {
+        found = address;
+        break;
+      }
+    }
+    prober->send(agent, probe_atom::value, found);
+  });
 }
 
 void join(self_ptr self) {
@@ -172,6 +202,24 @@ caf::behavior agent_actor(self_ptr self, agent_options opts, caf::actor schedule
             [](caf::error&) {});  // a busy node beats with the next one
       },
       [=](fenced_atom, const std::string& why) { restart(self, "the coordinator fenced this node (" + why + ")"); },
+      [=](pause_atom, bool paused, const std::string& why) {
+        auto& st = self->state;
+        st.paused = paused ? why : std::string();
+        if (!paused) return log_line("the coordinator at " + coordinator(self) + " holds the shards again");
+        log_line("the coordinator at " + coordinator(self) + " is paused (" + why +
+                 "): looking for one that holds the shards");
+        probe(self);
+      },
+      [=](probe_atom, const std::string& found) {
+        auto& st = self->state;
+        st.probing = false;
+        if (st.restarting || st.paused.empty()) return;
+        if (!found.empty())
+          return restart(self, "the coordinator at " + coordinator(self) + " may no longer hold the shards (" +
+                                   st.paused + "); " + found + " answers");
+        self->delayed_send(self, std::chrono::milliseconds(500), probe_atom::value);  // none yet: look again
+      },
+      [=](probe_atom) { probe(self); },
       [=](peer_atom, std::uint64_t number, const std::string& name, const caf::actor&, const std::string& data,
           const std::string& wire, bool) {
         self->send(self->state.scheduler, peer_atom::value, number, name, data, wire);

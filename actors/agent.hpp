@@ -9,7 +9,11 @@
 // Fencing: when the coordinator declares this node dead (it hung, or lost
 // its connection), or the connection to the coordinator drops, the node's
 // sessions are no longer its own: `restart` is called, and the process starts
-// over as a new incarnation (node.cpp re-executes itself).
+// over as a new incarnation (node.cpp re-executes itself). So it does when
+// the coordinator says it is paused (it cannot renew its lease on the
+// shards and may no longer hold them) and another of the list answers:
+// standbys do not listen, so that one holds them. A paused coordinator
+// refuses joins, so the new incarnation joins the other.
 //
 // It also answers clients that reach the node's gateway (its --listen port):
 // they are told to use the coordinator. It finds the coordinator's control

@@ -62,6 +62,7 @@ struct client::impl {
   std::map<std::string, std::unique_ptr<impl>> nodes;  // where a coordinator sent puts and gets
   std::shared_ptr<const credentials> cred;             // for those too
   std::string addresses;                               // what connect() was given (HOST:PORT[,...])
+  std::string address;                                 // the one of them this connection is to
 
   // Sends `q` under the next id (set in q.id).
   status send(schema::client_request& q, std::chrono::milliseconds t) {
@@ -202,6 +203,7 @@ result<std::unique_ptr<client::impl>> client::open(const std::string& address, s
   }
   p->sock = std::move(*sock);
   p->cred = std::move(cred);
+  p->address = address;
   impl* raw = p.get();
   status s = net::client_handshake([&](schema::client_request q) { return raw->ask(std::move(q), timeout); },
                                    actors::protocol_version, p->cred && p->cred->cred ? &*p->cred->cred : nullptr);
@@ -272,14 +274,51 @@ result<invocation_result> client::result_of(std::uint64_t session, std::chrono::
   return ask_session(q, timeout + std::chrono::seconds(5), std::chrono::steady_clock::now() + timeout);
 }
 
+namespace {
+
+// A coordinator that cannot renew its lease on the shards says so
+// (coordinator.cpp): another may hold them now.
+bool paused_coordinator(const status& s) {
+  return s.code() == errc::unavailable && s.message().rfind("coordinator paused", 0) == 0;
+}
+
+}  // namespace
+
+// Another of the addresses than this connection's that answers, if one does.
+result<std::unique_ptr<client::impl>> client::open_other(const impl& now) {
+  result<std::unique_ptr<impl>> last = status::unavailable("no other address");
+  const std::string& all = now.addresses;
+  for (std::size_t at = 0; at <= all.size();) {
+    auto comma = std::min(all.find(',', at), all.size());
+    std::string address = all.substr(at, comma - at);
+    at = comma + 1;
+    if (address == now.address) continue;
+    last = open(address, now.timeout, now.cred);
+    if (last) {
+      (*last)->addresses = all;
+      (*last)->timeout = now.timeout;
+      return last;
+    }
+  }
+  return last;
+}
+
 result<invocation_result> client::ask_session(const schema::client_request& q, std::chrono::milliseconds wait,
                                               std::chrono::steady_clock::time_point deadline) {
   for (;;) {
     auto r = impl_->ask(q, wait);
     if (r) return invocation_result{r->session, std::move(r->output)};
-    if (r.error().code() != errc::unavailable || impl_->broken.ok()) return r.error();
     // With one address (a standalone node, one coordinator) a lost connection is an error at once.
-    if (impl_->addresses.find(',') == std::string::npos) return r.error();
+    if (r.error().code() != errc::unavailable || impl_->addresses.find(',') == std::string::npos) return r.error();
+    if (impl_->broken.ok()) {
+      if (!paused_coordinator(r.error()) || std::chrono::steady_clock::now() >= deadline) return r.error();
+      // It may no longer hold the shards: ask another that answers (standbys
+      // do not), or this one again in a moment. The request id makes asking
+      // twice safe.
+      if (auto other = open_other(*impl_)) impl_ = std::move(*other);
+      else ::poll(nullptr, 0, 200);
+      continue;
+    }
     // The connection broke: a standby may be taking over. Connect again and ask again.
     for (;;) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());

@@ -10,6 +10,8 @@
 //                        client-wire addresses)
 //                        beat_atom, u64 number, u64 incarnation, u32 free, u32 queued, u64 used
 // front -> node agent:   fenced_atom, string why          (drop everything, rejoin)
+//                        pause_atom, bool paused, string why  (this coordinator's lease may have run out:
+//                                                              join another that holds the shards, if one does)
 //                        peer_atom, u64 number, name, scheduler, data, wire, bool (unused)
 //                        down_atom, u64 number            (a peer is dead: fenced)
 // agent -> scheduler:    peer_atom, u64 number, name, data, wire;  down_atom, u64 number
@@ -46,6 +48,8 @@ using peers_atom = caf::atom_constant<caf::atom("tpeers")>;  // node.cpp -> sche
 using owner_atom = caf::atom_constant<caf::atom("towner")>;
 using ended_atom = caf::atom_constant<caf::atom("tended")>;
 using members_atom = caf::atom_constant<caf::atom("tmembers")>;  // lease warden -> coordinator: [coordinator]
+// lease warden -> front: bool paused, why (its lease is not current by its own clock / renewed again)
+using pause_atom = caf::atom_constant<caf::atom("tpause")>;
 using fwd_atom = caf::atom_constant<caf::atom("tfwd")>;
 using expect_atom = caf::atom_constant<caf::atom("texpect")>;
 // local to a node

@@ -40,6 +40,18 @@ struct front_state {
   caf::actor keeper;  // with etcd: lists the nodes there (durable/node_records.hpp)
   nlohmann::json etcd_writes;  // with etcd: how the keeper's writes fare (its last word)
   clock::time_point last_look;  // on_deaths' last look at the nodes' timeouts
+  // With etcd: why this coordinator cannot renew its lease, while its own
+  // clock says it may have run out (the lease warden says; empty: it holds).
+  // Meanwhile no node joins it, and its nodes look for one that holds the shards.
+  std::string paused;
+  // Client requests that came while paused: they go on when it holds the
+  // shards again, or fail "coordinator paused" at `until`.
+  struct held_request {
+    clock::time_point until;
+    caf::response_promise rp;
+    std::function<void(caf::response_promise&)> go;
+  };
+  std::vector<held_request> held;
   static inline const char* name = "trail.coordinator";
 };
 
@@ -54,6 +66,7 @@ admin_scope admin_view(self_ptr self) {
   scope.claim = self->state.opts.claim;
   scope.coordinators = self->state.coordinators;
   scope.etcd_writes = self->state.etcd_writes;
+  scope.paused = self->state.paused;
   return scope;
 }
 
@@ -65,6 +78,41 @@ const caf::actor* shard_for_session(self_ptr self, std::uint64_t session) {
   auto s = shard_of_session(session);
   if (!s || *s >= self->state.shards.size()) return nullptr;
   return &self->state.shards[*s];
+}
+
+// -- pausing ---------------------------------------------------------------------
+
+// How long a client request waits for a paused coordinator: as long as a
+// write waits for etcd (durable::etcd's rounds).
+constexpr auto hold_for = std::chrono::seconds(5);
+
+status paused_error(const front_state& st) {
+  // (clients look for another coordinator on this prefix: client.cpp)
+  return status::unavailable("coordinator paused: " + st.paused + "; another coordinator may hold the shards");
+}
+
+// Sends a client's request on to `to` — at once, or, while paused, once it
+// holds the shards again (at most hold_for from now).
+template <class... Ts>
+caf::result<caf::message> route(self_ptr self, const caf::actor& to, Ts... xs) {
+  auto& st = self->state;
+  if (st.paused.empty()) return self->delegate(to, std::move(xs)...);
+  auto rp = self->make_response_promise();
+  auto args = std::make_tuple(std::move(xs)...);
+  st.held.push_back({clock::now() + hold_for, rp, [to, args](caf::response_promise& p) {
+                       std::apply([&](const auto&... a) { p.delegate(to, a...); }, args);
+                     }});
+  return rp;
+}
+
+void release_held(self_ptr self, clock::time_point now) {
+  auto& st = self->state;
+  std::erase_if(st.held, [&](front_state::held_request& h) {
+    if (st.paused.empty()) h.go(h.rp);
+    else if (now >= h.until) h.rp.deliver(to_error(paused_error(st)));
+    else return false;
+    return true;
+  });
 }
 
 // -- membership ------------------------------------------------------------------
@@ -108,6 +156,8 @@ caf::result<std::uint64_t> join(self_ptr self, std::uint32_t protocol, const std
                                 std::uint32_t executors,
                                 const caf::actor& agent, const caf::actor& scheduler, const caf::actor& registry) {
   auto& st = self->state;
+  if (!st.paused.empty())
+    return to_error(status::unavailable("coordinator paused: " + st.paused + "; join one that holds the shards"));
   if (protocol != protocol_version)
     return to_error(status::invalid("protocol version " + std::to_string(protocol) + " is not " +
                                     std::to_string(protocol_version) + ": node and coordinator are from different trail builds"));
@@ -199,6 +249,7 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
   return {
       [=](tick_atom_t) {
         on_deaths(self);
+        if (!self->state.held.empty()) release_held(self, clock::now());
         self->delayed_send(self, tick_every, tick_atom_t::value);
       },
       [=](restore_atom, const caf::actor& keeper) {
@@ -257,20 +308,20 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
           const std::vector<std::string>& bytes) -> caf::result<caf::message> {
         auto m = core::parse_manifest(manifest, upload_root);
         if (!m) return to_error(m.error());
-        return self->delegate(shard_for_app(self, m->app), deploy_atom::value, manifest, names, bytes);
+        return route(self, shard_for_app(self, m->app), deploy_atom::value, manifest, names, bytes);
       },
       [=](invoke_atom, const std::string& app, std::vector<std::string>& args, std::uint32_t timeout_ms, bool async,
           std::uint64_t request) -> caf::result<caf::message> {
-        return self->delegate(shard_for_app(self, app), invoke_atom::value, app, std::move(args), timeout_ms, async,
-                              request);
+        return route(self, shard_for_app(self, app), invoke_atom::value, app, std::move(args), timeout_ms, async,
+                     request);
       },
       [=](result_atom, std::uint64_t session) -> caf::result<caf::message> {
         auto* shard = shard_for_session(self, session);
         if (!shard) return to_error(status::not_found("no session " + std::to_string(session)));
-        return self->delegate(*shard, result_atom::value, session);
+        return route(self, *shard, result_atom::value, session);
       },
       [=](undeploy_atom, const std::string& app) -> caf::result<caf::message> {
-        return self->delegate(shard_for_app(self, app), undeploy_atom::value, app);
+        return route(self, shard_for_app(self, app), undeploy_atom::value, app);
       },
       // Data in and out: the app's shard picks the node, and the client is
       // redirected there (the bytes never pass through the coordinator).
@@ -278,15 +329,15 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
           std::uint32_t timeout_ms, std::uint64_t session) -> caf::result<caf::message> {
         if (session != 0) return to_error(status::invalid("a put names a session only when sent to a node"));
         auto& shard = shard_for_app(self, app);
-        return self->delegate(shard, put_atom::value, std::move(app), std::move(bucket), std::move(key), size,
-                              new_session, timeout_ms);
+        return route(self, shard, put_atom::value, std::move(app), std::move(bucket), std::move(key), size,
+                     new_session, timeout_ms);
       },
       [=](putend_atom, std::uint64_t, bool) -> caf::result<std::uint64_t> {
         return to_error(status::invalid("no put is written through a coordinator"));
       },
       [=](get_atom, std::string& app, std::string& bucket, std::string& key) -> caf::result<caf::message> {
         auto& shard = shard_for_app(self, app);
-        return self->delegate(shard, get_atom::value, std::move(app), std::move(bucket), std::move(key));
+        return route(self, shard, get_atom::value, std::move(app), std::move(bucket), std::move(key));
       },
       [=](getend_atom, std::uint64_t) {},
       [=](admin_atom, const std::string& command, const std::vector<std::string>& words) {
@@ -296,6 +347,14 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
         return coordinator_admin(self, std::move(scope), command, words);
       },
       [=](members_atom, std::vector<std::string>& listed) { self->state.coordinators = std::move(listed); },
+      [=](pause_atom, bool paused, const std::string& why) {
+        auto& st = self->state;
+        st.paused = paused ? why : std::string();
+        log_line(paused ? "paused (" + why + "): its nodes look for a coordinator that holds the shards"
+                        : "holds the shards again: no longer paused");
+        for (auto& [n, rec] : st.nodes) self->send(rec.agent, pause_atom::value, paused, why);
+        if (!paused) release_held(self, clock::now());
+      },
       [=](apps_atom) {
         return gather<std::vector<std::string>>(self, caf::make_message(apps_atom::value), {},
                                                 [](auto& acc, auto& part) { acc.insert(acc.end(), part.begin(), part.end()); });

@@ -28,12 +28,14 @@ struct admin_scope {
   std::string claim;  // with etcd: what this coordinator holds the shards as (shard_claim.hpp)
   std::vector<std::string> coordinators;  // with etcd: every coordinator process listed there
   nlohmann::json etcd_writes;             // with etcd: {"kept_back", "refused_groups", "last_refusal"} (keeper.hpp)
+  std::string paused;                     // with etcd: why it cannot renew its lease (empty: it can)
 };
 
 // The coordinator as `trail status` and `trail nodes` show it: its pid, its
 // shards and (with etcd) what it holds them as, and every coordinator listed
 // in etcd ({"identity", "holds_shards"}: the others stand by), and how its
-// writes to etcd fare ("etcd_writes").
+// writes to etcd fare ("etcd_writes"); "paused" says why, while it cannot
+// renew its lease and may no longer hold the shards.
 nlohmann::json describe_coordinator(const admin_scope& scope);
 
 // Answers `command` with JSON text (or a trail error), asking nodes as needed.

@@ -82,7 +82,13 @@ void renew(warden_ptr self) {
     return;
   } else if (!st.lease.current(clock::now()) && !st.late) {
     st.late = true;
-    say("cannot renew its lease on the shards: " + left.error().message() + " (trying on)");
+    say("cannot renew its lease on the shards: " + left.error().message() +
+        " (trying on; not acting meanwhile: its nodes look for a coordinator that holds the shards)");
+    if (st.tell) self->send(st.tell, pause_atom::value, true, "its lease on the shards may have run out: " + left.error().message());
+  }
+  if (left && st.late) {
+    say("renewed its lease on the shards again");
+    if (st.tell) self->send(st.tell, pause_atom::value, false, std::string());
   }
   if (left) st.late = false;
   // Listing calls (each at most listing_call) only while they end before the next renewal is due.

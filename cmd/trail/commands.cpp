@@ -249,6 +249,9 @@ std::string etcd_line(const json& coordinator) {
 
 std::string coordinators_line(const json& coordinator) {
   std::string etcd = etcd_line(coordinator);
+  if (coordinator.contains("paused"))
+    etcd = "paused: " + coordinator.value("paused", std::string()) +
+           " (no node joins it; its nodes join a coordinator that holds the shards)\n" + etcd;
   // (Empty until the lease warden first reads the list from etcd.)
   if (!coordinator.contains("coordinators") || coordinator["coordinators"].empty()) return etcd;
   std::string line = "coordinators:";

@@ -125,8 +125,11 @@ class client {
                                             std::shared_ptr<const credentials> cred);
   static result<std::unique_ptr<impl>> open_any(const std::string& addresses, std::chrono::milliseconds timeout,
                                                 std::shared_ptr<const credentials> cred);
+  // Another of the addresses given to connect() than `now`'s that answers.
+  static result<std::unique_ptr<impl>> open_other(const impl& now);
   // Asks `q` (safe to repeat) until `deadline`; when the connection breaks,
-  // connects again through the addresses given to connect() and asks again.
+  // connects again through the addresses given to connect() and asks again;
+  // when the coordinator says it is paused, asks another that answers.
   result<invocation_result> ask_session(const schema::client_request& q, std::chrono::milliseconds wait,
                                         std::chrono::steady_clock::time_point deadline);
   // The connection to a node a coordinator redirected a put or get to.

@@ -13,7 +13,13 @@
 //   the old holder learns its lease is gone, says it was fenced, and stands
 //   by (it holds the shards again only through a fresh claim). `trail
 //   status` lists both coordinators, and which one holds the shards.
+// - Cut the holder off from etcd alone: by its own clock its lease may have
+//   run out, so it pauses (refuses joins, tells its nodes); its nodes find
+//   the standby that claimed the shards and join it. Healed, the old holder
+//   is fenced and stands by.
 #include "../support/etcd_member.hpp"
+#include "../support/tcp_capture.hpp"
+#include "../cmd/node_fixture.hpp"  // run_program
 #include "cluster_fixture.hpp"
 
 #include <set>
@@ -275,6 +281,56 @@ TEST_F(failover_test, AStoppedHolderIsFencedAndStandsByUntilItClaimsAfresh) {
             std::string::npos)
       << *st;
   wait_for_listed({{address_, false}, {standby_address_, true}});  // the fenced one, listed again as a standby
+}
+
+// The holder reaches etcd through a link the test cuts: a partition between
+// it and etcd alone; its nodes and clients still reach it.
+class cut_off_test : public failover_test {
+ protected:
+  std::vector<std::string> coordinator_extra() const override {
+    auto extra = failover_test::coordinator_extra();
+    if (coordinator_.name.empty()) extra[1] = link_.address();  // the first launched: the holder
+    return extra;
+  }
+  mutable tcp_capture link_{etcd_.endpoint(0)};
+};
+
+TEST_F(cut_off_test, AHolderCutOffFromEtcdPausesAndItsNodesJoinTheNewHolder) {
+  deploy("chain_spread.yaml");
+  wait_until_held("chain", 3);
+  wait_for_nodes_listed_by(address_);
+  if (HasFatalFailure()) return;
+  auto before = said_now();
+  std::size_t holder_said = coordinator_.said.size();
+  link_.cut();
+  // Its lease runs out by its own clock before etcd's: it pauses first, then the standby claims.
+  wait_for(coordinator_, "paused (its lease on the shards may have run out", 30s, holder_said);
+  auto paused_status = client_->status_json();  // it still answers, and says why it does not act
+  ASSERT_TRUE(paused_status.ok()) << paused_status.error().to_string();
+  EXPECT_NE(nlohmann::json::parse(*paused_status)["coordinator"].value("paused", "").find("may have run out"),
+            std::string::npos)
+      << *paused_status;
+  auto said = run_program(TRAIL_CLI_PATH, {"--connect", address_, "status"});  // as an operator sees it
+  EXPECT_EQ(said.code, 0) << said.err;
+  EXPECT_NE(said.out.find("\npaused: its lease on the shards may have run out"), std::string::npos) << said.out;
+  wait_for(standby_, "holds the shards as", 30s);
+  follow_the_standby(before);  // (a paused holder refuses joins: they join the standby)
+  if (HasFatalFailure()) return;
+  for (auto& [name, m] : nodes_)
+    EXPECT_NE(m.said.find("may no longer hold the shards", before.at(name)), std::string::npos) << name << ":\n" << m.said;
+  wait_for_nodes_listed_by(standby_address_);
+  if (HasFatalFailure()) return;
+  auto r = client_->invoke("chain", {"across"}, 30s);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->output, "<ACROSS>");
+
+  link_.heal();  // it learns its lease is gone, and stands by behind the new holder
+  wait_for(coordinator_, "fenced: ", 30s, holder_said);
+  wait_for(coordinator_, "standing by: " + standby_address_, 30s, holder_said);
+  r = client_->invoke("chain", {"healed"}, 30s);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->output, "<HEALED>");
+  wait_for_nodes_listed_by(standby_address_);  // every node still with the new holder
 }
 
 }  // namespace

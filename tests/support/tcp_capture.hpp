@@ -1,6 +1,8 @@
 // A relay on loopback that keeps every byte it forwards, both ways: what a
 // tap on the network between a client and a server would see. Tests put it
-// in front of a server and look for plaintext in what crossed.
+// in front of a server and look for plaintext in what crossed. It is also a
+// link a test can cut (a partition between the client and the server
+// alone: its connections break, new ones are dropped) and heal.
 #pragma once
 
 #include <sys/socket.h>
@@ -8,9 +10,11 @@
 #include <gtest/gtest.h>
 
 #include <list>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "actors/net/socket.hpp"
 
@@ -31,6 +35,16 @@ class tcp_capture {
   }
 
   std::string address() const { return listener_.local_address(); }
+  void cut() {
+    std::lock_guard lock(mu_);
+    cut_ = true;
+    for (auto& s : open_) ::shutdown(s->fd(), SHUT_RDWR);
+    open_.clear();
+  }
+  void heal() {
+    std::lock_guard lock(mu_);
+    cut_ = false;
+  }
   std::string bytes() const {
     std::lock_guard lock(mu_);
     return seen_;
@@ -41,10 +55,19 @@ class tcp_capture {
     for (;;) {
       auto from = net::accept_from(listener_, stop_);
       if (!from) return;  // stopped
+      {
+        std::lock_guard lock(mu_);
+        if (cut_) continue;  // (closed as it goes)
+      }
       auto to = net::connect_to(target_, {&stop_, std::chrono::seconds(5)});
       if (!to) continue;
       auto a = std::make_shared<net::socket>(std::move(*from));
       auto b = std::make_shared<net::socket>(std::move(*to));
+      {
+        std::lock_guard lock(mu_);
+        open_.push_back(a);
+        open_.push_back(b);
+      }
       relays_.emplace_back([this, a, b] { relay(*a, *b); });
       relays_.emplace_back([this, a, b] { relay(*b, *a); });
     }
@@ -72,6 +95,8 @@ class tcp_capture {
   net::stop_signal stop_;
   mutable std::mutex mu_;
   std::string seen_;
+  bool cut_ = false;
+  std::vector<std::shared_ptr<net::socket>> open_;  // shut down by cut()
   std::thread acceptor_;
   std::list<std::thread> relays_;  // (only the acceptor adds; joined at the end)
 };
