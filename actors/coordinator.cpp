@@ -353,6 +353,7 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
         log_line(paused ? "paused (" + why + "): its nodes look for a coordinator that holds the shards"
                         : "holds the shards again: no longer paused");
         for (auto& [n, rec] : st.nodes) self->send(rec.agent, pause_atom::value, paused, why);
+        for (auto& sh : st.shards) self->send(sh, pause_atom::value, paused, why);
         if (!paused) release_held(self, clock::now());
       },
       [=](apps_atom) {

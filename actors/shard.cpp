@@ -98,6 +98,9 @@ struct shard_state {
   bool reserving = false;
   caf::actor wire;  // the coordinator's node wire: sessions start over it
   coordinator_options opts;
+  // Why the coordinator is paused (it cannot renew its lease: the front
+  // says); empty while it holds the shards.
+  std::string paused;
   std::map<std::uint64_t, node_view> nodes;            // live
   std::map<std::string, app_entry> apps;
   std::map<std::string, std::uint32_t> versions;       // latest version number ever given, per app
@@ -371,6 +374,16 @@ void sweep(self_ptr self) {
   for (auto& [id, rec] : self->state.sessions) {
     if (rec.accepting) continue;
     if (rec.home == 0) {
+      if (!self->state.paused.empty()) {
+        // Its nodes are leaving for the coordinator that holds the shards
+        // now, which runs the session again from etcd: its clients ask that
+        // one (with their request id, or the session's), and it waits here.
+        for (auto& rp : rec.waiters)
+          rp.deliver(to_error(status::unavailable("coordinator paused: " + self->state.paused +
+                                                  "; another coordinator may hold the shards")));
+        rec.waiters.clear();
+        continue;
+      }
       if (now >= rec.wait_until)
         expired.emplace_back(id, status::unavailable("no node can run app \"" + rec.app + "\": none joined or none holds it yet"));
       continue;
@@ -688,6 +701,13 @@ caf::behavior shard_actor(self_ptr self, std::uint32_t index, coordinator_option
         if (!m) return log_line(self, "a kept app cannot be deployed again: " + m.error().message());
         install(self, *m, version, manifest, names, bytes);
         log_line(self, "deployed " + m->app + " v" + std::to_string(version) + " again, as kept in etcd");
+      },
+      [=](pause_atom, bool paused, const std::string& why) {
+        auto& st = self->state;
+        st.paused = paused ? why : std::string();
+        if (paused) return;
+        for (auto& [id, rec] : st.sessions)  // (they waited for nothing meanwhile)
+          if (rec.home == 0) rec.wait_until = std::max(rec.wait_until, clock::now() + st.opts.placement_wait);
       },
       [=](restore_atom, const caf::actor& keeper) {
         self->state.keeper = keeper;

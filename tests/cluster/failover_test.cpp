@@ -15,8 +15,9 @@
 //   status` lists both coordinators, and which one holds the shards.
 // - Cut the holder off from etcd alone: by its own clock its lease may have
 //   run out, so it pauses (refuses joins, tells its nodes); its nodes find
-//   the standby that claimed the shards and join it. Healed, the old holder
-//   is fenced and stands by.
+//   the standby that claimed the shards and join it, and a client waiting on
+//   it for a session gets that session from the new holder. Healed, the old
+//   holder is fenced and stands by.
 #include "../support/etcd_member.hpp"
 #include "../support/tcp_capture.hpp"
 #include "../cmd/node_fixture.hpp"  // run_program
@@ -297,9 +298,22 @@ class cut_off_test : public failover_test {
 
 TEST_F(cut_off_test, AHolderCutOffFromEtcdPausesAndItsNodesJoinTheNewHolder) {
   deploy("chain_spread.yaml");
+  deploy("naps.yaml");
   wait_until_held("chain", 3);
+  wait_until_held("naps", 3);
   wait_for_nodes_listed_by(address_);
   if (HasFatalFailure()) return;
+  // A client waits on the holder for a session that outlasts its pause: told
+  // the holder is paused, it asks the new holder, which ran the session again.
+  std::optional<result<invocation_result>> waited;
+  std::thread waiter([&] {
+    auto c = client::connect(coordinators());
+    if (!c.ok()) return waited.emplace(c.error()), void();
+    waited.emplace(c->invoke("naps", {"8000"}, 60s));
+  });
+  auto db = durable::etcd::open(etcd_.endpoint());
+  ASSERT_TRUE(db.ok()) << db.error().to_string();
+  EXPECT_EQ(count_keys_until(*db, "trail/sessions/", [](std::size_t n) { return n >= 1; }, 20s), 1u);
   auto before = said_now();
   std::size_t holder_said = coordinator_.said.size();
   link_.cut();
@@ -323,6 +337,9 @@ TEST_F(cut_off_test, AHolderCutOffFromEtcdPausesAndItsNodesJoinTheNewHolder) {
   auto r = client_->invoke("chain", {"across"}, 30s);
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   EXPECT_EQ(r->output, "<ACROSS>");
+  waiter.join();
+  ASSERT_TRUE(waited && waited->ok()) << (waited ? waited->error().to_string() : "no answer");
+  EXPECT_EQ((*waited)->output, "rested");
 
   link_.heal();  // it learns its lease is gone, and stands by behind the new holder
   wait_for(coordinator_, "fenced: ", 30s, holder_said);
