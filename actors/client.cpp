@@ -279,7 +279,7 @@ namespace {
 // A coordinator that cannot renew its lease on the shards says so
 // (coordinator.cpp): another may hold them now.
 bool paused_coordinator(const status& s) {
-  return s.code() == errc::unavailable && s.message().rfind("coordinator paused", 0) == 0;
+  return s.code() == errc::unavailable && s.message().starts_with(actors::paused_prefix);
 }
 
 }  // namespace

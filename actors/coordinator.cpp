@@ -86,11 +86,6 @@ const caf::actor* shard_for_session(self_ptr self, std::uint64_t session) {
 // write waits for etcd (durable::etcd's rounds).
 constexpr auto hold_for = std::chrono::seconds(5);
 
-status paused_error(const front_state& st) {
-  // (clients look for another coordinator on this prefix: client.cpp)
-  return status::unavailable("coordinator paused: " + st.paused + "; another coordinator may hold the shards");
-}
-
 // Sends a client's request on to `to` — at once, or, while paused, once it
 // holds the shards again (at most hold_for from now).
 template <class... Ts>
@@ -109,7 +104,7 @@ void release_held(self_ptr self, clock::time_point now) {
   auto& st = self->state;
   std::erase_if(st.held, [&](front_state::held_request& h) {
     if (st.paused.empty()) h.go(h.rp);
-    else if (now >= h.until) h.rp.deliver(to_error(paused_error(st)));
+    else if (now >= h.until) h.rp.deliver(to_error(coordinator_paused(st.paused)));
     else return false;
     return true;
   });
@@ -157,7 +152,7 @@ caf::result<std::uint64_t> join(self_ptr self, std::uint32_t protocol, const std
                                 const caf::actor& agent, const caf::actor& scheduler, const caf::actor& registry) {
   auto& st = self->state;
   if (!st.paused.empty())
-    return to_error(status::unavailable("coordinator paused: " + st.paused + "; join one that holds the shards"));
+    return to_error(coordinator_paused(st.paused));
   if (protocol != protocol_version)
     return to_error(status::invalid("protocol version " + std::to_string(protocol) + " is not " +
                                     std::to_string(protocol_version) + ": node and coordinator are from different trail builds"));

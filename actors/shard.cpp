@@ -327,6 +327,10 @@ caf::result<std::uint64_t, std::string> invoke(self_ptr self, const std::string&
           },
           [=](caf::error& e) mutable {
             auto why = to_status(e, self->system());
+            // Paused meanwhile: the client asks the coordinator that holds the
+            // shards now, with the same request id (which etcd may have kept).
+            if (why.code() == errc::unavailable && !self->state.paused.empty())
+              why = coordinator_paused(self->state.paused);
             if (auto it = self->state.sessions.find(id); it != self->state.sessions.end() && request) {
               it->second.request = 0;  // never accepted: the same request sent again may start it
               self->state.requests.erase(request);
@@ -378,9 +382,7 @@ void sweep(self_ptr self) {
         // Its nodes are leaving for the coordinator that holds the shards
         // now, which runs the session again from etcd: its clients ask that
         // one (with their request id, or the session's), and it waits here.
-        for (auto& rp : rec.waiters)
-          rp.deliver(to_error(status::unavailable("coordinator paused: " + self->state.paused +
-                                                  "; another coordinator may hold the shards")));
+        for (auto& rp : rec.waiters) rp.deliver(to_error(coordinator_paused(self->state.paused)));
         rec.waiters.clear();
         continue;
       }

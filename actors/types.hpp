@@ -33,6 +33,14 @@ inline constexpr const char* upload_root = "/trail-upload";
 // Bumped whenever a remote message changes shape; checked by hello_atom.
 inline constexpr std::uint32_t protocol_version = 2;
 
+// What a coordinator answers while it cannot renew its lease on the shards
+// (shard_claim.hpp): another may hold them, and a client given several
+// coordinators asks another (client.cpp looks for this prefix).
+inline constexpr std::string_view paused_prefix = "coordinator paused: ";
+inline status coordinator_paused(const std::string& why) {
+  return status::unavailable(std::string(paused_prefix) + why + "; another coordinator may hold the shards");
+}
+
 // -- client <-> node (remote) ---------------------------------------------------------
 //   hello_atom, u32 version                          -> u32 version (or error)
 //   deploy_atom, manifest, [lib path], [lib bytes]   -> string "app vN"

@@ -366,15 +366,28 @@ void state::note(const std::string& words, const status& s, bool coordinator, bo
   std::cerr << "scenario: [" << t << "] " << words << (s.ok() ? "" : ": FAILED: " + s.to_string()) << "\n";
 }
 
-// `fault NODE SPEC...` through the coordinator (the node's fault points, actors/net/faults.hpp).
+// `fault NODE SPEC...` through the coordinator (the node's fault points,
+// actors/net/faults.hpp): of several, the one NODE joined (one that does not
+// know it says not_found; a paused one may still answer).
 status state::arm(const std::string& node, const std::vector<std::string>& spec) {
-  auto c = trail::client::connect(cluster_->address());
-  if (!c) return c.error();
   std::vector<std::string> args{node};
   args.insert(args.end(), spec.begin(), spec.end());
-  auto r = c->admin("fault", args);
-  if (!r) return status(r.error().code(), "fault " + join(args) + ": " + r.error().message());
-  return {};
+  status last = status::unavailable("no coordinator answers");
+  const std::string all = cluster_->address();
+  for (std::size_t at = 0; at <= all.size();) {
+    auto comma = std::min(all.find(',', at), all.size());
+    auto c = trail::client::connect(all.substr(at, comma - at));
+    at = comma + 1;
+    if (!c) {
+      last = c.error();
+      continue;
+    }
+    auto r = c->admin("fault", args);
+    if (r) return {};
+    last = status(r.error().code(), "fault " + join(args) + ": " + r.error().message());
+    if (r.error().code() != errc::not_found) return last;
+  }
+  return last;
 }
 
 // delay/drop NODE X: NODE's frames to everyone, and everyone's to NODE.
@@ -400,6 +413,14 @@ status state::partition(const std::vector<std::string>& w) {
     for (auto& n : cluster_->node_names())
       if (std::find(a.begin(), a.end(), n) == a.end()) b.push_back(n);
   if (a.empty() || b.empty()) return status::invalid("partition needs nodes on both sides");
+  // Coordinators cut from etcd (their links to it), the other side alone.
+  auto etcd_side = std::find(a.begin(), a.end(), "etcd") != a.end() ? &a : std::find(b.begin(), b.end(), "etcd") != b.end() ? &b : nullptr;
+  if (etcd_side) {
+    if (etcd_side->size() != 1) return status::invalid("partition COORDINATOR.. | etcd: etcd alone on its side");
+    for (auto& c : *(etcd_side == &a ? &b : &a))
+      if (status s = cluster_->cut_from_etcd(c); !s.ok()) return s;
+    return {};
+  }
   for (auto& [side, other] : {std::pair{&a, &b}, std::pair{&b, &a}})
     for (auto& n : *side) {
       if (!cluster_->is_node(n)) continue;  // a coordinator has no fault points; its peers cut it
@@ -411,6 +432,7 @@ status state::partition(const std::vector<std::string>& w) {
 }
 
 status state::heal_all() {
+  cluster_->heal_etcd_links();
   for (auto& n : cluster_->node_names())
     if (status s = arm(n, {"heal"}); !s.ok()) return s;
   return {};
@@ -579,7 +601,7 @@ void chaos_fault(std::mt19937_64& rng, const chaos_options& o, ms t, std::vector
     int i = pick(o.coordinators);
     return i == 0 ? std::string("coordinator") : "coordinator" + std::to_string(i + 1);
   };
-  switch (pick(o.coordinators > 1 ? 10 : 7)) {
+  switch (pick(o.coordinators > 1 ? 11 : 7)) {
     case 0: lines.push_back(at(t) + "kill executor " + n); break;
     case 1: lines.push_back(at(t) + "stop " + n + " for " + std::to_string(500 + pick(1500)) + "ms"); break;
     case 2: lines.push_back(at(t) + "restart " + n); break;
@@ -593,6 +615,10 @@ void chaos_fault(std::mt19937_64& rng, const chaos_options& o, ms t, std::vector
       break;
     }
     case 8: lines.push_back(at(t) + "stop " + coordinator() + " for " + std::to_string(500 + pick(3000)) + "ms"); break;
+    case 9:  // long enough, at times, for its lease (2 s) to run out
+      lines.push_back(at(t) + "partition " + coordinator() + " | etcd");
+      lines.push_back(at(t + ms(1000 + pick(4000))) + "heal");
+      break;
     default: lines.push_back(at(t) + "kill etcd"), lines.push_back(at(t + ms(500 + pick(2000))) + "restart etcd");
   }
 }
@@ -690,14 +716,17 @@ void add_scenario_commands(command_table& table) {
        {std::tuple{"kill", "kill NODE | kill coordinator | kill executor NODE", "SIGKILL a node, the coordinator or one executor"},
         std::tuple{"stop", "stop NODE for T", "SIGSTOP a node (or the coordinator), SIGCONT after T"},
         std::tuple{"restart", "restart NODE", "stop a node (or the coordinator) and start it again"},
-        std::tuple{"partition", "partition A.. [| B..]", "cut the node wire and data path between two groups"},
-        std::tuple{"heal", "heal", "disarm every fault point on every node"},
+        std::tuple{"partition", "partition A.. [| B..] | partition COORDINATOR.. | etcd",
+                   "cut the node wire and data path between two groups, or coordinators from etcd"},
+        std::tuple{"heal", "heal", "disarm every fault point on every node; mend every link to etcd"},
         std::tuple{"delay", "delay NODE 30ms", "delay every frame to and from NODE (fault points)"},
         std::tuple{"drop", "drop NODE 20%", "lose that share of frames to and from NODE (fault points)"}}) {
     std::string v = verb;
     add(v, synopsis, summary,
         "A fault on the cluster of `cluster up`, now (or later with `after`). partition, heal, delay and\n"
-        "drop arm the fault points inside trail's network layer through the admin command `fault`.",
+        "drop arm the fault points inside trail's network layer through the admin command `fault`.\n"
+        "With several coordinators each reaches etcd through a link of this process: `partition\n"
+        "coordinator | etcd` cuts it (that coordinator alone loses etcd), `heal` mends it.",
         [st, v](session&, const call& c) { return st->fault(c, v); });
   }
   add("wait", "wait load", "wait until every load ended and every scheduled fault ran",
@@ -716,7 +745,8 @@ void add_scenario_commands(command_table& table) {
       "Runs a scenario made from the seed: a cluster, an app under load (default: the build's\n"
       "examples/wordcount), a random fault every 2-5 s (kills, stops, restarts, partitions, delay,\n"
       "loss), then check. With --coordinators N (N > 1) they share an etcd, and any of them, or etcd,\n"
-      "may be killed or stopped too. The scenario is printed first; a failure prints the command that\n"
+      "may be killed or stopped too, or a coordinator cut from etcd. The scenario is printed first; a\n"
+      "failure prints the command that\n"
       "replays it.",
       [st](session& s, const call& c) { return st->chaos(s, c); });
 }

@@ -149,6 +149,9 @@ status local_cluster::start_coordinators(std::unique_lock<std::mutex>& lock) {
   auto ports = durable::free_loopback_ports(static_cast<std::size_t>(opts_.coordinators));
   for (int i = 1; i <= opts_.coordinators; ++i) {
     std::string name = i == 1 ? "coordinator" : "coordinator" + std::to_string(i);
+    auto link = net::link::open(etcd_);
+    if (!link) return link.error();
+    etcd_links_[name] = std::move(*link);
     coordinator_at_[name] = "127.0.0.1:" + std::to_string(ports[static_cast<std::size_t>(i - 1)]);
     address_ += (i == 1 ? "" : ",") + coordinator_at_[name];
     if (status s = launch(name, coordinator_args(name)); !s.ok()) return s;
@@ -159,8 +162,22 @@ status local_cluster::start_coordinators(std::unique_lock<std::mutex>& lock) {
 
 std::vector<std::string> local_cluster::coordinator_args(const std::string& name) const {
   std::vector<std::string> args{"--listen", coordinator_at_.at(name), "--shards", "2"};
-  if (!etcd_.empty()) args.insert(args.end(), {"--etcd", etcd_, "--lease-seconds", "2"});
+  if (!etcd_.empty()) args.insert(args.end(), {"--etcd", etcd_links_.at(name)->address(), "--lease-seconds", "2"});
   return args;
+}
+
+status local_cluster::cut_from_etcd(const std::string& coordinator) {
+  std::lock_guard lock(mu_);
+  if (etcd_.empty()) return status::invalid("no etcd in this cluster (cluster up --coordinators N, N > 1)");
+  auto it = etcd_links_.find(coordinator);
+  if (it == etcd_links_.end()) return status::not_found("no coordinator named '" + coordinator + "'");
+  it->second->cut();
+  return {};
+}
+
+void local_cluster::heal_etcd_links() {
+  std::lock_guard lock(mu_);
+  for (auto& [name, link] : etcd_links_) link->heal();
 }
 
 std::vector<std::string> local_cluster::node_args(const std::string& name) const {

@@ -2,7 +2,8 @@
 // trail-coordinator and N trail-nodes (n1..nN) as children of this process
 // — or, with several coordinators, a one-member etcd ("etcd") and
 // coordinators "coordinator" (which holds the shards first), "coordinator2"
-// ... (standing by) sharing it, under 2 s leases —
+// ... (standing by) sharing it, under 2 s leases, each through a link the
+// scenario can cut —
 // their output in log files, and the faults a scenario injects into them —
 // signals, executor kills, restarts — plus the clean-up check after them:
 // no executor, shared-memory segment or node state dir left behind.
@@ -31,6 +32,7 @@
 
 #include <trail/status.hpp>
 
+#include "actors/net/link.hpp"
 #include "shm/process.hpp"
 
 namespace trail::cli::scenario {
@@ -81,6 +83,11 @@ class local_cluster {
   // it is up (a coordinator of several: holding the shards or standing by;
   // etcd: answering). REQUIRES: called from a thread that outlives the cluster.
   status restart(const std::string& name);
+  // With several coordinators, each reaches etcd through a link of its own
+  // (net::link): cut it (`partition coordinator | etcd`), or heal every cut
+  // one. Errors: invalid (no etcd here), not_found (no such coordinator).
+  status cut_from_etcd(const std::string& coordinator);
+  void heal_etcd_links();
   // The pids of node `name`'s executors now (children named trail-executor).
   std::vector<pid_t> executors_of(const std::string& name) const;
 
@@ -115,6 +122,7 @@ class local_cluster {
   std::map<std::string, std::string> coordinator_at_;  // name -> its client address
   std::vector<std::string> etcd_args_;  // with several coordinators
   std::string etcd_;                    // ... its endpoint
+  std::map<std::string, std::unique_ptr<net::link>> etcd_links_;  // coordinator -> its way to etcd
   std::vector<std::string> names_;    // n1..nN
   bool down_ = false;
   int wake_fd_ = -1;                  // eventfd: the pump polls a new set of outputs, or stops
