@@ -304,6 +304,10 @@ std::string render_coordinator(const json& status) {
              "/coordinator/etcd_writes/kept_back");
   counter_from(x, status, "trail_coordinator_etcd_refused_groups_total", "Groups of writes etcd did not take.",
                "/coordinator/etcd_writes/refused_groups");
+  if (status.contains("coordinator") && status["coordinator"].contains("etcd_writes"))  // (with etcd)
+    x.gauge("trail_coordinator_paused",
+            "1 while this coordinator cannot renew its lease on the shards and may no longer hold them.",
+            status["coordinator"].contains("paused") ? 1.0 : 0.0);
   x.family("trail_shard_sessions_in_flight", "Sessions each shard follows that have not ended.", metric_type::gauge);
   shard_samples(x, shards, "trail_shard_sessions_in_flight", "/sessions/in_flight");
   x.family("trail_shard_sessions_waiting", "Sessions waiting for a node that can run their app.", metric_type::gauge);

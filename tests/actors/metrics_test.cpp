@@ -258,6 +258,7 @@ TEST(Render, CoordinatorExportsNodesAndShards) {
   EXPECT_EQ(p->value("trail_shard_placements_total", {{"shard", "0"}, {"kind", "session"}}), 9);
   EXPECT_EQ(p->value("trail_shard_placements_total", {{"shard", "0"}, {"kind", "forwarded"}}), 4);
   EXPECT_FALSE(p->value("trail_coordinator_etcd_writes_kept_back")) << "no etcd, no etcd metrics";
+  EXPECT_FALSE(p->value("trail_coordinator_paused")) << "no etcd, no lease to pause on";
 }
 
 TEST(Render, CoordinatorWithEtcdExportsHowItsWritesFare) {
@@ -269,6 +270,11 @@ TEST(Render, CoordinatorWithEtcdExportsHowItsWritesFare) {
   ASSERT_TRUE(p.ok()) << p.error().to_string() << "\n" << text;
   EXPECT_EQ(p->value("trail_coordinator_etcd_writes_kept_back"), 3);
   EXPECT_EQ(p->value("trail_coordinator_etcd_refused_groups_total"), 2);
+  EXPECT_EQ(p->value("trail_coordinator_paused"), 0);
+  status["coordinator"]["paused"] = "its lease on the shards may have run out: etcd is unavailable";
+  auto paused = testing::parse_prometheus(render_coordinator(status));
+  ASSERT_TRUE(paused.ok()) << paused.error().to_string();
+  EXPECT_EQ(paused->value("trail_coordinator_paused"), 1);
 }
 
 }  // namespace
