@@ -237,7 +237,7 @@ result<std::string> client::deploy(const fs::path& manifest) {
   q.manifest = std::move(*text);
   q.names = std::move(names);
   q.libraries = std::move(bytes);
-  auto r = impl_->ask(std::move(q), impl_->timeout);
+  auto r = ask_moving(q);
   if (!r) return r.error();
   return std::move(r->text);
 }
@@ -301,6 +301,19 @@ result<std::unique_ptr<client::impl>> client::open_other(const impl& now) {
     }
   }
   return last;
+}
+
+result<schema::client_reply> client::ask_moving(const schema::client_request& q) {
+  auto deadline = std::chrono::steady_clock::now() + impl_->timeout;
+  for (;;) {
+    auto r = impl_->ask(q, impl_->timeout);
+    if (r || !paused_coordinator(r.error()) || impl_->addresses.find(',') == std::string::npos ||
+        std::chrono::steady_clock::now() >= deadline)
+      return r;
+    // A paused coordinator did not do it: another that answers may.
+    if (auto other = open_other(*impl_)) impl_ = std::move(*other);
+    else ::poll(nullptr, 0, 200);
+  }
 }
 
 result<invocation_result> client::ask_session(const schema::client_request& q, std::chrono::milliseconds wait,
@@ -444,7 +457,7 @@ result<std::string> client::undeploy(const std::string& app) {
   schema::client_request q;
   q.what = schema::client_request::kind::undeploy;
   q.app = app;
-  auto r = impl_->ask(std::move(q), impl_->timeout);
+  auto r = ask_moving(q);
   if (!r) return r.error();
   return std::move(r->text);
 }

@@ -87,11 +87,14 @@ const caf::actor* shard_for_session(self_ptr self, std::uint64_t session) {
 constexpr auto hold_for = std::chrono::seconds(5);
 
 // Sends a client's request on to `to` — at once, or, while paused, once it
-// holds the shards again (at most hold_for from now).
+// holds the shards again (at most hold_for from now). A paused coordinator
+// that no node stays with (they left for one that holds the shards) answers
+// at once: the client asks elsewhere.
 template <class... Ts>
 caf::result<caf::message> route(self_ptr self, const caf::actor& to, Ts... xs) {
   auto& st = self->state;
   if (st.paused.empty()) return self->delegate(to, std::move(xs)...);
+  if (st.nodes.empty()) return to_error(coordinator_paused(st.paused));
   auto rp = self->make_response_promise();
   auto args = std::make_tuple(std::move(xs)...);
   st.held.push_back({clock::now() + hold_for, rp, [to, args](caf::response_promise& p) {
@@ -104,7 +107,7 @@ void release_held(self_ptr self, clock::time_point now) {
   auto& st = self->state;
   std::erase_if(st.held, [&](front_state::held_request& h) {
     if (st.paused.empty()) h.go(h.rp);
-    else if (now >= h.until) h.rp.deliver(to_error(coordinator_paused(st.paused)));
+    else if (now >= h.until || st.nodes.empty()) h.rp.deliver(to_error(coordinator_paused(st.paused)));
     else return false;
     return true;
   });

@@ -25,6 +25,7 @@
 namespace trail {
 namespace schema {
 struct client_request;
+struct client_reply;
 }
 
 struct invocation_result {
@@ -127,6 +128,9 @@ class client {
                                                 std::shared_ptr<const credentials> cred);
   // Another of the addresses given to connect() than `now`'s that answers.
   static result<std::unique_ptr<impl>> open_other(const impl& now);
+  // Asks `q`; a coordinator that says it is paused did not act on it, so
+  // `q` goes to another of the addresses that answers (within the timeout).
+  result<schema::client_reply> ask_moving(const schema::client_request& q);
   // Asks `q` (safe to repeat) until `deadline`; when the connection breaks,
   // connects again through the addresses given to connect() and asks again;
   // when the coordinator says it is paused, asks another that answers.

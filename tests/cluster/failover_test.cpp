@@ -340,6 +340,13 @@ TEST_F(cut_off_test, AHolderCutOffFromEtcdPausesAndItsNodesJoinTheNewHolder) {
   waiter.join();
   ASSERT_TRUE(waited && waited->ok()) << (waited ? waited->error().to_string() : "no answer");
   EXPECT_EQ((*waited)->output, "rested");
+  // A deploy sent to the paused holder (the first of the list, which still
+  // answers) is done by the new one.
+  auto d = client::connect(coordinators());
+  ASSERT_TRUE(d.ok()) << d.error().to_string();
+  auto deployed = d->deploy(cluster_apps + "chain_spread.yaml");
+  ASSERT_TRUE(deployed.ok()) << deployed.error().to_string();
+  EXPECT_EQ(deployed->rfind("chain v2", 0), 0u) << *deployed;
 
   link_.heal();  // it learns its lease is gone, and stands by behind the new holder
   wait_for(coordinator_, "fenced: ", 30s, holder_said);
