@@ -52,6 +52,7 @@ struct warden_state {
   static inline const char* name = "trail.lease-warden";
 
   ~warden_state() {
+    if (late) return;  // etcd does not answer it: the leases run out by themselves (no waiting on the way out)
     if (db && !gone) (void)db->revoke_lease(claim.lease);  // hand over at once
     if (db && claim.member_lease) (void)db->revoke_lease(claim.member_lease);
   }
