@@ -317,6 +317,7 @@ TEST_F(cut_off_test, AHolderCutOffFromEtcdPausesAndItsNodesJoinTheNewHolder) {
   auto before = said_now();
   std::size_t holder_said = coordinator_.said.size();
   link_.cut();
+  auto cut_at = std::chrono::steady_clock::now();
   // Its lease runs out by its own clock before etcd's: it pauses first, then the standby claims.
   wait_for(coordinator_, "paused (its lease on the shards may have run out", 30s, holder_said);
   auto paused_status = client_->status_json();  // it still answers, and says why it does not act
@@ -334,6 +335,8 @@ TEST_F(cut_off_test, AHolderCutOffFromEtcdPausesAndItsNodesJoinTheNewHolder) {
     EXPECT_NE(m.said.find("may no longer hold the shards", before.at(name)), std::string::npos) << name << ":\n" << m.said;
   wait_for_nodes_listed_by(standby_address_);
   if (HasFatalFailure()) return;
+  RecordProperty("nodes_moved_ms", static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::steady_clock::now() - cut_at).count()));
   auto r = client_->invoke("chain", {"across"}, 30s);
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   EXPECT_EQ(r->output, "<ACROSS>");
