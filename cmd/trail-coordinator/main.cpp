@@ -108,7 +108,8 @@ int run(int argc, char** argv) {
   unsigned lease_seconds = 3;
   app.add_option("--lease-seconds", lease_seconds,
                  "with --etcd: the lease under which this coordinator holds the shards; a standby takes them over "
-                 "within about two lease periods of its loss")
+                 "within about two lease periods of its loss; a holder that cannot renew it pauses (no joins, "
+                 "client requests held up to 5 s) and its nodes join the coordinator that holds them")
       ->check(CLI::Range(2, 60))
       ->capture_default_str();
   app.add_option("--etcd", opts.etcd,
