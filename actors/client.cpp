@@ -14,6 +14,7 @@
 #include <sstream>
 #include <streambuf>
 
+#include "actors/core/address_list.hpp"
 #include "actors/core/manifest.hpp"
 #include "actors/net/auth.hpp"
 #include "actors/net/socket.hpp"
@@ -171,12 +172,10 @@ result<client> client::connect(const std::string& address, const key_file& key, 
 result<std::unique_ptr<client::impl>> client::open_any(const std::string& addresses, std::chrono::milliseconds timeout,
                                                        std::shared_ptr<const credentials> cred) {
   result<std::unique_ptr<impl>> last = status::invalid("no address given");
-  for (std::size_t at = 0; at <= addresses.size();) {
-    auto comma = std::min(addresses.find(',', at), addresses.size());
-    last = open(addresses.substr(at, comma - at), timeout, cred);
+  for (auto& address : core::split_list(addresses)) {
+    last = open(address, timeout, cred);
     if (last) (*last)->addresses = addresses;
     if (last || last.error().code() != errc::unavailable) return last;
-    at = comma + 1;
   }
   return last;
 }
@@ -287,15 +286,11 @@ bool paused_coordinator(const status& s) {
 // Another of the addresses than this connection's that answers, if one does.
 result<std::unique_ptr<client::impl>> client::open_other(const impl& now) {
   result<std::unique_ptr<impl>> last = status::unavailable("no other address");
-  const std::string& all = now.addresses;
-  for (std::size_t at = 0; at <= all.size();) {
-    auto comma = std::min(all.find(',', at), all.size());
-    std::string address = all.substr(at, comma - at);
-    at = comma + 1;
+  for (auto& address : core::split_list(now.addresses)) {
     if (address == now.address) continue;
     last = open(address, now.timeout, now.cred);
     if (last) {
-      (*last)->addresses = all;
+      (*last)->addresses = now.addresses;
       (*last)->timeout = now.timeout;
       return last;
     }
@@ -310,10 +305,13 @@ result<schema::client_reply> client::ask_moving(const schema::client_request& q)
     if (r || !paused_coordinator(r.error()) || impl_->addresses.find(',') == std::string::npos ||
         std::chrono::steady_clock::now() >= deadline)
       return r;
-    // A paused coordinator did not do it: another that answers may.
-    if (auto other = open_other(*impl_)) impl_ = std::move(*other);
-    else ::poll(nullptr, 0, 200);
+    look_elsewhere();  // a paused coordinator did not do it: another that answers may
   }
+}
+
+void client::look_elsewhere() {
+  if (auto other = open_other(*impl_)) impl_ = std::move(*other);
+  else ::poll(nullptr, 0, 200);  // none yet: this one again in a moment
 }
 
 result<invocation_result> client::ask_session(const schema::client_request& q, std::chrono::milliseconds wait,
@@ -328,8 +326,7 @@ result<invocation_result> client::ask_session(const schema::client_request& q, s
       // It may no longer hold the shards: ask another that answers (standbys
       // do not), or this one again in a moment. The request id makes asking
       // twice safe.
-      if (auto other = open_other(*impl_)) impl_ = std::move(*other);
-      else ::poll(nullptr, 0, 200);
+      look_elsewhere();
       continue;
     }
     // The connection broke: a standby may be taking over. Connect again and ask again.

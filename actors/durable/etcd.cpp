@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/core/address_list.hpp"
+
 namespace trail::durable {
 namespace {
 
@@ -128,18 +130,13 @@ etcd::~etcd() = default;
 
 result<etcd> etcd::open(const std::string& endpoints, std::chrono::milliseconds timeout) {
   std::vector<std::string> list;
-  std::size_t at = 0;
-  while (at <= endpoints.size()) {
-    auto comma = endpoints.find(',', at);
-    std::string one = endpoints.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+  for (auto& one : core::split_list(endpoints)) {
     if (one.rfind("http://", 0) == 0) one = one.substr(7);
     auto colon = one.rfind(':');
     if (one.empty() || colon == std::string::npos || colon == 0 || colon + 1 == one.size() ||
         one.find_first_not_of("0123456789", colon + 1) != std::string::npos)
       return status::invalid("invalid etcd endpoint '" + one + "': expected HOST:PORT[,HOST:PORT...]");
     list.push_back(one);
-    if (comma == std::string::npos) break;
-    at = comma + 1;
   }
   return etcd(std::move(list), timeout);
 }

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "actors/core/address_list.hpp"
 #include "actors/node.hpp"
 #include "shm/store.hpp"
 
@@ -105,9 +106,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (standalone) return trail::actors::run_standalone(opts);
-  for (std::size_t at = 0; at <= coordinator.size();) {  // HOST:PORT[,HOST:PORT...]
-    auto comma = std::min(coordinator.find(',', at), coordinator.size());
-    std::string one = coordinator.substr(at, comma - at);
+  for (auto& one : trail::core::split_list(coordinator)) {  // HOST:PORT[,HOST:PORT...]
     auto ccolon = one.rfind(':');
     int port = 0;
     try {
@@ -122,7 +121,6 @@ int main(int argc, char** argv) {
       return 2;
     }
     opts.coordinators.push_back(one);
-    at = comma + 1;
   }
   opts.forward_wait = std::chrono::milliseconds(forward_wait_ms);
   int code = trail::actors::run_cluster(opts);

@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 #include <trail/client.hpp>
 
+#include "actors/core/address_list.hpp"
 #include "scenario_check.hpp"
 #include "scenario_cluster.hpp"
 #include "scenario_load.hpp"
@@ -373,11 +374,8 @@ status state::arm(const std::string& node, const std::vector<std::string>& spec)
   std::vector<std::string> args{node};
   args.insert(args.end(), spec.begin(), spec.end());
   status last = status::unavailable("no coordinator answers");
-  const std::string all = cluster_->address();
-  for (std::size_t at = 0; at <= all.size();) {
-    auto comma = std::min(all.find(',', at), all.size());
-    auto c = trail::client::connect(all.substr(at, comma - at));
-    at = comma + 1;
+  for (auto& address : trail::core::split_list(cluster_->address())) {
+    auto c = trail::client::connect(address);
     if (!c) {
       last = c.error();
       continue;
@@ -746,8 +744,7 @@ void add_scenario_commands(command_table& table) {
       "examples/wordcount), a random fault every 2-5 s (kills, stops, restarts, partitions, delay,\n"
       "loss), then check. With --coordinators N (N > 1) they share an etcd, and any of them, or etcd,\n"
       "may be killed or stopped too, or a coordinator cut from etcd. The scenario is printed first; a\n"
-      "failure prints the command that\n"
-      "replays it.",
+      "failure prints the command that replays it.",
       [st](session& s, const call& c) { return st->chaos(s, c); });
 }
 

@@ -128,6 +128,8 @@ class client {
                                                 std::shared_ptr<const credentials> cred);
   // Another of the addresses given to connect() than `now`'s that answers.
   static result<std::unique_ptr<impl>> open_other(const impl& now);
+  // Moves this client to open_other(), or waits a moment if none answers.
+  void look_elsewhere();
   // Asks `q`; a coordinator that says it is paused did not act on it, so
   // `q` goes to another of the addresses that answers (within the timeout).
   result<schema::client_reply> ask_moving(const schema::client_request& q);
