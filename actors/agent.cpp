@@ -74,9 +74,9 @@ std::string reachable(const std::string& address, const std::string& seen_as) {
 }
 
 // While the coordinator joined is paused, looks at the others of the list
-// for one that answers (standbys do not listen: one that answers holds the
-// shards), from a thread of its own (each look may wait up to a second),
-// and is told which (probe_atom, address; empty: none).
+// for one that answers (standbys answer every request "standing by": one
+// that answers holds the shards), from a thread of its own (each look may
+// wait up to a second), and is told which (probe_atom, address; empty: none).
 void probe(self_ptr self) {
   auto& st = self->state;
   if (st.probing || st.restarting || st.paused.empty()) return;

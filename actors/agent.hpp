@@ -12,8 +12,8 @@
 // over as a new incarnation (node.cpp re-executes itself). So it does when
 // the coordinator says it is paused (it cannot renew its lease on the
 // shards and may no longer hold them) and another of the list answers:
-// standbys do not listen, so that one holds them. A paused coordinator
-// refuses joins, so the new incarnation joins the other.
+// standbys answer every request "standing by", so that one holds them. A
+// paused coordinator refuses joins, so the new incarnation joins the other.
 //
 // It also answers clients that reach the node's gateway (its --listen port):
 // they are told to use the coordinator. It finds the coordinator's control

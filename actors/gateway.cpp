@@ -291,6 +291,8 @@ void handle(self_ptr self, std::uint64_t conn, request& q) {
   auto& front = st.opts.front;
   using k = request::kind;
   auto rid = q.id;
+  if (!st.opts.standing_by.empty())
+    return send_reply(self, conn, error_reply(rid, status::unavailable(st.opts.standing_by)));
   if (!authenticated(self, conn, q)) return;
   // The front is a local actor that always answers (sessions end by their
   // deadlines): no timeout, so no timer on CAF's clock thread per request.
@@ -493,6 +495,12 @@ caf::behavior gateway_actor(self_ptr self, gateway_options opts, int listener_fd
   return {
       [=](accept_atom) { on_acceptable(self); },
       [=](io_atom, std::uint64_t id, std::uint32_t events) { on_io(self, id, events); },
+      [=](standby_atom, std::string& why) { self->state.opts.standing_by = std::move(why); },
+      [=](serve_atom, caf::actor& front, std::string& control, std::string& control_wire) {
+        auto& o = self->state.opts;
+        o.front = std::move(front), o.control = std::move(control), o.control_wire = std::move(control_wire);
+        o.standing_by.clear();
+      },
   };
 }
 

@@ -48,7 +48,17 @@ struct gateway_options {
   // With TLS (--tls-cert/--tls-key), every connection is TLS, its handshake
   // before anything else; one that does not speak it is closed.
   std::shared_ptr<net::tls_context> tls;
+  // Not empty: a coordinator that does not hold the shards (yet). Every
+  // request, hello too, is answered unavailable with this text, so clients
+  // and joining nodes move on to another address at once and say why.
+  std::string standing_by;
 };
+
+// To a gateway: (standby_atom, why) changes what it answers while standing
+// by; (serve_atom, front, control, control_wire) makes it serve `front`
+// from now on (a coordinator that holds the shards).
+using standby_atom = caf::atom_constant<caf::atom("tgwstandby")>;
+using serve_atom = caf::atom_constant<caf::atom("tgwserve")>;
 
 // Listens on opts.host:opts.port and spawns the gateway on `loop`. Returns
 // it and the port it listens on. Errors: unavailable (cannot bind).

@@ -127,13 +127,18 @@ caf::behavior warden(warden_ptr self, durable::etcd db, durable::etcd listing, s
 std::string member_identity(const std::string& who) { return who + " pid " + std::to_string(::getpid()); }
 
 result<shard_claim> claim_shards(const std::string& endpoints, std::chrono::seconds ttl, const std::string& who,
-                                 const std::function<bool(std::chrono::milliseconds)>& wait, bool known_etcd) {
+                                 const std::function<bool(std::chrono::milliseconds)>& wait, bool known_etcd,
+                                 const std::function<void(const std::string&)>& standing_by) {
   auto db = durable::etcd::open(endpoints);
   if (!db) return db.error();
   const auto look_again = std::chrono::duration_cast<std::chrono::milliseconds>(ttl) / 3;
   std::string said;     // the holder last named
   bool reached = known_etcd;  // etcd answered once: later outages are waited out
   std::int64_t member_lease = 0;
+  auto tell = [&](const std::string& what) {
+    say(what);
+    if (standing_by) standing_by(what);
+  };
   auto stopped = [&] {
     if (member_lease) (void)db->revoke_lease(member_lease);
     return status::unavailable(stopped_standing_by);
@@ -143,7 +148,7 @@ result<shard_claim> claim_shards(const std::string& endpoints, std::chrono::seco
     if (held) stay_listed(*db, ttl, who, member_lease);
     if (!held && !reached) return held.error();
     if (!held) {
-      if (said != held.error().message()) say("standing by: " + (said = held.error().message()));
+      if (said != held.error().message()) tell("standing by: " + (said = held.error().message()));
       if (wait(look_again)) return stopped();
       continue;
     }
@@ -166,7 +171,7 @@ result<shard_claim> claim_shards(const std::string& endpoints, std::chrono::seco
     }
     if (*held && (*held)->value != said) {
       said = (*held)->value;
-      say("standing by: " + said + " holds the shards");
+      tell("standing by: " + said + " holds the shards");
     }
     if (wait(look_again)) return stopped();
   }

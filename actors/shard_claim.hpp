@@ -56,8 +56,10 @@ inline constexpr const char* stopped_standing_by = "stopped while standing by";
 // at the first look; once it answered, outages are waited out). A
 // coordinator starting over after it was fenced passes `known_etcd`: etcd
 // answered its predecessor, so an outage now is waited out from the start.
+// `standing_by` is told each time what it says changes ("standing by: ...").
 result<shard_claim> claim_shards(const std::string& etcd, std::chrono::seconds ttl, const std::string& who,
-                                 const std::function<bool(std::chrono::milliseconds)>& wait, bool known_etcd = false);
+                                 const std::function<bool(std::chrono::milliseconds)>& wait, bool known_etcd = false,
+                                 const std::function<void(const std::string&)>& standing_by = nullptr);
 
 // Renews the claim's lease for as long as it lives (a detached actor); calls
 // `fenced(why)` once when etcd says the lease is gone (it ran out: this

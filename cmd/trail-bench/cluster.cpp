@@ -132,7 +132,7 @@ class cluster_process {
     if (!e) return status(e.error().code(), "cannot start etcd (Debian's etcd-server): " + e.error().message());
     etcd_ = std::move(*e);
     if (status s = durable::await_etcd(etcd_at, std::chrono::seconds(20)); !s.ok()) return s;
-    // All ports at once: a standby binds its port only once it takes over.
+    // All ports at once: each coordinator is given its own.
     auto ports = durable::free_loopback_ports(static_cast<std::size_t>(n));
     for (int i = 0; i < n; ++i) {
       std::string at = "127.0.0.1:" + std::to_string(ports[static_cast<std::size_t>(i)]);

@@ -19,7 +19,6 @@
 #include "actors/loop.hpp"
 #include "actors/metrics.hpp"
 #include "actors/metrics_server.hpp"
-#include "actors/net/socket.hpp"
 #include "actors/shard_claim.hpp"
 #include "actors/types.hpp"
 
@@ -93,8 +92,9 @@ int run(int argc, char** argv) {
   std::uint32_t timeout_ms = 1000, wait_ms = 10000;
   std::string metrics;
   CLI::App app{"trail-coordinator: the coordinator of a trail cluster (sharded; nodes join it, clients connect to it)"};
-  app.add_option("--listen", listen, "HOST:PORT for nodes and clients (port 0: any free port; with --etcd it is picked at start and "
-                 "not held while standing by, so give standbys fixed ports)")->capture_default_str();
+  app.add_option("--listen", listen, "HOST:PORT for nodes and clients (port 0: any free port, kept when it starts over); "
+                 "with --etcd a standby listens there too and answers every request 'standing by' (naming the holder)")
+      ->capture_default_str();
   app.add_option("--shards", opts.shards, "coordinator shards; each owns a disjoint set of apps")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
@@ -180,20 +180,6 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "trail-coordinator: --listen: invalid address '%s': expected HOST:PORT\n", listen.c_str());
     return 2;
   }
-  if (port == 0 && !opts.etcd.empty()) {
-    // With etcd this coordinator names itself by its address (in its claim
-    // and in the list of coordinators) before it listens: pick the free
-    // port now. (A standby on port 0 cannot be found; give it a fixed one.)
-    auto probe = trail::net::listen_on(host, 0);
-    if (!probe) {
-      std::fprintf(stderr, "trail-coordinator: cannot listen on %s: %s\n", listen.c_str(), probe.error().message().c_str());
-      return 1;
-    }
-    std::string at = probe->local_address();
-    port = static_cast<std::uint16_t>(std::stoi(at.substr(at.rfind(':') + 1)));
-    listen = host + ":" + std::to_string(port);
-    picked_listen = listen;
-  }
   dir_guard state{opts.state_dir, opts.state_dir.empty()};
   if (state.owned) {
     trail::actors::remove_dead_temp_dirs("trail-coordinator-");  // left by SIGKILLed predecessors
@@ -201,6 +187,7 @@ int run(int argc, char** argv) {
     opts.state_dir = state.dir;
   }
 
+  // Blocked before any thread starts: every thread inherits it.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
@@ -208,60 +195,89 @@ int run(int argc, char** argv) {
   sigaddset(&signals, SIGUSR1);  // fenced: start over as a standby
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  // With etcd, the shards belong to the coordinator holding their claim:
-  // wait for it (standing by while another holds it).
-  std::optional<trail::actors::shard_claim> claim;
-  const bool started_over = std::getenv(started_over_env) != nullptr;
-  ::unsetenv(started_over_env);
-  if (!opts.etcd.empty()) {
-    auto c = trail::actors::claim_shards(opts.etcd, std::chrono::seconds(lease_seconds), listen,
-                                         [&](std::chrono::milliseconds d) {
-                                           timespec ts{d.count() / 1000, (d.count() % 1000) * 1000000};
-                                           // (SIGUSR1: a fenced predecessor's late word; not a reason to stop)
-                                           int sig = sigtimedwait(&signals, nullptr, &ts);
-                                           return sig == SIGINT || sig == SIGTERM;
-                                         },
-                                         started_over);
-    if (!c && c.error().message() == trail::actors::stopped_standing_by) return 0;  // SIGTERM, say
-    if (!c) {
-      std::fprintf(stderr, "trail-coordinator: cannot claim the shards in etcd at %s: %s\n", opts.etcd.c_str(),
-                   c.error().message().c_str());
-      return 1;
-    }
-    claim = std::move(*c);
-    std::printf("trail-coordinator: holds the shards as %s\n", claim->identity.c_str());
-    std::fflush(stdout);
-    opts.claim = claim->identity;
-    // Once: the lease warden and the keeper may both learn it, and a second
-    // signal must not reach the standby this process becomes.
-    opts.fenced = [](const std::string& why) {
-      static std::atomic<bool> said{false};
-      if (said.exchange(true)) return;
-      trail::actors::log_line("trail-coordinator: fenced: " + why + "; starting over as a standby");
-      ::kill(::getpid(), SIGUSR1);
-    };
-  }
-
   caf::actor_system_config cfg;
   trail::actors::configure(cfg);
   cfg.load<caf::io::middleman>();
   caf::actor_system sys{cfg};
-  // Clients and joining nodes talk to the gateway on --listen; nodes then
-  // join over CAF on a control port of the coordinator's choosing, which
-  // the gateway tells them.
   trail::actors::node_loop loop(sys);
   loop.start();
+  // Clients and joining nodes talk to the gateway on --listen. It listens
+  // from the start: until this process holds the shards it answers every
+  // request "standing by" (so clients and nodes move on to the coordinator
+  // that holds them, and say why); then it serves the front, and tells
+  // joining nodes the control port (CAF) they join on.
+  trail::actors::gateway_options go;
+  go.host = host;
+  go.port = port;
+  go.keys = keys;
+  go.tls = tls->server;
+  go.standing_by = "trail-coordinator at " + listen + " is starting";
+  auto gateway = trail::actors::spawn_gateway(loop, go);
   caf::actor warden;  // renews the claim's lease
+  caf::actor front, keeper, metrics_server;
+  std::unique_ptr<trail::actors::control_gate> gate;
+  int code = 0;
+  bool restart = false;
+  std::optional<trail::actors::shard_claim> claim;
+  if (!gateway) {
+    std::fprintf(stderr, "trail-coordinator: %s\n", gateway.error().message().c_str());
+    code = 1;
+  } else if (port == 0) {
+    port = gateway->second;
+    listen = host + ":" + std::to_string(port);
+    if (!opts.etcd.empty()) picked_listen = listen;  // (kept when it starts over: the others list it there)
+  }
+
+  // With etcd, the shards belong to the coordinator holding their claim:
+  // wait for it (standing by while another holds it).
+  const bool started_over = std::getenv(started_over_env) != nullptr;
+  ::unsetenv(started_over_env);
+  if (gateway && !opts.etcd.empty()) {
+    caf::actor gw = gateway->first;
+    std::string me = listen;
+    auto c = trail::actors::claim_shards(
+        opts.etcd, std::chrono::seconds(lease_seconds), listen,
+        [&](std::chrono::milliseconds d) {
+          timespec ts{d.count() / 1000, (d.count() % 1000) * 1000000};
+          // (SIGUSR1: a fenced predecessor's late word; not a reason to stop)
+          int sig = sigtimedwait(&signals, nullptr, &ts);
+          return sig == SIGINT || sig == SIGTERM;
+        },
+        started_over,
+        [gw, me](const std::string& what) {
+          caf::anon_send(gw, trail::actors::standby_atom::value, "trail-coordinator at " + me + " is " + what);
+        });
+    if (!c && c.error().message() != trail::actors::stopped_standing_by) {  // (stopped: SIGTERM, say)
+      std::fprintf(stderr, "trail-coordinator: cannot claim the shards in etcd at %s: %s\n", opts.etcd.c_str(),
+                   c.error().message().c_str());
+      code = 1;
+    }
+    if (c) {
+      claim = std::move(*c);
+      std::printf("trail-coordinator: holds the shards as %s\n", claim->identity.c_str());
+      std::fflush(stdout);
+      opts.claim = claim->identity;
+      // Once: the lease warden and the keeper may both learn it, and a second
+      // signal must not reach the standby this process becomes.
+      opts.fenced = [](const std::string& why) {
+        static std::atomic<bool> said{false};
+        if (said.exchange(true)) return;
+        trail::actors::log_line("trail-coordinator: fenced: " + why + "; starting over as a standby");
+        ::kill(::getpid(), SIGUSR1);
+      };
+    }
+  }
+
+  const bool serve = gateway && (opts.etcd.empty() || claim);
   if (claim) warden = trail::actors::spawn_lease_warden(sys, *claim, opts.fenced);
-  auto coordinator = trail::actors::spawn_coordinator(loop, host, opts);
-  caf::actor front = coordinator ? coordinator->front : caf::actor{};
-  caf::actor keeper = coordinator ? coordinator->keeper : caf::actor{};
+  auto coordinator = serve ? trail::actors::spawn_coordinator(loop, host, opts)
+                           : trail::result<trail::actors::coordinator_handles>(trail::status::unavailable("not serving"));
+  if (coordinator) front = coordinator->front, keeper = coordinator->keeper;
   if (warden && front) caf::anon_send(warden, front);  // told who else is listed in etcd
   // Nodes join over CAF on a control port. With a secret or TLS it is a
   // gate (control_gate.hpp) that admits only peers proving they hold the
   // secret, and carries BASP through TLS.
   caf::expected<std::uint16_t> control{caf::sec::runtime_error};
-  std::unique_ptr<trail::actors::control_gate> gate;
   if (front && (keys || opts.members.tls)) {
     auto g = trail::actors::control_gate::start(sys, front, host, opts.members);
     if (g) {
@@ -273,20 +289,13 @@ int run(int argc, char** argv) {
   } else if (front) {
     control = sys.middleman().publish(front, 0, host.c_str(), true);
   }
-  trail::result<std::pair<caf::actor, std::uint16_t>> gateway = trail::status::unavailable("no control port");
+  trail::status listening = trail::status::unavailable("no control port");
   if (control) {
-    trail::actors::gateway_options go;
-    go.host = host;
-    go.port = port;
-    go.front = front;
-    go.control = host + ":" + std::to_string(*control);
-    go.control_wire = coordinator->control_wire;
-    go.keys = keys;
-    go.tls = tls->server;
-    gateway = trail::actors::spawn_gateway(loop, go);
+    caf::anon_send(gateway->first, trail::actors::serve_atom::value, front, host + ":" + std::to_string(*control),
+                   coordinator->control_wire);
+    listening = {};
   }
-  caf::actor metrics_server;
-  if (gateway && !metrics.empty()) {  // the front's status, as Prometheus text
+  if (listening.ok() && !metrics.empty()) {  // the front's status, as Prometheus text
     mo.source = front;
     mo.render = [](const nlohmann::json& status) { return trail::metrics::render_coordinator(status); };
     auto m = trail::actors::spawn_metrics_server(loop, std::move(mo));
@@ -294,12 +303,9 @@ int run(int argc, char** argv) {
       metrics_server = m->first;
       std::printf("trail-coordinator: metrics on %s\n", m->second.c_str());
     } else {
-      caf::anon_send_exit(gateway->first, caf::exit_reason::user_shutdown);
-      gateway = m.error();
+      listening = m.error();
     }
   }
-  int code = 0;
-  bool restart = false;
   // Fenced while starting (its restore refused, say): start over, as when fenced later.
   auto fenced_already = [&] {
     sigset_t usr1;
@@ -308,16 +314,18 @@ int run(int argc, char** argv) {
     timespec now{0, 0};
     return sigtimedwait(&usr1, nullptr, &now) == SIGUSR1;
   };
-  if ((!control || !gateway) && claim && fenced_already()) {
+  if (!serve) {
+    // (did not get as far: said why above, or stopped while standing by)
+  } else if (!listening.ok() && claim && fenced_already()) {
     restart = true;
-  } else if (!control || !gateway) {
+  } else if (!listening.ok()) {
     std::string why = !coordinator ? coordinator.error().message()
-                      : control    ? gateway.error().message()
+                      : control    ? listening.message()
                                    : sys.render(control.error());
     std::fprintf(stderr, "trail-coordinator: cannot listen on %s: %s\n", listen.c_str(), why.c_str());
     code = 1;
   } else {
-    std::printf("trail-coordinator: listening on %s:%u\n", host.c_str(), static_cast<unsigned>(gateway->second));
+    std::printf("trail-coordinator: listening on %s:%u\n", host.c_str(), static_cast<unsigned>(port));
     std::fflush(stdout);
     int sig = 0;
     sigwait(&signals, &sig);

@@ -145,7 +145,7 @@ status local_cluster::start_coordinators(std::unique_lock<std::mutex>& lock) {
   status answered = durable::await_etcd(etcd_, opts_.ready_timeout);
   lock.lock();
   if (!answered.ok()) return answered;
-  // All ports at once: a standby binds its port only once it takes over.
+  // All ports at once: each coordinator is given its own.
   auto ports = durable::free_loopback_ports(static_cast<std::size_t>(opts_.coordinators));
   for (int i = 1; i <= opts_.coordinators; ++i) {
     std::string name = i == 1 ? "coordinator" : "coordinator" + std::to_string(i);

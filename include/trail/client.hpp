@@ -56,7 +56,7 @@ class client {
  public:
   // Connects to a node or coordinator at "HOST:PORT" and checks that it
   // speaks this client's protocol. "HOST:PORT,HOST:PORT,...": the first that
-  // answers (coordinators standing by do not listen). If the server wants proof, the key comes
+  // answers (coordinators standing by answer unavailable, naming the holder). If the server wants proof, the key comes
   // from TRAIL_SECRET_FILE (the secret), else TRAIL_TOKEN_FILE (an invoke
   // token); without one that is a clear error.
   static result<client> connect(const std::string& address,

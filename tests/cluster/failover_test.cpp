@@ -40,7 +40,7 @@ class failover_test : public cluster_test {
   virtual bool with_spare() const { return false; }
 
   void SetUp() override {
-    auto ports = durable::free_loopback_ports(2);  // (a standby binds its port only once it takes over)
+    auto ports = durable::free_loopback_ports(2);
     standby_address_ = "127.0.0.1:" + std::to_string(ports[0]);
     if (with_spare()) spare_address_ = "127.0.0.1:" + std::to_string(ports[1]);
     cluster_test::SetUp();
@@ -255,11 +255,23 @@ TEST_F(failover_test, ASynchronousInvokeWhoseHolderDiesGetsTheOneSessionItStarte
   EXPECT_EQ(ended, answered) << "sessions started in etcd other than those answered";
 }
 
+// A standby listens, and answers every request (hello too) unavailable,
+// naming the holder: a client or node that asks it moves on, and says why.
+void expect_standing_by(const std::string& at, const std::string& holder) {
+  auto c = client::connect(at);
+  ASSERT_FALSE(c.ok()) << "a standby at " << at << " served a client";
+  EXPECT_EQ(c.error().code(), errc::unavailable) << c.error().to_string();
+  EXPECT_NE(c.error().message().find("trail-coordinator at " + at + " is standing by: " + holder), std::string::npos)
+      << c.error().to_string();
+  EXPECT_NE(c.error().message().find("holds the shards"), std::string::npos) << c.error().to_string();
+}
+
 TEST_F(failover_test, AStoppedHolderIsFencedAndStandsByUntilItClaimsAfresh) {
   deploy("chain_spread.yaml");
   wait_until_held("chain", 3);
   wait_for_listed({{address_, true}, {standby_address_, false}});  // the standby is listed too
   if (HasFatalFailure()) return;
+  expect_standing_by(standby_address_, address_);
   auto before = said_now();
   coordinator_.proc.kill(SIGSTOP);
   wait_for(standby_, "holds the shards as", 30s);
@@ -273,6 +285,7 @@ TEST_F(failover_test, AStoppedHolderIsFencedAndStandsByUntilItClaimsAfresh) {
   coordinator_.proc.kill(SIGCONT);
   wait_for(coordinator_, "fenced: ", 30s, said_before);
   wait_for(coordinator_, "standing by: " + standby_address_, 30s, said_before);
+  expect_standing_by(address_, standby_address_);  // at the port it held the shards on
   auto r = client_->invoke("chain", {"still"}, 30s);
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   EXPECT_EQ(r->output, "<STILL>");
