@@ -57,7 +57,6 @@ struct gateway_options {
 // To a gateway: (standby_atom, why) changes what it answers while standing
 // by; (serve_atom, front, control, control_wire) makes it serve `front`
 // from now on (a coordinator that holds the shards).
-using standby_atom = caf::atom_constant<caf::atom("tgwstandby")>;
 using serve_atom = caf::atom_constant<caf::atom("tgwserve")>;
 
 // Listens on opts.host:opts.port and spawns the gateway on `loop`. Returns

@@ -308,6 +308,12 @@ std::string render_coordinator(const json& status) {
     x.gauge("trail_coordinator_paused",
             "1 while this coordinator cannot renew its lease on the shards and may no longer hold them.",
             status["coordinator"].contains("paused") ? 1.0 : 0.0);
+  if (status.contains("coordinator") &&
+      (status["coordinator"].contains("holds_shards_as") || status["coordinator"].contains("standing_by")))
+    x.gauge("trail_coordinator_holds_shards",
+            "With etcd: 1 while this coordinator holds the shards, 0 while it stands by (a sum of 0 over the "
+            "coordinators: nobody does).",
+            status["coordinator"].contains("holds_shards_as") ? 1.0 : 0.0);
   x.family("trail_shard_sessions_in_flight", "Sessions each shard follows that have not ended.", metric_type::gauge);
   shard_samples(x, shards, "trail_shard_sessions_in_flight", "/sessions/in_flight");
   x.family("trail_shard_sessions_waiting", "Sessions waiting for a node that can run their app.", metric_type::gauge);

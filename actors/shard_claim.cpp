@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include "actors/cluster_types.hpp"
 #include "actors/core/lease_clock.hpp"
 #include "actors/types.hpp"
@@ -122,7 +124,28 @@ caf::behavior warden(warden_ptr self, durable::etcd db, durable::etcd listing, s
   return {[=](renew_atom) { renew(self); }, [=](const caf::actor& tell) { self->state.tell = tell; }};
 }
 
+struct standby_status_state {
+  std::string why;
+  static inline const char* name = "trail.standby-status";
+};
+
+caf::behavior standby_status(caf::stateful_actor<standby_status_state>* self, std::string why) {
+  self->state.why = std::move(why);
+  return {
+      [=](status_atom) {
+        nlohmann::json j{{"coordinator", {{"pid", ::getpid()}, {"standing_by", self->state.why}}},
+                         {"nodes", nlohmann::json::array()}};
+        return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      },
+      [=](standby_atom, std::string& why) { self->state.why = std::move(why); },
+  };
+}
+
 }  // namespace
+
+caf::actor spawn_standby_status(caf::actor_system& sys, std::string why) {
+  return sys.spawn(standby_status, std::move(why));
+}
 
 std::string member_identity(const std::string& who) { return who + " pid " + std::to_string(::getpid()); }
 

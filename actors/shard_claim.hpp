@@ -70,4 +70,9 @@ result<shard_claim> claim_shards(const std::string& etcd, std::chrono::seconds t
 // each renewal who is listed: (members_atom, [identity]).
 caf::actor spawn_lease_warden(caf::actor_system& sys, shard_claim claim, std::function<void(const std::string&)> fenced);
 
+// The status of a coordinator process that does not hold the shards (yet),
+// for its metrics server: (status_atom) -> JSON {"coordinator": {"pid",
+// "standing_by": why}, "nodes": []}; (standby_atom, why) changes `why`.
+caf::actor spawn_standby_status(caf::actor_system& sys, std::string why);
+
 }  // namespace trail::actors

@@ -121,7 +121,8 @@ int run(int argc, char** argv) {
                  "(or TRAIL_SECRET_FILE; default: no authentication)");
   app.add_option("--invoke-token-file", token_file,
                  "a second key, for clients that may only invoke and read (created when missing; needs --secret-file)");
-  app.add_option("--metrics", metrics, "HOST:PORT to serve Prometheus metrics on (GET /metrics); port 0: any free port");
+  app.add_option("--metrics", metrics, "HOST:PORT to serve Prometheus metrics on (GET /metrics; a standby serves them "
+                 "too, trail_coordinator_holds_shards 0); port 0: any free port");
   std::string tls_cert, tls_key;
   app.add_option("--tls-cert", tls_cert, "PEM certificate chain: clients and nodes reach it over TLS (or "
                                          "TRAIL_TLS_CERT; scripts/tls-certs makes one); needs --tls-ca too");
@@ -215,6 +216,8 @@ int run(int argc, char** argv) {
   auto gateway = trail::actors::spawn_gateway(loop, go);
   caf::actor warden;  // renews the claim's lease
   caf::actor front, keeper, metrics_server;
+  // Its metrics are served from the start too: a standby's say it holds no shards.
+  caf::actor standby_status = trail::actors::spawn_standby_status(sys, go.standing_by);
   std::unique_ptr<trail::actors::control_gate> gate;
   int code = 0;
   bool restart = false;
@@ -227,12 +230,25 @@ int run(int argc, char** argv) {
     listen = host + ":" + std::to_string(port);
     if (!opts.etcd.empty()) picked_listen = listen;  // (kept when it starts over: the others list it there)
   }
+  if (gateway && !metrics.empty()) {
+    mo.source = standby_status;  // (the front's status once it serves)
+    mo.render = [](const nlohmann::json& status) { return trail::metrics::render_coordinator(status); };
+    auto m = trail::actors::spawn_metrics_server(loop, std::move(mo));
+    if (m) {
+      metrics_server = m->first;
+      std::printf("trail-coordinator: metrics on %s\n", m->second.c_str());
+      std::fflush(stdout);
+    } else {
+      std::fprintf(stderr, "trail-coordinator: %s\n", m.error().message().c_str());
+      code = 1;
+    }
+  }
 
   // With etcd, the shards belong to the coordinator holding their claim:
   // wait for it (standing by while another holds it).
   const bool started_over = std::getenv(started_over_env) != nullptr;
   ::unsetenv(started_over_env);
-  if (gateway && !opts.etcd.empty()) {
+  if (code == 0 && !opts.etcd.empty()) {
     caf::actor gw = gateway->first;
     std::string me = listen;
     auto c = trail::actors::claim_shards(
@@ -244,8 +260,10 @@ int run(int argc, char** argv) {
           return sig == SIGINT || sig == SIGTERM;
         },
         started_over,
-        [gw, me](const std::string& what) {
-          caf::anon_send(gw, trail::actors::standby_atom::value, "trail-coordinator at " + me + " is " + what);
+        [gw, me, standby_status](const std::string& what) {
+          std::string said = "trail-coordinator at " + me + " is " + what;
+          caf::anon_send(gw, trail::actors::standby_atom::value, said);
+          caf::anon_send(standby_status, trail::actors::standby_atom::value, said);
         });
     if (!c && c.error().message() != trail::actors::stopped_standing_by) {  // (stopped: SIGTERM, say)
       std::fprintf(stderr, "trail-coordinator: cannot claim the shards in etcd at %s: %s\n", opts.etcd.c_str(),
@@ -268,7 +286,7 @@ int run(int argc, char** argv) {
     }
   }
 
-  const bool serve = gateway && (opts.etcd.empty() || claim);
+  const bool serve = code == 0 && (opts.etcd.empty() || claim);
   if (claim) warden = trail::actors::spawn_lease_warden(sys, *claim, opts.fenced);
   auto coordinator = serve ? trail::actors::spawn_coordinator(loop, host, opts)
                            : trail::result<trail::actors::coordinator_handles>(trail::status::unavailable("not serving"));
@@ -289,22 +307,10 @@ int run(int argc, char** argv) {
   } else if (front) {
     control = sys.middleman().publish(front, 0, host.c_str(), true);
   }
-  trail::status listening = trail::status::unavailable("no control port");
   if (control) {
     caf::anon_send(gateway->first, trail::actors::serve_atom::value, front, host + ":" + std::to_string(*control),
                    coordinator->control_wire);
-    listening = {};
-  }
-  if (listening.ok() && !metrics.empty()) {  // the front's status, as Prometheus text
-    mo.source = front;
-    mo.render = [](const nlohmann::json& status) { return trail::metrics::render_coordinator(status); };
-    auto m = trail::actors::spawn_metrics_server(loop, std::move(mo));
-    if (m) {
-      metrics_server = m->first;
-      std::printf("trail-coordinator: metrics on %s\n", m->second.c_str());
-    } else {
-      listening = m.error();
-    }
+    if (metrics_server) caf::anon_send(metrics_server, trail::actors::source_atom::value, front);
   }
   // Fenced while starting (its restore refused, say): start over, as when fenced later.
   auto fenced_already = [&] {
@@ -316,12 +322,10 @@ int run(int argc, char** argv) {
   };
   if (!serve) {
     // (did not get as far: said why above, or stopped while standing by)
-  } else if (!listening.ok() && claim && fenced_already()) {
+  } else if (!control && claim && fenced_already()) {
     restart = true;
-  } else if (!listening.ok()) {
-    std::string why = !coordinator ? coordinator.error().message()
-                      : control    ? listening.message()
-                                   : sys.render(control.error());
+  } else if (!control) {
+    std::string why = !coordinator ? coordinator.error().message() : sys.render(control.error());
     std::fprintf(stderr, "trail-coordinator: cannot listen on %s: %s\n", listen.c_str(), why.c_str());
     code = 1;
   } else {
@@ -334,6 +338,7 @@ int run(int argc, char** argv) {
   }
   if (gateway) caf::anon_send_exit(gateway->first, caf::exit_reason::user_shutdown);
   if (metrics_server) caf::anon_send_exit(metrics_server, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(standby_status, caf::exit_reason::user_shutdown);
   gate.reset();
   if (front) caf::anon_send_exit(front, caf::exit_reason::user_shutdown);
   front = nullptr;

@@ -259,6 +259,7 @@ TEST(Render, CoordinatorExportsNodesAndShards) {
   EXPECT_EQ(p->value("trail_shard_placements_total", {{"shard", "0"}, {"kind", "forwarded"}}), 4);
   EXPECT_FALSE(p->value("trail_coordinator_etcd_writes_kept_back")) << "no etcd, no etcd metrics";
   EXPECT_FALSE(p->value("trail_coordinator_paused")) << "no etcd, no lease to pause on";
+  EXPECT_FALSE(p->value("trail_coordinator_holds_shards")) << "no etcd, no claim to hold";
 }
 
 TEST(Render, CoordinatorWithEtcdExportsHowItsWritesFare) {
@@ -275,6 +276,22 @@ TEST(Render, CoordinatorWithEtcdExportsHowItsWritesFare) {
   auto paused = testing::parse_prometheus(render_coordinator(status));
   ASSERT_TRUE(paused.ok()) << paused.error().to_string();
   EXPECT_EQ(paused->value("trail_coordinator_paused"), 1);
+  EXPECT_FALSE(paused->value("trail_coordinator_holds_shards")) << "no claim in this status";
+  status["coordinator"]["holds_shards_as"] = "127.0.0.1:7400 pid 811 lease 7";
+  auto holds = testing::parse_prometheus(render_coordinator(status));
+  ASSERT_TRUE(holds.ok()) << holds.error().to_string();
+  EXPECT_EQ(holds->value("trail_coordinator_holds_shards"), 1);
+}
+
+TEST(Render, AStandingByCoordinatorSaysItHoldsNoShards) {
+  auto status = nlohmann::json::parse(R"({
+    "coordinator": {"pid": 812, "standing_by": "standing by: 127.0.0.1:7400 pid 811 lease 7 holds the shards"},
+    "nodes": []})");
+  auto p = testing::parse_prometheus(render_coordinator(status));
+  ASSERT_TRUE(p.ok()) << p.error().to_string();
+  EXPECT_EQ(p->value("trail_coordinator_holds_shards"), 0);
+  EXPECT_EQ(p->value("trail_nodes_live"), 0);
+  EXPECT_FALSE(p->value("trail_coordinator_shards")) << "a standby has no shards";
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 //   it for a session gets that session from the new holder. Healed, the old
 //   holder is fenced and stands by.
 #include "../support/etcd_member.hpp"
+#include "../support/prometheus.hpp"
 #include "../support/tcp_capture.hpp"
 #include "../cmd/node_fixture.hpp"  // run_program
 #include "cluster_fixture.hpp"
@@ -63,7 +64,7 @@ class failover_test : public cluster_test {
     cluster_test::TearDown();
   }
   std::vector<std::string> coordinator_extra() const override {
-    return {"--etcd", etcd_.endpoint(), "--lease-seconds", std::to_string(lease.count())};
+    return {"--etcd", etcd_.endpoint(), "--lease-seconds", std::to_string(lease.count()), "--metrics", "127.0.0.1:0"};
   }
   std::string coordinators() const override {
     return address_ + "," + standby_address_ + (with_spare() ? "," + spare_address_ : "");
@@ -255,6 +256,18 @@ TEST_F(failover_test, ASynchronousInvokeWhoseHolderDiesGetsTheOneSessionItStarte
   EXPECT_EQ(ended, answered) << "sessions started in etcd other than those answered";
 }
 
+// What trail_coordinator_holds_shards of `m` says, at the metrics address it
+// last said (a coordinator that starts over serves them at a new port).
+std::optional<double> holds_shards(const member& m) {
+  auto at = m.said.rfind("metrics on ");
+  if (at == std::string::npos) return std::nullopt;
+  at += 11;
+  auto r = http_request(m.said.substr(at, m.said.find('\n', at) - at), "GET", "/metrics");
+  if (!r.ok() || r->code != 200) return std::nullopt;
+  auto p = parse_prometheus(r->body);
+  return p.ok() ? p->value("trail_coordinator_holds_shards") : std::nullopt;
+}
+
 // A standby listens, and answers every request (hello too) unavailable,
 // naming the holder: a client or node that asks it moves on, and says why.
 void expect_standing_by(const std::string& at, const std::string& holder) {
@@ -272,6 +285,8 @@ TEST_F(failover_test, AStoppedHolderIsFencedAndStandsByUntilItClaimsAfresh) {
   wait_for_listed({{address_, true}, {standby_address_, false}});  // the standby is listed too
   if (HasFatalFailure()) return;
   expect_standing_by(standby_address_, address_);
+  EXPECT_EQ(holds_shards(coordinator_), 1.0);
+  EXPECT_EQ(holds_shards(standby_), 0.0) << "a standby serves its metrics too";
   auto before = said_now();
   coordinator_.proc.kill(SIGSTOP);
   wait_for(standby_, "holds the shards as", 30s);
@@ -286,6 +301,8 @@ TEST_F(failover_test, AStoppedHolderIsFencedAndStandsByUntilItClaimsAfresh) {
   wait_for(coordinator_, "fenced: ", 30s, said_before);
   wait_for(coordinator_, "standing by: " + standby_address_, 30s, said_before);
   expect_standing_by(address_, standby_address_);  // at the port it held the shards on
+  EXPECT_EQ(holds_shards(standby_), 1.0) << "the same metrics server, the front's status now";
+  EXPECT_EQ(holds_shards(coordinator_), 0.0) << "started over: stands by";
   auto r = client_->invoke("chain", {"still"}, 30s);
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   EXPECT_EQ(r->output, "<STILL>");
