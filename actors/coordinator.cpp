@@ -52,6 +52,10 @@ struct front_state {
     std::function<void(caf::response_promise&)> go;
   };
   std::vector<held_request> held;
+  // Since when it has had no live node, after it had some (zero: it has
+  // nodes, or never had any); and whether it stepped down for that.
+  clock::time_point alone_since;
+  bool stepped_down = false;
   static inline const char* name = "trail.coordinator";
 };
 
@@ -146,7 +150,26 @@ void on_deaths(self_ptr self) {
     for (auto& s : st.shards) self->send(s, down_atom::value, d.node);
     for (auto& [n, rec] : st.nodes) self->send(rec.agent, down_atom::value, d.node);
     self->send(st.wire, down_atom::value, d.node);
+    if (st.nodes.empty()) st.alone_since = now;
   }
+}
+
+// A holder that lost every node it had, for step_down_after, while another
+// coordinator is listed: it may be cut off from them while they reach the
+// other, so it leaves the shards to it (opts.step_down; see coordinator.hpp).
+void maybe_step_down(self_ptr self, clock::time_point now) {
+  auto& st = self->state;
+  if (!st.opts.step_down || st.stepped_down || !st.paused.empty() || st.alone_since == clock::time_point{} ||
+      now - st.alone_since < st.opts.step_down_after)
+    return;
+  std::string other;  // (listed as "<address> pid N"; the claim is "<address> pid N lease L")
+  for (auto& c : st.coordinators)
+    if (!st.opts.claim.starts_with(c + " ")) other = c;
+  if (other.empty()) return;
+  st.stepped_down = true;
+  auto alone = std::chrono::duration_cast<std::chrono::milliseconds>(now - st.alone_since).count();
+  st.opts.step_down("it has had no node for " + std::to_string(alone) + " ms, and " + other +
+                    " is listed, which they may reach");
 }
 
 caf::result<std::uint64_t> join(self_ptr self, std::uint32_t protocol, const std::string& name, std::uint64_t incarnation,
@@ -173,6 +196,7 @@ caf::result<std::uint64_t> join(self_ptr self, std::uint32_t protocol, const std
       self->send(agent, peer_atom::value, n, other.name, other.scheduler, other.data, other.wire, false);
     }
     st.nodes.emplace(*id, rec);
+    st.alone_since = {};
     self->send(st.wire, peer_atom::value, *id, wire);
     for (auto& s : st.shards) self->send(s, peer_atom::value, *id, name, scheduler, registry, executors, client);
     log_line("node " + name + " joined as #" + std::to_string(*id) + " (" + wire + ")");
@@ -247,6 +271,7 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
   return {
       [=](tick_atom_t) {
         on_deaths(self);
+        maybe_step_down(self, clock::now());
         if (!self->state.held.empty()) release_held(self, clock::now());
         self->delayed_send(self, tick_every, tick_atom_t::value);
       },

@@ -48,6 +48,12 @@ struct coordinator_options {
   // called once when one is refused because it no longer does.
   std::string claim;
   std::function<void(const std::string&)> fenced;
+  // With etcd: a holder that had nodes and has had none for
+  // `step_down_after` while another coordinator is listed calls
+  // `step_down(why)` once. Cut off from its nodes, it would otherwise keep
+  // the shards from a standby they can reach (0: never).
+  std::chrono::milliseconds step_down_after{0};
+  std::function<void(const std::string&)> step_down;
 };
 
 struct coordinator_handles {

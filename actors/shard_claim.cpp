@@ -149,18 +149,19 @@ caf::actor spawn_standby_status(caf::actor_system& sys, std::string why) {
 
 std::string member_identity(const std::string& who) { return who + " pid " + std::to_string(::getpid()); }
 
-result<shard_claim> claim_shards(const std::string& endpoints, std::chrono::seconds ttl, const std::string& who,
-                                 const std::function<bool(std::chrono::milliseconds)>& wait, bool known_etcd,
-                                 const std::function<void(const std::string&)>& standing_by) {
+result<shard_claim> claim_shards(const std::string& endpoints, const std::string& who, const claim_options& o) {
   auto db = durable::etcd::open(endpoints);
   if (!db) return db.error();
+  const auto ttl = o.ttl;
+  const auto& wait = o.wait;
   const auto look_again = std::chrono::duration_cast<std::chrono::milliseconds>(ttl) / 3;
+  const auto not_before = clock::now() + o.hold_off;
   std::string said;     // the holder last named
-  bool reached = known_etcd;  // etcd answered once: later outages are waited out
+  bool reached = o.known_etcd;  // etcd answered once: later outages are waited out
   std::int64_t member_lease = 0;
   auto tell = [&](const std::string& what) {
     say(what);
-    if (standing_by) standing_by(what);
+    if (o.standing_by) o.standing_by(what);
   };
   auto stopped = [&] {
     if (member_lease) (void)db->revoke_lease(member_lease);
@@ -176,6 +177,15 @@ result<shard_claim> claim_shards(const std::string& endpoints, std::chrono::seco
       continue;
     }
     reached = true;
+    if (!*held && clock::now() < not_before) {
+      if (said != "held off") {
+        said = "held off";
+        tell("standing by: it stepped down, and leaves the shards to the others for " +
+             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(o.hold_off).count()) + " ms");
+      }
+      if (wait(look_again)) return stopped();
+      continue;
+    }
     if (!*held) {
       auto lease = db->grant_lease(ttl);
       if (!lease) {  // etcd went away in between: look again

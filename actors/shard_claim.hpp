@@ -48,18 +48,28 @@ std::string member_identity(const std::string& who);
 
 inline constexpr const char* stopped_standing_by = "stopped while standing by";
 
+struct claim_options {
+  std::chrono::seconds ttl{3};  // --lease-seconds
+  // Waits this long, and returns true to give up (a signal to stop).
+  std::function<bool(std::chrono::milliseconds)> wait;
+  // Starting over after it was fenced or stepped down: etcd answered its
+  // predecessor, so an outage now is waited out from the start.
+  bool known_etcd = false;
+  // Stepped down: it does not claim the shards before this has passed (so a
+  // standby that its lost nodes can reach takes them, not itself again).
+  std::chrono::milliseconds hold_off{0};
+  // Told each time what it says changes ("standing by: ...").
+  std::function<void(const std::string&)> standing_by;
+};
+
 // Claims the shards: returns once this process holds them. While another
 // coordinator does, says so once ("standing by: ... holds the shards") and
-// looks again every ttl/3, through `wait` (which returns true to give up:
-// a signal to stop; the result is then unavailable, stopped_standing_by). `who`: this
+// looks again every ttl/3, through `wait` (a true from it gives up: the
+// result is then unavailable, stopped_standing_by). `who`: this
 // coordinator's address, for the identity. Errors: unavailable (etcd is,
-// at the first look; once it answered, outages are waited out). A
-// coordinator starting over after it was fenced passes `known_etcd`: etcd
-// answered its predecessor, so an outage now is waited out from the start.
-// `standing_by` is told each time what it says changes ("standing by: ...").
-result<shard_claim> claim_shards(const std::string& etcd, std::chrono::seconds ttl, const std::string& who,
-                                 const std::function<bool(std::chrono::milliseconds)>& wait, bool known_etcd = false,
-                                 const std::function<void(const std::string&)>& standing_by = nullptr);
+// at the first look, unless known_etcd; once it answered, outages are
+// waited out).
+result<shard_claim> claim_shards(const std::string& etcd, const std::string& who, const claim_options& opts);
 
 // Renews the claim's lease for as long as it lives (a detached actor); calls
 // `fenced(why)` once when etcd says the lease is gone (it ran out: this

@@ -38,6 +38,9 @@ constexpr int restart_exit_code = 75;
 // Set across that exec: etcd answered the process before, so the new one
 // waits out an etcd outage instead of failing its first look.
 constexpr const char* started_over_env = "TRAIL_COORDINATOR_STARTED_OVER";
+// ... and set when it stepped down (coordinator.hpp): it holds off its claim a while.
+constexpr const char* stepped_down_env = "TRAIL_COORDINATOR_STEPPED_DOWN";
+std::atomic<bool> stepped_down{false};
 
 int run(int argc, char** argv);
 
@@ -73,6 +76,7 @@ int main(int argc, char** argv) {
     while (sigtimedwait(&fenced, nullptr, &now) == SIGUSR1) {
     }
     ::setenv(started_over_env, "1", 1);
+    if (stepped_down) ::setenv(stepped_down_env, "1", 1);
     auto args = restart_args(argc, argv);
     std::vector<char*> again;
     for (auto& a : args) again.push_back(a.data());
@@ -247,24 +251,28 @@ int run(int argc, char** argv) {
   // With etcd, the shards belong to the coordinator holding their claim:
   // wait for it (standing by while another holds it).
   const bool started_over = std::getenv(started_over_env) != nullptr;
+  const bool after_stepping_down = std::getenv(stepped_down_env) != nullptr;
   ::unsetenv(started_over_env);
+  ::unsetenv(stepped_down_env);
   if (code == 0 && !opts.etcd.empty()) {
     caf::actor gw = gateway->first;
     std::string me = listen;
-    auto c = trail::actors::claim_shards(
-        opts.etcd, std::chrono::seconds(lease_seconds), listen,
-        [&](std::chrono::milliseconds d) {
-          timespec ts{d.count() / 1000, (d.count() % 1000) * 1000000};
-          // (SIGUSR1: a fenced predecessor's late word; not a reason to stop)
-          int sig = sigtimedwait(&signals, nullptr, &ts);
-          return sig == SIGINT || sig == SIGTERM;
-        },
-        started_over,
-        [gw, me, standby_status](const std::string& what) {
-          std::string said = "trail-coordinator at " + me + " is " + what;
-          caf::anon_send(gw, trail::actors::standby_atom::value, said);
-          caf::anon_send(standby_status, trail::actors::standby_atom::value, said);
-        });
+    trail::actors::claim_options co;
+    co.ttl = std::chrono::seconds(lease_seconds);
+    co.wait = [&](std::chrono::milliseconds d) {
+      timespec ts{d.count() / 1000, (d.count() % 1000) * 1000000};
+      // (SIGUSR1: a fenced predecessor's late word; not a reason to stop)
+      int sig = sigtimedwait(&signals, nullptr, &ts);
+      return sig == SIGINT || sig == SIGTERM;
+    };
+    co.known_etcd = started_over;
+    if (after_stepping_down) co.hold_off = co.ttl;  // (a standby looks every third of it)
+    co.standing_by = [gw, me, standby_status](const std::string& what) {
+      std::string said = "trail-coordinator at " + me + " is " + what;
+      caf::anon_send(gw, trail::actors::standby_atom::value, said);
+      caf::anon_send(standby_status, trail::actors::standby_atom::value, said);
+    };
+    auto c = trail::actors::claim_shards(opts.etcd, listen, co);
     if (!c && c.error().message() != trail::actors::stopped_standing_by) {  // (stopped: SIGTERM, say)
       std::fprintf(stderr, "trail-coordinator: cannot claim the shards in etcd at %s: %s\n", opts.etcd.c_str(),
                    c.error().message().c_str());
@@ -281,6 +289,12 @@ int run(int argc, char** argv) {
         static std::atomic<bool> said{false};
         if (said.exchange(true)) return;
         trail::actors::log_line("trail-coordinator: fenced: " + why + "; starting over as a standby");
+        ::kill(::getpid(), SIGUSR1);
+      };
+      opts.step_down_after = 2 * co.ttl;
+      opts.step_down = [](const std::string& why) {
+        if (stepped_down.exchange(true)) return;
+        trail::actors::log_line("trail-coordinator: stepping down: " + why + "; starting over as a standby");
         ::kill(::getpid(), SIGUSR1);
       };
     }

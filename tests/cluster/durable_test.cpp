@@ -20,7 +20,7 @@ class durable_test : public cluster_test, public ::testing::WithParamInterface<i
   // until every node rejoined and the client is connected again.
   void restart_coordinator() {
     coordinator_.expect_clean_exit = false;
-    coordinator_.proc.kill(SIGKILL);
+    (void)coordinator_.proc.kill_and_reap();  // gone, its port too, before it starts again
     start_coordinator_again();
   }
 
@@ -158,7 +158,7 @@ TEST_F(etcd_quorum_test, LosingOneMemberOfThreeChangesNothing) {
       EXPECT_EQ(r->output, "<ASYNC>");
     }
     coordinator_.expect_clean_exit = false;  // and what it kept is read back from the other two
-    coordinator_.proc.kill(SIGKILL);
+    (void)coordinator_.proc.kill_and_reap();  // gone, its port too, before it starts again
     start_coordinator_again();
     auto apps = client_->apps();
     ASSERT_TRUE(apps.ok()) << apps.error().to_string();

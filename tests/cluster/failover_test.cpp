@@ -13,6 +13,9 @@
 //   the old holder learns its lease is gone, says it was fenced, and stands
 //   by (it holds the shards again only through a fresh claim). `trail
 //   status` lists both coordinators, and which one holds the shards.
+// - Stop every node: the holder, alone while a standby is listed, steps
+//   down for it (as when it is cut off from its nodes), and the nodes join
+//   the standby once woken.
 // - Cut the holder off from etcd alone: by its own clock its lease may have
 //   run out, so it pauses (refuses joins, tells its nodes); its nodes find
 //   the standby that claimed the shards and join it, and a client waiting on
@@ -312,6 +315,31 @@ TEST_F(failover_test, AStoppedHolderIsFencedAndStandsByUntilItClaimsAfresh) {
             std::string::npos)
       << *st;
   wait_for_listed({{address_, false}, {standby_address_, true}});  // the fenced one, listed again as a standby
+}
+
+// A holder that lost every node while a standby is listed (here every node
+// is stopped; so it is when the holder alone is cut off from them) steps
+// down after two lease periods, and holds off claiming again: the standby
+// claims the shards, and the nodes, woken, join it.
+TEST_F(failover_test, AHolderWithoutNodesStepsDownForTheStandby) {
+  deploy("chain_spread.yaml");
+  wait_until_held("chain", 3);
+  wait_for_listed({{address_, true}, {standby_address_, false}});  // it knows the standby is there
+  if (HasFatalFailure()) return;
+  auto before = said_now();
+  std::size_t said_before = coordinator_.said.size();
+  for (auto& [name, m] : nodes_) m.proc.kill(SIGSTOP);
+  wait_for(coordinator_, "stepping down: it has had no node for ", 30s, said_before);
+  wait_for(coordinator_, "it stepped down, and leaves the shards to the others", 10s, said_before);
+  wait_for(standby_, "holds the shards as", 30s);
+  for (auto& [name, m] : nodes_) m.proc.kill(SIGCONT);
+  follow_the_standby(before);
+  if (HasFatalFailure()) return;
+  auto r = client_->invoke("chain", {"again"}, 30s);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->output, "<AGAIN>");
+  wait_for(coordinator_, "standing by: " + standby_address_, 30s, said_before);
+  wait_for_listed({{address_, false}, {standby_address_, true}});
 }
 
 // The holder reaches etcd through a link the test cuts: a partition between

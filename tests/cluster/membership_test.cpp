@@ -73,7 +73,7 @@ TEST_F(no_node_test, AnInvocationThatFindsNoNodeInTimeFailsUnavailable) {
 
 TEST_F(cluster_test, WithoutItsCoordinatorAClientGetsUnavailableAndNodesRejoinANewOne) {
   coordinator_.expect_clean_exit = false;
-  coordinator_.proc.kill(SIGKILL);
+  (void)coordinator_.proc.kill_and_reap();  // gone, its port too, before it starts again
   auto r = client_->invoke("anything", {}, 2s);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), errc::unavailable) << r.error().to_string();
