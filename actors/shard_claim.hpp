@@ -12,7 +12,9 @@
 // learns the lease is gone: it steps down (`fenced` is called, once, and
 // the process starts over as a standby), and holds the shards again only
 // through a fresh claim. Nodes leave a coordinator that goes silent
-// (agent.hpp) and join the one holding the claim.
+// (agent.hpp) and join the one holding the claim. A holder left without
+// nodes while another coordinator is listed steps down by itself
+// (coordinator.hpp), and holds off its next claim (claim_options::hold_off).
 //
 // Membership: every coordinator process, standing by or holding, lists
 // itself under trail/coordinators/<address> ("<address> pid N") under a

@@ -113,7 +113,8 @@ int run(int argc, char** argv) {
   app.add_option("--lease-seconds", lease_seconds,
                  "with --etcd: the lease under which this coordinator holds the shards; a standby takes them over "
                  "within about two lease periods of its loss; a holder that cannot renew it pauses (no joins, "
-                 "client requests held up to 5 s) and its nodes join the coordinator that holds them")
+                 "client requests held up to 5 s) and its nodes join the coordinator that holds them; a holder "
+                 "left without nodes for two lease periods while another coordinator is listed steps down for it")
       ->check(CLI::Range(2, 60))
       ->capture_default_str();
   app.add_option("--etcd", opts.etcd,
