@@ -182,7 +182,7 @@ result<std::unique_ptr<client::impl>> client::open_any(const std::string& addres
 
 // A connection to `address` that said hello.
 result<std::unique_ptr<client::impl>> client::open(const std::string& address, std::chrono::milliseconds timeout,
-                                                   std::shared_ptr<const credentials> cred) {
+                                                   std::shared_ptr<const credentials> cred, bool follow) {
   auto colon = address.rfind(':');
   if (colon == std::string::npos || colon == 0)
     return status::invalid("invalid address '" + address + "': expected HOST:PORT");
@@ -204,8 +204,15 @@ result<std::unique_ptr<client::impl>> client::open(const std::string& address, s
   p->cred = std::move(cred);
   p->address = address;
   impl* raw = p.get();
+  std::string redirect;
   status s = net::client_handshake([&](schema::client_request q) { return raw->ask(std::move(q), timeout); },
-                                   actors::protocol_version, p->cred && p->cred->cred ? &*p->cred->cred : nullptr);
+                                   actors::protocol_version, p->cred && p->cred->cred ? &*p->cred->cred : nullptr,
+                                   &redirect);
+  if (!redirect.empty()) {  // a coordinator standing by: the holder it names, once (else what it said)
+    if (!follow || redirect == address) return s;
+    auto there = open(redirect, timeout, p->cred, false);
+    return there ? std::move(there) : result<std::unique_ptr<impl>>(s);
+  }
   if (!s.ok()) {
     // A node that refused us (another protocol version, no or a wrong key) says why.
     if (s.code() == errc::invalid_argument) return s;

@@ -291,8 +291,16 @@ void handle(self_ptr self, std::uint64_t conn, request& q) {
   auto& front = st.opts.front;
   using k = request::kind;
   auto rid = q.id;
-  if (!st.opts.standing_by.empty())
-    return send_reply(self, conn, error_reply(rid, status::unavailable(st.opts.standing_by)));
+  if (!st.opts.standing_by.empty()) {
+    if (q.what != request::kind::hello || st.opts.holder.empty())
+      return send_reply(self, conn, error_reply(rid, status::unavailable(st.opts.standing_by)));
+    reply r;
+    r.id = rid;
+    r.what = reply::kind::redirect;
+    r.text = st.opts.holder;
+    r.why = st.opts.standing_by;
+    return send_reply(self, conn, r);
+  }
   if (!authenticated(self, conn, q)) return;
   // The front is a local actor that always answers (sessions end by their
   // deadlines): no timeout, so no timer on CAF's clock thread per request.
@@ -495,11 +503,15 @@ caf::behavior gateway_actor(self_ptr self, gateway_options opts, int listener_fd
   return {
       [=](accept_atom) { on_acceptable(self); },
       [=](io_atom, std::uint64_t id, std::uint32_t events) { on_io(self, id, events); },
-      [=](standby_atom, std::string& why) { self->state.opts.standing_by = std::move(why); },
+      [=](standby_atom, std::string& why, std::string& holder) {
+        self->state.opts.standing_by = std::move(why);
+        self->state.opts.holder = std::move(holder);
+      },
       [=](serve_atom, caf::actor& front, std::string& control, std::string& control_wire) {
         auto& o = self->state.opts;
         o.front = std::move(front), o.control = std::move(control), o.control_wire = std::move(control_wire);
         o.standing_by.clear();
+        o.holder.clear();
       },
   };
 }

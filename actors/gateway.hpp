@@ -49,14 +49,17 @@ struct gateway_options {
   // before anything else; one that does not speak it is closed.
   std::shared_ptr<net::tls_context> tls;
   // Not empty: a coordinator that does not hold the shards (yet). Every
-  // request, hello too, is answered unavailable with this text, so clients
-  // and joining nodes move on to another address at once and say why.
+  // request is answered unavailable with this text, so clients and joining
+  // nodes move on to another address at once and say why; hello, when the
+  // `holder`'s address is known, with a redirect there (and this text),
+  // which the client library follows.
   std::string standing_by;
+  std::string holder;
 };
 
-// To a gateway: (standby_atom, why) changes what it answers while standing
-// by; (serve_atom, front, control, control_wire) makes it serve `front`
-// from now on (a coordinator that holds the shards).
+// To a gateway: (standby_atom, why, holder) changes what it answers while
+// standing by; (serve_atom, front, control, control_wire) makes it serve
+// `front` from now on (a coordinator that holds the shards).
 using serve_atom = caf::atom_constant<caf::atom("tgwserve")>;
 
 // Listens on opts.host:opts.port and spawns the gateway on `loop`. Returns

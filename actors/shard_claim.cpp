@@ -137,7 +137,7 @@ caf::behavior standby_status(caf::stateful_actor<standby_status_state>* self, st
                          {"nodes", nlohmann::json::array()}};
         return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       },
-      [=](standby_atom, std::string& why) { self->state.why = std::move(why); },
+      [=](standby_atom, std::string& why, const std::string&) { self->state.why = std::move(why); },
   };
 }
 
@@ -159,9 +159,9 @@ result<shard_claim> claim_shards(const std::string& endpoints, const std::string
   std::string said;     // the holder last named
   bool reached = o.known_etcd;  // etcd answered once: later outages are waited out
   std::int64_t member_lease = 0;
-  auto tell = [&](const std::string& what) {
+  auto tell = [&](const std::string& what, const std::string& holder = {}) {
     say(what);
-    if (o.standing_by) o.standing_by(what);
+    if (o.standing_by) o.standing_by(what, holder);
   };
   auto stopped = [&] {
     if (member_lease) (void)db->revoke_lease(member_lease);
@@ -204,7 +204,7 @@ result<shard_claim> claim_shards(const std::string& endpoints, const std::string
     }
     if (*held && (*held)->value != said) {
       said = (*held)->value;
-      tell("standing by: " + said + " holds the shards");
+      tell("standing by: " + said + " holds the shards", said.substr(0, said.find(' ')));
     }
     if (wait(look_again)) return stopped();
   }

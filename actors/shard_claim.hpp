@@ -60,8 +60,9 @@ struct claim_options {
   // Stepped down: it does not claim the shards before this has passed (so a
   // standby that its lost nodes can reach takes them, not itself again).
   std::chrono::milliseconds hold_off{0};
-  // Told each time what it says changes ("standing by: ...").
-  std::function<void(const std::string&)> standing_by;
+  // Told each time what it says changes ("standing by: ...", and the
+  // address of the coordinator that holds the shards, if one does).
+  std::function<void(const std::string& what, const std::string& holder)> standing_by;
 };
 
 // Claims the shards: returns once this process holds them. While another
@@ -84,7 +85,7 @@ caf::actor spawn_lease_warden(caf::actor_system& sys, shard_claim claim, std::fu
 
 // The status of a coordinator process that does not hold the shards (yet),
 // for its metrics server: (status_atom) -> JSON {"coordinator": {"pid",
-// "standing_by": why}, "nodes": []}; (standby_atom, why) changes `why`.
+// "standing_by": why}, "nodes": []}; (standby_atom, why, holder) changes `why`.
 caf::actor spawn_standby_status(caf::actor_system& sys, std::string why);
 
 }  // namespace trail::actors

@@ -82,7 +82,7 @@ using end_atom = caf::atom_constant<caf::atom("tend")>;          // a session en
 using drain_atom = caf::atom_constant<caf::atom("tdrain")>;      // bool fds: the executors have news
 using lost_atom = caf::atom_constant<caf::atom("tlost")>;        // u64 number: the wire to a peer broke
 using load_atom = caf::atom_constant<caf::atom("tload")>;
-using standby_atom = caf::atom_constant<caf::atom("tstandby")>;  // string: what a coordinator standing by says        // -> free executors, queued, store bytes used
+using standby_atom = caf::atom_constant<caf::atom("tstandby")>;  // what a coordinator standing by says, the holder's address        // -> free executors, queued, store bytes used
 
 // One deployed version of an app: immutable once built, shared by every
 // session that started on it (a redeploy makes a new one). When the last

@@ -93,7 +93,8 @@ struct Reply {
     control @7 :Control;         # where a joining node reaches the coordinator
     controlV1 @6 :Text;          # (reserved: protocol 1's control answer, the CAF address alone)
     data @8 :DataChunk;          # get: one piece of the object
-    redirect @9 :Redirect;       # put, get (a coordinator): the node that holds the object's scope; ask it there
+    redirect @9 :Redirect;       # put, get (a coordinator): the node that holds the object's scope; ask it there.
+                                 # hello (a coordinator standing by): the coordinator that holds the shards
     challenge @10 :Challenge;    # hello, to a server that wants proof first: send auth
     authOk @11 :Data;            # auth: the server's proof, HMAC-SHA256(key, "trail-server|role|client nonce|server nonce")
   }
@@ -107,6 +108,7 @@ struct Challenge {
 struct Redirect {
   address @0 :Text;              # host:port of that node's client wire
   session @1 :UInt64;            # put in a new session: the session the coordinator started for it there
+  why @2 :Text;                  # hello, to a coordinator standing by: what it says; `address` holds the shards
 }
 
 struct DataChunk {

@@ -205,6 +205,7 @@ void encode(const client_reply& r, std::string& out) {
       auto d = b.initRedirect();
       d.setAddress(r.text);
       d.setSession(r.session);
+      d.setWhy(r.why);
       break;
     }
     case k::challenge: {
@@ -354,6 +355,7 @@ result<client_reply> decode_reply(std::span<const std::byte> bytes) {
         r.what = k::redirect;
         r.text = as_string(b.getRedirect().getAddress());
         r.session = b.getRedirect().getSession();
+        r.why = as_string(b.getRedirect().getWhy());
         break;
       case wire::Reply::CHALLENGE:
         r.what = k::challenge;

@@ -65,7 +65,8 @@ struct client_reply {
   std::uint64_t size = 0;               // data: the whole object's size
   std::span<const std::byte> bytes;     // data: a view (of the sender's memory, or of the decoded frame)
   bool last = false;                    // data: the object is complete
-  std::string text;                     // text; control: the CAF address; redirect: the node's address
+  std::string text;                     // text; control: the CAF address; redirect: the node's (or holder's) address
+  std::string why;                      // redirect of a hello: what the coordinator standing by says
   std::string wire;                     // control: the node-wire address
   std::vector<std::string> apps;        // apps
 };

@@ -116,13 +116,17 @@ result<std::optional<credentials>> credentials_from_env() {
   return std::optional<credentials>{};
 }
 
-status client_handshake(const ask_fn& ask, std::uint32_t version, const credentials* cred) {
+status client_handshake(const ask_fn& ask, std::uint32_t version, const credentials* cred, std::string* redirect) {
   schema::client_request hello;
   hello.what = schema::client_request::kind::hello;
   hello.version = version;
   auto r = ask(hello);
   if (!r) return r.error();
   if (r->what == schema::client_reply::kind::hello) return {};  // no authentication wanted
+  if (r->what == schema::client_reply::kind::redirect) {
+    if (redirect) *redirect = r->text;
+    return status::unavailable(r->why.empty() ? "redirected to " + r->text : r->why);
+  }
   if (r->what != schema::client_reply::kind::challenge) return status::invalid("the server answered hello with something else");
   if (!cred)
     return status::invalid("the server requires authentication: give its secret (--secret-file or TRAIL_SECRET_FILE) "

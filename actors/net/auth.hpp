@@ -67,8 +67,12 @@ struct credentials {
 result<std::optional<credentials>> credentials_from_env();
 
 // The client side of the handshake. `ask` sends one request and returns its
-// reply. Without credentials, a server that wants them is a clear error.
+// reply. Without credentials, a server that wants them is a clear error. A
+// coordinator standing by answers hello with a redirect to the one that
+// holds the shards: unavailable (what it says), and its address in
+// `*redirect` when given.
 using ask_fn = std::function<result<schema::client_reply>(schema::client_request)>;
-status client_handshake(const ask_fn& ask, std::uint32_t version, const credentials* cred);
+status client_handshake(const ask_fn& ask, std::uint32_t version, const credentials* cred,
+                        std::string* redirect = nullptr);
 
 }  // namespace trail::net

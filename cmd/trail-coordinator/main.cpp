@@ -268,10 +268,11 @@ int run(int argc, char** argv) {
     };
     co.known_etcd = started_over;
     if (after_stepping_down) co.hold_off = co.ttl;  // (a standby looks every third of it)
-    co.standing_by = [gw, me, standby_status](const std::string& what) {
+    co.standing_by = [gw, me, standby_status](const std::string& what, const std::string& holder) {
       std::string said = "trail-coordinator at " + me + " is " + what;
-      caf::anon_send(gw, trail::actors::standby_atom::value, said);
-      caf::anon_send(standby_status, trail::actors::standby_atom::value, said);
+      std::string to = holder == me ? std::string() : holder;  // (its own earlier claim, running out)
+      caf::anon_send(gw, trail::actors::standby_atom::value, said, to);
+      caf::anon_send(standby_status, trail::actors::standby_atom::value, said, to);
     };
     auto c = trail::actors::claim_shards(opts.etcd, listen, co);
     if (!c && c.error().message() != trail::actors::stopped_standing_by) {  // (stopped: SIGTERM, say)

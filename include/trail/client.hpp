@@ -56,7 +56,7 @@ class client {
  public:
   // Connects to a node or coordinator at "HOST:PORT" and checks that it
   // speaks this client's protocol. "HOST:PORT,HOST:PORT,...": the first that
-  // answers (coordinators standing by answer unavailable, naming the holder). If the server wants proof, the key comes
+  // answers (a coordinator standing by sends it to the one that holds the shards). If the server wants proof, the key comes
   // from TRAIL_SECRET_FILE (the secret), else TRAIL_TOKEN_FILE (an invoke
   // token); without one that is a clear error.
   static result<client> connect(const std::string& address,
@@ -122,8 +122,10 @@ class client {
   struct impl;
   explicit client(std::unique_ptr<impl> p);
   struct credentials;  // what it proves with, if anything
+  // (A coordinator standing by redirects to the one that holds the shards:
+  // followed once, unless `follow` is false.)
   static result<std::unique_ptr<impl>> open(const std::string& address, std::chrono::milliseconds timeout,
-                                            std::shared_ptr<const credentials> cred);
+                                            std::shared_ptr<const credentials> cred, bool follow = true);
   static result<std::unique_ptr<impl>> open_any(const std::string& addresses, std::chrono::milliseconds timeout,
                                                 std::shared_ptr<const credentials> cred);
   // Another of the addresses given to connect() than `now`'s that answers.

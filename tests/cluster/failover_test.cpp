@@ -31,6 +31,9 @@
 #include <thread>
 
 #include "actors/durable/node_records.hpp"
+#include "actors/net/control.hpp"
+#include "actors/net/tls.hpp"
+#include "actors/types.hpp"
 #include "actors/durable/session_records.hpp"
 
 namespace trail::testing {
@@ -271,15 +274,24 @@ std::optional<double> holds_shards(const member& m) {
   return p.ok() ? p->value("trail_coordinator_holds_shards") : std::nullopt;
 }
 
-// A standby listens, and answers every request (hello too) unavailable,
-// naming the holder: a client or node that asks it moves on, and says why.
+// A standby listens. A client that says hello to it is sent to the holder;
+// a node that asks it for the control ports to join on is told it stands
+// by, and who holds the shards.
 void expect_standing_by(const std::string& at, const std::string& holder) {
   auto c = client::connect(at);
-  ASSERT_FALSE(c.ok()) << "a standby at " << at << " served a client";
-  EXPECT_EQ(c.error().code(), errc::unavailable) << c.error().to_string();
-  EXPECT_NE(c.error().message().find("trail-coordinator at " + at + " is standing by: " + holder), std::string::npos)
-      << c.error().to_string();
-  EXPECT_NE(c.error().message().find("holds the shards"), std::string::npos) << c.error().to_string();
+  ASSERT_TRUE(c.ok()) << "not redirected from " << at << " to " << holder << ": " << c.error().to_string();
+  auto st = c->status_json();
+  ASSERT_TRUE(st.ok()) << st.error().to_string();
+  EXPECT_EQ(nlohmann::json::parse(*st)["coordinator"].value("holds_shards_as", "").rfind(holder + " ", 0), 0u) << *st;
+  auto cred = net::credentials_from_env();  // as a joining node does (cluster.with_secret, with_tls)
+  ASSERT_TRUE(cred.ok()) << cred.error().to_string();
+  auto tls = net::client_tls_from_env();
+  ASSERT_TRUE(tls.ok()) << tls.error().to_string();
+  auto ports = net::control_address(at, 5s, actors::protocol_version, *cred ? &**cred : nullptr, *tls);
+  ASSERT_FALSE(ports.ok()) << "a standby gave a node its control ports";
+  EXPECT_EQ(ports.error().code(), errc::unavailable) << ports.error().to_string();
+  EXPECT_NE(ports.error().message().find("trail-coordinator at " + at + " is standing by: " + holder), std::string::npos)
+      << ports.error().to_string();
 }
 
 TEST_F(failover_test, AStoppedHolderIsFencedAndStandsByUntilItClaimsAfresh) {
