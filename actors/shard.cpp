@@ -96,6 +96,10 @@ struct shard_state {
   caf::actor keeper;  // etcd's writer (keeper.hpp), if the coordinator keeps its apps there
   std::uint64_t reserved = 0;  // with a keeper: session ids below this are reserved in etcd
   bool reserving = false;
+  // Invocations that came while no id was reserved and a reservation was on
+  // its way (just after a takeover, say): asked again once it is there, or
+  // answered its error.
+  std::vector<std::function<void(const status&)>> awaiting_ids;
   caf::actor wire;  // the coordinator's node wire: sessions start over it
   coordinator_options opts;
   // Why the coordinator is paused (it cannot renew its lease: the front
@@ -136,12 +140,15 @@ void reserve_ahead(self_ptr self) {
   if (!st.keeper || st.reserving || (st.reserved > at && st.reserved - at > 5000)) return;
   st.reserving = true;
   std::uint64_t upto = at + 20000;
+  auto reserved = [=](const status& s) {
+    auto& st = self->state;
+    st.reserving = false;
+    if (s.ok()) st.reserved = std::max(st.reserved, upto);
+    else log_line(self, s.message());
+    for (auto& go : std::exchange(st.awaiting_ids, {})) go(s);
+  };
   self->request(st.keeper, caf::infinite, reserve_atom::value, st.index, upto)
-      .then([=](bool) { self->state.reserving = false, self->state.reserved = std::max(self->state.reserved, upto); },
-            [=](caf::error& e) {
-              self->state.reserving = false;
-              log_line(self, to_status(e, self->system()).message());
-            });
+      .then([=](bool) { reserved({}); }, [=](caf::error& e) { reserved(to_status(e, self->system())); });
 }
 
 status can_number(self_ptr self) {
@@ -289,7 +296,16 @@ caf::result<std::uint64_t, std::string> invoke(self_ptr self, const std::string&
     return result_of(self, known->second);
   }
   if (!st.apps.contains(app)) return to_error(status::not_found("no app \"" + app + "\" is deployed"));
-  if (status s = can_number(self); !s.ok()) return to_error(s);
+  if (status s = can_number(self); !s.ok()) {
+    if (!st.reserving) return to_error(s);
+    auto rp = self->make_response_promise();
+    auto me = caf::actor_cast<caf::actor>(self);
+    st.awaiting_ids.push_back([=, args = std::move(args)](const status& reserved) mutable {
+      if (reserved.ok()) rp.delegate(me, invoke_atom::value, app, std::move(args), timeout_ms, async, request);
+      else rp.deliver(to_error(status::unavailable("no session ids are reserved in etcd: " + reserved.message())));
+    });
+    return rp;
+  }
   std::uint64_t id = next_id(self);
   reserve_ahead(self);
   auto& rec = st.sessions[id];

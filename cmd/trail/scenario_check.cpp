@@ -82,10 +82,12 @@ void judge_load(const load_history& l, bool faults, bool coordinator_hit, const 
                        " ok, " + std::to_string(count[outcome::failed]) + " failed, " +
                        std::to_string(count[outcome::rejected]) + " rejected, " +
                        std::to_string(count[outcome::unknown]) + " unknown";
-  std::set<std::string> said;  // the distinct errors of failed sessions, a few
-  for (auto& r : l.records)
-    if (r.how == outcome::failed && said.size() < 2) said.insert(r.error);
-  for (auto& e : said) counts += (e == *said.begin() ? "; failures said: '" : ", '") + e + "'";
+  for (auto [how, what] : {std::pair{outcome::failed, "failures"}, std::pair{outcome::rejected, "rejections"}}) {
+    std::set<std::string> said;  // the distinct errors, a few
+    for (auto& r : l.records)
+      if (r.how == how && said.size() < 2) said.insert(r.error);
+    for (auto& e : said) counts += (e == *said.begin() ? std::string("; ") + what + " said: '" : ", '") + e + "'";
+  }
   v.verified.push_back(name + ": " + counts);
   if (static_cast<std::size_t>(expected) < need)
     bad.add("loads with too few expected outcomes", name + ": " + std::to_string(expected) + " of " +
