@@ -90,13 +90,26 @@ int main(int argc, char** argv) {
 
 namespace {
 
-int run(int argc, char** argv) {
+// What the command line asked for, checked.
+struct settings {
   trail::actors::coordinator_options opts;
   std::string listen = "127.0.0.1:7400";
-  std::uint32_t timeout_ms = 1000, wait_ms = 10000;
+  std::string host;
+  std::uint16_t port = 0;
+  unsigned lease_seconds = 3;
   std::string metrics;
+  trail::actors::metrics_server_options mo;
+  std::optional<trail::net::server_keys> keys;  // with --secret-file
+  std::shared_ptr<trail::net::tls_context> tls;  // with --tls-cert: clients' TLS
+};
+
+// Fills `s` from the command line; an exit code when the process should stop
+// there (--help, bad input: said on stderr).
+std::optional<int> parse(int argc, char** argv, settings& s) {
+  auto& opts = s.opts;
+  std::uint32_t timeout_ms = 1000, wait_ms = 10000;
   CLI::App app{"trail-coordinator: the coordinator of a trail cluster (sharded; nodes join it, clients connect to it)"};
-  app.add_option("--listen", listen, "HOST:PORT for nodes and clients (port 0: any free port, kept when it starts over); "
+  app.add_option("--listen", s.listen, "HOST:PORT for nodes and clients (port 0: any free port, kept when it starts over); "
                  "with --etcd a standby listens there too and answers every request 'standing by' (naming the holder)")
       ->capture_default_str();
   app.add_option("--shards", opts.shards, "coordinator shards; each owns a disjoint set of apps")
@@ -109,8 +122,7 @@ int run(int argc, char** argv) {
   app.add_option("--placement-wait-ms", wait_ms, "how long an invocation waits for a node that can run its app")
       ->check(CLI::Range(0, 600000))
       ->capture_default_str();
-  unsigned lease_seconds = 3;
-  app.add_option("--lease-seconds", lease_seconds,
+  app.add_option("--lease-seconds", s.lease_seconds,
                  "with --etcd: the lease under which this coordinator holds the shards; a standby takes them over "
                  "within about two lease periods of its loss; a holder that cannot renew it pauses (no joins, "
                  "client requests held up to 5 s) and its nodes join the coordinator that holds them; a holder "
@@ -126,7 +138,7 @@ int run(int argc, char** argv) {
                  "(or TRAIL_SECRET_FILE; default: no authentication)");
   app.add_option("--invoke-token-file", token_file,
                  "a second key, for clients that may only invoke and read (created when missing; needs --secret-file)");
-  app.add_option("--metrics", metrics, "HOST:PORT to serve Prometheus metrics on (GET /metrics; a standby serves them "
+  app.add_option("--metrics", s.metrics, "HOST:PORT to serve Prometheus metrics on (GET /metrics; a standby serves them "
                  "too, trail_coordinator_holds_shards 0); port 0: any free port");
   std::string tls_cert, tls_key;
   app.add_option("--tls-cert", tls_cert, "PEM certificate chain: clients and nodes reach it over TLS (or "
@@ -142,21 +154,20 @@ int run(int argc, char** argv) {
     return 2;
   }
   opts.members.tls = *tls;
-  trail::actors::metrics_server_options mo;
-  if (!metrics.empty())
-    if (auto s = trail::actors::parse_metrics_address(metrics, mo); !s.ok()) {
-      std::fprintf(stderr, "trail-coordinator: %s\n", s.message().c_str());
+  s.tls = tls->server;
+  if (!s.metrics.empty())
+    if (auto st = trail::actors::parse_metrics_address(s.metrics, s.mo); !st.ok()) {
+      std::fprintf(stderr, "trail-coordinator: %s\n", st.message().c_str());
       return 2;
     }
   if (const char* env = std::getenv("TRAIL_SECRET_FILE"); env && *env && secret_file.empty()) secret_file = env;
-  std::optional<trail::net::server_keys> keys;
   if (!secret_file.empty()) {
     auto secret = trail::net::load_or_create_key(secret_file);
     if (!secret) {
       std::fprintf(stderr, "trail-coordinator: --secret-file: %s\n", secret.error().message().c_str());
       return 2;
     }
-    keys = trail::net::server_keys{*secret, std::nullopt};
+    s.keys = trail::net::server_keys{*secret, std::nullopt};
     opts.members.secret = *secret;
     if (!token_file.empty()) {
       auto token = trail::net::load_or_create_key(token_file);
@@ -164,7 +175,7 @@ int run(int argc, char** argv) {
         std::fprintf(stderr, "trail-coordinator: --invoke-token-file: %s\n", token.error().message().c_str());
         return 2;
       }
-      keys->invoke_token = *token;
+      s.keys->invoke_token = *token;
     }
   } else if (!token_file.empty()) {
     std::fprintf(stderr, "trail-coordinator: --invoke-token-file needs --secret-file\n");
@@ -173,24 +184,212 @@ int run(int argc, char** argv) {
   opts.node_timeout = std::chrono::milliseconds(timeout_ms);
   opts.placement_wait = std::chrono::milliseconds(wait_ms);
 
-  std::string host;
-  std::uint16_t port = 0;
-  auto colon = listen.rfind(':');
+  auto colon = s.listen.rfind(':');
   try {
     if (colon == std::string::npos) throw std::invalid_argument("no port");
-    host = listen.substr(0, colon);
-    int p = std::stoi(listen.substr(colon + 1));
+    s.host = s.listen.substr(0, colon);
+    int p = std::stoi(s.listen.substr(colon + 1));
     if (p < 0 || p > 65535) throw std::out_of_range("port");
-    port = static_cast<std::uint16_t>(p);
+    s.port = static_cast<std::uint16_t>(p);
   } catch (const std::exception&) {
-    std::fprintf(stderr, "trail-coordinator: --listen: invalid address '%s': expected HOST:PORT\n", listen.c_str());
+    std::fprintf(stderr, "trail-coordinator: --listen: invalid address '%s': expected HOST:PORT\n", s.listen.c_str());
     return 2;
   }
-  dir_guard state{opts.state_dir, opts.state_dir.empty()};
+  return std::nullopt;
+}
+
+// What listens from the start, standing by until this process holds the
+// shards: the gateway on --listen and the metrics server. 0 in `code`: both
+// listen (else said why on stderr).
+struct listening {
+  caf::actor gateway;
+  caf::actor standby_status;  // the status a standby's metrics show
+  caf::actor metrics_server;
+  int code = 0;
+};
+
+// Clients and joining nodes talk to the gateway on --listen. It listens
+// from the start: until this process holds the shards it answers every
+// request "standing by" (so clients and nodes move on to the coordinator
+// that holds them, and say why); then it serves the front, and tells
+// joining nodes the control port (CAF) they join on. A --listen port of 0
+// is picked here, and written back into `s`.
+listening start_listening(trail::actors::node_loop& loop, settings& s) {
+  listening l;
+  trail::actors::gateway_options go;
+  go.host = s.host;
+  go.port = s.port;
+  go.keys = s.keys;
+  go.tls = s.tls;
+  go.standing_by = "trail-coordinator at " + s.listen + " is starting";
+  auto gateway = trail::actors::spawn_gateway(loop, go);
+  // Its metrics are served from the start too: a standby's say it holds no shards.
+  l.standby_status = trail::actors::spawn_standby_status(loop.system(), go.standing_by);
+  if (!gateway) {
+    std::fprintf(stderr, "trail-coordinator: %s\n", gateway.error().message().c_str());
+    l.code = 1;
+    return l;
+  }
+  l.gateway = gateway->first;
+  if (s.port == 0) {
+    s.port = gateway->second;
+    s.listen = s.host + ":" + std::to_string(s.port);
+    if (!s.opts.etcd.empty()) picked_listen = s.listen;  // (kept when it starts over: the others list it there)
+  }
+  if (!s.metrics.empty()) {
+    auto mo = s.mo;
+    mo.source = l.standby_status;  // (the front's status once it serves)
+    mo.render = [](const nlohmann::json& status) { return trail::metrics::render_coordinator(status); };
+    auto m = trail::actors::spawn_metrics_server(loop, std::move(mo));
+    if (m) {
+      l.metrics_server = m->first;
+      std::printf("trail-coordinator: metrics on %s\n", m->second.c_str());
+      std::fflush(stdout);
+    } else {
+      std::fprintf(stderr, "trail-coordinator: %s\n", m.error().message().c_str());
+      l.code = 1;
+    }
+  }
+  return l;
+}
+
+// With etcd, the shards belong to the coordinator holding their claim: waits
+// for it, standing by while another holds it (SIGINT or SIGTERM, among
+// `signals`, stop the wait: no claim, code 0). Once held, `s.opts` says so
+// (every write is fenced on it) and says how to start over when fenced or
+// stepping down. No claim and a non-zero `code`: said why on stderr.
+std::optional<trail::actors::shard_claim> claim(settings& s, const listening& l, const sigset_t& signals, int& code) {
+  const bool started_over = std::getenv(started_over_env) != nullptr;
+  const bool after_stepping_down = std::getenv(stepped_down_env) != nullptr;
+  ::unsetenv(started_over_env);
+  ::unsetenv(stepped_down_env);
+  trail::actors::claim_options co;
+  co.ttl = std::chrono::seconds(s.lease_seconds);
+  co.wait = [&signals](std::chrono::milliseconds d) {
+    timespec ts{d.count() / 1000, (d.count() % 1000) * 1000000};
+    // (SIGUSR1: a fenced predecessor's late word; not a reason to stop)
+    int sig = sigtimedwait(&signals, nullptr, &ts);
+    return sig == SIGINT || sig == SIGTERM;
+  };
+  co.known_etcd = started_over;
+  if (after_stepping_down) co.hold_off = co.ttl;  // (a standby looks every third of it)
+  co.standing_by = [gw = l.gateway, me = s.listen, status = l.standby_status](const std::string& what,
+                                                                             const std::string& holder) {
+    std::string said = "trail-coordinator at " + me + " is " + what;
+    std::string to = holder == me ? std::string() : holder;  // (its own earlier claim, running out)
+    caf::anon_send(gw, trail::actors::standby_atom::value, said, to);
+    caf::anon_send(status, trail::actors::standby_atom::value, said, to);
+  };
+  auto c = trail::actors::claim_shards(s.opts.etcd, s.listen, co);
+  if (!c) {
+    if (c.error().message() != trail::actors::stopped_standing_by) {  // (stopped: SIGTERM, say)
+      std::fprintf(stderr, "trail-coordinator: cannot claim the shards in etcd at %s: %s\n", s.opts.etcd.c_str(),
+                   c.error().message().c_str());
+      code = 1;
+    }
+    return std::nullopt;
+  }
+  std::printf("trail-coordinator: holds the shards as %s\n", c->identity.c_str());
+  std::fflush(stdout);
+  s.opts.claim = c->identity;
+  // Once: the lease warden and the keeper may both learn it, and a second
+  // signal must not reach the standby this process becomes.
+  s.opts.fenced = [](const std::string& why) {
+    static std::atomic<bool> said{false};
+    if (said.exchange(true)) return;
+    trail::actors::log_line("trail-coordinator: fenced: " + why + "; starting over as a standby");
+    ::kill(::getpid(), SIGUSR1);
+  };
+  s.opts.step_down_after = 2 * co.ttl;
+  s.opts.step_down = [](const std::string& why) {
+    if (stepped_down.exchange(true)) return;
+    trail::actors::log_line("trail-coordinator: stepping down: " + why + "; starting over as a standby");
+    ::kill(::getpid(), SIGUSR1);
+  };
+  return std::move(*c);
+}
+
+// A coordinator that serves: its front and shards, the keeper writing to
+// etcd (with etcd), the lease warden renewing the claim, and the control
+// port nodes join on.
+struct serving {
+  caf::actor front, keeper, warden;
+  std::unique_ptr<trail::actors::control_gate> gate;
+};
+
+// Spawns the coordinator and opens its control port; then the gateway and
+// the metrics serve it. The control port's address, or why it failed.
+trail::result<std::string> serve(caf::actor_system& sys, trail::actors::node_loop& loop, const settings& s,
+                                 const listening& l, const std::optional<trail::actors::shard_claim>& claim,
+                                 serving& out) {
+  if (claim) out.warden = trail::actors::spawn_lease_warden(sys, *claim, s.opts.fenced);
+  auto coordinator = trail::actors::spawn_coordinator(loop, s.host, s.opts);
+  if (!coordinator) return coordinator.error();
+  out.front = coordinator->front;
+  out.keeper = coordinator->keeper;
+  if (out.warden) caf::anon_send(out.warden, out.front);  // told who else is listed in etcd
+  // Nodes join over CAF on a control port. With a secret or TLS it is a
+  // gate (control_gate.hpp) that admits only peers proving they hold the
+  // secret, and carries BASP through TLS.
+  std::uint16_t control = 0;
+  if (s.keys || s.opts.members.tls) {
+    auto g = trail::actors::control_gate::start(sys, out.front, s.host, s.opts.members);
+    if (!g) return g.error();
+    out.gate = std::move(*g);
+    control = out.gate->port();
+  } else {
+    auto published = sys.middleman().publish(out.front, 0, s.host.c_str(), true);
+    if (!published) return trail::status::unavailable(sys.render(published.error()));
+    control = *published;
+  }
+  std::string address = s.host + ":" + std::to_string(control);
+  caf::anon_send(l.gateway, trail::actors::serve_atom::value, out.front, address, coordinator->control_wire);
+  if (l.metrics_server) caf::anon_send(l.metrics_server, trail::actors::source_atom::value, out.front);
+  return address;
+}
+
+// Fenced while starting (its restore refused, say): it starts over, as when fenced later.
+bool fenced_already() {
+  sigset_t usr1;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  timespec now{0, 0};
+  return sigtimedwait(&usr1, nullptr, &now) == SIGUSR1;
+}
+
+// Stops listening, then the coordinator; its keeper's last writes (ends
+// still waiting for company) need the claim, so the lease is revoked only
+// after them (a standby then takes over at once).
+void shut_down(caf::actor_system& sys, listening& l, serving& sv) {
+  if (l.gateway) caf::anon_send_exit(l.gateway, caf::exit_reason::user_shutdown);
+  if (l.metrics_server) caf::anon_send_exit(l.metrics_server, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(l.standby_status, caf::exit_reason::user_shutdown);
+  l = {};
+  sv.gate.reset();
+  if (sv.front) caf::anon_send_exit(sv.front, caf::exit_reason::user_shutdown);
+  sv.front = nullptr;
+  if (sv.keeper) {
+    // The keeper ends once the front and the shards, who send it writes, are gone.
+    caf::scoped_actor self{sys};
+    self->monitor(sv.keeper);
+    sv.keeper = nullptr;
+    self->receive([](const caf::down_msg&) {},
+                  caf::after(std::chrono::seconds(10)) >> [] {
+                    std::fprintf(stderr, "trail-coordinator: the keeper did not end in 10 s; stopping anyway\n");
+                  });
+  }
+  if (sv.warden) caf::anon_send_exit(sv.warden, caf::exit_reason::user_shutdown);
+  sv.warden = nullptr;
+}
+
+int run(int argc, char** argv) {
+  settings s;
+  if (auto stop = parse(argc, argv, s)) return *stop;
+  dir_guard state{s.opts.state_dir, s.opts.state_dir.empty()};
   if (state.owned) {
     trail::actors::remove_dead_temp_dirs("trail-coordinator-");  // left by SIGKILLed predecessors
     state.dir = std::filesystem::temp_directory_path() / ("trail-coordinator-" + std::to_string(::getpid()));
-    opts.state_dir = state.dir;
+    s.opts.state_dir = state.dir;
   }
 
   // Blocked before any thread starts: every thread inherits it.
@@ -198,7 +397,7 @@ int run(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGUSR1);  // fenced: start over as a standby
+  sigaddset(&signals, SIGUSR1);  // fenced or stepping down: start over as a standby
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   caf::actor_system_config cfg;
@@ -207,171 +406,30 @@ int run(int argc, char** argv) {
   caf::actor_system sys{cfg};
   trail::actors::node_loop loop(sys);
   loop.start();
-  // Clients and joining nodes talk to the gateway on --listen. It listens
-  // from the start: until this process holds the shards it answers every
-  // request "standing by" (so clients and nodes move on to the coordinator
-  // that holds them, and say why); then it serves the front, and tells
-  // joining nodes the control port (CAF) they join on.
-  trail::actors::gateway_options go;
-  go.host = host;
-  go.port = port;
-  go.keys = keys;
-  go.tls = tls->server;
-  go.standing_by = "trail-coordinator at " + listen + " is starting";
-  auto gateway = trail::actors::spawn_gateway(loop, go);
-  caf::actor warden;  // renews the claim's lease
-  caf::actor front, keeper, metrics_server;
-  // Its metrics are served from the start too: a standby's say it holds no shards.
-  caf::actor standby_status = trail::actors::spawn_standby_status(sys, go.standing_by);
-  std::unique_ptr<trail::actors::control_gate> gate;
-  int code = 0;
+  auto l = start_listening(loop, s);
+  int code = l.code;
+  std::optional<trail::actors::shard_claim> held;
+  if (code == 0 && !s.opts.etcd.empty()) held = claim(s, l, signals, code);
   bool restart = false;
-  std::optional<trail::actors::shard_claim> claim;
-  if (!gateway) {
-    std::fprintf(stderr, "trail-coordinator: %s\n", gateway.error().message().c_str());
-    code = 1;
-  } else if (port == 0) {
-    port = gateway->second;
-    listen = host + ":" + std::to_string(port);
-    if (!opts.etcd.empty()) picked_listen = listen;  // (kept when it starts over: the others list it there)
-  }
-  if (gateway && !metrics.empty()) {
-    mo.source = standby_status;  // (the front's status once it serves)
-    mo.render = [](const nlohmann::json& status) { return trail::metrics::render_coordinator(status); };
-    auto m = trail::actors::spawn_metrics_server(loop, std::move(mo));
-    if (m) {
-      metrics_server = m->first;
-      std::printf("trail-coordinator: metrics on %s\n", m->second.c_str());
-      std::fflush(stdout);
-    } else {
-      std::fprintf(stderr, "trail-coordinator: %s\n", m.error().message().c_str());
+  serving sv;
+  if (code == 0 && (s.opts.etcd.empty() || held)) {
+    auto control = serve(sys, loop, s, l, held, sv);
+    if (!control && held && fenced_already()) {
+      restart = true;
+    } else if (!control) {
+      std::fprintf(stderr, "trail-coordinator: cannot listen on %s: %s\n", s.listen.c_str(),
+                   control.error().message().c_str());
       code = 1;
-    }
-  }
-
-  // With etcd, the shards belong to the coordinator holding their claim:
-  // wait for it (standing by while another holds it).
-  const bool started_over = std::getenv(started_over_env) != nullptr;
-  const bool after_stepping_down = std::getenv(stepped_down_env) != nullptr;
-  ::unsetenv(started_over_env);
-  ::unsetenv(stepped_down_env);
-  if (code == 0 && !opts.etcd.empty()) {
-    caf::actor gw = gateway->first;
-    std::string me = listen;
-    trail::actors::claim_options co;
-    co.ttl = std::chrono::seconds(lease_seconds);
-    co.wait = [&](std::chrono::milliseconds d) {
-      timespec ts{d.count() / 1000, (d.count() % 1000) * 1000000};
-      // (SIGUSR1: a fenced predecessor's late word; not a reason to stop)
-      int sig = sigtimedwait(&signals, nullptr, &ts);
-      return sig == SIGINT || sig == SIGTERM;
-    };
-    co.known_etcd = started_over;
-    if (after_stepping_down) co.hold_off = co.ttl;  // (a standby looks every third of it)
-    co.standing_by = [gw, me, standby_status](const std::string& what, const std::string& holder) {
-      std::string said = "trail-coordinator at " + me + " is " + what;
-      std::string to = holder == me ? std::string() : holder;  // (its own earlier claim, running out)
-      caf::anon_send(gw, trail::actors::standby_atom::value, said, to);
-      caf::anon_send(standby_status, trail::actors::standby_atom::value, said, to);
-    };
-    auto c = trail::actors::claim_shards(opts.etcd, listen, co);
-    if (!c && c.error().message() != trail::actors::stopped_standing_by) {  // (stopped: SIGTERM, say)
-      std::fprintf(stderr, "trail-coordinator: cannot claim the shards in etcd at %s: %s\n", opts.etcd.c_str(),
-                   c.error().message().c_str());
-      code = 1;
-    }
-    if (c) {
-      claim = std::move(*c);
-      std::printf("trail-coordinator: holds the shards as %s\n", claim->identity.c_str());
-      std::fflush(stdout);
-      opts.claim = claim->identity;
-      // Once: the lease warden and the keeper may both learn it, and a second
-      // signal must not reach the standby this process becomes.
-      opts.fenced = [](const std::string& why) {
-        static std::atomic<bool> said{false};
-        if (said.exchange(true)) return;
-        trail::actors::log_line("trail-coordinator: fenced: " + why + "; starting over as a standby");
-        ::kill(::getpid(), SIGUSR1);
-      };
-      opts.step_down_after = 2 * co.ttl;
-      opts.step_down = [](const std::string& why) {
-        if (stepped_down.exchange(true)) return;
-        trail::actors::log_line("trail-coordinator: stepping down: " + why + "; starting over as a standby");
-        ::kill(::getpid(), SIGUSR1);
-      };
-    }
-  }
-
-  const bool serve = code == 0 && (opts.etcd.empty() || claim);
-  if (claim) warden = trail::actors::spawn_lease_warden(sys, *claim, opts.fenced);
-  auto coordinator = serve ? trail::actors::spawn_coordinator(loop, host, opts)
-                           : trail::result<trail::actors::coordinator_handles>(trail::status::unavailable("not serving"));
-  if (coordinator) front = coordinator->front, keeper = coordinator->keeper;
-  if (warden && front) caf::anon_send(warden, front);  // told who else is listed in etcd
-  // Nodes join over CAF on a control port. With a secret or TLS it is a
-  // gate (control_gate.hpp) that admits only peers proving they hold the
-  // secret, and carries BASP through TLS.
-  caf::expected<std::uint16_t> control{caf::sec::runtime_error};
-  if (front && (keys || opts.members.tls)) {
-    auto g = trail::actors::control_gate::start(sys, front, host, opts.members);
-    if (g) {
-      gate = std::move(*g);
-      control = gate->port();
     } else {
-      coordinator = g.error();
+      std::printf("trail-coordinator: listening on %s:%u\n", s.host.c_str(), static_cast<unsigned>(s.port));
+      std::fflush(stdout);
+      int sig = 0;
+      sigwait(&signals, &sig);
+      restart = sig == SIGUSR1;
+      if (!restart) std::fprintf(stderr, "trail-coordinator: %s, shutting down\n", strsignal(sig));
     }
-  } else if (front) {
-    control = sys.middleman().publish(front, 0, host.c_str(), true);
-  }
-  if (control) {
-    caf::anon_send(gateway->first, trail::actors::serve_atom::value, front, host + ":" + std::to_string(*control),
-                   coordinator->control_wire);
-    if (metrics_server) caf::anon_send(metrics_server, trail::actors::source_atom::value, front);
-  }
-  // Fenced while starting (its restore refused, say): start over, as when fenced later.
-  auto fenced_already = [&] {
-    sigset_t usr1;
-    sigemptyset(&usr1);
-    sigaddset(&usr1, SIGUSR1);
-    timespec now{0, 0};
-    return sigtimedwait(&usr1, nullptr, &now) == SIGUSR1;
-  };
-  if (!serve) {
-    // (did not get as far: said why above, or stopped while standing by)
-  } else if (!control && claim && fenced_already()) {
-    restart = true;
-  } else if (!control) {
-    std::string why = !coordinator ? coordinator.error().message() : sys.render(control.error());
-    std::fprintf(stderr, "trail-coordinator: cannot listen on %s: %s\n", listen.c_str(), why.c_str());
-    code = 1;
-  } else {
-    std::printf("trail-coordinator: listening on %s:%u\n", host.c_str(), static_cast<unsigned>(port));
-    std::fflush(stdout);
-    int sig = 0;
-    sigwait(&signals, &sig);
-    restart = sig == SIGUSR1;
-    if (!restart) std::fprintf(stderr, "trail-coordinator: %s, shutting down\n", strsignal(sig));
-  }
-  if (gateway) caf::anon_send_exit(gateway->first, caf::exit_reason::user_shutdown);
-  if (metrics_server) caf::anon_send_exit(metrics_server, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(standby_status, caf::exit_reason::user_shutdown);
-  gate.reset();
-  if (front) caf::anon_send_exit(front, caf::exit_reason::user_shutdown);
-  front = nullptr;
-  if (keeper) {
-    // The keeper ends once the front and the shards, who send it writes, are
-    // gone; its last writes (ends still waiting for company) need the claim,
-    // so the lease is revoked only after them.
-    caf::scoped_actor self{sys};
-    self->monitor(keeper);
-    keeper = nullptr;
-    coordinator = trail::status::unavailable("stopped");
-    self->receive([](const caf::down_msg&) {},
-                  caf::after(std::chrono::seconds(10)) >> [] {
-                    std::fprintf(stderr, "trail-coordinator: the keeper did not end in 10 s; stopping anyway\n");
-                  });
-  }
-  if (warden) caf::anon_send_exit(warden, caf::exit_reason::user_shutdown);  // revokes the lease: a standby takes over
+  }  // (else: said why above, or stopped while standing by)
+  shut_down(sys, l, sv);
   sys.await_all_actors_done();
   loop.stop();
   return restart ? restart_exit_code : code;
