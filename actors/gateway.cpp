@@ -520,8 +520,7 @@ caf::behavior gateway_actor(self_ptr self, gateway_options opts, int listener_fd
 
 result<std::pair<caf::actor, std::uint16_t>> spawn_gateway(node_loop& loop, gateway_options opts) {
   auto listener = net::listen_on(opts.host, opts.port);
-  if (!listener) return status::unavailable("cannot listen on " + opts.host + ":" + std::to_string(opts.port) + ": " +
-                                            listener.error().message());
+  if (!listener) return listener.error();  // ("cannot listen on HOST:PORT: why")
   auto local = listener->local_address();
   auto port = static_cast<std::uint16_t>(std::stoi(local.substr(local.rfind(':') + 1)));
   auto gw = spawn_on(loop, gateway_actor, std::move(opts), listener->release());

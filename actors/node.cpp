@@ -296,7 +296,7 @@ int run_node(const node_options& opts, bool cluster) {
     caf::anon_send(agent, cluster_atom::value, wire_address, opts.host + ":" + std::to_string(*port));
   int code = 0;
   if (!gateway) {
-    code = fail("cannot listen on " + opts.host + ":" + std::to_string(opts.port) + ": " + gateway.error().message());
+    code = fail(gateway.error().message());  // (each says what it could not listen on, and why)
   } else {
     std::printf("trail-node: listening on %s:%u\n", opts.host.c_str(), static_cast<unsigned>(*port));
     std::fflush(stdout);

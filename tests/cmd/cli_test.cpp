@@ -1,4 +1,9 @@
 // The `trail` and `trail-node` binaries as a user runs them.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -77,7 +82,7 @@ TEST(Cli, AnUnreachableNodeIsAnErrorNotAHang) {
 }
 
 TEST(Cli, EveryBinaryHasHelp) {
-  for (const char* bin : {TRAIL_CLI_PATH, TRAIL_NODE_PATH, TRAIL_EXECUTOR_PATH}) {
+  for (const char* bin : {TRAIL_CLI_PATH, TRAIL_NODE_PATH, TRAIL_EXECUTOR_PATH, TRAIL_COORDINATOR_PATH}) {
     auto r = run_program(bin, {"--help"});
     EXPECT_EQ(r.code, 0) << bin;
     EXPECT_NE(r.out.find("--"), std::string::npos) << bin << ": " << r.out;
@@ -220,6 +225,35 @@ TEST(Cli, NodeWithoutAModeExplainsAndFails) {
   auto bad = run_program(TRAIL_NODE_PATH, {"--standalone", "--store-size", "lots"});
   EXPECT_NE(bad.code, 0);
   EXPECT_NE(bad.err.find("'lots'"), std::string::npos) << bad.err;
+}
+
+// A port someone else listens on: the binary says so once, naming the
+// address and the reason, and exits non-zero.
+TEST(Cli, APortInUseIsSaidOnceWithTheAddressAndWhy) {
+  int taken = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(taken, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(taken, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(taken, 1), 0);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(::getsockname(taken, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  std::string address = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  auto count = [](const std::string& text, const std::string& what) {
+    int n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  for (auto* bin : {TRAIL_NODE_PATH, TRAIL_COORDINATOR_PATH}) {
+    std::vector<std::string> args = {"--listen", address};
+    if (std::string(bin) == TRAIL_NODE_PATH) args.insert(args.begin(), "--standalone");
+    auto r = run_program(bin, args);
+    EXPECT_NE(r.code, 0) << bin;
+    EXPECT_EQ(count(r.err, "cannot listen on " + address), 1) << bin << ": " << r.err;
+    EXPECT_NE(r.err.find("in use"), std::string::npos) << bin << ": " << r.err;
+  }
+  ::close(taken);
 }
 
 }  // namespace
