@@ -1,14 +1,10 @@
 // The `trail` and `trail-node` binaries as a user runs them.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <fstream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "../support/busy_port.hpp"
 #include "node_fixture.hpp"
 
 namespace trail::testing {
@@ -230,16 +226,8 @@ TEST(Cli, NodeWithoutAModeExplainsAndFails) {
 // A port someone else listens on: the binary says so once, naming the
 // address and the reason, and exits non-zero.
 TEST(Cli, APortInUseIsSaidOnceWithTheAddressAndWhy) {
-  int taken = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(taken, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(taken, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(::listen(taken, 1), 0);
-  socklen_t len = sizeof a;
-  ASSERT_EQ(::getsockname(taken, reinterpret_cast<sockaddr*>(&a), &len), 0);
-  std::string address = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  busy_port taken;
+  const std::string& address = taken.address();
   auto count = [](const std::string& text, const std::string& what) {
     int n = 0;
     for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
@@ -253,7 +241,6 @@ TEST(Cli, APortInUseIsSaidOnceWithTheAddressAndWhy) {
     EXPECT_EQ(count(r.err, "cannot listen on " + address), 1) << bin << ": " << r.err;
     EXPECT_NE(r.err.find("in use"), std::string::npos) << bin << ": " << r.err;
   }
-  ::close(taken);
 }
 
 }  // namespace

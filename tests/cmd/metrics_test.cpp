@@ -3,6 +3,7 @@
 // move by what ran.
 #include <nlohmann/json.hpp>
 
+#include "../support/busy_port.hpp"
 #include "../support/prometheus.hpp"
 #include "node_fixture.hpp"
 
@@ -170,18 +171,10 @@ TEST_F(metrics_test, CurlGetsValidText) {
 }
 
 TEST(Metrics, ABusyPortIsAClearErrorAtStartUp) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
-  ASSERT_EQ(::listen(fd, 1), 0);
-  socklen_t len = sizeof sa;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-  std::string busy = "127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
+  busy_port taken;
+  const std::string& busy = taken.address();
   auto r = run_program(TRAIL_NODE_PATH, {"--standalone", "--listen", "127.0.0.1:0", "--executors", "1", "--store-size",
                                          "8M", "--metrics", busy});
-  ::close(fd);
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("cannot serve metrics on " + busy), std::string::npos) << r.err;
   auto bad = run_program(TRAIL_NODE_PATH, {"--standalone", "--listen", "127.0.0.1:0", "--executors", "1",
