@@ -3,7 +3,8 @@
 // versions, libraries and all), its nodes rejoin and get them again, the
 // sessions it had accepted finish, and invocations work. An undeploy is kept
 // too. With etcd down, deploys and new sessions fail "unavailable" and all
-// resumes when etcd is back; a coordinator cannot start without its etcd.
+// resumes when etcd is back; a coordinator cannot start without its etcd,
+// but one starting over (fenced, stepping down) waits for it.
 // Each runs against one etcd member and against three; with three, losing
 // any one member changes nothing.
 #include "../support/etcd_member.hpp"
@@ -127,6 +128,45 @@ TEST_P(durable_test, WithEtcdDownDeploysAndNewSessionsFailClearlyUntilItIsBack) 
 
 INSTANTIATE_TEST_SUITE_P(EtcdMembers, durable_test, ::testing::Values(1, 3),
                          [](const auto& info) { return std::to_string(info.param) + "_members"; });
+
+// A coordinator starts over (re-executes itself, on SIGUSR1) when it is
+// fenced or steps down. Etcd answered it before, so when etcd is away at that
+// moment the new run stands by and waits for it, where a first start without
+// its etcd fails; etcd back, it claims the shards again, and its apps are
+// still deployed.
+class started_over_test : public cluster_test {
+ protected:
+  std::vector<std::string> coordinator_extra() const override {
+    return {"--etcd", etcd_.endpoint(), "--lease-seconds", "2"};
+  }
+  etcd_cluster etcd_{1};
+};
+
+TEST_F(started_over_test, ACoordinatorStartingOverWhileEtcdIsAwayWaitsForEtcd) {
+  deploy("spread.yaml");
+  wait_until_held("spread", 3);
+  etcd_.kill();
+  drain_all();
+  std::size_t before = coordinator_.said.size();
+  std::map<std::string, std::size_t> nodes_before;
+  for (auto& [name, m] : nodes_) nodes_before[name] = m.said.size();
+  coordinator_.proc.kill(SIGUSR1);  // (what fencing and stepping down send it)
+  wait_for(coordinator_, "standing by: etcd is unavailable", 30s, before);
+  ASSERT_TRUE(coordinator_.proc.running());
+  etcd_.restart();
+  // Its earlier claim lives on in etcd until that lease runs out.
+  wait_for(coordinator_, "holds the shards as", 30s, before);
+  wait_for(coordinator_, "listening on " + address_, 10s, before);  // (the port it picked at first)
+  for (auto& [name, m] : nodes_) wait_for(m, "joined ", 30s, nodes_before[name]);
+  auto c = client::connect(address_);
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  client_.emplace(std::move(*c));
+  EXPECT_EQ(*client_->apps(), (std::vector<std::string>{"spread v1"}));
+  wait_until_held("spread", 3);
+  auto out = client_->invoke("spread", {"again"}, 30s);
+  ASSERT_TRUE(out.ok()) << out.error().to_string();
+  EXPECT_EQ(out->output, "<AGAIN>");
+}
 
 // Three etcd members: SIGKILL any one, and deploys, sessions and a
 // coordinator restart go on as if nothing happened; it comes back and
