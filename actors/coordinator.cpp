@@ -468,6 +468,7 @@ result<coordinator_handles> spawn_coordinator(node_loop& loop, const std::string
   if (keeper) {
     caf::anon_send(front, restore_atom::value, keeper);  // first in its mailbox: before any node joins
     caf::anon_send(keeper, front);                        // told how the writes fare
+    caf::anon_send(keeper, writers_atom::value, shards);  // it ends once they and the front are gone
   }
   auto wire = spawn_peers(loop, host, front, nullptr, opts.members,  // what nodes send on it goes to the front
                          schema::coordinator_number);

@@ -41,6 +41,8 @@ struct keeper_state {
   std::uint64_t refused_groups = 0;  // groups etcd did not take, ever
   std::string last_refusal;          // why, the last time
   caf::actor tell;                   // the front, told how the writes fare
+  std::size_t writers = 0;           // the front and shards watched and not yet gone
+  bool closing = false;              // they are all gone: the last try, no retries
   std::function<void(const std::string&)> fenced;  // called once, when a write is refused as fenced
   static inline const char* name = "trail.keeper";
 
@@ -146,7 +148,7 @@ void flush(self_ptr self) {
     bool newer = std::any_of(st.pending.begin(), st.pending.end(), [&](const entry& o) { return o.op.key == key; });
     if (!group[i].awaited && !newer) again.push_back({std::move(group[i].op), false, {}});
   }
-  if (again.empty()) return report(self);
+  if (again.empty() || st.closing) return report(self);
   if (!st.retrying) {
     st.retrying = true;
     log_line("trail-coordinator: etcd refused " + std::to_string(again.size()) + " write(s) nobody waits for (" +
@@ -160,10 +162,26 @@ void flush(self_ptr self) {
   report(self);
 }
 
+// Watches one more writer (the front, a shard).
+void watch(self_ptr self, const caf::actor& writer) {
+  self->monitor(writer);
+  ++self->state.writers;
+}
+
 caf::behavior keeper(self_ptr self, durable::etcd db, std::function<void(const std::string&)> fenced) {
   self->state.db.emplace(std::move(db));
   self->state.fenced = std::move(fenced);
   reject_unexpected(self, "trail-coordinator: keeper");
+  // What a writer sent before it went is in the mailbox ahead of its down
+  // message: once the last is gone, nothing more comes.
+  self->set_down_handler([=](caf::down_msg&) {
+    auto& st = self->state;
+    if (st.writers == 0 || --st.writers > 0) return;
+    st.closing = true;
+    flush(self);
+    st.pending.clear();  // (refused: not tried again by the destructor either)
+    self->quit();
+  });
   return {
       [=](keep_atom, const std::string& app, std::uint32_t version, const std::string& manifest,
           const std::vector<std::string>& names, const std::vector<std::string>& bytes) -> caf::result<bool> {
@@ -205,7 +223,13 @@ caf::behavior keeper(self_ptr self, durable::etcd db, std::function<void(const s
         else queue(self, {durable::write_op::kind::put, durable::node_key(node), std::move(record)}, std::nullopt);
       },
       [=](flush_atom) { flush(self); },
-      [=](const caf::actor& front) { self->state.tell = front; },
+      [=](const caf::actor& front) {
+        self->state.tell = front;
+        watch(self, front);
+      },
+      [=](writers_atom, const std::vector<caf::actor>& shards) {
+        for (auto& s : shards) watch(self, s);
+      },
       [=](late_atom) {
         auto& st = self->state;
         st.late_queued = false;

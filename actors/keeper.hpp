@@ -14,10 +14,17 @@
 //   front -> keeper:   listed_atom, node name, record         (durable/node_records.hpp; empty: the node
 //                                                              left; no answer, written with the next group)
 //                      actor                                   (the front: told how its writes fare, below)
+//   coordinator:       writers_atom, [actor]                   (the shards)
 //   keeper -> front:   etcd_writes_atom, u64 kept back, u64 refused groups, last refusal
 //                                                             (after each refused group, and once
 //                                                              the writes kept back went through)
 //   (errors: unavailable while etcd is; the shard then refuses what it asked for)
+//
+// The front and the shards are watched: once all of them are gone, what is
+// left goes to etcd in one last try (refused: it is dropped; the sessions
+// whose ends it held run again under the next holder) and the keeper ends.
+// It does not wait on for an etcd that is away, which would hold up the
+// coordinator's exit or restart for as long.
 //
 // Session records are written in groups: every accept that arrives
 // while a write is on its way goes into the next one (one etcd transaction),
@@ -44,6 +51,7 @@ using reserve_atom = caf::atom_constant<caf::atom("treserve")>;
 using restore_atom = caf::atom_constant<caf::atom("trestore")>;  // coordinator -> shard: what etcd kept
 using listed_atom = caf::atom_constant<caf::atom("tlisted")>;
 using etcd_writes_atom = caf::atom_constant<caf::atom("tetcdw")>;
+using writers_atom = caf::atom_constant<caf::atom("twriters")>;
 
 // `fenced` (may be empty) is called once if a write is refused because this
 // coordinator no longer holds the shards (durable::etcd::fence_on).

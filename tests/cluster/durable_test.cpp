@@ -168,6 +168,26 @@ TEST_F(started_over_test, ACoordinatorStartingOverWhileEtcdIsAwayWaitsForEtcd) {
   EXPECT_EQ(out->output, "<AGAIN>");
 }
 
+// Writes nobody waits for (a lost node's listing, here) are kept back while
+// etcd is away, and go again every 200 ms: they must not hold up the
+// coordinator's exit. It tries them once more and stops.
+TEST_F(started_over_test, ACoordinatorWithWritesKeptBackStopsWhileEtcdIsAway) {
+  etcd_.kill();
+  signal_node("n3", SIGKILL);  // its listing's erase is a write nobody waits for
+  wait_for(coordinator_, "write(s) nobody waits for", 20s);
+  auto t0 = std::chrono::steady_clock::now();
+  coordinator_.proc.kill(SIGTERM);
+  std::string how;
+  while ((how = coordinator_.proc.try_reap()).empty() && std::chrono::steady_clock::now() - t0 < 30s) {
+    pollfd p{coordinator_.proc.pidfd(), POLLIN, 0};
+    ::poll(&p, 1, 100);
+    drain(coordinator_);
+  }
+  EXPECT_EQ(how, "exited with status 0") << coordinator_.said;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 15s) << "its exit waited for etcd";
+  if (!how.empty()) coordinator_.proc = shm::child_process{};  // (reaped here)
+}
+
 // Three etcd members: SIGKILL any one, and deploys, sessions and a
 // coordinator restart go on as if nothing happened; it comes back and
 // another goes.
