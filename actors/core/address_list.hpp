@@ -1,13 +1,39 @@
-// "A,B,C" -> {"A", "B", "C"}: the address lists that --coordinator,
-// --connect and --etcd take (HOST:PORT[,HOST:PORT...]). Every piece, empty
-// ones too: the caller says why one is invalid. Pure.
+// Addresses as the binaries take them. split_list: "A,B,C" -> {"A", "B",
+// "C"}: the address lists that --coordinator, --connect and --etcd take
+// (HOST:PORT[,HOST:PORT...]). loopback_only: whether a --listen host is
+// reachable from this machine only. Pure.
 #pragma once
+
+#include <arpa/inet.h>
 
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace trail::core {
+
+// "localhost", an IPv4 address in 127.0.0.0/8, or ::1 (bracketed or not).
+// Anything else — a real address, 0.0.0.0, ::, an empty host (every
+// interface), a name — may be reachable from the network.
+inline bool loopback_only(std::string_view host) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host == "localhost") return true;
+  std::string h(host);
+  in_addr v4{};
+  if (::inet_pton(AF_INET, h.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  return ::inet_pton(AF_INET6, h.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
+// What `who` ("trail-node", "trail-coordinator") says at start when it
+// listens on `host` without a secret: anyone who reaches it may deploy code
+// and run it. Empty when it listens on loopback only.
+inline std::string unguarded_listener_warning(std::string_view who, std::string_view host) {
+  if (loopback_only(host)) return {};
+  return std::string(who) + ": warning: listening on " + (host.empty() ? std::string("every interface") : std::string(host)) +
+         " without a secret: anyone who can reach it can deploy code and run it as this user "
+         "(give every member --secret-file; README \"Security\")";
+}
 
 inline std::vector<std::string> split_list(std::string_view list, char sep = ',') {
   std::vector<std::string> out;

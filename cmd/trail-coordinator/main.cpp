@@ -14,6 +14,7 @@
 #include <caf/io/all.hpp>
 
 #include "actors/control_gate.hpp"
+#include "actors/core/address_list.hpp"
 #include "actors/coordinator.hpp"
 #include "actors/gateway.hpp"
 #include "actors/loop.hpp"
@@ -195,6 +196,9 @@ std::optional<int> parse(int argc, char** argv, settings& s) {
     std::fprintf(stderr, "trail-coordinator: --listen: invalid address '%s': expected HOST:PORT\n", s.listen.c_str());
     return 2;
   }
+  if (!s.keys)
+    if (auto w = trail::core::unguarded_listener_warning("trail-coordinator", s.host); !w.empty())
+      std::fprintf(stderr, "%s\n", w.c_str());
   return std::nullopt;
 }
 

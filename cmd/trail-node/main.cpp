@@ -105,6 +105,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "trail-node: --listen: invalid address '%s': expected HOST:PORT\n", listen.c_str());
     return 2;
   }
+  if (opts.secret_file.empty())
+    if (auto w = trail::core::unguarded_listener_warning("trail-node", opts.host); !w.empty())
+      std::fprintf(stderr, "%s\n", w.c_str());
   if (standalone) return trail::actors::run_standalone(opts);
   for (auto& one : trail::core::split_list(coordinator)) {  // HOST:PORT[,HOST:PORT...]
     auto ccolon = one.rfind(':');

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../support/busy_port.hpp"
+#include "../support/temp_dir.hpp"
 #include "node_fixture.hpp"
 
 namespace trail::testing {
@@ -241,6 +242,61 @@ TEST(Cli, APortInUseIsSaidOnceWithTheAddressAndWhy) {
     EXPECT_EQ(count(r.err, "cannot listen on " + address), 1) << bin << ": " << r.err;
     EXPECT_NE(r.err.find("in use"), std::string::npos) << bin << ": " << r.err;
   }
+}
+
+// What `bin args...` prints up to its "listening on" line; then it is stopped
+// with SIGTERM and must exit 0 (so a node leaves no segment behind).
+std::string startup_of(const std::string& bin, const std::vector<std::string>& args) {
+  auto p = shm::child_process::launch({bin, args, {}});
+  if (!p.ok()) return "cannot launch: " + p.error().to_string();
+  std::string seen;
+  pollfd pfd{p->output_fd(), POLLIN, 0};
+  while (seen.find('\n', seen.find("listening on")) == std::string::npos) {
+    if (::poll(&pfd, 1, 20000) <= 0) break;
+    char buf[512];
+    ssize_t n = ::read(p->output_fd(), buf, sizeof buf);
+    if (n <= 0) break;
+    seen.append(buf, static_cast<std::size_t>(n));
+  }
+  p->kill(SIGTERM);
+  std::string how;
+  for (auto until = std::chrono::steady_clock::now() + 20s;
+       (how = p->try_reap()).empty() && std::chrono::steady_clock::now() < until;) {
+    pollfd fds[2] = {{p->pidfd(), POLLIN, 0}, {p->output_fd(), POLLIN, 0}};
+    ::poll(fds, 2, 1000);
+    char buf[4096];
+    while (::read(p->output_fd(), buf, sizeof buf) > 0) {}
+  }
+  EXPECT_EQ(how, "exited with status 0") << bin << " said: " << seen;
+  return seen;
+}
+
+// A node or coordinator that anyone on the network may reach, and that asks
+// for no secret, says so as it starts; on loopback, or with a secret, not.
+TEST(Cli, ListeningBeyondLoopbackWithoutASecretIsWarnedOf) {
+  temp_dir dir;
+  const std::string secret = (dir.path() / "secret").string();
+  const std::string warning = "without a secret: anyone who can reach it can deploy code";
+  std::vector<std::string> node{"--standalone", "--executors", "1", "--store-size", "8M", "--listen"};
+  auto with = [](std::vector<std::string> args, std::initializer_list<std::string> more) {
+    args.insert(args.end(), more);
+    return args;
+  };
+  auto open = startup_of(TRAIL_NODE_PATH, with(node, {"0.0.0.0:0"}));
+  EXPECT_NE(open.find("trail-node: warning: listening on 0.0.0.0 " + warning), std::string::npos) << open;
+  auto local = startup_of(TRAIL_NODE_PATH, with(node, {"127.0.0.1:0"}));
+  EXPECT_NE(local.find("listening on"), std::string::npos) << local;
+  EXPECT_EQ(local.find("warning"), std::string::npos) << local;
+  auto guarded = startup_of(TRAIL_NODE_PATH, with(node, {"0.0.0.0:0", "--secret-file", secret}));
+  EXPECT_NE(guarded.find("listening on"), std::string::npos) << guarded;
+  EXPECT_EQ(guarded.find("warning"), std::string::npos) << guarded;
+
+  auto coordinator = startup_of(TRAIL_COORDINATOR_PATH, {"--listen", "0.0.0.0:0"});
+  EXPECT_NE(coordinator.find("trail-coordinator: warning: listening on 0.0.0.0 " + warning), std::string::npos)
+      << coordinator;
+  auto coordinator_guarded = startup_of(TRAIL_COORDINATOR_PATH, {"--listen", "0.0.0.0:0", "--secret-file", secret});
+  EXPECT_NE(coordinator_guarded.find("listening on"), std::string::npos) << coordinator_guarded;
+  EXPECT_EQ(coordinator_guarded.find("warning"), std::string::npos) << coordinator_guarded;
 }
 
 }  // namespace

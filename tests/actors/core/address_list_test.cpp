@@ -18,5 +18,19 @@ TEST(split_list, EmptyPiecesAreKeptForTheCallerToRefuse) {
   EXPECT_EQ(split_list(",,b:2"), (list{"", "", "b:2"}));
 }
 
+TEST(loopback_only, LoopbackAddressesAndTheNameOnly) {
+  for (const char* h : {"127.0.0.1", "127.1.2.3", "localhost", "::1", "[::1]"}) EXPECT_TRUE(loopback_only(h)) << h;
+  for (const char* h : {"0.0.0.0", "", "::", "[::]", "10.0.0.1", "128.0.0.1", "127.example.com", "example.com", "[::1"})
+    EXPECT_FALSE(loopback_only(h)) << h;
+}
+
+TEST(unguarded_listener_warning, SaidForEveryHostBeyondLoopback) {
+  EXPECT_EQ(unguarded_listener_warning("trail-node", "127.0.0.1"), "");
+  auto w = unguarded_listener_warning("trail-node", "0.0.0.0");
+  EXPECT_NE(w.find("trail-node: warning: listening on 0.0.0.0 without a secret"), std::string::npos) << w;
+  EXPECT_NE(w.find("--secret-file"), std::string::npos) << w;
+  EXPECT_NE(unguarded_listener_warning("trail-coordinator", "").find("listening on every interface"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace trail::core
