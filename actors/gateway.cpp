@@ -512,6 +512,7 @@ caf::behavior gateway_actor(self_ptr self, gateway_options opts, int listener_fd
         o.front = std::move(front), o.control = std::move(control), o.control_wire = std::move(control_wire);
         o.standing_by.clear();
         o.holder.clear();
+        return serve_atom::value;
       },
   };
 }

@@ -58,8 +58,9 @@ struct gateway_options {
 };
 
 // To a gateway: (standby_atom, why, holder) changes what it answers while
-// standing by; (serve_atom, front, control, control_wire) makes it serve
-// `front` from now on (a coordinator that holds the shards).
+// standing by; (serve_atom, front, control, control_wire) -> serve_atom makes
+// it serve `front` from now on (a coordinator that holds the shards), and
+// answers once it does.
 using serve_atom = caf::atom_constant<caf::atom("tgwserve")>;
 
 // Listens on opts.host:opts.port and spawns the gateway on `loop`. Returns

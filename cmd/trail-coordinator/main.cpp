@@ -347,7 +347,15 @@ trail::result<std::string> serve(caf::actor_system& sys, trail::actors::node_loo
     control = *published;
   }
   std::string address = s.host + ":" + std::to_string(control);
-  caf::anon_send(l.gateway, trail::actors::serve_atom::value, out.front, address, coordinator->control_wire);
+  // Served once the gateway says so: a client that connects after "listening
+  // on" must never be told the coordinator is starting.
+  caf::scoped_actor self{sys};
+  trail::status served = trail::status::unavailable("the gateway did not take the front");
+  self->request(l.gateway, std::chrono::seconds(10), trail::actors::serve_atom::value, out.front, address,
+                coordinator->control_wire)
+      .receive([&](trail::actors::serve_atom) { served = trail::status(); },
+               [&](caf::error& e) { served = trail::status::unavailable("the gateway: " + sys.render(e)); });
+  if (!served.ok()) return served;
   if (l.metrics_server) caf::anon_send(l.metrics_server, trail::actors::source_atom::value, out.front);
   return address;
 }
