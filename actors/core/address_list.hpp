@@ -30,8 +30,10 @@ inline bool loopback_only(std::string_view host) {
 // and run it. Empty when it listens on loopback only.
 inline std::string unguarded_listener_warning(std::string_view who, std::string_view host) {
   if (loopback_only(host)) return {};
-  return std::string(who) + ": warning: listening on " + (host.empty() ? std::string("every interface") : std::string(host)) +
-         " without a secret: anyone who can reach it can deploy code and run it as this user "
+  // (Not worded "listening on": scripts and tests wait for that line.)
+  return std::string(who) + ": warning: no secret, and " +
+         (host.empty() ? std::string("every interface") : std::string(host)) +
+         " is reachable from the network: anyone who can reach it can deploy code and run it as this user "
          "(give every member --secret-file; README \"Security\")";
 }
 

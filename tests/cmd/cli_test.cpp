@@ -249,9 +249,10 @@ TEST(Cli, APortInUseIsSaidOnceWithTheAddressAndWhy) {
 std::string startup_of(const std::string& bin, const std::vector<std::string>& args) {
   auto p = shm::child_process::launch({bin, args, {}});
   if (!p.ok()) return "cannot launch: " + p.error().to_string();
+  const std::string line = std::filesystem::path(bin).filename().string() + ": listening on ";
   std::string seen;
   pollfd pfd{p->output_fd(), POLLIN, 0};
-  while (seen.find('\n', seen.find("listening on")) == std::string::npos) {
+  while (seen.find('\n', seen.find(line)) == std::string::npos) {
     if (::poll(&pfd, 1, 20000) <= 0) break;
     char buf[512];
     ssize_t n = ::read(p->output_fd(), buf, sizeof buf);
@@ -276,14 +277,14 @@ std::string startup_of(const std::string& bin, const std::vector<std::string>& a
 TEST(Cli, ListeningBeyondLoopbackWithoutASecretIsWarnedOf) {
   temp_dir dir;
   const std::string secret = (dir.path() / "secret").string();
-  const std::string warning = "without a secret: anyone who can reach it can deploy code";
+  const std::string warning = "is reachable from the network: anyone who can reach it can deploy code";
   std::vector<std::string> node{"--standalone", "--executors", "1", "--store-size", "8M", "--listen"};
   auto with = [](std::vector<std::string> args, std::initializer_list<std::string> more) {
     args.insert(args.end(), more);
     return args;
   };
   auto open = startup_of(TRAIL_NODE_PATH, with(node, {"0.0.0.0:0"}));
-  EXPECT_NE(open.find("trail-node: warning: listening on 0.0.0.0 " + warning), std::string::npos) << open;
+  EXPECT_NE(open.find("trail-node: warning: no secret, and 0.0.0.0 " + warning), std::string::npos) << open;
   auto local = startup_of(TRAIL_NODE_PATH, with(node, {"127.0.0.1:0"}));
   EXPECT_NE(local.find("listening on"), std::string::npos) << local;
   EXPECT_EQ(local.find("warning"), std::string::npos) << local;
@@ -292,7 +293,7 @@ TEST(Cli, ListeningBeyondLoopbackWithoutASecretIsWarnedOf) {
   EXPECT_EQ(guarded.find("warning"), std::string::npos) << guarded;
 
   auto coordinator = startup_of(TRAIL_COORDINATOR_PATH, {"--listen", "0.0.0.0:0"});
-  EXPECT_NE(coordinator.find("trail-coordinator: warning: listening on 0.0.0.0 " + warning), std::string::npos)
+  EXPECT_NE(coordinator.find("trail-coordinator: warning: no secret, and 0.0.0.0 " + warning), std::string::npos)
       << coordinator;
   auto coordinator_guarded = startup_of(TRAIL_COORDINATOR_PATH, {"--listen", "0.0.0.0:0", "--secret-file", secret});
   EXPECT_NE(coordinator_guarded.find("listening on"), std::string::npos) << coordinator_guarded;

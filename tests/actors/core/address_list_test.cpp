@@ -27,9 +27,10 @@ TEST(loopback_only, LoopbackAddressesAndTheNameOnly) {
 TEST(unguarded_listener_warning, SaidForEveryHostBeyondLoopback) {
   EXPECT_EQ(unguarded_listener_warning("trail-node", "127.0.0.1"), "");
   auto w = unguarded_listener_warning("trail-node", "0.0.0.0");
-  EXPECT_NE(w.find("trail-node: warning: listening on 0.0.0.0 without a secret"), std::string::npos) << w;
+  EXPECT_NE(w.find("trail-node: warning: no secret, and 0.0.0.0 is reachable from the network"), std::string::npos) << w;
+  EXPECT_EQ(w.find("listening on"), std::string::npos) << "what scripts wait for: " << w;
   EXPECT_NE(w.find("--secret-file"), std::string::npos) << w;
-  EXPECT_NE(unguarded_listener_warning("trail-coordinator", "").find("listening on every interface"), std::string::npos);
+  EXPECT_NE(unguarded_listener_warning("trail-coordinator", "").find("no secret, and every interface is reachable"), std::string::npos);
 }
 
 }  // namespace
