@@ -173,7 +173,10 @@ caf::behavior server_actor(self_ptr self, metrics_server_options opts, int liste
       [=](accept_atom) { on_acceptable(self); },
       [=](io_atom, std::uint64_t id) { on_io(self, id); },
       [=](expire_atom, std::uint64_t id) { close_connection(self, id); },
-      [=](source_atom, caf::actor& source) { self->state.opts.source = std::move(source); },
+      [=](source_atom, caf::actor& source) {
+        self->state.opts.source = std::move(source);
+        return source_atom::value;
+      },
   };
 }
 

@@ -45,8 +45,9 @@ struct metrics_server_options {
 // invalid_argument, saying what is wrong.
 status parse_metrics_address(const std::string& text, metrics_server_options& opts);
 
-// To a metrics server: (source_atom, actor) — scrapes ask this source from
-// now on (a coordinator that stood by and now holds the shards: its front).
+// To a metrics server: (source_atom, actor) -> source_atom — scrapes ask
+// this source from now on (a coordinator that stood by and now holds the
+// shards: its front); the answer says they do.
 using source_atom = caf::atom_constant<caf::atom("tmsource")>;
 
 // Listens on opts.host:opts.port (on the caller's thread, so that a busy

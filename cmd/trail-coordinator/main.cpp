@@ -349,14 +349,22 @@ trail::result<std::string> serve(caf::actor_system& sys, trail::actors::node_loo
   std::string address = s.host + ":" + std::to_string(control);
   // Served once the gateway says so: a client that connects after "listening
   // on" must never be told the coordinator is starting.
+  // Likewise a scrape must not find the status of a standby.
   caf::scoped_actor self{sys};
-  trail::status served = trail::status::unavailable("the gateway did not take the front");
-  self->request(l.gateway, std::chrono::seconds(10), trail::actors::serve_atom::value, out.front, address,
-                coordinator->control_wire)
-      .receive([&](trail::actors::serve_atom) { served = trail::status(); },
-               [&](caf::error& e) { served = trail::status::unavailable("the gateway: " + sys.render(e)); });
-  if (!served.ok()) return served;
-  if (l.metrics_server) caf::anon_send(l.metrics_server, trail::actors::source_atom::value, out.front);
+  auto told = [&](const char* who, auto atom, const caf::actor& to, auto... xs) {
+    trail::status done = trail::status::unavailable(std::string(who) + " did not answer");
+    self->request(to, std::chrono::seconds(10), atom, xs...)
+        .receive([&](decltype(atom)) { done = trail::status(); },
+                 [&](caf::error& e) { done = trail::status::unavailable(std::string(who) + ": " + sys.render(e)); });
+    return done;
+  };
+  if (auto st = told("the gateway", trail::actors::serve_atom::value, l.gateway, out.front, address,
+                     coordinator->control_wire);
+      !st.ok())
+    return st;
+  if (l.metrics_server)
+    if (auto st = told("the metrics server", trail::actors::source_atom::value, l.metrics_server, out.front); !st.ok())
+      return st;
   return address;
 }
 
