@@ -250,25 +250,9 @@ std::string startup_of(const std::string& bin, const std::vector<std::string>& a
   auto p = shm::child_process::launch({bin, args, {}});
   if (!p.ok()) return "cannot launch: " + p.error().to_string();
   const std::string line = std::filesystem::path(bin).filename().string() + ": listening on ";
-  std::string seen;
-  pollfd pfd{p->output_fd(), POLLIN, 0};
-  while (seen.find('\n', seen.find(line)) == std::string::npos) {
-    if (::poll(&pfd, 1, 20000) <= 0) break;
-    char buf[512];
-    ssize_t n = ::read(p->output_fd(), buf, sizeof buf);
-    if (n <= 0) break;
-    seen.append(buf, static_cast<std::size_t>(n));
-  }
-  p->kill(SIGTERM);
-  std::string how;
-  for (auto until = std::chrono::steady_clock::now() + 20s;
-       (how = p->try_reap()).empty() && std::chrono::steady_clock::now() < until;) {
-    pollfd fds[2] = {{p->pidfd(), POLLIN, 0}, {p->output_fd(), POLLIN, 0}};
-    ::poll(fds, 2, 1000);
-    char buf[4096];
-    while (::read(p->output_fd(), buf, sizeof buf) > 0) {}
-  }
-  EXPECT_EQ(how, "exited with status 0") << bin << " said: " << seen;
+  std::string seen = read_through_line(p->output_fd(), line, 20s);
+  std::string rest;
+  EXPECT_EQ(terminate_and_reap(*p, rest), "exited with status 0") << bin << " said: " << seen << rest;
   return seen;
 }
 

@@ -73,6 +73,44 @@ inline cli_result run_program(const std::string& program, const std::vector<std:
   return r;
 }
 
+// Reads `fd` (non-blocking: a child's output) until a whole line containing
+// `needle` has come, the writer closed it, or `limit` passed. Returns all it read.
+inline std::string read_through_line(int fd, const std::string& needle, std::chrono::milliseconds limit) {
+  std::string seen;
+  pollfd pfd{fd, POLLIN, 0};
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (seen.find('\n', seen.find(needle)) == std::string::npos) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || ::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) break;
+    char buf[512];
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    seen.append(buf, static_cast<std::size_t>(n));
+  }
+  return seen;
+}
+
+// SIGTERM (if still running), then waits up to `limit` for `p` to exit,
+// reading its output all along into `said` (so it never blocks on a full
+// pipe). Returns how it ended (shm::child_process::try_reap), "" if it did not.
+inline std::string terminate_and_reap(shm::child_process& p, std::string& said,
+                                      std::chrono::milliseconds limit = std::chrono::seconds(20)) {
+  auto drain = [&] {
+    char buf[4096];
+    for (ssize_t n; (n = ::read(p.output_fd(), buf, sizeof buf)) > 0;) said.append(buf, static_cast<std::size_t>(n));
+  };
+  if (p.running()) p.kill(SIGTERM);
+  auto until = std::chrono::steady_clock::now() + limit;
+  std::string how;
+  while ((how = p.try_reap()).empty() && std::chrono::steady_clock::now() < until) {
+    pollfd fds[2] = {{p.pidfd(), POLLIN, 0}, {p.output_fd(), POLLIN, 0}};
+    ::poll(fds, 2, 1000);
+    drain();
+  }
+  drain();
+  return how;
+}
+
 class node_test : public ::testing::Test {
  protected:
   void SetUp() override { start_node(); }
@@ -85,15 +123,9 @@ class node_test : public ::testing::Test {
     ASSERT_TRUE(p.ok()) << p.error().to_string();
     node_ = std::move(*p);
     // The node prints "trail-node: listening on HOST:PORT" once clients can connect.
-    std::string seen;
-    pollfd pfd{node_.output_fd(), POLLIN, 0};
-    while (seen.find('\n', seen.find("listening on")) == std::string::npos) {
-      ASSERT_GT(::poll(&pfd, 1, 20000), 0) << "node did not start; it said: " << seen;
-      char buf[512];
-      ssize_t n = ::read(node_.output_fd(), buf, sizeof buf);
-      ASSERT_GT(n, 0) << "node exited; it said: " << seen;
-      seen.append(buf, static_cast<std::size_t>(n));
-    }
+    std::string seen = read_through_line(node_.output_fd(), "listening on", 20s);
+    ASSERT_NE(seen.find('\n', seen.find("listening on")), std::string::npos)
+        << "node did not start (or exited); it said: " << seen;
     auto at = seen.find("listening on ") + 13;
     address_ = seen.substr(at, seen.find('\n', at) - at);
     startup_ = seen;
@@ -109,15 +141,7 @@ class node_test : public ::testing::Test {
     client_.reset();
     int pid = node_.pid();
     std::string said;
-    if (node_.running()) node_.kill(SIGTERM);
-    auto deadline = std::chrono::steady_clock::now() + 20s;
-    std::string how;
-    while ((how = node_.try_reap()).empty() && std::chrono::steady_clock::now() < deadline) {
-      pollfd fds[2] = {{node_.pidfd(), POLLIN, 0}, {node_.output_fd(), POLLIN, 0}};
-      ::poll(fds, 2, 1000);
-      said += drain_output();
-    }
-    said += drain_output();
+    std::string how = terminate_and_reap(node_, said);
     EXPECT_EQ(how, "exited with status 0") << "the node said:\n" << said;
     for (auto& e : std::filesystem::directory_iterator("/dev/shm")) {
       shm::process_identity owner;
