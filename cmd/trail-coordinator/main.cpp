@@ -437,7 +437,8 @@ int run(int argc, char** argv) {
     if (!control && held && fenced_already()) {
       restart = true;
     } else if (!control) {
-      std::fprintf(stderr, "trail-coordinator: cannot listen on %s: %s\n", s.listen.c_str(),
+      // (Its listeners are open: what failed is the coordinator behind them.)
+      std::fprintf(stderr, "trail-coordinator: cannot serve on %s: %s\n", s.listen.c_str(),
                    control.error().message().c_str());
       code = 1;
     } else {
