@@ -53,6 +53,7 @@ struct client::credentials {
 
 // One TCP connection speaking the client wire (schema/client.capnp).
 struct client::impl {
+  static constexpr const char* timed_out = "request timed out";
   net::stop_signal stop;  // never raised: every wait ends by its timeout
   net::stream sock;
   schema::frame_buffer in{schema::max_client_frame};
@@ -60,7 +61,10 @@ struct client::impl {
   std::string out;  // the frame being sent (its capacity is reused)
   std::chrono::milliseconds timeout{10000};
   status broken;  // set once the connection failed: every later request fails with it
-  std::map<std::string, std::unique_ptr<impl>> nodes;  // where a coordinator sent puts and gets
+  std::map<std::string, std::unique_ptr<impl>> nodes;  // where a coordinator sent puts, gets and invokes
+  // App -> the node a coordinator sent its synchronous invokes to, and until
+  // when they go there without asking it again.
+  std::map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>, std::less<>> homes;
   std::shared_ptr<const credentials> cred;             // for those too
   std::string addresses;                               // what connect() was given (HOST:PORT[,...])
   std::string address;                                 // the one of them this connection is to
@@ -91,15 +95,16 @@ struct client::impl {
         if (r->what == schema::client_reply::kind::error) return r->error;
         return std::move(*r);
       }
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return status::unavailable("request timed out");
+      // (Rounded up: a wait cut short by rounding would look like a broken connection.)
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return status::unavailable(timed_out);
       auto room = in.space();
       iovec into = net::io_part(room.data(), room.size());
       auto n = sock.read_at_least({&into, 1}, 1, net::io_limits{&stop, left});
       if (!n) {
         // A silent server within the timeout is a timeout, and the
         // connection stays usable; anything else broke it.
-        if (std::chrono::steady_clock::now() >= deadline) return status::unavailable("request timed out");
+        if (std::chrono::steady_clock::now() >= deadline) return status::unavailable(timed_out);
         return fail(n.error());
       }
       in.commit(*n);
@@ -126,6 +131,8 @@ client& client::operator=(client&&) noexcept = default;
 client::~client() = default;
 
 void client::set_request_timeout(std::chrono::milliseconds t) { impl_->timeout = t; }
+
+void client::set_direct_invokes(bool on) { direct_invokes_ = on; }
 
 // The connection to the node a coordinator sent a put or get to (kept for
 // the next ones).
@@ -267,7 +274,63 @@ result<invocation_result> client::invoke(const std::string& app, const std::vect
   thread_local std::random_device entropy;
   do q.request = (std::uint64_t{entropy()} << 32) | entropy();
   while (q.request == 0);
-  return ask_session(q, wait, std::chrono::steady_clock::now() + wait);
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  if (!async && direct_invokes_) {
+    q.direct = true;
+    if (auto h = impl_->homes.find(app); h != impl_->homes.end()) {
+      if (std::chrono::steady_clock::now() < h->second.second) {
+        if (auto r = invoke_on(h->second.first, q, wait)) return std::move(*r);
+        q.direct = false;  // that node could not take it: through the coordinator this time
+      } else {
+        impl_->homes.erase(h);  // time to ask the coordinator where again
+      }
+    }
+  }
+  return ask_session(std::move(q), wait, deadline);
+}
+
+std::optional<result<invocation_result>> client::invoke_on(const std::string& address,
+                                                           const schema::client_request& q,
+                                                           std::chrono::milliseconds wait) {
+  // A kept connection is used as it is: if its node closed it meanwhile, the
+  // invoke fails on it and goes through the coordinator.
+  impl* node = nullptr;
+  if (auto kept = impl_->nodes.find(address); kept != impl_->nodes.end() && kept->second->broken.ok())
+    node = kept->second.get();
+  else if (auto opened = impl_node(*impl_, address))
+    node = *opened;
+  schema::client_request sent = q;
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  if (node && node->send(sent, wait).ok()) {
+    for (;;) {
+      auto r = node->await(sent.id, std::min(deadline, std::chrono::steady_clock::now() + direct_patience));
+      if (r) return invocation_result{r->session, std::move(r->output)};
+      if (!node->broken.ok()) break;  // lost on the way (it died, restarted): through the coordinator
+      if (r.error().message() == impl::timed_out && std::chrono::steady_clock::now() < deadline) {
+        // Silent for a while: a hung node says nothing either. Its
+        // coordinator, which fences a node that stays silent, says whether
+        // it still is a member; a fenced one drops the session.
+        if (member_alive(address)) continue;
+        (void)node->fail(status::unavailable("its coordinator no longer lists node " + address));
+        break;
+      }
+      // Anything but a refusal before it started is the session's own outcome.
+      if (r.error().code() != errc::unavailable || !r.error().message().starts_with(actors::not_here_prefix))
+        return r.error();
+      break;
+    }
+  }
+  // Whatever this client sent there goes through the coordinator again.
+  std::erase_if(impl_->homes, [&](const auto& h) { return h.second.first == address; });
+  return std::nullopt;
+}
+
+bool client::member_alive(const std::string& address) {
+  schema::client_request q;
+  q.what = schema::client_request::kind::member;
+  q.app = address;
+  auto r = impl_->ask(q, impl_->timeout);
+  return !r || r->text != "gone";  // (a coordinator that does not answer now cannot tell)
 }
 
 result<invocation_result> client::result_of(std::uint64_t session, std::chrono::milliseconds timeout) {
@@ -321,10 +384,16 @@ void client::look_elsewhere() {
   else ::poll(nullptr, 0, 200);  // none yet: this one again in a moment
 }
 
-result<invocation_result> client::ask_session(const schema::client_request& q, std::chrono::milliseconds wait,
+result<invocation_result> client::ask_session(schema::client_request q, std::chrono::milliseconds wait,
                                               std::chrono::steady_clock::time_point deadline) {
   for (;;) {
     auto r = impl_->ask(q, wait);
+    if (r && r->what == schema::client_reply::kind::redirect) {  // a direct invoke: run it on that node
+      impl_->homes[q.app] = {r->text, std::chrono::steady_clock::now() + std::chrono::seconds(1)};
+      if (auto done = invoke_on(r->text, q, wait)) return std::move(*done);
+      q.direct = false;  // that node could not take it: through the coordinator
+      continue;
+    }
     if (r) return invocation_result{r->session, std::move(r->output)};
     // With one address (a standalone node, one coordinator) a lost connection is an error at once.
     if (r.error().code() != errc::unavailable || impl_->addresses.find(',') == std::string::npos) return r.error();

@@ -61,9 +61,10 @@ using putwait_atom = caf::atom_constant<caf::atom("tputwait")>;  // an expected 
 using inpulled_atom = caf::atom_constant<caf::atom("tinpulled")>;  // a pull for a work input finished
 
 // Node-level session ids. The coordinator's shard s numbers the sessions it
-// places (shard_session_base(s) + n); a node numbers the sessions its
-// app-scoped triggers start (node_session_base(number) + n). A standalone
-// node starts at 1. Ids never collide across a cluster.
+// places (shard_session_base(s) + n); a node numbers the sessions it starts
+// itself — its app-scoped triggers', and the synchronous invokes clients
+// bring it — (node_session_base(number) + n). A standalone node starts at 1.
+// Ids never collide across a cluster.
 constexpr std::uint64_t shard_session_base(std::uint32_t shard) { return (std::uint64_t{shard} + 1) << 48; }
 constexpr std::uint64_t node_session_base(std::uint64_t number) { return (0x8000ull | (number & 0x7fff)) << 48; }
 // The shard that numbered `session`, if a shard did.
@@ -71,6 +72,12 @@ constexpr std::optional<std::uint32_t> shard_of_session(std::uint64_t session) {
   std::uint64_t top = session >> 48;
   if (top == 0 || top >= 0x8000) return std::nullopt;
   return static_cast<std::uint32_t>(top - 1);
+}
+// The node that numbered `session`, if a node of a cluster did.
+constexpr std::optional<std::uint64_t> node_of_session(std::uint64_t session) {
+  std::uint64_t top = session >> 48;
+  if (top < 0x8000) return std::nullopt;
+  return top & 0x7fff;
 }
 
 }  // namespace trail::actors

@@ -338,7 +338,23 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
         return route(self, shard_for_app(self, app), invoke_atom::value, app, std::move(args), timeout_ms, async,
                      request);
       },
+      [=](alive_atom, const std::string& address) {
+        for (auto& [n, rec] : self->state.nodes)
+          if (rec.client == address) return true;
+        return false;
+      },
+      [=](direct_atom, const std::string& app) -> caf::result<caf::message> {
+        if (!self->state.paused.empty()) return caf::make_message(std::string());  // (held by invoke)
+        return self->delegate(shard_for_app(self, app), direct_atom::value, app);
+      },
       [=](result_atom, std::uint64_t session) -> caf::result<caf::message> {
+        if (auto number = node_of_session(session)) {  // a session a node started itself: it keeps its result
+          auto n = self->state.nodes.find(*number);
+          if (n == self->state.nodes.end())
+            return to_error(status::not_found("no session " + std::to_string(session) + " (its node #" +
+                                              std::to_string(*number) + " is gone)"));
+          return self->delegate(n->second.scheduler, result_atom::value, session);
+        }
         auto* shard = shard_for_session(self, session);
         if (!shard) return to_error(status::not_found("no session " + std::to_string(session)));
         return route(self, *shard, result_atom::value, session);

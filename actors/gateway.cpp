@@ -286,6 +286,35 @@ bool authenticated(self_ptr self, std::uint64_t conn, request& q) {
   return false;
 }
 
+// An invoke: run by the front; a synchronous one on a cluster node by its
+// scheduler, and on a coordinator, if the client follows, by the node the
+// front names (the client is sent there).
+void invoke(self_ptr self, std::uint64_t conn, request& q) {
+  auto& st = self->state;
+  auto rid = q.id;
+  if (!q.async && st.opts.invoke_here) {
+    self->request(st.opts.invoke_here, caf::infinite, invoke_atom::value, std::move(q.app), std::move(q.args),
+                  q.timeout_ms, false)
+        .then(on_session(self, conn, rid), on_error(self, conn, rid));
+    return;
+  }
+  auto here = [=](std::string& app, std::vector<std::string>& args, std::uint32_t timeout_ms, bool async,
+                  std::uint64_t request) {
+    self->request(self->state.opts.front, caf::infinite, invoke_atom::value, std::move(app), std::move(args),
+                  timeout_ms, async, request)
+        .then(on_session(self, conn, rid), on_error(self, conn, rid));
+  };
+  if (q.async || !q.direct || !st.opts.direct_invokes) return here(q.app, q.args, q.timeout_ms, q.async, q.request);
+  self->request(st.opts.front, caf::infinite, direct_atom::value, q.app)
+      .then(
+          [=, app = std::move(q.app), args = std::move(q.args), timeout_ms = q.timeout_ms,
+           request = q.request](const std::string& node) mutable {
+            if (!node.empty()) return send_redirect(self, conn, rid, node, 0);
+            here(app, args, timeout_ms, false, request);
+          },
+          on_error(self, conn, rid));
+}
+
 void handle(self_ptr self, std::uint64_t conn, request& q) {
   auto& st = self->state;
   auto& front = st.opts.front;
@@ -318,11 +347,7 @@ void handle(self_ptr self, std::uint64_t conn, request& q) {
               },
               on_error(self, conn, rid));
       break;
-    case k::invoke: {
-      self->request(front, wait, invoke_atom::value, std::move(q.app), std::move(q.args), q.timeout_ms, q.async, q.request)
-          .then(on_session(self, conn, rid), on_error(self, conn, rid));
-      break;
-    }
+    case k::invoke: invoke(self, conn, q); break;
     case k::result:
       // (Waiting for a session to end is bounded by the client's timeout.)
       self->request(front, std::chrono::milliseconds(q.timeout_ms), result_atom::value, q.session)
@@ -356,6 +381,19 @@ void handle(self_ptr self, std::uint64_t conn, request& q) {
           .then(on_text(self, conn, rid), on_error(self, conn, rid));
       break;
     case k::auth: break;  // (authenticated() answered it)
+    case k::member:
+      if (!st.opts.direct_invokes) {
+        send_reply(self, conn, error_reply(rid, status::not_found("not a coordinator: it sends no client to a node")));
+        break;
+      }
+      self->request(front, wait, alive_atom::value, std::move(q.app))
+          .then(
+              [=](bool live) {
+                std::string says = live ? "live" : "gone";
+                on_text(self, conn, rid)(says);
+              },
+              on_error(self, conn, rid));
+      break;
     case k::put: start_put(self, conn, q); break;
     case k::put_data: put_data(self, conn, q); break;
     case k::get:

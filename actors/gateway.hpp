@@ -35,6 +35,12 @@ struct gateway_options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;                        // 0: any free port
   caf::actor front;                              // answers types.hpp's client protocol
+  // A cluster node: its scheduler, which runs the synchronous invokes clients
+  // bring here as sessions of its own (invoke_atom without a request id).
+  caf::actor invoke_here;
+  // A coordinator: a synchronous invoke whose client follows redirects asks
+  // the front where to run (direct_atom) and is sent to that node.
+  bool direct_invokes = false;
   std::string control;                           // a coordinator's control (CAF) address, for joining nodes
   std::string control_wire;                      // ... and its node wire's address
   std::size_t max_frame = schema::max_client_frame;

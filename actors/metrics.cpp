@@ -325,8 +325,10 @@ std::string render_coordinator(const json& status) {
            metric_type::counter);
   shard_samples(x, shards, "trail_shard_sessions_restarted_total", "/sessions/restarted_elsewhere");
   x.family("trail_shard_placements_total", "Placements each shard made: session = a session's run sent to its home "
-           "node (first or again), forwarded = forwarded work sent to a node.", metric_type::counter);
+           "node (first or again), forwarded = forwarded work sent to a node, client = a client sent to a node "
+           "with a synchronous invoke (the node runs it as its own session).", metric_type::counter);
   shard_samples(x, shards, "trail_shard_placements_total", "/sessions/placed", {{"kind", "session"}});
+  shard_samples(x, shards, "trail_shard_placements_total", "/sessions/clients_sent_to_nodes", {{"kind", "client"}});
   shard_samples(x, shards, "trail_shard_placements_total", "/forwarded/placed", {{"kind", "forwarded"}});
   return x.take();
 }

@@ -287,6 +287,7 @@ int run_node(const node_options& opts, bool cluster) {
   go.host = opts.host;
   go.port = opts.port;
   go.front = front;
+  if (cluster) go.invoke_here = scheduler_handle;
   go.keys = keys;
   go.tls = client_tls;
   auto gateway = up.ok() ? spawn_gateway(loop, go) : result<std::pair<caf::actor, std::uint16_t>>(up);

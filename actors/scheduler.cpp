@@ -13,6 +13,13 @@ caf::result<std::uint64_t, std::string> invoke(self_ptr self, const std::string&
                                                std::uint32_t timeout_ms, bool async) {
   auto& st = self->state;
   app_ref app = st.apps->current(name);
+  // A cluster node runs the synchronous invokes a client brings it while it
+  // is a member; when it cannot, the client goes through the coordinator.
+  if (st.cluster) {
+    if (st.cluster->number == 0) return to_error(not_here("node " + st.cluster->name + " has not joined a coordinator"));
+    if (!app) return to_error(not_here("no app \"" + name + "\" is deployed on node " + st.cluster->name));
+    if (st.draining) return to_error(not_here("node " + st.cluster->name + " is draining"));
+  }
   if (!app) return to_error(status::not_found("no app \"" + name + "\" is deployed"));
   if (st.draining) return to_error(status::unavailable("this node is draining (`trail drain --off` ends that)"));
   std::size_t bytes = 0;
@@ -109,9 +116,8 @@ caf::behavior scheduler_actor(self_ptr self, shm::store* store, shm::pool_option
     c.xfer = opts.xfer;
     c.data_address = opts.xfer ? opts.xfer->address() : std::string();
     c.forward_wait = opts.forward_wait;
-  } else {
-    st.results = std::make_unique<outcomes>(opts.result_cache, opts.result_cache_bytes);
   }
+  st.results = std::make_unique<outcomes>(opts.result_cache, opts.result_cache_bytes);
   st.opts = std::move(opts);
   st.executors.tune(st.opts.dispatch);
   status up = st.executors.start(self->loop(), *store, std::move(pool), caf::actor_cast<caf::actor>(self));

@@ -41,7 +41,7 @@ std::string status_json(self_ptr self) {
                    {"apps", apps},
                    {"sessions", {{"in_flight", st.sessions.size()}, {"waiting_for_a_node", waiting}, {"ok", st.ok},
                                  {"failed", st.failed}, {"restarted_elsewhere", st.replaced},
-                                 {"placed", st.placed}}},
+                                 {"placed", st.placed}, {"clients_sent_to_nodes", st.sent}}},
                    {"forwarded", {{"placed", st.forwarded}}}};
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -123,6 +123,7 @@ caf::behavior shard_actor(self_ptr self, std::uint32_t index, coordinator_option
         auto& v = self->state.versions[app];
         v = std::max(v, latest);
       },
+      [=](direct_atom, const std::string& app) { return direct(self, app); },
       [=](invoke_atom, const std::string& app, std::vector<std::string>& args, std::uint32_t timeout_ms, bool async,
           std::uint64_t request) { return invoke(self, app, args, timeout_ms, async, request); },
       [=](put_atom, const std::string& app, const std::string& bucket, const std::string& key, std::uint64_t size,

@@ -41,6 +41,12 @@ inline status coordinator_paused(const std::string& why) {
   return status::unavailable(std::string(paused_prefix) + why + "; another coordinator may hold the shards");
 }
 
+// A cluster node refusing a synchronous invoke sent straight to it (not a
+// member now, draining, no such app here): the client sends it through the
+// coordinator instead (client.cpp looks for this prefix).
+inline constexpr std::string_view not_here_prefix = "not here: ";
+inline status not_here(const std::string& why) { return status::unavailable(std::string(not_here_prefix) + why); }
+
 // -- client <-> node (remote) ---------------------------------------------------------
 //   hello_atom, u32 version                          -> u32 version (or error)
 //   deploy_atom, manifest, [lib path], [lib bytes]   -> string "app vN"
@@ -59,6 +65,16 @@ using apps_atom = caf::atom_constant<caf::atom("tapps")>;
 using undeploy_atom = caf::atom_constant<caf::atom("tundeploy")>;
 //   admin_atom, command, [args]                      -> string (JSON)   (README "Operating trail")
 using admin_atom = caf::atom_constant<caf::atom("tadmin")>;
+
+// -- direct invokes: a coordinator's gateway -> its front (local) -----------------------
+//   direct_atom, app   -> string: the client wire of the node a synchronous invoke of
+//                         `app` is sent to (the client runs it there); "": run it here
+//   alive_atom, address -> bool: the node whose client wire that is, is a live member
+//                         (a client that waits long on a direct invoke there asks)
+// A cluster node runs the synchronous invokes clients bring it as sessions of
+// its own (README "Running a cluster"): the coordinator is off their path.
+using direct_atom = caf::atom_constant<caf::atom("tdirect")>;
+using alive_atom = caf::atom_constant<caf::atom("talive")>;
 
 // -- data in and out: gateway -> front (always in the gateway's process) ---------------
 //   put_atom, app, bucket, key, u64 size, bool new_session, u32 timeout_ms,

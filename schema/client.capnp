@@ -26,6 +26,8 @@ struct Request {
     putData @11 :PutData;        # the next bytes of a put begun on this connection; the last one is answered
     get @12 :Get;                # read an app-scoped object; answered by data frames, the last one marked
     auth @13 :Auth;              # the answer to a challenge (actors/net/auth.hpp)
+    member @14 :Text;            # to a coordinator: is the node with this client address a live member?
+                                 # (asked by a client waiting on a direct invoke there; text "live" or "gone")
   }
 }
 
@@ -69,6 +71,8 @@ struct Invoke {
   async @3 :Bool;                # reply at once with the session id only
   request @4 :UInt64;            # the client's id for this request (0: none): sent again after a
                                  # coordinator died, it names the session it started, not a new one
+  direct @5 :Bool;               # synchronous: a coordinator may answer with a redirect to the node
+                                 # to send it to (which runs it as its own session)
 }
 
 struct ResultOf {
@@ -94,6 +98,7 @@ struct Reply {
     controlV1 @6 :Text;          # (reserved: protocol 1's control answer, the CAF address alone)
     data @8 :DataChunk;          # get: one piece of the object
     redirect @9 :Redirect;       # put, get (a coordinator): the node that holds the object's scope; ask it there.
+                                 # A direct invoke (a coordinator): the node to run it on.
                                  # hello (a coordinator standing by): the coordinator that holds the shards
     challenge @10 :Challenge;    # hello, to a server that wants proof first: send auth
     authOk @11 :Data;            # auth: the server's proof, HMAC-SHA256(key, "trail-server|role|client nonce|server nonce")

@@ -99,6 +99,7 @@ void encode(const client_request& r, std::string& out) {
       i.setTimeoutMs(r.timeout_ms);
       i.setAsync(r.async);
       i.setRequest(r.request);
+      i.setDirect(r.direct);
       break;
     }
     case k::result: {
@@ -119,6 +120,7 @@ void encode(const client_request& r, std::string& out) {
     case k::status: b.setStatus(); break;
     case k::apps: b.setApps(); break;
     case k::undeploy: b.setUndeploy(r.app); break;
+    case k::member: b.setMember(r.app); break;
     case k::control: b.setControl(); break;
     case k::admin: {
       auto a = b.initAdmin();
@@ -237,6 +239,7 @@ result<client_request> decode_request(std::span<const std::byte> bytes) {
         r.timeout_ms = i.getTimeoutMs();
         r.async = i.getAsync();
         r.request = i.getRequest();
+        r.direct = i.getDirect();
         break;
       }
       case wire::Request::RESULT:
@@ -257,6 +260,10 @@ result<client_request> decode_request(std::span<const std::byte> bytes) {
       }
       case wire::Request::STATUS: r.what = k::status; break;
       case wire::Request::APPS: r.what = k::apps; break;
+      case wire::Request::MEMBER:
+        r.what = k::member;
+        r.app = as_string(b.getMember());
+        break;
       case wire::Request::UNDEPLOY:
         r.what = k::undeploy;
         r.app = as_string(b.getUndeploy());

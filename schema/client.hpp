@@ -30,11 +30,11 @@ inline constexpr std::size_t max_put_chunk = 4u << 20;
 
 struct client_request {
   enum class kind : std::uint8_t { hello, invoke, result, deploy, status, apps, undeploy, control, admin,
-                                   put, put_data, get, auth };
+                                   put, put_data, get, auth, member };
   std::uint64_t id = 0;
   kind what = kind::hello;
   std::uint32_t version = 0;            // hello
-  std::string app;                      // invoke, undeploy, put, get; admin: the command
+  std::string app;                      // invoke, undeploy, put, get; admin: the command; member: the node's address
   std::string bucket, key;              // put, get
   std::uint64_t size = 0;               // put: the object's size
   bool new_session = false;             // put: in a new session's scope
@@ -44,6 +44,7 @@ struct client_request {
   std::vector<std::string> args;        // invoke; admin: the command's words
   std::uint32_t timeout_ms = 0;         // invoke, result, put
   bool async = false;                   // invoke
+  bool direct = false;                  // invoke (synchronous): the client follows a redirect to a node
   std::uint64_t request = 0;            // invoke: the client's id for it, the same when sent again (0: none)
   std::uint64_t session = 0;            // result; put (to a cluster node): the coordinator's session for it
   std::string manifest;                 // deploy

@@ -1,6 +1,7 @@
 // A node's work from arrival to report: sessions, tasks, the executors and
 // the bucket actors. See state.hpp for the steps and cluster.cpp for work
 // that crosses nodes.
+#include "actors/cluster_types.hpp"
 #include "actors/core/retry.hpp"
 #include "actors/sched/state.hpp"
 
@@ -82,7 +83,9 @@ void finish_session(self_ptr self, const core::session_end& e) {
   st.trace->session_ended(e.session, e.how != k::failed, e.error, wall_now());
   st.recent_sessions.push_back(summary_of(e, o));
   if (st.recent_sessions.size() > 20) st.recent_sessions.pop_front();
-  if (st.results) st.results->ended(e.session, o, e.how != k::quiet);
+  // (In a cluster the shard keeps how the sessions it placed ended; this
+  // node, those it started itself: clients' direct invokes, app triggers.)
+  st.results->ended(e.session, o, e.how != k::quiet && !shard_of_session(e.session));
   if (st.cluster) on_session_end(self, e.session, o, e.how == k::quiet);
   if (st.opts.metrics) st.opts.metrics->session_ended(e.session, clock::now());
   let_go_session(self, e.session, holder::home);

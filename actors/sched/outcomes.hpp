@@ -1,6 +1,7 @@
 // How sessions ended, for the clients that wait for them or ask later
-// (`trail result`). Only where clients can ask: a standalone node. In a
-// cluster the coordinator's shard keeps outcomes; its nodes only report.
+// (`trail result`): a standalone node's, and a cluster node's own sessions
+// (the synchronous invokes clients bring it). The coordinator's shards keep
+// the outcomes of the sessions they place; nodes only report those.
 #pragma once
 
 #include <cstdint>

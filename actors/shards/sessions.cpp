@@ -159,6 +159,21 @@ caf::result<std::uint64_t, std::string> result_of(self_ptr self, std::uint64_t i
   return s->second.waiters.emplace_back(self->make_response_promise<std::uint64_t, std::string>());
 }
 
+std::string direct(self_ptr self, const std::string& app) {
+  auto& st = self->state;
+  auto a = st.apps.find(app);
+  if (a == st.apps.end() || !st.paused.empty()) return {};
+  auto home = named_holder(self, a->second, a->second.entry_node);
+  if (!home)
+    if (auto ranked = core::place_session(loads(self, a->second), {})) home = *ranked;
+  if (!home) return {};
+  auto& node = st.nodes.at(*home);
+  if (node.client.empty()) return {};
+  placed_on(node);
+  ++st.sent;
+  return node.client;
+}
+
 caf::result<std::uint64_t, std::string> invoke(self_ptr self, const std::string& app, std::vector<std::string>& args,
                                                std::uint32_t timeout_ms, bool async, std::uint64_t request) {
   auto& st = self->state;

@@ -113,6 +113,7 @@ struct shard_state {
   std::uint64_t next = 1;
   std::uint64_t ok = 0, failed = 0, replaced = 0, forwarded = 0;
   std::uint64_t placed = 0;  // runs of sessions sent to a home node (first or again)
+  std::uint64_t sent = 0;    // synchronous invokes whose clients were sent to a node (direct)
   std::set<std::uint64_t> cordoned;  // draining nodes (`trail drain`): placement leaves them out
   static inline const char* name = "trail.shard";
 };
@@ -148,6 +149,10 @@ void resend_runs(self_ptr self, std::uint64_t number);
 // Sessions of `app` that waited for a node holding it are placed.
 void place_waiting(self_ptr self, const std::string& app);
 caf::result<std::uint64_t, std::string> result_of(self_ptr self, std::uint64_t id);
+// Where a synchronous invoke of `app` runs, as a session of that node's
+// own: the client wire of its home by placement; "" when no node can take it
+// now (it is invoked here, and waits).
+std::string direct(self_ptr self, const std::string& app);
 caf::result<std::uint64_t, std::string> invoke(self_ptr self, const std::string& app, std::vector<std::string>& args,
                                                std::uint32_t timeout_ms, bool async, std::uint64_t request);
 void restore_session(self_ptr self, std::uint64_t id, const std::string& app, std::vector<std::string> args,

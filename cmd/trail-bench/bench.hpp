@@ -29,6 +29,7 @@ struct options {
   int coordinators = 0;          // throughput: 0, one coordinator alone; N, N sharing an etcd (one holds
                                  // the shards, the others stand by)
   int clients = 8;               // concurrent client connections (throughput)
+  bool via_coordinator = false;  // throughput: every invoke through the coordinator (no direct invokes)
   std::string sizes = "8B,4KiB,1MiB,64MiB,1GiB";  // object sizes (remote-data)
   std::size_t data_runs = 0;     // pulls per size (remote-data); 0 = scaled to the size
   std::string payloads;          // hop payload sizes (local-hop, remote-hop); empty: each one's default

@@ -213,7 +213,8 @@ int run_remote_hop(const options& o) {
 }
 
 // One node: a standalone node (trail-node --standalone); more: a cluster
-// behind its coordinator. Either way the clients talk to one address.
+// behind its coordinator. Either way the clients talk to one address (a
+// coordinator sends them on to nodes, unless --via-coordinator).
 int run_throughput(const options& o) {
   std::unique_ptr<node_process> node;
   std::unique_ptr<cluster_process> cluster;
@@ -241,6 +242,7 @@ int run_throughput(const options& o) {
   for (int i = 0; i < clients; ++i) {
     auto cl = client::connect(address);
     if (!cl) return fail(cl.error());
+    cl->set_direct_invokes(!o.via_coordinator);
     conns.emplace_back(std::move(*cl));
   }
   std::vector<double> per_invocation_us;
@@ -270,6 +272,7 @@ int run_throughput(const options& o) {
   auto s = summarize(per_invocation_us);
   emit({{"bench", "throughput"}, {"nodes", o.nodes}, {"coordinators", std::max(o.coordinators, node ? 0 : 1)},
         {"etcd", o.coordinators > 0}, {"mode", node ? "standalone" : "cluster"},
+        {"via_coordinator", !node && o.via_coordinator},
         {"executors_per_node", o.executors}, {"clients", clients},
         {"burst", burst}, {"invocations_per_s", 1e6 / s.p50_us}},
        s, "tcp_rtt", "block", floor, false);

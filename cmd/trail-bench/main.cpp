@@ -54,6 +54,8 @@ int main(int argc, char** argv) {
                    "0: one coordinator without etcd")
       ->check(CLI::Range(0, 5))
       ->capture_default_str();
+  tput->add_flag("--via-coordinator", o.via_coordinator,
+                 "every invoke through the coordinator (with etcd: kept there), not sent on to the node it names");
   auto* robj = app.add_subcommand("remote-object", "one object made on node 1 and consumed on node 2 of a cluster, per size");
   robj->add_flag("--json", o.json, "print JSON lines (the default and only format)");
   robj->add_option("--sizes", o.sizes, "object sizes, comma-separated")->default_str("64MiB,256MiB,1GiB");

@@ -225,6 +225,7 @@ listening start_listening(trail::actors::node_loop& loop, settings& s) {
   go.port = s.port;
   go.keys = s.keys;
   go.tls = s.tls;
+  go.direct_invokes = true;  // synchronous invokes run on the node the app's shard names (README)
   go.standing_by = "trail-coordinator at " + s.listen + " is starting";
   auto gateway = trail::actors::spawn_gateway(loop, go);
   // Its metrics are served from the start too: a standby's say it holds no shards.

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -117,6 +118,14 @@ class client {
 
   // Time allowed for requests without a timeout of their own (deploy, status...).
   void set_request_timeout(std::chrono::milliseconds t);
+  // Through a coordinator, a synchronous invoke runs on the node the app's
+  // shard names: the coordinator answers with that node's address, and the
+  // client sends the invoke there and keeps doing so for that app (asking the
+  // coordinator again every second), so the coordinator is off the path.
+  // When that node is lost or refuses (draining, not a member), the invoke is
+  // sent through the coordinator instead. Off: every invoke goes through the
+  // coordinator (which keeps it in etcd, if it has one). On by default.
+  void set_direct_invokes(bool on);
 
  private:
   struct impl;
@@ -138,11 +147,23 @@ class client {
   // Asks `q` (safe to repeat) until `deadline`; when the connection breaks,
   // connects again through the addresses given to connect() and asks again;
   // when the coordinator says it is paused, asks another that answers.
-  result<invocation_result> ask_session(const schema::client_request& q, std::chrono::milliseconds wait,
+  // A synchronous invoke with `direct` set may be redirected to a node, and
+  // runs there (invoke_on), or through the coordinator when that node cannot.
+  result<invocation_result> ask_session(schema::client_request q, std::chrono::milliseconds wait,
                                         std::chrono::steady_clock::time_point deadline);
   // The connection to a node a coordinator redirected a put or get to.
   static result<impl*> impl_node(impl& from, const std::string& address);
+  // A synchronous invoke `q` on the node at `address` (a coordinator's
+  // redirect); nothing when the node could not take it (the caller sends it
+  // through the coordinator).
+  std::optional<result<invocation_result>> invoke_on(const std::string& address, const schema::client_request& q,
+                                                     std::chrono::milliseconds wait);
+  // Whether the coordinator still lists the node at `address` (asked after
+  // it said nothing for direct_patience about an invoke it runs).
+  bool member_alive(const std::string& address);
+  static constexpr std::chrono::milliseconds direct_patience{1000};
   std::unique_ptr<impl> impl_;
+  bool direct_invokes_ = true;
 };
 
 }  // namespace trail

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/cluster_types.hpp"
 #include "cluster_fixture.hpp"
 
 namespace trail::testing {
@@ -243,17 +244,129 @@ TEST_F(big_object_test, A256MiBObjectCrossesNodesIntact) {
   EXPECT_EQ(where["check_big"], std::set<std::string>{"n2"});
 }
 
+// The name of the node numbered `number`, as its coordinator lists it.
+std::string name_of_node(client& c, std::uint64_t number) {
+  auto st = nlohmann::json::parse(*c.status_json());
+  for (auto& n : st["nodes"])
+    if (n["number"] == number) return n["name"].get<std::string>();
+  return {};
+}
+
+// A synchronous invoke given to the coordinator runs on the node the app's
+// shard names, as that node's own session: the coordinator answers the
+// client with the node's address, and the client sends its invokes there
+// (the coordinator, which finds their results there, runs none of them).
+// A node that drains, or that is lost, sends the client back through the
+// coordinator: no invoke fails for it.
+TEST_F(cluster_test, SynchronousInvokesRunOnTheNodeTheCoordinatorNames) {
+  deploy("naps.yaml");  // (nothing pinned)
+  wait_until_held("naps", 3);
+  auto shards = [&] {
+    auto st = nlohmann::json::parse(*client_->status_json());
+    int ran = 0, sent = 0;
+    for (auto& s : st["shards"])
+      ran += s["sessions"]["ok"].get<int>() + s["sessions"]["failed"].get<int>(),
+          sent += s["sessions"]["clients_sent_to_nodes"].get<int>();
+    return std::pair{ran, sent};
+  };
+  auto name_of = [&](std::uint64_t number) { return name_of_node(*client_, number); };
+  auto [ran_before, sent_before] = shards();
+  auto invoke = [&] {
+    auto r = client_->invoke("naps", {"1"}, 30s);
+    if (!r.ok()) {
+      ADD_FAILURE() << r.error().to_string();
+      return std::uint64_t{0};
+    }
+    EXPECT_EQ(r->output, "rested");
+    return r->session;
+  };
+  std::optional<std::uint64_t> home;
+  for (int i = 0; i < 6; ++i) {
+    auto s = invoke();
+    auto node = actors::node_of_session(s);
+    ASSERT_TRUE(node.has_value()) << "session " << s << " was run by the coordinator";
+    if (!home) home = node;
+    EXPECT_EQ(node, home) << "the client left its node";
+    auto kept = client_->result_of(s, 10s);  // (kept on its node; the coordinator asks there)
+    ASSERT_TRUE(kept.ok()) << kept.error().to_string();
+    EXPECT_EQ(kept->output, "rested");
+  }
+  auto [ran, sent] = shards();
+  EXPECT_EQ(ran, ran_before) << "the coordinator ran sessions itself";
+  EXPECT_GE(sent - sent_before, 1);
+
+  // Drained, its node refuses: the invokes run elsewhere.
+  std::string drained = name_of(*home);
+  ASSERT_FALSE(drained.empty());
+  ASSERT_TRUE(client_->admin("drain", {drained}).ok());
+  std::uint64_t elsewhere = 0;
+  for (int i = 0; i < 4; ++i) {
+    auto s = invoke();
+    EXPECT_NE(actors::node_of_session(s), home) << "session " << s << " ran on the drained " << drained;
+    if (auto n = actors::node_of_session(s)) elsewhere = *n;
+  }
+  ASSERT_TRUE(client_->admin("drain", {drained, "--off"}).ok());
+  ASSERT_NE(elsewhere, 0u) << "the client was never sent to another node";
+
+  // Lost (SIGKILL), the node it was sent to last: the invokes go on.
+  signal_node(name_of(elsewhere), SIGKILL);
+  for (int i = 0; i < 4; ++i) EXPECT_NE(invoke(), 0u);
+}
+
+// The node a client sends its invokes to hangs (SIGSTOP) with one of them:
+// the client, hearing nothing for a second, asks the coordinator, which has
+// fenced the silent node; the invoke runs again through the coordinator and
+// ends with its output, long before its timeout (and the node, woken, starts
+// over and rejoins).
+TEST_F(cluster_test, ADirectInvokeOnAHungNodeEndsThroughTheCoordinator) {
+  deploy("naps.yaml");
+  wait_until_held("naps", 3);
+  auto first = client_->invoke("naps", {"1"}, 30s);  // (the client learns its node)
+  ASSERT_TRUE(first.ok()) << first.error().to_string();
+  auto number = actors::node_of_session(first->session);
+  ASSERT_TRUE(number.has_value()) << "session " << first->session << " was run by the coordinator";
+  std::string hung = name_of_node(*client_, *number);
+  ASSERT_FALSE(hung.empty());
+  std::size_t said = nodes_.at(hung).said.size();
+  signal_node(hung, SIGSTOP);
+  auto r = client_->invoke("naps", {"500"}, 20s);
+  signal_node(hung, SIGCONT);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->output, "rested");
+  EXPECT_NE(actors::node_of_session(r->session), number) << "it ran on the hung node";
+  wait_for(nodes_.at(hung), "joined ", 30s, said);
+}
+
+// A direct invoke that runs longer than the client waits before asking the
+// coordinator about its node (a second) runs once: a live node is waited for.
+TEST_F(cluster_test, ALongDirectInvokeRunsOnce) {
+  deploy("naps.yaml");
+  wait_until_held("naps", 3);
+  auto naps = [&] {
+    std::size_t n = 0;
+    for (auto& e : executions()) n += e.function == "nap";
+    return n;
+  };
+  std::size_t before = naps();
+  auto r = client_->invoke("naps", {"2500"}, 30s);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->output, "rested");
+  EXPECT_TRUE(actors::node_of_session(r->session).has_value()) << "session " << r->session << " was run by the coordinator";
+  EXPECT_EQ(naps() - before, 1u) << "the nap ran more than once";
+}
+
 TEST_F(cluster_test, ClientsGetClearErrorsFromTheCoordinator) {
   auto r = client_->invoke("nosuchapp", {}, 5s);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), errc::not_found);
   auto bad = client_->deploy(cluster_apps + "does-not-exist.yaml");
   EXPECT_FALSE(bad.ok());
-  // A node's own port takes only the puts and gets its coordinator sends
-  // there; anything else tells the client where to go.
+  // A node's own port takes the puts and gets its coordinator sends there,
+  // and synchronous invokes (as sessions of its own); anything else tells
+  // the client where to go.
   auto direct = client::connect(node_address("n1"));
   ASSERT_TRUE(direct.ok()) << direct.error().to_string();
-  for (auto& e : {direct->invoke("chain", {}, 5s).error(), direct->status_json().error(), direct->apps().error()}) {
+  for (auto& e : {direct->invoke("chain", {}, 5s, true).error(), direct->status_json().error(), direct->apps().error()}) {
     EXPECT_EQ(e.code(), errc::invalid_argument) << e.to_string();
     EXPECT_NE(e.message().find("connect to its coordinator"), std::string::npos) << e.to_string();
   }

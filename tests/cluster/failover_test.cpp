@@ -232,6 +232,7 @@ TEST_F(failover_test, ASynchronousInvokeWhoseHolderDiesGetsTheOneSessionItStarte
     callers.emplace_back([&, i] {
       auto c = client::connect(address_ + "," + standby_address_);
       if (!c.ok()) return got[i].emplace(c.error()), void();
+      c->set_direct_invokes(false);  // through the holder, which keeps them in etcd
       got[i].emplace(c->invoke("slow_spread", {"s" + std::to_string(i)}, 60s));
     });
   // Kill the holder once it kept every session in etcd (accepted), before any ended.
@@ -379,6 +380,7 @@ TEST_F(cut_off_test, AHolderCutOffFromEtcdPausesAndItsNodesJoinTheNewHolder) {
   std::thread waiter([&] {
     auto c = client::connect(coordinators());
     if (!c.ok()) return waited.emplace(c.error()), void();
+    c->set_direct_invokes(false);  // it waits on the holder
     waited.emplace(c->invoke("naps", {"8000"}, 60s));
   });
   auto db = durable::etcd::open(etcd_.endpoint());

@@ -55,6 +55,7 @@ TEST_F(cluster_metrics_test, CoordinatorAndNodesCountWhatTheClusterRan) {
   EXPECT_EQ(before.value("trail_coordinator_shards"), 2);
 
   constexpr int sessions = 5;
+  client_->set_direct_invokes(false);  // every session through the shard, which counts it
   for (int i = 0; i < sessions; ++i) {
     auto r = client_->invoke("chain", {"over", "nodes"}, 30s);
     ASSERT_TRUE(r.ok()) << r.error().to_string();
@@ -82,6 +83,20 @@ TEST_F(cluster_metrics_test, CoordinatorAndNodesCountWhatTheClusterRan) {
   EXPECT_EQ(started, 3 * sessions);
   EXPECT_EQ(homed_ok, sessions);
   EXPECT_EQ(worked, 2 * sessions) << "second and third run for the home on n1";
+
+  // A synchronous invoke the coordinator sends to a node (its entry is
+  // pinned to n1): counted as a client placed there; n1 counts the session.
+  client_->set_direct_invokes(true);
+  auto n1_before = sum(scrape(metrics_of(nodes_.at("n1"))), "trail_sessions_total", {{"outcome", "ok"}});
+  auto r = client_->invoke("chain", {"straight", "there"}, 30s);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  auto last = scrape(coordinator);
+  EXPECT_EQ(sum(last, "trail_shard_placements_total", {{"kind", "client"}}) -
+                sum(after, "trail_shard_placements_total", {{"kind", "client"}}),
+            1);
+  EXPECT_EQ(sum(last, "trail_shard_sessions_total", {{"outcome", "ok"}}),
+            sum(after, "trail_shard_sessions_total", {{"outcome", "ok"}}));
+  EXPECT_EQ(sum(scrape(metrics_of(nodes_.at("n1"))), "trail_sessions_total", {{"outcome", "ok"}}) - n1_before, 1);
 }
 
 // Objects over 64 KiB cross nodes over the data path (smaller ones travel
