@@ -287,7 +287,8 @@ void add_app_commands(command_table& t) {
          "app", completes::files, run_deploy});
   t.add({"invoke", invoke_synopsis, "run an app's entry function; prints its output",
          "Starts a session of APP with ARGS as the entry function's arguments and prints the app's\n"
-         "output on stdout (nothing else).\n"
+         "output on stdout (nothing else). Through a coordinator it runs on the node the coordinator\n"
+         "names, which answers directly (README \"Direct invokes\"); --async ones stay with the coordinator.\n"
          "  --timeout MS  give up (and cancel the session) after MS milliseconds (default 60000)\n"
          "  --async       print only the session id; fetch the output with `result`\n"
          "  --json        {\"session\":ID,\"output\":\"...\"}",
