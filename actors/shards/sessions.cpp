@@ -55,6 +55,15 @@ std::optional<std::uint64_t> named_holder(self_ptr self, const app_entry& a, con
   return std::nullopt;
 }
 
+// A new session's home: where the app's entry function is pinned, if it is;
+// else by the placement ranking (core::place_session). None while no live
+// node holds the app.
+std::optional<std::uint64_t> home_for(self_ptr self, const app_entry& a) {
+  if (auto pinned = named_holder(self, a, a.entry_node)) return pinned;
+  if (auto ranked = core::place_session(loads(self, a), {})) return *ranked;
+  return std::nullopt;
+}
+
 // Keeps how session `id` ended for `trail result`, forgetting the oldest
 // beyond the cache. With etcd, a kept session's result replaces its record
 // there (and outlives this coordinator); the results forgotten go too.
@@ -104,11 +113,7 @@ void place(self_ptr self, std::uint64_t id) {
   auto& rec = st.sessions.at(id);
   auto a = st.apps.find(rec.app);
   if (a == st.apps.end()) return finish(self, id, {false, {}, status::not_found("no app \"" + rec.app + "\" is deployed")});
-  // A session's home is where its entry function is pinned, if it is;
-  // else by the placement ranking (core::place_session).
-  auto home = named_holder(self, a->second, a->second.entry_node);
-  if (!home)
-    if (auto ranked = core::place_session(loads(self, a->second), {})) home = *ranked;
+  auto home = home_for(self, a->second);
   if (!home) {  // nobody holds the app (yet): wait
     rec.node_session = 0;
     rec.home = 0;
@@ -163,9 +168,7 @@ std::string direct(self_ptr self, const std::string& app) {
   auto& st = self->state;
   auto a = st.apps.find(app);
   if (a == st.apps.end() || !st.paused.empty()) return {};
-  auto home = named_holder(self, a->second, a->second.entry_node);
-  if (!home)
-    if (auto ranked = core::place_session(loads(self, a->second), {})) home = *ranked;
+  auto home = home_for(self, a->second);
   if (!home) return {};
   auto& node = st.nodes.at(*home);
   if (node.client.empty()) return {};

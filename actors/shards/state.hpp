@@ -138,6 +138,8 @@ void reserve_ahead(self_ptr self);
 std::vector<core::node_load> loads(self_ptr self, const app_entry& a);
 // The holder of `a` named `name` (a manifest's `node:`), if live.
 std::optional<std::uint64_t> named_holder(self_ptr self, const app_entry& a, const std::string& name);
+// A new session's home (pinned entry, else by placement); none while no live node holds `a`.
+std::optional<std::uint64_t> home_for(self_ptr self, const app_entry& a);
 // Keeps how session `id` ended for `trail result` (and, if `kept`, in etcd).
 void remember(self_ptr self, std::uint64_t id, outcome o, bool kept);
 // Session `id` ended: its waiters are answered, its result kept.
