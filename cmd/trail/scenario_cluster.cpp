@@ -137,13 +137,33 @@ status local_cluster::start_coordinators(std::unique_lock<std::mutex>& lock) {
     coordinator_at_["coordinator"] = address_;
     return {};
   }
-  auto plan = durable::plan_local_etcd("scenario", opts_.work_dir / "etcd");
-  etcd_ = plan.endpoint;
-  etcd_args_ = plan.args;
-  if (status s = launch("etcd", etcd_args_); !s.ok()) return s;
-  lock.unlock();
-  status answered = durable::await_etcd(etcd_, opts_.ready_timeout);
-  lock.lock();
+  // A port plan_local_etcd found free may be taken before etcd binds it
+  // (scenarios run beside other tests): an etcd that exits before it answers
+  // is started again on other ports, twice.
+  status answered;
+  for (int tries = 1;; ++tries) {
+    std::error_code ec;
+    std::filesystem::remove_all(opts_.work_dir / "etcd", ec);
+    auto plan = durable::plan_local_etcd("scenario", opts_.work_dir / "etcd");
+    etcd_ = plan.endpoint;
+    etcd_args_ = plan.args;
+    if (status s = launch("etcd", etcd_args_); !s.ok()) return s;
+    proc& p = *current_.at("etcd");
+    auto deadline = std::chrono::steady_clock::now() + opts_.ready_timeout;
+    answered = status::unavailable("etcd exited before it answered; it said:\n");
+    while (!p.eof && std::chrono::steady_clock::now() < deadline) {
+      lock.unlock();
+      answered = durable::await_etcd(etcd_, std::chrono::milliseconds(250));
+      lock.lock();
+      if (answered.ok()) break;
+    }
+    if (answered.ok() || !p.eof || tries == 3) {
+      if (!answered.ok() && p.eof)
+        for (auto& l : p.recent) answered = status::unavailable(answered.message() + "  " + l + "\n");
+      break;
+    }
+    p.killed = true;  // (it exited for that race, not for a fault: no leftover of it is a problem)
+  }
   if (!answered.ok()) return answered;
   // All ports at once: each coordinator is given its own.
   auto ports = durable::free_loopback_ports(static_cast<std::size_t>(opts_.coordinators));
