@@ -134,13 +134,14 @@ void client::set_request_timeout(std::chrono::milliseconds t) { impl_->timeout =
 
 void client::set_direct_invokes(bool on) { direct_invokes_ = on; }
 
-// The connection to the node a coordinator sent a put or get to (kept for
-// the next ones).
-result<client::impl*> client::impl_node(impl& from, const std::string& address) {
+// The connection to the node a coordinator sent a put, get or invoke to
+// (kept for the next ones).
+result<client::impl*> client::impl_node(impl& from, const std::string& address, bool look) {
   auto& slot = from.nodes[address];
   // A kept connection that has bytes or its end waiting, while no request is
   // out on it, was closed by its node (it restarted since): open it again.
-  if (slot && slot->broken.ok() && !slot->sock.readable()) return slot.get();
+  // (Unless the caller would rather not pay the look: see invoke_on.)
+  if (slot && slot->broken.ok() && (!look || !slot->sock.readable())) return slot.get();
   auto c = open(address, from.timeout, from.cred);
   if (!c) {
     from.nodes.erase(address);
@@ -292,13 +293,11 @@ result<invocation_result> client::invoke(const std::string& app, const std::vect
 std::optional<result<invocation_result>> client::invoke_on(const std::string& address,
                                                            const schema::client_request& q,
                                                            std::chrono::milliseconds wait) {
-  // A kept connection is used as it is: if its node closed it meanwhile, the
-  // invoke fails on it and goes through the coordinator.
-  impl* node = nullptr;
-  if (auto kept = impl_->nodes.find(address); kept != impl_->nodes.end() && kept->second->broken.ok())
-    node = kept->second.get();
-  else if (auto opened = impl_node(*impl_, address))
-    node = *opened;
+  // A kept connection is used without a look (a system call per invoke):
+  // if its node closed it meanwhile, the invoke fails on it and goes through
+  // the coordinator.
+  auto opened = impl_node(*impl_, address, false);
+  impl* node = opened ? *opened : nullptr;
   schema::client_request sent = q;
   auto deadline = std::chrono::steady_clock::now() + wait;
   if (node && node->send(sent, wait).ok()) {
@@ -389,7 +388,7 @@ result<invocation_result> client::ask_session(schema::client_request q, std::chr
   for (;;) {
     auto r = impl_->ask(q, wait);
     if (r && r->what == schema::client_reply::kind::redirect) {  // a direct invoke: run it on that node
-      impl_->homes[q.app] = {r->text, std::chrono::steady_clock::now() + std::chrono::seconds(1)};
+      impl_->homes[q.app] = {r->text, std::chrono::steady_clock::now() + home_kept};
       if (auto done = invoke_on(r->text, q, wait)) return std::move(*done);
       q.direct = false;  // that node could not take it: through the coordinator
       continue;

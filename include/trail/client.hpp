@@ -152,7 +152,8 @@ class client {
   result<invocation_result> ask_session(schema::client_request q, std::chrono::milliseconds wait,
                                         std::chrono::steady_clock::time_point deadline);
   // The connection to a node a coordinator redirected a put or get to.
-  static result<impl*> impl_node(impl& from, const std::string& address);
+  // `look`: first check that a kept connection was not closed by its node.
+  static result<impl*> impl_node(impl& from, const std::string& address, bool look = true);
   // A synchronous invoke `q` on the node at `address` (a coordinator's
   // redirect); nothing when the node could not take it (the caller sends it
   // through the coordinator).
@@ -162,6 +163,9 @@ class client {
   // it said nothing for direct_patience about an invoke it runs).
   bool member_alive(const std::string& address);
   static constexpr std::chrono::milliseconds direct_patience{1000};
+  // How long an app's synchronous invokes go to the node a coordinator named
+  // before it is asked again.
+  static constexpr std::chrono::milliseconds home_kept{1000};
   std::unique_ptr<impl> impl_;
   bool direct_invokes_ = true;
 };
