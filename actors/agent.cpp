@@ -29,7 +29,8 @@ struct agent_state {
   std::chrono::steady_clock::time_point heard;  // its last answer to a heartbeat
   bool restarting = false;
   std::string paused;    // why the coordinator joined says it may no longer hold the shards
-  bool probing = false;  // a look at the others is on its way
+  std::string detached;  // why it lost the coordinator joined (it died, or went silent)
+  bool probing = false;  // a look at the coordinators is on its way
   static inline const char* name = "trail.agent";
 };
 
@@ -73,22 +74,24 @@ std::string reachable(const std::string& address, const std::string& seen_as) {
   return wildcard && !seen_as.empty() ? seen_as + address.substr(colon) : address;
 }
 
-// While the coordinator joined is paused, looks at the others of the list
-// for one that answers (standbys answer every request "standing by": one
-// that answers holds the shards), from a thread of its own (each look may
-// wait up to a second), and is told which (probe_atom, address; empty: none).
+// Looks for a coordinator that answers (standbys answer every request
+// "standing by": one that answers holds the shards) from a thread of its
+// own (each look may wait up to a second), and is told which (probe_atom,
+// address; empty: none): while the coordinator joined is paused, among the
+// others of the list; while detached from it, among all of them (it may be
+// back at its address).
 void probe(self_ptr self) {
   auto& st = self->state;
-  if (st.probing || st.restarting || st.paused.empty()) return;
-  std::vector<std::string> others;
+  if (st.probing || st.restarting || (st.paused.empty() && st.detached.empty())) return;
+  std::vector<std::string> candidates;
   for (std::size_t i = 0; i < st.opts.coordinators.size(); ++i)
-    if (i != st.at % st.opts.coordinators.size()) others.push_back(st.opts.coordinators[i]);
-  if (others.empty()) return;  // none to go to: it stays, and carries on once the coordinator does
+    if (!st.detached.empty() || i != st.at % st.opts.coordinators.size()) candidates.push_back(st.opts.coordinators[i]);
+  if (candidates.empty()) return;  // none to go to: it stays, and carries on once the coordinator does
   st.probing = true;
-  self->system().spawn([others, secret = st.opts.secret, tls = st.opts.tls,
+  self->system().spawn([candidates, secret = st.opts.secret, tls = st.opts.tls,
                         agent = caf::actor_cast<caf::actor>(self)](caf::blocking_actor* prober) {
     std::string found;
-    for (auto& address : others) {
+    for (auto& address : candidates) {
       auto c = net::control_address(address, std::chrono::milliseconds(1000), protocol_version,
                                     secret ? &*secret : nullptr, tls);
       if (c) {
@@ -98,6 +101,22 @@ void probe(self_ptr self) {
     }
     prober->send(agent, probe_atom::value, found);
   });
+}
+
+// The coordinator joined is gone (its connection dropped) or silent. What
+// this node was doing for it is no longer its own — a coordinator that
+// takes over starts those sessions again — but what it does for clients
+// directly (the synchronous invokes they send here) needs no coordinator:
+// it goes on serving those, and starts over only once a coordinator
+// answers (then it joins that one as a new incarnation). A detached node
+// forwards nothing (the scheduler is told).
+void detach(self_ptr self, const std::string& why) {
+  auto& st = self->state;
+  if (st.restarting || !st.detached.empty()) return;
+  st.detached = why;
+  log_line(why + "; serving the invokes clients send here until a coordinator answers");
+  self->send(st.scheduler, detached_atom::value);
+  probe(self);
 }
 
 void join(self_ptr self) {
@@ -171,7 +190,7 @@ caf::behavior agent_actor(self_ptr self, agent_options opts, caf::actor schedule
   self->state.registry = std::move(registry);
   reject_unexpected(self, "trail-node: agent");
   self->set_down_handler([=](caf::down_msg& m) {
-    if (m.source == self->state.front.address()) restart(self, "lost the connection to the coordinator");
+    if (m.source == self->state.front.address()) detach(self, "lost the connection to the coordinator");
   });
   caf::message_handler own{
       [=](cluster_atom, const std::string& listen, const std::string& address) {  // both ports open: join
@@ -183,11 +202,11 @@ caf::behavior agent_actor(self_ptr self, agent_options opts, caf::actor schedule
       [=](connect_retry_atom) { connect(self); },
       [=](beat_atom) {
         auto& st = self->state;
-        if (st.restarting) return;
-        self->delayed_send(self, st.opts.heartbeat, beat_atom::value);
+        if (st.restarting || !st.detached.empty()) return;
         if (std::chrono::steady_clock::now() - st.heard > st.opts.coordinator_timeout)
-          return restart(self, "the coordinator at " + coordinator(self) + " answered no heartbeat for " +
-                                   std::to_string(st.opts.coordinator_timeout.count()) + " ms");
+          return detach(self, "the coordinator at " + coordinator(self) + " answered no heartbeat for " +
+                                  std::to_string(st.opts.coordinator_timeout.count()) + " ms");
+        self->delayed_send(self, st.opts.heartbeat, beat_atom::value);
         self->request(st.scheduler, st.opts.heartbeat, load_atom::value)
             .then([=](std::uint32_t free, std::uint32_t queued, std::uint64_t used) {
               auto& st = self->state;
@@ -213,7 +232,8 @@ caf::behavior agent_actor(self_ptr self, agent_options opts, caf::actor schedule
       [=](probe_atom, const std::string& found) {
         auto& st = self->state;
         st.probing = false;
-        if (st.restarting || st.paused.empty()) return;
+        if (st.restarting || (st.paused.empty() && st.detached.empty())) return;
+        if (!found.empty() && !st.detached.empty()) return restart(self, st.detached + "; " + found + " answers");
         if (!found.empty())
           return restart(self, "the coordinator at " + coordinator(self) + " may no longer hold the shards (" +
                                    st.paused + "); " + found + " answers");

@@ -7,13 +7,20 @@
 // talks to its peers over the node-to-node wire, not through CAF).
 //
 // Fencing: when the coordinator declares this node dead (it hung, or lost
-// its connection), or the connection to the coordinator drops, the node's
-// sessions are no longer its own: `restart` is called, and the process starts
-// over as a new incarnation (node.cpp re-executes itself). So it does when
-// the coordinator says it is paused (it cannot renew its lease on the
-// shards and may no longer hold them) and another of the list answers:
-// standbys answer every request "standing by", so that one holds them. A
-// paused coordinator refuses joins, so the new incarnation joins the other.
+// its connection), the node's sessions are no longer its own: `restart` is
+// called, and the process starts over as a new incarnation (node.cpp
+// re-executes itself). So it does when the coordinator says it is paused
+// (it cannot renew its lease on the shards and may no longer hold them) and
+// another of the list answers: standbys answer every request "standing by",
+// so that one holds them. A paused coordinator refuses joins, so the new
+// incarnation joins the other.
+//
+// Detached: when the connection to the coordinator drops, or it answers no
+// heartbeat for `coordinator_timeout`, the node goes on serving what needs
+// no coordinator — the synchronous invokes clients send it directly — and
+// forwards nothing, until one of the list answers; then it restarts and
+// joins that one. (The sessions the lost coordinator placed here are run
+// again by whichever coordinator takes over, on nodes that joined it.)
 //
 // It also answers clients that reach the node's gateway (its --listen port):
 // they are told to use the coordinator. It finds the coordinator's control

@@ -276,6 +276,7 @@ result<invocation_result> client::invoke(const std::string& app, const std::vect
   do q.request = (std::uint64_t{entropy()} << 32) | entropy();
   while (q.request == 0);
   auto deadline = std::chrono::steady_clock::now() + wait;
+  std::string last_home;
   if (!async && direct_invokes_) {
     q.direct = true;
     if (auto h = impl_->homes.find(app); h != impl_->homes.end()) {
@@ -283,11 +284,12 @@ result<invocation_result> client::invoke(const std::string& app, const std::vect
         if (auto r = invoke_on(h->second.first, q, wait)) return std::move(*r);
         q.direct = false;  // that node could not take it: through the coordinator this time
       } else {
-        impl_->homes.erase(h);  // time to ask the coordinator where again
+        last_home = std::move(h->second.first);  // time to ask the coordinator where again
+        impl_->homes.erase(h);
       }
     }
   }
-  return ask_session(std::move(q), wait, deadline);
+  return ask_session(std::move(q), wait, deadline, std::move(last_home));
 }
 
 std::optional<result<invocation_result>> client::invoke_on(const std::string& address,
@@ -384,7 +386,7 @@ void client::look_elsewhere() {
 }
 
 result<invocation_result> client::ask_session(schema::client_request q, std::chrono::milliseconds wait,
-                                              std::chrono::steady_clock::time_point deadline) {
+                                              std::chrono::steady_clock::time_point deadline, std::string last_home) {
   for (;;) {
     auto r = impl_->ask(q, wait);
     if (r && r->what == schema::client_reply::kind::redirect) {  // a direct invoke: run it on that node
@@ -394,6 +396,17 @@ result<invocation_result> client::ask_session(schema::client_request q, std::chr
       continue;
     }
     if (r) return invocation_result{r->session, std::move(r->output)};
+    // The coordinator is lost (its connection broke): the node it last named
+    // serves direct invokes without it (agent.hpp), until a coordinator
+    // answers again — then that node starts over and refuses, and this
+    // client looks for the coordinator.
+    if (!impl_->broken.ok() && q.direct && !last_home.empty()) {
+      std::string there = std::exchange(last_home, {});
+      if (auto done = invoke_on(there, q, wait)) {
+        impl_->homes[q.app] = {there, std::chrono::steady_clock::now() + home_kept};
+        return std::move(*done);
+      }
+    }
     // With one address (a standalone node, one coordinator) a lost connection is an error at once.
     if (r.error().code() != errc::unavailable || impl_->addresses.find(',') == std::string::npos) return r.error();
     if (impl_->broken.ok()) {

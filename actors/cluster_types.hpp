@@ -16,6 +16,7 @@
 //                        down_atom, u64 number            (a peer is dead: fenced)
 // agent -> scheduler:    peer_atom, u64 number, name, data, wire;  down_atom, u64 number
 //                        cluster_atom, front, u64 number, u64 incarnation
+//                        detached_atom                    (the coordinator is lost: forward nothing)
 // scheduler -> front:    peer_atom, u64 number            (send my agent every live peer again)
 // shard -> registry:     cdeploy_atom, u32 version, manifest, [name], [bytes] -> string
 //                        undeploy_atom, app
@@ -55,6 +56,7 @@ using expect_atom = caf::atom_constant<caf::atom("texpect")>;
 // local to a node
 using watchdog_atom = caf::atom_constant<caf::atom("twatchdog")>;  // a remote attempt overdue
 using cluster_atom = caf::atom_constant<caf::atom("tcluster")>;  // agent -> scheduler: front, number, incarnation
+using detached_atom = caf::atom_constant<caf::atom("tdetached")>;  // agent -> scheduler: the coordinator is lost
 using pulled_atom = caf::atom_constant<caf::atom("tpulled")>;    // a pull for a report finished
 using apppulled_atom = caf::atom_constant<caf::atom("tapppull")>;  // a pull for an app-scoped trigger finished
 using putwait_atom = caf::atom_constant<caf::atom("tputwait")>;  // an expected put is overdue?

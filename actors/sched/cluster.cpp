@@ -503,7 +503,7 @@ void on_peer_in(self_ptr self, peer_in& m) {
 
 bool should_forward(self_ptr self, const task& t, bool local_choice) {
   auto& c = cl(self);
-  if (t.home || t.local_only || !c.front) return false;
+  if (t.home || t.local_only) return false;
   // Inputs of several sessions (an app-scoped fire) keep their own names
   // only here: such work does not travel.
   for (auto& in : t.inputs)
@@ -513,7 +513,8 @@ bool should_forward(self_ptr self, const task& t, bool local_choice) {
     for (auto& [n, p] : c.peers)
       if (p.name == t.fn->node) return true;
   }
-  if (local_choice || c.peers.empty()) return false;
+  // (Without a coordinator — not joined yet, or detached — nobody says where: here.)
+  if (!c.front || local_choice || c.peers.empty()) return false;
   core::forwarding_policy policy(c.forward_wait);
   if (policy.decide({t.queued_at, false}, 0, clock::now()) == core::forward_decision::forward) return true;
   auto at = policy.forward_at({t.queued_at, false});
@@ -629,6 +630,9 @@ caf::message_handler cluster_handlers(self_ptr self) {
         if (!c.wire) return;
         self->send(c.wire, cluster_atom::value, number, incarnation);
         self->send(c.wire, peer_atom::value, schema::coordinator_number, std::move(coordinator_wire));
+      },
+      [=](detached_atom) {  // no coordinator to ask where work goes: it all runs here (or where pinned)
+        cl(self).front = caf::actor{};
       },
       [=](peer_atom, std::uint64_t number, const std::string& name, const std::string& data, std::string& wire) {
         auto& c = cl(self);

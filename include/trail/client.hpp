@@ -148,9 +148,11 @@ class client {
   // connects again through the addresses given to connect() and asks again;
   // when the coordinator says it is paused, asks another that answers.
   // A synchronous invoke with `direct` set may be redirected to a node, and
-  // runs there (invoke_on), or through the coordinator when that node cannot.
+  // runs there (invoke_on), or through the coordinator when that node cannot;
+  // when no coordinator can be asked, on `last_home` (the node a coordinator
+  // last named for its app), if that node takes it.
   result<invocation_result> ask_session(schema::client_request q, std::chrono::milliseconds wait,
-                                        std::chrono::steady_clock::time_point deadline);
+                                        std::chrono::steady_clock::time_point deadline, std::string last_home = {});
   // The connection to a node a coordinator redirected a put or get to.
   // `look`: first check that a kept connection was not closed by its node.
   static result<impl*> impl_node(impl& from, const std::string& address, bool look = true);

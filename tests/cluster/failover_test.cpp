@@ -9,6 +9,9 @@
 // - SIGKILL the holder while synchronous invocations wait on it: each client
 //   sends its invocation again to the standby, by itself, and gets the
 //   session the holder accepted — one session per invocation, as etcd shows.
+// - SIGKILL the holder while the standby is stopped: the nodes go on
+//   running the synchronous invokes a client sends them directly, and join
+//   the standby once it wakes and takes over.
 // - SIGSTOP the holder past its lease: the standby takes over; on SIGCONT
 //   the old holder learns its lease is gone, says it was fenced, and stands
 //   by (it holds the shards again only through a fresh claim). `trail
@@ -30,6 +33,7 @@
 #include <set>
 #include <thread>
 
+#include "actors/cluster_types.hpp"
 #include "actors/durable/node_records.hpp"
 #include "actors/net/control.hpp"
 #include "actors/net/tls.hpp"
@@ -261,6 +265,49 @@ TEST_F(failover_test, ASynchronousInvokeWhoseHolderDiesGetsTheOneSessionItStarte
     ended.insert(r->id);
   }
   EXPECT_EQ(ended, answered) << "sessions started in etcd other than those answered";
+}
+
+// The holder dies while no standby can take over (it is stopped): the
+// nodes, detached, go on running the synchronous invokes a client sends
+// them directly — past the second after which the client would ask the
+// coordinator again, and across nodes (each step is pinned to another) —
+// and start over only once a coordinator answers: woken, the standby takes
+// over, they join it, and invokes go through it again.
+TEST_F(failover_test, SynchronousInvokesGoOnOnTheNodesWhileNoCoordinatorAnswers) {
+  deploy("chain_spread.yaml");
+  wait_until_held("chain", 3);
+  auto c = client::connect(coordinators());
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  auto first = c->invoke("chain", {"first"}, 30s);
+  ASSERT_TRUE(first.ok()) << first.error().to_string();
+  ASSERT_TRUE(actors::node_of_session(first->session).has_value()) << "not a direct invoke";
+  auto before = said_now();
+  standby_.proc.kill(SIGSTOP);
+  coordinator_.expect_clean_exit = false;
+  coordinator_.proc.kill(SIGKILL);
+  for (auto& [name, m] : nodes_) wait_for(m, "serving the invokes clients send here", 10s, before.at(name));
+  if (HasFatalFailure()) return standby_.proc.kill(SIGCONT);
+  int done = 0;
+  for (auto t0 = std::chrono::steady_clock::now(); std::chrono::steady_clock::now() - t0 < 2500ms; ++done) {
+    std::string word = "w" + std::to_string(done);
+    auto r = c->invoke("chain", {word}, 10s);
+    if (!r.ok()) standby_.proc.kill(SIGCONT);
+    ASSERT_TRUE(r.ok()) << "invoke " << done << " with no coordinator: " << r.error().to_string();
+    EXPECT_EQ(r->output, "<W" + std::to_string(done) + ">");
+    EXPECT_TRUE(actors::node_of_session(r->session).has_value()) << "session " << r->session;
+  }
+  drain_all();
+  for (auto& [name, m] : nodes_)
+    EXPECT_EQ(m.said.find("new incarnation", before.at(name)), std::string::npos)
+        << name << " started over with no coordinator to join:\n" << m.said.substr(before.at(name));
+  standby_.proc.kill(SIGCONT);
+  follow_the_standby(before);
+  if (HasFatalFailure()) return;
+  for (auto& [name, m] : nodes_) EXPECT_NE(m.said.find(" answers", before.at(name)), std::string::npos) << m.said;
+  auto after = c->invoke("chain", {"after"}, 30s);
+  ASSERT_TRUE(after.ok()) << after.error().to_string();
+  EXPECT_EQ(after->output, "<AFTER>");
+  RecordProperty("invokes_without_a_coordinator", done);
 }
 
 // What trail_coordinator_holds_shards of `m` says, at the metrics address it
