@@ -250,6 +250,9 @@ void node_cluster(exposition& x, const json& st, const transfer_bytes& t) {
             number_at(st, "/cluster/forwarded").value_or(0));
   x.counter("trail_worked_for_others_total", "Attempts this node ran for sessions homed on other nodes.",
             number_at(st, "/cluster/worked_for_others").value_or(0));
+  if (auto c = st.find("cluster"); c != st.end() && c->is_object())
+    x.gauge("trail_node_detached", "1 while this node has lost its coordinator and serves only the synchronous "
+            "invokes clients send it, until a coordinator answers.", c->value("detached", false) ? 1 : 0);
   x.family("trail_transfer_bytes_total", "Object bytes moved over the data path: in = pulled into this node's "
            "store, out = served to other nodes.", metric_type::counter);
   x.sample("trail_transfer_bytes_total", {{"direction", "in"}}, static_cast<double>(t.in));

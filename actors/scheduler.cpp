@@ -78,7 +78,8 @@ std::string status_json(self_ptr self) {
                       {"running", st.tasks.attempts()}};
   if (st.cluster) {
     j["cluster"] = {{"name", st.cluster->name}, {"number", st.cluster->number}, {"forwarded", st.count.forwarded},
-                    {"worked_for_others", st.count.worked}, {"peers", st.cluster->peers.size()}};
+                    {"worked_for_others", st.count.worked}, {"peers", st.cluster->peers.size()},
+                    {"detached", st.cluster->detached}};
   }
   j["recent_failures"] = st.recent_failures;
   j["recent_sessions"] = st.recent_sessions;

@@ -633,6 +633,7 @@ caf::message_handler cluster_handlers(self_ptr self) {
       },
       [=](detached_atom) {  // no coordinator to ask where work goes: it all runs here (or where pinned)
         cl(self).front = caf::actor{};
+        cl(self).detached = true;
       },
       [=](peer_atom, std::uint64_t number, const std::string& name, const std::string& data, std::string& wire) {
         auto& c = cl(self);

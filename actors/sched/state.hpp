@@ -51,6 +51,7 @@ struct peer {
 // What a node of a cluster keeps beyond itself (cluster.cpp).
 struct cluster_state {
   caf::actor front;                    // the coordinator
+  bool detached = false;               // it was lost: this node serves direct invokes alone (agent.hpp)
   caf::actor wire;                     // the node-to-node wire (peers.hpp)
   std::uint64_t number = 0, incarnation = 0;
   std::string name, data_address;

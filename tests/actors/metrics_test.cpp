@@ -195,7 +195,7 @@ nlohmann::json node_status() {
     "store": {"objects": 5, "bytes_used": 100, "capacity": 4096},
     "sessions": {"in_flight": 2, "ok": 10, "failed": 1},
     "invocations": {"started": 31, "retries": 2, "returned": 0, "batched": 4, "queued": 6, "running": 1},
-    "cluster": {"forwarded": 7, "worked_for_others": 8, "peers": 2}})");
+    "cluster": {"forwarded": 7, "worked_for_others": 8, "peers": 2, "detached": true}})");
 }
 
 TEST(Render, NodeExportsItsStatusAndWhatItRecorded) {
@@ -219,6 +219,7 @@ TEST(Render, NodeExportsItsStatusAndWhatItRecorded) {
   EXPECT_EQ(p->value("trail_sessions_total", {{"outcome", "failed"}}), 1);
   EXPECT_EQ(p->value("trail_forwarded_total"), 7);
   EXPECT_EQ(p->value("trail_worked_for_others_total"), 8);
+  EXPECT_EQ(p->value("trail_node_detached"), 1);
   EXPECT_EQ(p->value("trail_transfer_bytes_total", {{"direction", "in"}}), 11);
   EXPECT_EQ(p->value("trail_transfer_bytes_total", {{"direction", "out"}}), 12);
   EXPECT_EQ(p->value("trail_hop_latency_seconds_count"), 1);
@@ -234,6 +235,7 @@ TEST(Render, AFieldTheStatusLacksLeavesItsMetricOut) {
   ASSERT_TRUE(p.ok()) << p.error().to_string();
   EXPECT_FALSE(p->value("trail_queue_depth"));
   EXPECT_EQ(p->value("trail_forwarded_total"), 0);
+  EXPECT_FALSE(p->value("trail_node_detached"));  // (a cluster node's only)
 }
 
 TEST(Render, CoordinatorExportsNodesAndShards) {

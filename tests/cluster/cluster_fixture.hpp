@@ -53,8 +53,9 @@ class cluster_test : public ::testing::Test {
   virtual std::string store_size() const { return "64M"; }
   // Nodes started before the test body (n1, n2, ...).
   virtual int initial_nodes() const { return 3; }
-  // More arguments for the coordinator (e.g. --metrics).
+  // More arguments for the coordinator (e.g. --metrics), and for every node.
   virtual std::vector<std::string> coordinator_extra() const { return {}; }
+  virtual std::vector<std::string> node_extra() const { return {}; }
 
   void SetUp() override {
     std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
@@ -165,6 +166,7 @@ class cluster_test : public ::testing::Test {
     ::setenv("TRAIL_TEST_NODE", name.c_str(), 1);
     std::vector<std::string> args{"--coordinator", coordinators(), "--listen", listen, "--name", name,
                                   "--executors", "2", "--store-size", store_size()};
+    for (auto& a : node_extra()) args.push_back(a);
     args.insert(args.end(), extra.begin(), extra.end());
     auto p = shm::child_process::launch({TRAIL_NODE_PATH, args, {}});
     ASSERT_TRUE(p.ok()) << p.error().to_string();

@@ -76,6 +76,7 @@ class failover_test : public cluster_test {
   std::vector<std::string> coordinator_extra() const override {
     return {"--etcd", etcd_.endpoint(), "--lease-seconds", std::to_string(lease.count()), "--metrics", "127.0.0.1:0"};
   }
+  std::vector<std::string> node_extra() const override { return {"--metrics", "127.0.0.1:0"}; }
   std::string coordinators() const override {
     return address_ + "," + standby_address_ + (with_spare() ? "," + spare_address_ : "");
   }
@@ -267,6 +268,18 @@ TEST_F(failover_test, ASynchronousInvokeWhoseHolderDiesGetsTheOneSessionItStarte
   EXPECT_EQ(ended, answered) << "sessions started in etcd other than those answered";
 }
 
+// What `family` of `m` says, at the metrics address it last said (a process
+// that starts over serves them at a new port).
+std::optional<double> metric_of(const member& m, const std::string& family) {
+  auto at = m.said.rfind("metrics on ");
+  if (at == std::string::npos) return std::nullopt;
+  at += 11;
+  auto r = http_request(m.said.substr(at, m.said.find('\n', at) - at), "GET", "/metrics");
+  if (!r.ok() || r->code != 200) return std::nullopt;
+  auto p = parse_prometheus(r->body);
+  return p.ok() ? p->value(family) : std::nullopt;
+}
+
 // The holder dies while no standby can take over (it is stopped): the
 // nodes, detached, go on running the synchronous invokes a client sends
 // them directly — past the second after which the client would ask the
@@ -287,6 +300,7 @@ TEST_F(failover_test, SynchronousInvokesGoOnOnTheNodesWhileNoCoordinatorAnswers)
   coordinator_.proc.kill(SIGKILL);
   for (auto& [name, m] : nodes_) wait_for(m, "serving the invokes clients send here", 10s, before.at(name));
   if (HasFatalFailure()) return standby_.proc.kill(SIGCONT);
+  for (auto& [name, m] : nodes_) EXPECT_EQ(metric_of(m, "trail_node_detached"), 1.0) << name;
   int done = 0;
   for (auto t0 = std::chrono::steady_clock::now(); std::chrono::steady_clock::now() - t0 < 2500ms; ++done) {
     std::string word = "w" + std::to_string(done);
@@ -303,24 +317,18 @@ TEST_F(failover_test, SynchronousInvokesGoOnOnTheNodesWhileNoCoordinatorAnswers)
   standby_.proc.kill(SIGCONT);
   follow_the_standby(before);
   if (HasFatalFailure()) return;
-  for (auto& [name, m] : nodes_) EXPECT_NE(m.said.find(" answers", before.at(name)), std::string::npos) << m.said;
+  for (auto& [name, m] : nodes_) {
+    EXPECT_NE(m.said.find(" answers", before.at(name)), std::string::npos) << m.said;
+    EXPECT_EQ(metric_of(m, "trail_node_detached"), 0.0) << name << " (started over)";
+  }
   auto after = c->invoke("chain", {"after"}, 30s);
   ASSERT_TRUE(after.ok()) << after.error().to_string();
   EXPECT_EQ(after->output, "<AFTER>");
   RecordProperty("invokes_without_a_coordinator", done);
 }
 
-// What trail_coordinator_holds_shards of `m` says, at the metrics address it
-// last said (a coordinator that starts over serves them at a new port).
-std::optional<double> holds_shards(const member& m) {
-  auto at = m.said.rfind("metrics on ");
-  if (at == std::string::npos) return std::nullopt;
-  at += 11;
-  auto r = http_request(m.said.substr(at, m.said.find('\n', at) - at), "GET", "/metrics");
-  if (!r.ok() || r->code != 200) return std::nullopt;
-  auto p = parse_prometheus(r->body);
-  return p.ok() ? p->value("trail_coordinator_holds_shards") : std::nullopt;
-}
+// What trail_coordinator_holds_shards of `m` says.
+std::optional<double> holds_shards(const member& m) { return metric_of(m, "trail_coordinator_holds_shards"); }
 
 // A standby listens. A client that says hello to it is sent to the holder;
 // a node that asks it for the control ports to join on is told it stands
