@@ -19,6 +19,7 @@ using probe_atom = caf::atom_constant<caf::atom("tprobe")>;  // look for a coord
 struct agent_state {
   agent_options opts;
   caf::actor scheduler, registry;
+  caf::actor gateway;  // the node's client wire (told the coordinator's invoke token)
   caf::actor front;
   std::unique_ptr<net::tls_relay> control_relay;  // (TLS) carries the control connection's bytes
   std::string coordinator_wire;  // where the coordinator's node wire listens
@@ -199,7 +200,9 @@ caf::behavior agent_actor(self_ptr self, agent_options opts, caf::actor schedule
     if (m.source == self->state.front.address()) detach(self, "lost the connection to the coordinator");
   });
   caf::message_handler own{
-      [=](cluster_atom, const std::string& listen, const std::string& address) {  // both ports open: join
+      [=](cluster_atom, const std::string& listen, const std::string& address, const caf::actor& gateway) {
+        // (both ports open: join)
+        self->state.gateway = gateway;
         self->state.opts.listen = listen;
         self->state.opts.client = address;
         if (self->state.opts.name.empty()) self->state.opts.name = address;
@@ -225,6 +228,13 @@ caf::behavior agent_actor(self_ptr self, agent_options opts, caf::actor schedule
                         [](caf::error&) {});  // silence counts above
             },
             [](caf::error&) {});  // a busy node beats with the next one
+      },
+      [=](token_atom, const std::string& sealed) {
+        auto& st = self->state;
+        if (!st.opts.secret) return;
+        auto token = net::unwrap_key(st.opts.secret->k, sealed);
+        if (!token) return log_line("the coordinator's invoke token: " + token.error().message());
+        self->send(st.gateway, token_atom::value, std::move(token->bytes));
       },
       [=](fenced_atom, const std::string& why) { restart(self, "the coordinator fenced this node (" + why + ")"); },
       [=](pause_atom, bool paused, const std::string& why) {

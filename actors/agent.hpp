@@ -22,6 +22,10 @@
 // joins that one. (The sessions the lost coordinator placed here are run
 // again by whichever coordinator takes over, on nodes that joined it.)
 //
+// With an invoke token, the coordinator hands it over (sealed under the
+// secret) before it answers the join; the agent gives it to the node's
+// gateway, so invoke-only clients the coordinator sends here are accepted.
+//
 // It also answers clients that reach the node's gateway (its --listen port):
 // they are told to use the coordinator. It finds the coordinator's control
 // (CAF) port by asking the coordinator's gateway, at every (re)connect.

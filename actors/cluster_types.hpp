@@ -9,7 +9,9 @@
 //                        (wire, data, client: the node's node-to-node wire, data-path and
 //                        client-wire addresses)
 //                        beat_atom, u64 number, u64 incarnation, u32 free, u32 queued, u64 used
-// front -> node agent:   fenced_atom, string why          (drop everything, rejoin)
+// front -> node agent:   token_atom, string sealed        (before the join's answer, with an invoke token:
+//                                                            it, sealed under the secret: net::wrap_key)
+//                        fenced_atom, string why          (drop everything, rejoin)
 //                        pause_atom, bool paused, string why  (this coordinator's lease may have run out:
 //                                                              join another that holds the shards, if one does)
 //                        peer_atom, u64 number, name, scheduler, data, wire, bool (unused)
@@ -17,6 +19,7 @@
 // agent -> scheduler:    peer_atom, u64 number, name, data, wire;  down_atom, u64 number
 //                        cluster_atom, front, u64 number, u64 incarnation
 //                        detached_atom                    (the coordinator is lost: forward nothing)
+// agent -> gateway:      token_atom, string key           (accept invoke-only clients with it)
 // scheduler -> front:    peer_atom, u64 number            (send my agent every live peer again)
 // shard -> registry:     cdeploy_atom, u32 version, manifest, [name], [bytes] -> string
 //                        undeploy_atom, app
@@ -48,6 +51,7 @@ using cdeploy_atom = caf::atom_constant<caf::atom("tcdeploy")>;
 using peers_atom = caf::atom_constant<caf::atom("tpeers")>;  // node.cpp -> scheduler: its wire actor
 using owner_atom = caf::atom_constant<caf::atom("towner")>;
 using ended_atom = caf::atom_constant<caf::atom("tended")>;
+using token_atom = caf::atom_constant<caf::atom("ttoken")>;
 using members_atom = caf::atom_constant<caf::atom("tmembers")>;  // lease warden -> coordinator: [coordinator]
 // lease warden -> front: bool paused, why (its lease is not current by its own clock / renewed again)
 using pause_atom = caf::atom_constant<caf::atom("tpause")>;

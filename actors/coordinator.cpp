@@ -197,6 +197,8 @@ caf::result<std::uint64_t> join(self_ptr self, std::uint32_t protocol, const std
     }
     st.nodes.emplace(*id, rec);
     st.alone_since = {};
+    if (st.opts.invoke_token && st.opts.members.secret)  // (it arrives before the join's answer)
+      self->send(agent, token_atom::value, net::wrap_key(*st.opts.members.secret, *st.opts.invoke_token));
     self->send(st.wire, peer_atom::value, *id, wire);
     for (auto& s : st.shards) self->send(s, peer_atom::value, *id, name, scheduler, registry, executors, client);
     log_line("node " + name + " joined as #" + std::to_string(*id) + " (" + wire + ")");

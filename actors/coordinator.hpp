@@ -31,6 +31,7 @@
 #include <trail/status.hpp>
 
 #include "actors/loop.hpp"
+#include "actors/net/auth.hpp"
 #include "actors/net/handshake.hpp"
 
 namespace trail::actors {
@@ -43,6 +44,10 @@ struct coordinator_options {
   std::size_t result_cache = 10000;               // ended sessions kept per shard for `trail result`
   std::string etcd;                               // --etcd endpoints: deployed apps are kept there
   net::member_security members;                   // --secret-file, --tls-*: how the node wire is guarded
+  // --invoke-token-file (with the secret): handed to every node that joins,
+  // sealed under the secret, so invoke-only clients are accepted where the
+  // coordinator sends them (direct invokes, puts, gets).
+  std::optional<net::key> invoke_token;
   // With etcd: what the claim key holds while this coordinator holds the
   // shards (shard_claim.hpp); every write to etcd checks it. `fenced` is
   // called once when one is refused because it no longer does.

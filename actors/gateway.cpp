@@ -11,6 +11,7 @@
 #include <deque>
 #include <memory>
 
+#include "actors/cluster_types.hpp"
 #include "actors/loop_io.hpp"
 #include "actors/net/socket.hpp"
 #include "actors/types.hpp"
@@ -541,6 +542,13 @@ caf::behavior gateway_actor(self_ptr self, gateway_options opts, int listener_fd
   return {
       [=](accept_atom) { on_acceptable(self); },
       [=](io_atom, std::uint64_t id, std::uint32_t events) { on_io(self, id, events); },
+      [=](token_atom, std::string& token) {  // a cluster node's coordinator's invoke token (agent.hpp)
+        auto& keys = self->state.opts.keys;
+        if (!keys) return;
+        if (keys->invoke_token && keys->invoke_token->bytes != token)
+          log_line("the coordinator's invoke token replaces this node's --invoke-token-file");
+        keys->invoke_token = net::key{std::move(token)};
+      },
       [=](standby_atom, std::string& why, std::string& holder) {
         self->state.opts.standing_by = std::move(why);
         self->state.opts.holder = std::move(holder);

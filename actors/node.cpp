@@ -294,7 +294,7 @@ int run_node(const node_options& opts, bool cluster) {
   caf::expected<std::uint16_t> port{caf::sec::runtime_error};
   if (gateway) port = gateway->second;
   if (gateway && cluster)  // both are up: the agent starts joining
-    caf::anon_send(agent, cluster_atom::value, wire_address, opts.host + ":" + std::to_string(*port));
+    caf::anon_send(agent, cluster_atom::value, wire_address, opts.host + ":" + std::to_string(*port), gateway->first);
   int code = 0;
   if (!gateway) {
     code = fail(gateway.error().message());  // (each says what it could not listen on, and why)

@@ -9,7 +9,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <trail/check.hpp>
+
 #include <cerrno>
+#include <memory>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -99,6 +102,67 @@ std::string client_proof(const key& k, role r, std::string_view server_nonce, st
 
 std::string server_proof(const key& k, role r, std::string_view client_nonce, std::string_view server_nonce) {
   return hmac(k, "trail-server", r, client_nonce, server_nonce);
+}
+
+namespace {
+
+constexpr std::size_t wrap_iv = 12, wrap_tag = 16;
+constexpr std::string_view wrap_aad = "trail invoke token";
+
+// The AES key sealed keys are wrapped with: never the secret itself.
+std::string wrapping_key(const key& secret) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  constexpr std::string_view label = "trail-key-wrap";
+  HMAC(EVP_sha256(), secret.bytes.data(), static_cast<int>(secret.bytes.size()),
+       reinterpret_cast<const unsigned char*>(label.data()), label.size(), out, &len);
+  return std::string(reinterpret_cast<char*>(out), len);
+}
+
+// AES-256-GCM one way or the other: `in` to `out` (same size); the tag is
+// written (sealing) or checked (opening). False: the tag did not match.
+bool gcm(bool seal, const std::string& k, std::string_view iv, std::string_view in, std::string& out,
+         std::string& tag) {
+  auto u = [](std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); };
+  std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
+  int n = 0;
+  out.assign(in.size(), '\0');
+  auto* o = reinterpret_cast<unsigned char*>(out.data());
+  bool ok = ctx && (seal ? EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr)
+                         : EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr)) == 1 &&
+            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(iv.size()), nullptr) == 1 &&
+            (seal ? EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, u(k), u(iv))
+                  : EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, u(k), u(iv))) == 1 &&
+            (seal ? EVP_EncryptUpdate(ctx.get(), nullptr, &n, u(wrap_aad), static_cast<int>(wrap_aad.size()))
+                  : EVP_DecryptUpdate(ctx.get(), nullptr, &n, u(wrap_aad), static_cast<int>(wrap_aad.size()))) == 1 &&
+            (seal ? EVP_EncryptUpdate(ctx.get(), o, &n, u(in), static_cast<int>(in.size()))
+                  : EVP_DecryptUpdate(ctx.get(), o, &n, u(in), static_cast<int>(in.size()))) == 1;
+  if (!ok) return false;
+  if (seal) {
+    tag.assign(wrap_tag, '\0');
+    return EVP_EncryptFinal_ex(ctx.get(), o + n, &n) == 1 &&
+           EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(wrap_tag), tag.data()) == 1;
+  }
+  return EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(tag.size()), tag.data()) == 1 &&
+         EVP_DecryptFinal_ex(ctx.get(), o + n, &n) == 1;
+}
+
+}  // namespace
+
+std::string wrap_key(const key& secret, const key& payload) {
+  std::string iv = fresh_nonce().substr(0, wrap_iv), sealed, tag;
+  bool ok = gcm(true, wrapping_key(secret), iv, payload.bytes, sealed, tag);
+  TRAIL_ASSERT(ok, "AES-256-GCM sealing failed");
+  return iv + sealed + tag;
+}
+
+result<key> unwrap_key(const key& secret, std::string_view wrapped) {
+  if (wrapped.size() <= wrap_iv + wrap_tag) return status::invalid("a sealed key too short to hold one");
+  std::string tag(wrapped.substr(wrapped.size() - wrap_tag)), opened;
+  if (!gcm(false, wrapping_key(secret), wrapped.substr(0, wrap_iv),
+           wrapped.substr(wrap_iv, wrapped.size() - wrap_iv - wrap_tag), opened, tag))
+    return status::invalid("a sealed key does not open with this secret (another cluster's, or changed on the way)");
+  return key{std::move(opened)};
 }
 
 bool same(std::string_view a, std::string_view b) {

@@ -50,6 +50,15 @@ std::string client_proof(const key& k, role r, std::string_view server_nonce, st
 std::string server_proof(const key& k, role r, std::string_view client_nonce, std::string_view server_nonce);
 bool same(std::string_view a, std::string_view b);  // constant time for equal lengths
 
+// A key sealed under the cluster's secret, for a member to hand another
+// member over a connection that may not be encrypted (a coordinator hands
+// its invoke token to joining nodes): AES-256-GCM under
+// HMAC-SHA256(secret, "trail-key-wrap"), a fresh 12-byte IV, the 16-byte tag
+// after the ciphertext. unwrap_key: invalid_argument when it was not sealed
+// under this secret, or was changed on the way.
+std::string wrap_key(const key& secret, const key& payload);
+result<key> unwrap_key(const key& secret, std::string_view wrapped);
+
 // What a server accepts: the secret, and maybe an invoke-only token.
 struct server_keys {
   key secret;

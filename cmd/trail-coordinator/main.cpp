@@ -177,6 +177,7 @@ std::optional<int> parse(int argc, char** argv, settings& s) {
         return 2;
       }
       s.keys->invoke_token = *token;
+      opts.invoke_token = *token;
     }
   } else if (!token_file.empty()) {
     std::fprintf(stderr, "trail-coordinator: --invoke-token-file needs --secret-file\n");

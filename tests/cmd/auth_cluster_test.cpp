@@ -3,8 +3,9 @@
 // read. A node without it cannot join; a stranger that dials the
 // coordinator's CAF control port, its node wire or a node's data path
 // without the handshake, with another secret, or replaying a recorded one,
-// is closed with one log line, and the cluster serves on. (The whole
-// cluster suite also runs with a secret: ctest's cluster.with_secret.)
+// is closed with one log line, and the cluster serves on. An invoke token
+// given to the coordinator alone holds on every node. (The whole cluster
+// suite also runs with a secret: ctest's cluster.with_secret.)
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
@@ -13,6 +14,8 @@
 #include "actors/net/control.hpp"
 #include "actors/net/frame_io.hpp"
 #include "actors/net/handshake.hpp"
+#include "../support/data_bytes.hpp"
+#include "actors/cluster_types.hpp"
 #include "actors/types.hpp"
 #include "schema/cluster.hpp"
 
@@ -83,6 +86,38 @@ class auth_cluster_test : public cluster_test {
   std::filesystem::path secret_ = dir_.path() / "secret";
   net::stop_signal stop_;
 };
+
+class token_cluster_test : public auth_cluster_test {
+ protected:
+  std::vector<std::string> coordinator_extra() const override { return {"--invoke-token-file", token_.string()}; }
+  std::filesystem::path token_ = dir_.path() / "token";  // the coordinator creates it
+};
+
+// A token client's direct invokes, puts and gets go to a node, which never
+// saw the token file: the coordinator handed it the token when it joined.
+// Deploys and app-scoped puts stay refused.
+TEST_F(token_cluster_test, AnInvokeTokenGivenToTheCoordinatorHoldsOnItsNodes) {
+  ASSERT_TRUE(client_->deploy(data_manifest).ok());
+  wait_until_held("data", 2);
+  ASSERT_TRUE(client_->put("data", "store", "k", "v").ok());
+  auto c = client::connect(address_, key_file{token_, true});
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  auto r = c->invoke("data", {}, 30s);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->output, "no input");
+  EXPECT_TRUE(actors::node_of_session(r->session).has_value()) << "not run by the node directly: " << r->session;
+  auto g = c->get("data", "store", "k");
+  ASSERT_TRUE(g.ok()) << g.error().to_string();
+  EXPECT_EQ(*g, "v");
+  auto p = c->put("data", "in", "obj", "bytes", put_scope::new_session);
+  ASSERT_TRUE(p.ok()) << p.error().to_string();
+  auto ended = c->result_of(p->session, 30s);
+  ASSERT_TRUE(ended.ok()) << ended.error().to_string();
+  for (auto refused : {c->deploy(data_manifest).error(), c->put("data", "store", "k2", "v").error()}) {
+    EXPECT_EQ(refused.code(), errc::invalid_argument) << refused.to_string();
+    EXPECT_NE(refused.message().find("permission denied"), std::string::npos) << refused.to_string();
+  }
+}
 
 TEST_F(auth_cluster_test, ANodeWithoutTheSecretCannotJoin) {
   ASSERT_TRUE(client_->deploy(std::string(TRAIL_EXAMPLES_DIR) + "/chain/chain.yaml").ok());
