@@ -53,6 +53,7 @@ for sub in "e2e --runs 20" "remote-hop --runs 20" "remote-data --sizes 8B,1MiB -
   python3 -c 'import json,sys; assert all(json.loads(l).get("auth") is True for l in sys.stdin if l.strip()), "a line without auth"' <<<"$lines"
 done
 "$bench" metrics --json --runs 50 | check
+"$bench" redis --json --runs 20 --payloads 100B,1MiB | check
 "$bench" streaming --json --rate 1000 --for 2 | check
 "$bench" sort --json --size 1M --runs 1 | check
 # all: every benchmark again, and a summary table with a row per result.

@@ -55,6 +55,8 @@ result<std::vector<std::uint64_t>> parse_sizes(const std::string& text);
 int run_remote_hop(const options& o);
 int run_throughput(const options& o);
 int run_all(const options& o);
+// trail-bench redis: worker processes chained through Redis lists, as local-hop and e2e.
+int run_redis(const options& o);
 // trail-bench paper: the evaluation's sweeps, as JSON and one SVG per figure.
 int run_paper(const options& o);
 // trail-bench metrics: the cost of recording a hop's metrics beside a local hop.

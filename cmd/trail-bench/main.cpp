@@ -56,6 +56,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   tput->add_flag("--via-coordinator", o.via_coordinator,
                  "every invoke through the coordinator (with etcd: kept there), not sent on to the node it names");
+  auto* redis = app.add_subcommand("redis", "the plain alternative: worker processes chained through Redis lists "
+                                            "(BLPOP/RPUSH), as local-hop (target asleep) and e2e");
   auto* robj = app.add_subcommand("remote-object", "one object made on node 1 and consumed on node 2 of a cluster, per size");
   robj->add_flag("--json", o.json, "print JSON lines (the default and only format)");
   robj->add_option("--sizes", o.sizes, "object sizes, comma-separated")->default_str("64MiB,256MiB,1GiB");
@@ -64,7 +66,7 @@ int main(int argc, char** argv) {
   data->add_flag("--json", o.json, "print JSON lines (the default and only format)");
   data->add_option("--sizes", o.sizes, "object sizes, comma-separated (8B, 4KiB, 1MiB, 1GiB, ...)")->capture_default_str();
   data->add_option("--runs", o.data_runs, "pulls per size; 0 = about 2 GiB per size, 3..1000")->capture_default_str();
-  for (auto* sub : {hop, rhop})
+  for (auto* sub : {hop, rhop, redis})
     sub->add_option("--payloads", o.payloads, "payload sizes, comma-separated (100B, 64KiB, 1MiB, ...)");
   auto* paper = app.add_subcommand("paper", "the evaluation's sweeps: results as JSON and one SVG figure each (gnuplot)");
   paper->add_option("--out", o.out_dir, "directory for results.json, the figures' data and SVGs")->required();
@@ -78,7 +80,9 @@ int main(int argc, char** argv) {
     sub->add_flag("--json", o.json, "print JSON lines (the default and only format)");
     sub->add_option("--executors", o.executors, "executors of the node under test")->capture_default_str();
   }
-  for (auto* sub : {hop, e2e, metrics}) sub->add_option("--runs", o.runs, "invocations per result line")->capture_default_str();
+  for (auto* sub : {hop, e2e, metrics, redis})
+    sub->add_option("--runs", o.runs, "invocations per result line")->capture_default_str();
+  redis->add_flag("--json", o.json, "print JSON lines (the default and only format)");
   for (auto* sub : {chain, fanout})
     sub->add_option("--runs", o.workflow_runs, "whole workflows per result")->capture_default_str();
   trail::bench::sort_options sort_opts;
@@ -136,6 +140,7 @@ int main(int argc, char** argv) {
     return trail::bench::run_remote_object(o);
   }
   if (*tput) return trail::bench::run_throughput(o);
+  if (*redis) return trail::bench::run_redis(o);
   if (*metrics) return trail::bench::run_metrics(o);
   if (*paper) return trail::bench::run_paper(o);
   if (*sort) return trail::bench::run_sort(o, sort_opts);
