@@ -61,13 +61,12 @@ status use_the_coordinator(self_ptr self) {
 // lost one first), else after a backoff.
 void retry_later(self_ptr self, const std::string& why) {
   auto& st = self->state;
+  std::string tried = "coordinator " + coordinator(self) + " not reachable (" + why + "); ";
   if (++st.at % st.opts.coordinators.size() != 0) {
-    log_line("coordinator " + st.opts.coordinators[(st.at - 1) % st.opts.coordinators.size()] + " not reachable (" +
-             why + "); trying " + coordinator(self));
+    log_line(tried + "trying " + coordinator(self));
     return self->send(self, connect_retry_atom::value);
   }
-  log_line("coordinator " + st.opts.coordinators[(st.at - 1) % st.opts.coordinators.size()] + " not reachable (" +
-           why + "); retrying in " + std::to_string(st.backoff.count()) + " ms");
+  log_line(tried + "retrying in " + std::to_string(st.backoff.count()) + " ms");
   self->delayed_send(self, st.backoff, connect_retry_atom::value);
   st.backoff = std::min<std::chrono::milliseconds>(st.backoff * 2, std::chrono::seconds(2));
 }

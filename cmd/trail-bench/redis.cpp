@@ -18,6 +18,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -209,9 +210,9 @@ struct redis_run {
     }
     for (pid_t p : workers) ::waitpid(p, nullptr, 0);
     server.kill(SIGTERM);
-    for (auto until = clock_type::now() + 5s; server.try_reap().empty() && clock_type::now() < until;)
-      std::this_thread::sleep_for(5ms);  // (a shutdown that saves nothing is quick)
-    if (server.running()) server.kill_and_reap();
+    pollfd gone{server.pidfd(), POLLIN, 0};
+    ::poll(&gone, 1, 5000);  // (a shutdown that saves nothing is quick)
+    if (server.try_reap().empty()) server.kill_and_reap();
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
   }
