@@ -30,6 +30,7 @@
 #include "../cmd/node_fixture.hpp"  // run_program
 #include "cluster_fixture.hpp"
 
+#include <latch>
 #include <set>
 #include <thread>
 
@@ -233,9 +234,14 @@ TEST_F(failover_test, ASynchronousInvokeWhoseHolderDiesGetsTheOneSessionItStarte
   constexpr int calls = 4;
   std::vector<std::optional<result<invocation_result>>> got(calls);
   std::vector<std::thread> callers;
+  // Every caller connected before any invokes: on a loaded machine, connects
+  // spread over more than a session's 600 ms would let one end before the
+  // last is accepted.
+  std::latch connected(calls);
   for (int i = 0; i < calls; ++i)
     callers.emplace_back([&, i] {
       auto c = client::connect(address_ + "," + standby_address_);
+      connected.arrive_and_wait();
       if (!c.ok()) return got[i].emplace(c.error()), void();
       c->set_direct_invokes(false);  // through the holder, which keeps them in etcd
       got[i].emplace(c->invoke("slow_spread", {"s" + std::to_string(i)}, 60s));
