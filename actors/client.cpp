@@ -134,6 +134,10 @@ void client::set_request_timeout(std::chrono::milliseconds t) { impl_->timeout =
 
 void client::set_direct_invokes(bool on) { direct_invokes_ = on; }
 
+// (Nothing is read between requests: bytes or an end waiting now are the
+// server's close, or at worst the late answer of a request that timed out.)
+bool client::connected() const { return impl_->broken.ok() && !impl_->sock.readable(); }
+
 // The connection to the node a coordinator sent a put, get or invoke to
 // (kept for the next ones).
 result<client::impl*> client::impl_node(impl& from, const std::string& address, bool look) {

@@ -27,7 +27,8 @@ int fail(const std::string& what) { return report("", what, 1); }
 int fail(const status& s) { return report(std::string(to_string(s.code())), s.message(), 1); }
 
 client* session::connect(bool report) {
-  if (client_) return &*client_;
+  if (client_ && client_->connected()) return &*client_;
+  client_.reset();
   auto c = client::connect(opts_.address);
   if (!c) {
     if (report) fail(c.error());

@@ -27,8 +27,9 @@ class session {
   // Runs one command line (split by split_line); an empty line or a comment is 0.
   int run_line(const std::string& line);
 
-  // The connection, made on first use; returns nullptr if it cannot be made
-  // (and, with `report`, says why on stderr).
+  // The connection, made on first use (and again after it broke: a
+  // restarted server is reached by the next command); returns nullptr if it
+  // cannot be made (and, with `report`, says why on stderr).
   client* connect(bool report = true);
   const std::string& address() const { return opts_.address; }
   // Later commands go to `address` (the current connection is dropped).

@@ -118,6 +118,10 @@ class client {
 
   // Time allowed for requests without a timeout of their own (deploy, status...).
   void set_request_timeout(std::chrono::milliseconds t);
+  // False once the connection broke, or its server closed it (it went
+  // away or restarted; one system call looks): every later request would
+  // fail, and a new client is needed.
+  bool connected() const;
   // Through a coordinator, a synchronous invoke runs on the node the app's
   // shard names: the coordinator answers with that node's address, and the
   // client sends the invoke there and keeps doing so for that app (asking the

@@ -115,8 +115,8 @@ class node_test : public ::testing::Test {
  protected:
   void SetUp() override { start_node(); }
 
-  void start_node(std::vector<std::string> extra = {}, int executors = 2) {
-    std::vector<std::string> args{"--standalone", "--listen", "127.0.0.1:0", "--executors", std::to_string(executors),
+  void start_node(std::vector<std::string> extra = {}, int executors = 2, const std::string& listen = "127.0.0.1:0") {
+    std::vector<std::string> args{"--standalone", "--listen", listen, "--executors", std::to_string(executors),
                                   "--store-size", store_size_};
     args.insert(args.end(), extra.begin(), extra.end());
     auto p = shm::child_process::launch({TRAIL_NODE_PATH, args, {}});

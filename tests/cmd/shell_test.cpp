@@ -80,6 +80,28 @@ TEST_F(shell_test, TabCompletesNodeNamesAndSessionIds) {
 }
 
 // Ctrl-C ends a live view (here `logs --follow`), not the shell.
+// The node the shell talks to restarts on its address: the shell's next
+// command connects again by itself, instead of failing on the old
+// connection from then on.
+TEST_F(shell_test, TheNextCommandReachesARestartedNode) {
+  auto sh = shell();
+  sh->write("status\n");
+  ASSERT_TRUE(sh->read_until("executors: ")) << sh->output();
+  sh->mark();
+  std::string said;
+  client_.reset();
+  ASSERT_EQ(terminate_and_reap(node_, said), "exited with status 0") << said;
+  start_node({}, 2, address_);  // same address
+  if (HasFatalFailure()) return;
+  auto r = client_->deploy(example("chain"));
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  sh->write("apps\n");
+  ASSERT_TRUE(sh->read_until("chain v1")) << "the restarted node's apps:\n" << sh->output();
+  EXPECT_EQ(sh->since_mark().find("connection to the node lost"), std::string::npos) << sh->output();
+  sh->write("quit\n");
+  EXPECT_EQ(sh->wait(), 0) << sh->output();
+}
+
 TEST_F(shell_test, CtrlCEndsALiveViewAndTheShellGoesOn) {
   auto sh = shell();
   sh->write("logs --follow\n");
