@@ -432,7 +432,9 @@ void send_ended(self_ptr self, std::uint64_t session, bool ok, std::string outpu
   auto& c = cl(self);
   schema::session_ended e{session, ok, std::move(output), static_cast<std::uint16_t>(error.code()), error.message()};
   c.ended.put(session, e, e.output.size() + e.message.size());
-  if (c.wire) self->send(c.wire, peer_out{schema::coordinator_number, std::move(e)});
+  // (Detached, the coordinator is gone: whichever takes over runs the
+  // session again. Not dialled, so not logged as unreachable at every end.)
+  if (c.wire && !c.detached) self->send(c.wire, peer_out{schema::coordinator_number, std::move(e)});
 }
 
 // The wire to the coordinator broke: how sessions ended lately is said
@@ -446,7 +448,7 @@ void resend_ends(self_ptr self) {
     return self->delayed_send(self, at - now, resend_ends_atom::value);
   }
   c.ends_resent = now;
-  if (!c.wire || c.ended.size() == 0) return;
+  if (!c.wire || c.detached || c.ended.size() == 0) return;
   c.ended.for_each([&](std::uint64_t, const schema::session_ended& e) {
     self->send(c.wire, peer_out{schema::coordinator_number, e});
   });
