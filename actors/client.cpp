@@ -118,6 +118,11 @@ struct client::impl {
     return await(q.id, deadline);
   }
 
+  // Not broken, and not closed by its server meanwhile: nothing is read
+  // between requests, so bytes or an end waiting now are its close (or at
+  // worst the late answer of a request that timed out). One system call.
+  bool usable() const { return broken.ok() && !sock.readable(); }
+
   status fail(const status& s) {
     broken = status::unavailable("connection to the node lost: " + s.message());
     sock.close();
@@ -134,9 +139,7 @@ void client::set_request_timeout(std::chrono::milliseconds t) { impl_->timeout =
 
 void client::set_direct_invokes(bool on) { direct_invokes_ = on; }
 
-// (Nothing is read between requests: bytes or an end waiting now are the
-// server's close, or at worst the late answer of a request that timed out.)
-bool client::connected() const { return impl_->broken.ok() && !impl_->sock.readable(); }
+bool client::connected() const { return impl_->usable(); }
 
 // The connection to the node a coordinator sent a put, get or invoke to
 // (kept for the next ones).
@@ -145,7 +148,7 @@ result<client::impl*> client::impl_node(impl& from, const std::string& address, 
   // A kept connection that has bytes or its end waiting, while no request is
   // out on it, was closed by its node (it restarted since): open it again.
   // (Unless the caller would rather not pay the look: see invoke_on.)
-  if (slot && slot->broken.ok() && (!look || !slot->sock.readable())) return slot.get();
+  if (slot && (look ? slot->usable() : slot->broken.ok())) return slot.get();
   auto c = open(address, from.timeout, from.cred);
   if (!c) {
     from.nodes.erase(address);

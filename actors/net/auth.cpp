@@ -124,27 +124,22 @@ std::string wrapping_key(const key& secret) {
 bool gcm(bool seal, const std::string& k, std::string_view iv, std::string_view in, std::string& out,
          std::string& tag) {
   auto u = [](std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); };
+  auto size = [](std::string_view s) { return static_cast<int>(s.size()); };
   std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
-  int n = 0;
+  if (!ctx) return false;
+  EVP_CIPHER_CTX* c = ctx.get();
+  int n = 0, enc = seal ? 1 : 0;
   out.assign(in.size(), '\0');
   auto* o = reinterpret_cast<unsigned char*>(out.data());
-  bool ok = ctx && (seal ? EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr)
-                         : EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr)) == 1 &&
-            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(iv.size()), nullptr) == 1 &&
-            (seal ? EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, u(k), u(iv))
-                  : EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, u(k), u(iv))) == 1 &&
-            (seal ? EVP_EncryptUpdate(ctx.get(), nullptr, &n, u(wrap_aad), static_cast<int>(wrap_aad.size()))
-                  : EVP_DecryptUpdate(ctx.get(), nullptr, &n, u(wrap_aad), static_cast<int>(wrap_aad.size()))) == 1 &&
-            (seal ? EVP_EncryptUpdate(ctx.get(), o, &n, u(in), static_cast<int>(in.size()))
-                  : EVP_DecryptUpdate(ctx.get(), o, &n, u(in), static_cast<int>(in.size()))) == 1;
-  if (!ok) return false;
-  if (seal) {
-    tag.assign(wrap_tag, '\0');
-    return EVP_EncryptFinal_ex(ctx.get(), o + n, &n) == 1 &&
-           EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(wrap_tag), tag.data()) == 1;
-  }
-  return EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(tag.size()), tag.data()) == 1 &&
-         EVP_DecryptFinal_ex(ctx.get(), o + n, &n) == 1;
+  if (seal) tag.assign(wrap_tag, '\0');
+  return EVP_CipherInit_ex(c, EVP_aes_256_gcm(), nullptr, nullptr, nullptr, enc) == 1 &&
+         EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, size(iv), nullptr) == 1 &&
+         EVP_CipherInit_ex(c, nullptr, nullptr, u(k), u(iv), enc) == 1 &&
+         EVP_CipherUpdate(c, nullptr, &n, u(wrap_aad), size(wrap_aad)) == 1 &&
+         EVP_CipherUpdate(c, o, &n, u(in), size(in)) == 1 &&
+         (seal || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, size(tag), tag.data()) == 1) &&
+         EVP_CipherFinal_ex(c, o + n, &n) == 1 &&
+         (!seal || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, size(tag), tag.data()) == 1);
 }
 
 }  // namespace
