@@ -32,6 +32,7 @@ struct agent_state {
   std::string paused;    // why the coordinator joined says it may no longer hold the shards
   std::string detached;  // why it lost the coordinator joined (it died, or went silent)
   bool probing = false;  // a look at the coordinators is on its way
+  bool rejoining = false;  // detached, and a coordinator answers: starting over once the direct invokes end
   static inline const char* name = "trail.agent";
 };
 
@@ -88,7 +89,7 @@ std::string reachable(const std::string& address, const std::string& seen_as) {
 // back at its address).
 void probe(self_ptr self) {
   auto& st = self->state;
-  if (st.probing || st.restarting || (st.paused.empty() && st.detached.empty())) return;
+  if (st.probing || st.restarting || st.rejoining || (st.paused.empty() && st.detached.empty())) return;
   std::vector<std::string> candidates;
   for (std::size_t i = 0; i < st.opts.coordinators.size(); ++i)
     if (!st.detached.empty() || i != st.at % st.opts.coordinators.size()) candidates.push_back(st.opts.coordinators[i]);
@@ -123,6 +124,27 @@ void detach(self_ptr self, const std::string& why) {
   log_line(why + "; serving the invokes clients send here until a coordinator answers");
   self->send(st.scheduler, detached_atom::value);
   probe(self);
+}
+
+// A detached node found a coordinator that answers. It takes no more direct
+// invokes (their clients go through the coordinator), lets those running end
+// — their clients get their outputs, and nothing runs twice — and then
+// starts over to join it (after `rejoin_patience` at the latest).
+void rejoin(self_ptr self, const std::string& found) {
+  auto& st = self->state;
+  st.rejoining = true;
+  std::string why = st.detached + "; " + found + " answers";
+  self->request(st.scheduler, st.opts.rejoin_patience, rejoin_atom::value)
+      .then(
+          [=](std::uint32_t waited) {
+            restart(self, waited == 0 ? why
+                                      : why + " (and the " + std::to_string(waited) +
+                                            " invokes clients sent here ended)");
+          },
+          [=](caf::error&) {
+            restart(self, why + " (invokes clients sent here still run after " +
+                              std::to_string(self->state.opts.rejoin_patience.count()) + " ms)");
+          });
 }
 
 void join(self_ptr self) {
@@ -247,8 +269,8 @@ caf::behavior agent_actor(self_ptr self, agent_options opts, caf::actor schedule
       [=](probe_atom, const std::string& found) {
         auto& st = self->state;
         st.probing = false;
-        if (st.restarting || (st.paused.empty() && st.detached.empty())) return;
-        if (!found.empty() && !st.detached.empty()) return restart(self, st.detached + "; " + found + " answers");
+        if (st.restarting || st.rejoining || (st.paused.empty() && st.detached.empty())) return;
+        if (!found.empty() && !st.detached.empty()) return rejoin(self, found);
         if (!found.empty())
           return restart(self, "the coordinator at " + coordinator(self) + " may no longer hold the shards (" +
                                    st.paused + "); " + found + " answers");

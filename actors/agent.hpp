@@ -18,9 +18,11 @@
 // Detached: when the connection to the coordinator drops, or it answers no
 // heartbeat for `coordinator_timeout`, the node goes on serving what needs
 // no coordinator — the synchronous invokes clients send it directly — and
-// forwards nothing, until one of the list answers; then it restarts and
-// joins that one. (The sessions the lost coordinator placed here are run
-// again by whichever coordinator takes over, on nodes that joined it.)
+// forwards nothing, until one of the list answers; then it takes no more
+// direct invokes, lets those running end (for `rejoin_patience` at most),
+// and restarts and joins that one. (The sessions the lost coordinator placed
+// here are run again by whichever coordinator takes over, on nodes that
+// joined it.)
 //
 // With an invoke token, the coordinator hands it over (sealed under the
 // secret) before it answers the join; the agent gives it to the node's
@@ -64,6 +66,9 @@ struct agent_options {
   std::optional<net::credentials> secret;  // proves this node to a coordinator that wants proof
   std::shared_ptr<net::tls_context> tls;   // the coordinator's wires are TLS, signed by this CA
   std::chrono::milliseconds heartbeat{100};
+  // Detached, and a coordinator answers: the direct invokes running here
+  // may end for this long before the node starts over anyway.
+  std::chrono::milliseconds rejoin_patience{30000};
   std::function<void(const std::string& why)> restart;  // called once, from an actor thread
 };
 

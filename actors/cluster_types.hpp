@@ -19,6 +19,8 @@
 // agent -> scheduler:    peer_atom, u64 number, name, data, wire;  down_atom, u64 number
 //                        cluster_atom, front, u64 number, u64 incarnation
 //                        detached_atom                    (the coordinator is lost: forward nothing)
+//                        rejoin_atom -> u32               (a coordinator answers: take no more direct
+//                                                            invokes; answered once those running end)
 // agent -> gateway:      token_atom, string key           (accept invoke-only clients with it)
 // scheduler -> front:    peer_atom, u64 number            (send my agent every live peer again)
 // shard -> registry:     cdeploy_atom, u32 version, manifest, [name], [bytes] -> string
@@ -61,6 +63,7 @@ using expect_atom = caf::atom_constant<caf::atom("texpect")>;
 using watchdog_atom = caf::atom_constant<caf::atom("twatchdog")>;  // a remote attempt overdue
 using cluster_atom = caf::atom_constant<caf::atom("tcluster")>;  // agent -> scheduler: front, number, incarnation
 using detached_atom = caf::atom_constant<caf::atom("tdetached")>;  // agent -> scheduler: the coordinator is lost
+using rejoin_atom = caf::atom_constant<caf::atom("trejoin")>;  // agent -> scheduler: about to start over
 using pulled_atom = caf::atom_constant<caf::atom("tpulled")>;    // a pull for a report finished
 using apppulled_atom = caf::atom_constant<caf::atom("tapppull")>;  // a pull for an app-scoped trigger finished
 using putwait_atom = caf::atom_constant<caf::atom("tputwait")>;  // an expected put is overdue?

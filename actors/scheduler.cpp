@@ -19,6 +19,7 @@ caf::result<std::uint64_t, std::string> invoke(self_ptr self, const std::string&
     if (st.cluster->number == 0) return to_error(not_here("node " + st.cluster->name + " has not joined a coordinator"));
     if (!app) return to_error(not_here("no app \"" + name + "\" is deployed on node " + st.cluster->name));
     if (st.draining) return to_error(not_here("node " + st.cluster->name + " is draining"));
+    if (st.cluster->rejoining) return to_error(not_here("node " + st.cluster->name + " is rejoining the cluster"));
   }
   if (!app) return to_error(status::not_found("no app \"" + name + "\" is deployed"));
   if (st.draining) return to_error(status::unavailable("this node is draining (`trail drain --off` ends that)"));
@@ -31,6 +32,7 @@ caf::result<std::uint64_t, std::string> invoke(self_ptr self, const std::string&
   if (timeout_ms > 0) deadline = std::chrono::milliseconds(timeout_ms);
   auto s = start_session(self, app, core::session_origin::invoked, deadline, 0);
   if (!s) return to_error(s.error());
+  if (st.cluster) st.cluster->direct.insert(*s);
   if (auto e = enqueue(self, app, app->manifest.entry, *s, std::move(args), {}); !e.ok()) {
     st.sessions->fail(*s, e.message());
     pump(self);

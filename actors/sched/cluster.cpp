@@ -609,6 +609,10 @@ bool send_to_owner(self_ptr self, const app_ref& app, const core::object_meta& o
 
 void on_session_end(self_ptr self, std::uint64_t session, const outcome& o, bool quiet) {
   auto& c = cl(self);
+  if (c.direct.erase(session) && c.direct.empty() && c.rejoined) {  // (its client was answered first)
+    c.rejoined->deliver(c.rejoin_waited);
+    c.rejoined.reset();
+  }
   c.fed.erase(session);
   if (auto w = c.workers.find(session); w != c.workers.end()) {
     for (auto number : w->second) send_peer(self, number, schema::release_session{session});
@@ -636,6 +640,16 @@ caf::message_handler cluster_handlers(self_ptr self) {
       [=](detached_atom) {  // no coordinator to ask where work goes: it all runs here (or where pinned)
         cl(self).front = caf::actor{};
         cl(self).detached = true;
+      },
+      [=](rejoin_atom) -> caf::result<std::uint32_t> {
+        auto& c = cl(self);
+        c.rejoining = true;
+        if (c.direct.empty()) return std::uint32_t{0};
+        c.rejoin_waited = static_cast<std::uint32_t>(c.direct.size());
+        log_line("a coordinator answers: starting over once the " + std::to_string(c.rejoin_waited) +
+                 " invokes clients sent here end (new ones go through the coordinator)");
+        if (!c.rejoined) c.rejoined = self->make_response_promise<std::uint32_t>();
+        return *c.rejoined;
       },
       [=](peer_atom, std::uint64_t number, const std::string& name, const std::string& data, std::string& wire) {
         auto& c = cl(self);

@@ -65,6 +65,14 @@ struct cluster_state {
   // again, or after the wire to it broke (a frame may have gone with it).
   core::recent_ends<schema::session_ended> ended{4096, 16u << 20, 65536};
   std::optional<clock::time_point> ends_resent;  // the last time all of them were said again
+  // Sessions clients started here directly (synchronous invokes). A detached
+  // node about to start over (rejoin_atom) takes no more of them, and is
+  // answered once these have ended: their clients get their outputs, and
+  // nothing runs twice.
+  std::unordered_set<std::uint64_t> direct;
+  bool rejoining = false;
+  std::uint32_t rejoin_waited = 0;  // how many were running when it was asked
+  std::optional<caf::typed_response_promise<std::uint32_t>> rejoined;
   // -- home side --
   // Objects already handed to their buckets, per live session: an object can
   // arrive twice (a given-up attempt's pull and its re-run's seal).

@@ -11,7 +11,9 @@
 //   session the holder accepted — one session per invocation, as etcd shows.
 // - SIGKILL the holder while the standby is stopped: the nodes go on
 //   running the synchronous invokes a client sends them directly, and join
-//   the standby once it wakes and takes over.
+//   the standby once it wakes and takes over; a node running one when a
+//   coordinator answers again lets it end (its client gets its output,
+//   and it runs once) before it starts over.
 // - SIGSTOP the holder past its lease: the standby takes over; on SIGCONT
 //   the old holder learns its lease is gone, says it was fenced, and stands
 //   by (it holds the shards again only through a fresh claim). `trail
@@ -30,6 +32,7 @@
 #include "../cmd/node_fixture.hpp"  // run_program
 #include "cluster_fixture.hpp"
 
+#include <fstream>
 #include <latch>
 #include <set>
 #include <thread>
@@ -331,6 +334,63 @@ TEST_F(failover_test, SynchronousInvokesGoOnOnTheNodesWhileNoCoordinatorAnswers)
   ASSERT_TRUE(after.ok()) << after.error().to_string();
   EXPECT_EQ(after->output, "<AFTER>");
   RecordProperty("invokes_without_a_coordinator", done);
+}
+
+TEST_F(failover_test, ADetachedNodeLetsTheInvokesItRunsEndBeforeItStartsOver) {
+  deploy("holds.yaml");
+  wait_until_held("holds", 3);
+  auto released = log_.string() + ".released";
+  auto c = client::connect(coordinators());
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  {
+    std::ofstream{released};  // the first one returns at once: it shows the client its node
+    auto first = c->invoke("holds", {released}, 30s);
+    ASSERT_TRUE(first.ok()) << first.error().to_string();
+    ASSERT_TRUE(actors::node_of_session(first->session).has_value()) << "not a direct invoke";
+    std::filesystem::remove(released);
+  }
+  auto before = said_now();
+  standby_.proc.kill(SIGSTOP);
+  coordinator_.expect_clean_exit = false;
+  coordinator_.proc.kill(SIGKILL);
+  for (auto& [name, m] : nodes_) wait_for(m, "serving the invokes clients send here", 10s, before.at(name));
+  if (HasFatalFailure()) return standby_.proc.kill(SIGCONT);
+
+  // A direct invoke that runs on its node until released.
+  result<invocation_result> held = status::internal("not answered");
+  std::thread invoker([&] { held = c->invoke("holds", {released}, 60s); });
+  auto release = [&] {  // (on every way out: the invoker must end)
+    std::ofstream{released};
+    standby_.proc.kill(SIGCONT);
+    if (invoker.joinable()) invoker.join();
+  };
+  std::string runner;
+  for (auto until = std::chrono::steady_clock::now() + 20s; runner.empty() && std::chrono::steady_clock::now() < until;) {
+    auto ran = executions();
+    if (ran.size() == 2) runner = ran[1].node;
+    else ::poll(nullptr, 0, 20);  // (the execution log is a file)
+  }
+  if (runner.empty()) release();
+  ASSERT_FALSE(runner.empty()) << "the held invoke never ran";
+  auto& m = nodes_.at(runner);
+
+  // A coordinator answers again: that node waits for the invoke it runs
+  // before it starts over (the others start over at once and join it).
+  standby_.proc.kill(SIGCONT);
+  wait_for(m, "starting over once the 1 invokes clients sent here end", 30s, before.at(runner));
+  release();
+  if (HasFatalFailure()) return;
+  ASSERT_TRUE(held.ok()) << held.error().to_string();
+  EXPECT_EQ(held->output, "released");
+  follow_the_standby(before);
+  if (HasFatalFailure()) return;
+  EXPECT_NE(m.said.find("(and the 1 invokes clients sent here ended)", before.at(runner)), std::string::npos) << m.said;
+  std::size_t holds = 0;
+  for (auto& e : executions()) holds += e.function == "hold";
+  EXPECT_EQ(holds, 2u) << "the held invoke ran more than once";
+  auto after = c->invoke("holds", {released}, 30s);
+  ASSERT_TRUE(after.ok()) << after.error().to_string();
+  EXPECT_EQ(after->output, "released");
 }
 
 // What trail_coordinator_holds_shards of `m` says.

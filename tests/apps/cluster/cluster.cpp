@@ -114,6 +114,15 @@ TRAIL_FUNCTION(nap)(trail::context& ctx) {
   ctx.output("rested");
 }
 
+// hold <path>: keeps an executor busy until the file `path` exists (the
+// test makes it when it has seen what it waits for), 60 s at most.
+TRAIL_FUNCTION(hold)(trail::context& ctx) {
+  note(ctx);
+  std::string path = ctx.args().empty() ? std::string() : std::string(ctx.args()[0]);
+  for (int i = 0; i < 6000 && ::access(path.c_str(), F_OK) != 0; ++i) ::usleep(10 * 1000);
+  ctx.output(::access(path.c_str(), F_OK) == 0 ? "released" : "never released");
+}
+
 // An app-scoped window across sessions (and nodes).
 TRAIL_FUNCTION(ingest)(trail::context& ctx) {
   note(ctx);
