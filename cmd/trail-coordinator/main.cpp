@@ -241,6 +241,10 @@ listening start_listening(trail::actors::node_loop& loop, settings& s) {
     s.port = gateway->second;
     s.listen = s.host + ":" + std::to_string(s.port);
     if (!s.opts.etcd.empty()) picked_listen = s.listen;  // (kept when it starts over: the others list it there)
+    // Said now: a standby says "listening on" only once it holds the shards,
+    // and whoever started it needs the port to list it (scripts/cluster).
+    std::printf("trail-coordinator: --listen port 0 picked %s\n", s.listen.c_str());
+    std::fflush(stdout);
   }
   if (!s.metrics.empty()) {
     auto mo = s.mo;
