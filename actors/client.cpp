@@ -141,6 +141,19 @@ void client::set_direct_invokes(bool on) { direct_invokes_ = on; }
 
 bool client::connected() const { return impl_->usable(); }
 
+// Nothing of the next request was sent yet, so a connection that broke (its
+// server went away or restarted) is opened again first, through the
+// addresses given to connect(); the error says why when none answers.
+status client::renew() {
+  if (impl_->broken.ok()) return {};
+  auto again = open_any(impl_->addresses.empty() ? impl_->address : impl_->addresses, impl_->timeout, impl_->cred);
+  if (!again) return again.error();
+  (*again)->timeout = impl_->timeout;
+  impl_ = std::move(*again);
+  return {};
+}
+
+
 // The connection to the node a coordinator sent a put, get or invoke to
 // (kept for the next ones).
 result<client::impl*> client::impl_node(impl& from, const std::string& address, bool look) {
@@ -237,6 +250,7 @@ result<std::unique_ptr<client::impl>> client::open(const std::string& address, s
 }
 
 result<std::string> client::deploy(const fs::path& manifest) {
+  if (status s = renew(); !s.ok()) return s;
   auto local = core::load_manifest(manifest);  // libraries as files here
   if (!local) return local.error();
   auto text = read_file(manifest);
@@ -265,6 +279,10 @@ result<std::string> client::deploy(const fs::path& manifest) {
 
 result<invocation_result> client::invoke(const std::string& app, const std::vector<std::string>& args,
                                          std::chrono::milliseconds timeout, bool async) {
+  // (With several addresses, ask_session connects again itself: it tries
+  // the node last named first, and waits for a coordinator to take over.)
+  if (impl_->addresses.find(',') == std::string::npos)
+    if (status s = renew(); !s.ok()) return s;
   // The node cancels the session at `timeout`; the reply may take a little longer.
   auto wait = async ? impl_->timeout : timeout + std::chrono::seconds(5);
   schema::client_request q;
@@ -342,6 +360,10 @@ bool client::member_alive(const std::string& address) {
 }
 
 result<invocation_result> client::result_of(std::uint64_t session, std::chrono::milliseconds timeout) {
+  // (With several addresses, ask_session connects again itself: it tries
+  // the node last named first, and waits for a coordinator to take over.)
+  if (impl_->addresses.find(',') == std::string::npos)
+    if (status s = renew(); !s.ok()) return s;
   schema::client_request q;
   q.what = schema::client_request::kind::result;
   q.session = session;
@@ -443,6 +465,7 @@ result<invocation_result> client::ask_session(schema::client_request q, std::chr
 result<put_result> client::put_stream(const std::string& app, const std::string& bucket, const std::string& key,
                                       std::istream& in, std::uint64_t size, put_scope scope,
                                       std::chrono::milliseconds timeout) {
+  if (status s = renew(); !s.ok()) return s;
   schema::client_request q;
   q.what = schema::client_request::kind::put;
   q.app = app, q.bucket = bucket, q.key = key, q.size = size;
@@ -500,6 +523,7 @@ result<put_result> client::put(const std::string& app, const std::string& bucket
 
 result<std::uint64_t> client::get_to(const std::string& app, const std::string& bucket, const std::string& key,
                                      std::ostream& out) {
+  if (status s = renew(); !s.ok()) return s;
   schema::client_request q;
   q.what = schema::client_request::kind::get;
   q.app = app, q.bucket = bucket, q.key = key;
@@ -530,6 +554,7 @@ result<std::string> client::get(const std::string& app, const std::string& bucke
 }
 
 result<std::string> client::status_json() {
+  if (status s = renew(); !s.ok()) return s;
   schema::client_request q;
   q.what = schema::client_request::kind::status;
   auto r = impl_->ask(std::move(q), impl_->timeout);
@@ -538,6 +563,7 @@ result<std::string> client::status_json() {
 }
 
 result<std::vector<std::string>> client::apps() {
+  if (status s = renew(); !s.ok()) return s;
   schema::client_request q;
   q.what = schema::client_request::kind::apps;
   auto r = impl_->ask(std::move(q), impl_->timeout);
@@ -546,6 +572,7 @@ result<std::vector<std::string>> client::apps() {
 }
 
 result<std::string> client::undeploy(const std::string& app) {
+  if (status s = renew(); !s.ok()) return s;
   schema::client_request q;
   q.what = schema::client_request::kind::undeploy;
   q.app = app;
@@ -555,6 +582,7 @@ result<std::string> client::undeploy(const std::string& app) {
 }
 
 result<std::string> client::admin(const std::string& command, const std::vector<std::string>& args) {
+  if (status s = renew(); !s.ok()) return s;
   schema::client_request q;
   q.what = schema::client_request::kind::admin;
   q.app = command;

@@ -119,8 +119,9 @@ class client {
   // Time allowed for requests without a timeout of their own (deploy, status...).
   void set_request_timeout(std::chrono::milliseconds t);
   // False once the connection broke, or its server closed it (it went
-  // away or restarted; one system call looks): every later request would
-  // fail, and a new client is needed.
+  // away or restarted; one system call looks). A request on a connection
+  // known to be broken connects again first (the request that found it
+  // broken failed: it may or may not have been done).
   bool connected() const;
   // Through a coordinator, a synchronous invoke runs on the node the app's
   // shard names: the coordinator answers with that node's address, and the
@@ -143,6 +144,9 @@ class client {
                                                 std::shared_ptr<const credentials> cred);
   // Another of the addresses given to connect() than `now`'s that answers.
   static result<std::unique_ptr<impl>> open_other(const impl& now);
+  // Connects again, through the addresses given to connect(), if the
+  // connection broke: before a request, of which nothing was sent yet.
+  status renew();
   // Moves this client to open_other(), or waits a moment if none answers.
   void look_elsewhere();
   // Asks `q`; a coordinator that says it is paused did not act on it, so

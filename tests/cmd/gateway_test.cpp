@@ -176,5 +176,30 @@ TEST_F(node_test, ARequestThatTimesOutLeavesTheConnectionUsable) {
   still_serving(*client_);
 }
 
+TEST_F(node_test, AClientWhoseNodeRestartedConnectsAgainAtItsNextRequest) {
+  deploy("chain");
+  still_serving(*client_);
+  std::string said;
+  ASSERT_EQ(terminate_and_reap(node_, said), "exited with status 0") << said;
+  auto lost = client_->invoke("chain", {"lost"}, 30s);  // found the connection closed: it may or may not have run
+  ASSERT_FALSE(lost.ok());
+  EXPECT_EQ(lost.error().code(), errc::unavailable) << lost.error().to_string();
+  EXPECT_FALSE(client_->connected());
+  auto nobody = client_->status_json();  // nothing listens: why, clearly
+  ASSERT_FALSE(nobody.ok());
+  EXPECT_NE(nobody.error().message().find("cannot connect to " + address_), std::string::npos)
+      << nobody.error().to_string();
+  auto kept = std::move(client_);  // (start_node makes a client of its own)
+  start_node({}, 2, address_);     // the same address
+  if (HasFatalFailure()) return;
+  client_ = std::move(kept);
+  auto apps = client_->apps();  // a new node: it has none, and this request reaches it
+  ASSERT_TRUE(apps.ok()) << apps.error().to_string();
+  EXPECT_TRUE(apps->empty());
+  EXPECT_TRUE(client_->connected());
+  deploy("chain");
+  still_serving(*client_);
+}
+
 }  // namespace
 }  // namespace trail::testing
