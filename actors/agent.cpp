@@ -126,14 +126,13 @@ void detach(self_ptr self, const std::string& why) {
   probe(self);
 }
 
-// A detached node found a coordinator that answers. It takes no more direct
-// invokes (their clients go through the coordinator), lets those running end
-// — their clients get their outputs, and nothing runs twice — and then
-// starts over to join it (after `rejoin_patience` at the latest).
-void rejoin(self_ptr self, const std::string& found) {
+// Another coordinator answers (this node's is lost, or paused). It takes no
+// more direct invokes (their clients go through a coordinator), lets those
+// running end — their clients get their outputs, and nothing runs twice —
+// and then starts over to join it (after `rejoin_patience` at the latest).
+void rejoin(self_ptr self, const std::string& why) {
   auto& st = self->state;
   st.rejoining = true;
-  std::string why = st.detached + "; " + found + " answers";
   self->request(st.scheduler, st.opts.rejoin_patience, rejoin_atom::value)
       .then(
           [=](std::uint32_t waited) {
@@ -270,10 +269,10 @@ caf::behavior agent_actor(self_ptr self, agent_options opts, caf::actor schedule
         auto& st = self->state;
         st.probing = false;
         if (st.restarting || st.rejoining || (st.paused.empty() && st.detached.empty())) return;
-        if (!found.empty() && !st.detached.empty()) return rejoin(self, found);
+        if (!found.empty() && !st.detached.empty()) return rejoin(self, st.detached + "; " + found + " answers");
         if (!found.empty())
-          return restart(self, "the coordinator at " + coordinator(self) + " may no longer hold the shards (" +
-                                   st.paused + "); " + found + " answers");
+          return rejoin(self, "the coordinator at " + coordinator(self) + " may no longer hold the shards (" +
+                                  st.paused + "); " + found + " answers");
         self->delayed_send(self, std::chrono::milliseconds(500), probe_atom::value);  // none yet: look again
       },
       [=](probe_atom) { probe(self); },

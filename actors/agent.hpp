@@ -13,7 +13,8 @@
 // (it cannot renew its lease on the shards and may no longer hold them) and
 // another of the list answers: standbys answer every request "standing by",
 // so that one holds them. A paused coordinator refuses joins, so the new
-// incarnation joins the other.
+// incarnation joins the other. (Before it starts over it lets the direct
+// invokes it runs end, as below.)
 //
 // Detached: when the connection to the coordinator drops, or it answers no
 // heartbeat for `coordinator_timeout`, the node goes on serving what needs

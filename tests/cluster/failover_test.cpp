@@ -23,9 +23,10 @@
 //   the standby once woken.
 // - Cut the holder off from etcd alone: by its own clock its lease may have
 //   run out, so it pauses (refuses joins, tells its nodes); its nodes find
-//   the standby that claimed the shards and join it, and a client waiting on
-//   it for a session gets that session from the new holder. Healed, the old
-//   holder is fenced and stands by.
+//   the standby that claimed the shards and join it (a node running a direct
+//   invoke first lets it end), and a client waiting on it for a session gets
+//   that session from the new holder. Healed, the old holder is fenced and
+//   stands by.
 #include "../support/etcd_member.hpp"
 #include "../support/prometheus.hpp"
 #include "../support/tcp_capture.hpp"
@@ -491,10 +492,33 @@ class cut_off_test : public failover_test {
 TEST_F(cut_off_test, AHolderCutOffFromEtcdPausesAndItsNodesJoinTheNewHolder) {
   deploy("chain_spread.yaml");
   deploy("naps.yaml");
+  deploy("holds.yaml");
   wait_until_held("chain", 3);
   wait_until_held("naps", 3);
+  wait_until_held("holds", 3);
   wait_for_nodes_listed_by(address_);
   if (HasFatalFailure()) return;
+  // Another runs a direct invoke on a node until released: that node lets it
+  // end before it starts over to join the new holder.
+  auto released = log_.string() + ".released";
+  std::optional<result<invocation_result>> held;
+  std::thread direct([&] {
+    auto c = client::connect(coordinators());
+    if (!c.ok()) return held.emplace(c.error()), void();
+    held.emplace(c->invoke("holds", {released}, 60s));
+  });
+  auto release = [&] {  // (on every way out: the thread must end)
+    std::ofstream{released};
+    if (direct.joinable()) direct.join();
+  };
+  std::string runner;
+  for (auto until = std::chrono::steady_clock::now() + 20s; runner.empty() && std::chrono::steady_clock::now() < until;) {
+    for (auto& e : executions())
+      if (e.function == "hold") runner = e.node;
+    if (runner.empty()) ::poll(nullptr, 0, 20);  // (the execution log is a file)
+  }
+  if (runner.empty()) release();
+  ASSERT_FALSE(runner.empty()) << "the held invoke never ran";
   // A client waits on the holder for a session that outlasts its pause: told
   // the holder is paused, it asks the new holder, which ran the session again.
   std::optional<result<invocation_result>> waited;
@@ -522,8 +546,17 @@ TEST_F(cut_off_test, AHolderCutOffFromEtcdPausesAndItsNodesJoinTheNewHolder) {
   EXPECT_EQ(said.code, 0) << said.err;
   EXPECT_NE(said.out.find("\npaused: its lease on the shards may have run out"), std::string::npos) << said.out;
   wait_for(standby_, "holds the shards as", 30s);
+  if (HasFatalFailure()) return release();
+  wait_for(nodes_.at(runner), "starting over once the 1 invokes clients sent here end", 30s, before.at(runner));
+  release();
+  if (HasFatalFailure()) return;
+  ASSERT_TRUE(held && held->ok()) << (held ? held->error().to_string() : "no answer");
+  EXPECT_EQ((*held)->output, "released");
   follow_the_standby(before);  // (a paused holder refuses joins: they join the standby)
   if (HasFatalFailure()) return;
+  std::size_t holds = 0;
+  for (auto& e : executions()) holds += e.function == "hold";
+  EXPECT_EQ(holds, 1u) << "the held invoke ran more than once";
   for (auto& [name, m] : nodes_)
     EXPECT_NE(m.said.find("may no longer hold the shards", before.at(name)), std::string::npos) << name << ":\n" << m.said;
   wait_for_nodes_listed_by(standby_address_);
