@@ -1,5 +1,6 @@
 #include "actors/agent.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include <caf/io/all.hpp>
@@ -255,6 +256,20 @@ caf::behavior agent_actor(self_ptr self, agent_options opts, caf::actor schedule
         auto token = net::unwrap_key(st.opts.secret->k, sealed);
         if (!token) return log_line("the coordinator's invoke token: " + token.error().message());
         self->send(st.gateway, token_atom::value, std::move(token->bytes));
+      },
+      [=](coordinators_atom, const std::vector<std::string>& listed) {
+        // (Appended, never dropped: `at` indexes the list, and one listed
+        // once may come back at its address.)
+        auto& known = self->state.opts.coordinators;
+        std::string learned;
+        for (auto& address : listed) {
+          if (address.empty() || std::find(known.begin(), known.end(), address) != known.end()) continue;
+          known.push_back(address);
+          learned += (learned.empty() ? "" : ", ") + address;
+        }
+        if (learned.empty()) return;
+        log_line("learned of coordinator(s) " + learned + " (etcd lists them)");
+        if (self->state.opts.learned) self->state.opts.learned(known);
       },
       [=](fenced_atom, const std::string& why) { restart(self, "the coordinator fenced this node (" + why + ")"); },
       [=](pause_atom, bool paused, const std::string& why) {

@@ -25,6 +25,9 @@
 // here are run again by whichever coordinator takes over, on nodes that
 // joined it.)
 //
+// The coordinators it knows are those it was given and those the one it
+// joined says etcd lists (a standby started later, say), so it finds them too.
+//
 // With an invoke token, the coordinator hands it over (sealed under the
 // secret) before it answers the join; the agent gives it to the node's
 // gateway, so invoke-only clients the coordinator sends here are accepted.
@@ -71,6 +74,9 @@ struct agent_options {
   // may end for this long before the node starts over anyway.
   std::chrono::milliseconds rejoin_patience{30000};
   std::function<void(const std::string& why)> restart;  // called once, from an actor thread
+  // Called (from an actor thread) with every coordinator it knows, each time
+  // it learns of more.
+  std::function<void(const std::vector<std::string>&)> learned;
 };
 
 // Heartbeats carry the scheduler's load (load_atom).

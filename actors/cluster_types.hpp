@@ -15,6 +15,8 @@
 //                        pause_atom, bool paused, string why  (this coordinator's lease may have run out:
 //                                                              join another that holds the shards, if one does)
 //                        peer_atom, u64 number, name, scheduler, data, wire, bool (unused)
+//                        coordinators_atom, [address]     (with etcd: every coordinator listed there; at
+//                                                            the join and when the list changes)
 //                        down_atom, u64 number            (a peer is dead: fenced)
 // agent -> scheduler:    peer_atom, u64 number, name, data, wire;  down_atom, u64 number
 //                        cluster_atom, front, u64 number, u64 incarnation
@@ -63,6 +65,7 @@ using expect_atom = caf::atom_constant<caf::atom("texpect")>;
 using watchdog_atom = caf::atom_constant<caf::atom("twatchdog")>;  // a remote attempt overdue
 using cluster_atom = caf::atom_constant<caf::atom("tcluster")>;  // agent -> scheduler: front, number, incarnation
 using detached_atom = caf::atom_constant<caf::atom("tdetached")>;  // agent -> scheduler: the coordinator is lost
+using coordinators_atom = caf::atom_constant<caf::atom("tcoords")>;  // front -> agent: [address]
 using rejoin_atom = caf::atom_constant<caf::atom("trejoin")>;  // agent -> scheduler: about to start over
 using pulled_atom = caf::atom_constant<caf::atom("tpulled")>;    // a pull for a report finished
 using apppulled_atom = caf::atom_constant<caf::atom("tapppull")>;  // a pull for an app-scoped trigger finished

@@ -172,6 +172,25 @@ void maybe_step_down(self_ptr self, clock::time_point now) {
                     " is listed, which they may reach");
 }
 
+// The addresses of the coordinators etcd lists (their identities start with them).
+std::vector<std::string> listed_addresses(self_ptr self) {
+  std::vector<std::string> out;
+  for (auto& identity : self->state.coordinators) out.push_back(identity.substr(0, identity.find(' ')));
+  return out;
+}
+
+// The lease warden says who is listed. Nodes are told when the addresses
+// change, so that a node started with some of them can find the others
+// (a standby added later) when this one is lost.
+void on_listed(self_ptr self, std::vector<std::string> listed) {
+  auto& st = self->state;
+  auto before = listed_addresses(self);
+  st.coordinators = std::move(listed);
+  auto now = listed_addresses(self);
+  if (now == before) return;
+  for (auto& [n, rec] : st.nodes) self->send(rec.agent, coordinators_atom::value, now);
+}
+
 caf::result<std::uint64_t> join(self_ptr self, std::uint32_t protocol, const std::string& name, std::uint64_t incarnation,
                                 const std::string& wire, const std::string& data, const std::string& client,
                                 std::uint32_t executors,
@@ -197,6 +216,7 @@ caf::result<std::uint64_t> join(self_ptr self, std::uint32_t protocol, const std
     }
     st.nodes.emplace(*id, rec);
     st.alone_since = {};
+    if (!st.coordinators.empty()) self->send(agent, coordinators_atom::value, listed_addresses(self));
     if (st.opts.invoke_token && st.opts.members.secret)  // (it arrives before the join's answer)
       self->send(agent, token_atom::value, net::wrap_key(*st.opts.members.secret, *st.opts.invoke_token));
     self->send(st.wire, peer_atom::value, *id, wire);
@@ -387,7 +407,7 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
         scope.shards = self->state.shards;
         return coordinator_admin(self, std::move(scope), command, words);
       },
-      [=](members_atom, std::vector<std::string>& listed) { self->state.coordinators = std::move(listed); },
+      [=](members_atom, std::vector<std::string>& listed) { on_listed(self, std::move(listed)); },
       [=](pause_atom, bool paused, const std::string& why) {
         auto& st = self->state;
         st.paused = paused ? why : std::string();

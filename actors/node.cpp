@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <future>
+#include <mutex>
 #include <tuple>
 
 #include <caf/io/all.hpp>
@@ -131,6 +132,11 @@ result<std::pair<caf::actor, std::string>> serve_metrics(node_loop& loop, const 
 namespace {
 
 std::atomic<bool> restart_requested{false};
+
+// Every coordinator the agent knows (it learns of more from the one it
+// joined): handed to the next incarnation (known_coordinators_env).
+std::mutex known_mu;
+std::vector<std::string> known_coordinators;
 
 // Wakes the main thread's sigwait to shut down and start over.
 void request_restart() {
@@ -270,6 +276,10 @@ int run_node(const node_options& opts, bool cluster) {
       ao.data = xfer->address();
       ao.executors = static_cast<std::uint32_t>(opts.executors);
       ao.restart = [](const std::string&) { request_restart(); };
+      ao.learned = [](const std::vector<std::string>& all) {
+        std::lock_guard lock(known_mu);
+        known_coordinators = all;
+      };
       ao.name = opts.name;
       if (keys) ao.secret = net::credentials{keys->secret, net::role::admin};
       ao.tls = members.tls.client;
@@ -303,7 +313,15 @@ int run_node(const node_options& opts, bool cluster) {
     std::fflush(stdout);
     int sig = 0;
     sigwait(&signals, &sig);
-    if (sig == SIGUSR1 && restart_requested) code = restart_exit_code;
+    if (sig == SIGUSR1 && restart_requested) {
+      code = restart_exit_code;
+      std::lock_guard lock(known_mu);
+      if (!known_coordinators.empty()) {
+        std::string all;
+        for (auto& c : known_coordinators) all += (all.empty() ? "" : ",") + c;
+        ::setenv(known_coordinators_env, all.c_str(), 1);  // (read by main.cpp after run_cluster returns)
+      }
+    }
     else std::fprintf(stderr, "trail-node: %s, shutting down\n", strsignal(sig));
   }
   for (auto& a : {gateway ? gateway->first : caf::actor{}, metrics_server, agent, wire, registry, scheduler_handle})

@@ -45,6 +45,13 @@ struct node_options {
 // cleaned up; the caller re-executes the binary.
 inline constexpr int restart_exit_code = 75;
 
+// Set (comma-separated) when run_cluster returns restart_exit_code: every
+// coordinator the node knew — given, and learned from the one it joined —
+// so that the next incarnation (which the caller starts with the same
+// arguments and this environment) knows them too. The caller takes it, and
+// unsets it, at start.
+inline constexpr const char* known_coordinators_env = "TRAIL_NODE_KNOWN_COORDINATORS";
+
 // Runs a standalone node (coordinator and node in one process) until SIGINT
 // or SIGTERM, then shuts down cleanly: executors gone, shared memory and the
 // state directory removed. Prints "trail-node: listening on HOST:PORT" on

@@ -2,6 +2,8 @@
 // node in one process — the single-machine default.
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -124,6 +126,13 @@ int main(int argc, char** argv) {
       return 2;
     }
     opts.coordinators.push_back(one);
+  }
+  // A node starting over keeps the coordinators its last incarnation learned of.
+  if (const char* known = std::getenv(trail::actors::known_coordinators_env)) {
+    for (auto& one : trail::core::split_list(known))
+      if (std::find(opts.coordinators.begin(), opts.coordinators.end(), one) == opts.coordinators.end())
+        opts.coordinators.push_back(one);
+    ::unsetenv(trail::actors::known_coordinators_env);
   }
   opts.forward_wait = std::chrono::milliseconds(forward_wait_ms);
   int code = trail::actors::run_cluster(opts);

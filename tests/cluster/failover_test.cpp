@@ -21,6 +21,8 @@
 // - Stop every node: the holder, alone while a standby is listed, steps
 //   down for it (as when it is cut off from its nodes), and the nodes join
 //   the standby once woken.
+// - Nodes given only the holder's address learn of the standby from it (etcd
+//   lists every coordinator), and join it when the holder dies.
 // - Cut the holder off from etcd alone: by its own clock its lease may have
 //   run out, so it pauses (refuses joins, tells its nodes); its nodes find
 //   the standby that claimed the shards and join it (a node running a direct
@@ -392,6 +394,31 @@ TEST_F(failover_test, ADetachedNodeLetsTheInvokesItRunsEndBeforeItStartsOver) {
   auto after = c->invoke("holds", {released}, 30s);
   ASSERT_TRUE(after.ok()) << after.error().to_string();
   EXPECT_EQ(after->output, "released");
+}
+
+// Nodes given only the holder's address: they learn of the standby from it.
+class learning_test : public failover_test {
+ protected:
+  std::string coordinators() const override { return address_; }
+};
+
+TEST_F(learning_test, NodesGivenOnlyTheHolderLearnOfTheStandbyAndJoinItOnceTheHolderDies) {
+  deploy("chain_spread.yaml");
+  wait_until_held("chain", 3);
+  for (auto& [name, m] : nodes_) wait_for(m, "learned of coordinator(s) " + standby_address_, 20s);
+  if (HasFatalFailure()) return;
+  auto before = said_now();
+  coordinator_.expect_clean_exit = false;
+  coordinator_.proc.kill(SIGKILL);
+  wait_for(standby_, "holds the shards as", 30s);
+  // (They start over to join it: the new incarnation knows it too.)
+  for (auto& [name, m] : nodes_) wait_for(m, "joined " + standby_address_, 30s, before.at(name));
+  if (HasFatalFailure()) return;
+  auto c = client::connect(standby_address_);
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  auto r = c->invoke("chain", {"learned"}, 30s);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->output, "<LEARNED>");
 }
 
 // What trail_coordinator_holds_shards of `m` says.
