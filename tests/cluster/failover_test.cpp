@@ -160,6 +160,16 @@ class failover_test : public cluster_test {
     for (auto& l : listed) got += " " + l;
     FAIL() << "etcd never listed every node as joined to " << coordinator << "; last:" << got;
   }
+  // Stops the standby and SIGKILLs the holder: every node detaches (what
+  // they said before is returned). SIGCONT the standby to end it.
+  std::map<std::string, std::size_t> leave_no_coordinator() {
+    auto before = said_now();
+    standby_.proc.kill(SIGSTOP);
+    coordinator_.expect_clean_exit = false;
+    coordinator_.proc.kill(SIGKILL);
+    for (auto& [name, m] : nodes_) wait_for(m, "serving the invokes clients send here", 10s, before.at(name));
+    return before;
+  }
   std::map<std::string, std::size_t> said_now() {
     std::map<std::string, std::size_t> out;
     for (auto& [name, m] : nodes_) out[name] = m.said.size();
@@ -306,11 +316,7 @@ TEST_F(failover_test, SynchronousInvokesGoOnOnTheNodesWhileNoCoordinatorAnswers)
   auto first = c->invoke("chain", {"first"}, 30s);
   ASSERT_TRUE(first.ok()) << first.error().to_string();
   ASSERT_TRUE(actors::node_of_session(first->session).has_value()) << "not a direct invoke";
-  auto before = said_now();
-  standby_.proc.kill(SIGSTOP);
-  coordinator_.expect_clean_exit = false;
-  coordinator_.proc.kill(SIGKILL);
-  for (auto& [name, m] : nodes_) wait_for(m, "serving the invokes clients send here", 10s, before.at(name));
+  auto before = leave_no_coordinator();
   if (HasFatalFailure()) return standby_.proc.kill(SIGCONT);
   for (auto& [name, m] : nodes_) EXPECT_EQ(metric_of(m, "trail_node_detached"), 1.0) << name;
   int done = 0;
@@ -352,11 +358,7 @@ TEST_F(failover_test, ADetachedNodeLetsTheInvokesItRunsEndBeforeItStartsOver) {
     ASSERT_TRUE(actors::node_of_session(first->session).has_value()) << "not a direct invoke";
     std::filesystem::remove(released);
   }
-  auto before = said_now();
-  standby_.proc.kill(SIGSTOP);
-  coordinator_.expect_clean_exit = false;
-  coordinator_.proc.kill(SIGKILL);
-  for (auto& [name, m] : nodes_) wait_for(m, "serving the invokes clients send here", 10s, before.at(name));
+  auto before = leave_no_coordinator();
   if (HasFatalFailure()) return standby_.proc.kill(SIGCONT);
 
   // A direct invoke that runs on its node until released.
