@@ -33,7 +33,7 @@ struct agent_state {
   std::string paused;    // why the coordinator joined says it may no longer hold the shards
   std::string detached;  // why it lost the coordinator joined (it died, or went silent)
   bool probing = false;  // a look at the coordinators is on its way
-  bool rejoining = false;  // detached, and a coordinator answers: starting over once the direct invokes end
+  bool rejoining = false;  // another coordinator answers: starting over once the direct invokes end
   static inline const char* name = "trail.agent";
 };
 

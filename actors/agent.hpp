@@ -70,8 +70,9 @@ struct agent_options {
   std::optional<net::credentials> secret;  // proves this node to a coordinator that wants proof
   std::shared_ptr<net::tls_context> tls;   // the coordinator's wires are TLS, signed by this CA
   std::chrono::milliseconds heartbeat{100};
-  // Detached, and a coordinator answers: the direct invokes running here
-  // may end for this long before the node starts over anyway.
+  // Another coordinator answers (this one is lost or paused): the direct
+  // invokes running here may end for this long before the node starts over
+  // anyway.
   std::chrono::milliseconds rejoin_patience{30000};
   std::function<void(const std::string& why)> restart;  // called once, from an actor thread
   // Called (from an actor thread) with every coordinator it knows, each time

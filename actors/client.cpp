@@ -153,6 +153,11 @@ status client::renew() {
   return {};
 }
 
+// With several addresses ask_session connects again itself: it tries the
+// node last named first, and waits for a coordinator to take over.
+status client::renew_if_one_address() {
+  return impl_->addresses.find(',') == std::string::npos ? renew() : status{};
+}
 
 // The connection to the node a coordinator sent a put, get or invoke to
 // (kept for the next ones).
@@ -279,10 +284,7 @@ result<std::string> client::deploy(const fs::path& manifest) {
 
 result<invocation_result> client::invoke(const std::string& app, const std::vector<std::string>& args,
                                          std::chrono::milliseconds timeout, bool async) {
-  // (With several addresses, ask_session connects again itself: it tries
-  // the node last named first, and waits for a coordinator to take over.)
-  if (impl_->addresses.find(',') == std::string::npos)
-    if (status s = renew(); !s.ok()) return s;
+  if (status s = renew_if_one_address(); !s.ok()) return s;
   // The node cancels the session at `timeout`; the reply may take a little longer.
   auto wait = async ? impl_->timeout : timeout + std::chrono::seconds(5);
   schema::client_request q;
@@ -360,10 +362,7 @@ bool client::member_alive(const std::string& address) {
 }
 
 result<invocation_result> client::result_of(std::uint64_t session, std::chrono::milliseconds timeout) {
-  // (With several addresses, ask_session connects again itself: it tries
-  // the node last named first, and waits for a coordinator to take over.)
-  if (impl_->addresses.find(',') == std::string::npos)
-    if (status s = renew(); !s.ok()) return s;
+  if (status s = renew_if_one_address(); !s.ok()) return s;
   schema::client_request q;
   q.what = schema::client_request::kind::result;
   q.session = session;

@@ -138,6 +138,15 @@ std::atomic<bool> restart_requested{false};
 std::mutex known_mu;
 std::vector<std::string> known_coordinators;
 
+// For the next incarnation (main.cpp reads it): every coordinator known.
+void hand_over_known_coordinators() {
+  std::lock_guard lock(known_mu);
+  if (known_coordinators.empty()) return;
+  std::string all;
+  for (auto& c : known_coordinators) all += (all.empty() ? "" : ",") + c;
+  ::setenv(known_coordinators_env, all.c_str(), 1);
+}
+
 // Wakes the main thread's sigwait to shut down and start over.
 void request_restart() {
   restart_requested = true;
@@ -313,20 +322,13 @@ int run_node(const node_options& opts, bool cluster) {
     std::fflush(stdout);
     int sig = 0;
     sigwait(&signals, &sig);
-    if (sig == SIGUSR1 && restart_requested) {
-      code = restart_exit_code;
-      std::lock_guard lock(known_mu);
-      if (!known_coordinators.empty()) {
-        std::string all;
-        for (auto& c : known_coordinators) all += (all.empty() ? "" : ",") + c;
-        ::setenv(known_coordinators_env, all.c_str(), 1);  // (read by main.cpp after run_cluster returns)
-      }
-    }
+    if (sig == SIGUSR1 && restart_requested) code = restart_exit_code;
     else std::fprintf(stderr, "trail-node: %s, shutting down\n", strsignal(sig));
   }
   for (auto& a : {gateway ? gateway->first : caf::actor{}, metrics_server, agent, wire, registry, scheduler_handle})
     if (a) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   sys.await_all_actors_done();  // the scheduler's end killed and reaped the executors
+  if (code == restart_exit_code) hand_over_known_coordinators();  // (no actor runs now)
   xfer.reset();                 // pulls in flight end while the loop still serves them
   return stop_loop(loop, code);  // then the store's segment goes
 }

@@ -147,6 +147,7 @@ class client {
   // Connects again, through the addresses given to connect(), if the
   // connection broke: before a request, of which nothing was sent yet.
   status renew();
+  status renew_if_one_address();  // (invokes, results: ask_session does it with several)
   // Moves this client to open_other(), or waits a moment if none answers.
   void look_elsewhere();
   // Asks `q`; a coordinator that says it is paused did not act on it, so
