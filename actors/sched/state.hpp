@@ -65,8 +65,9 @@ struct cluster_state {
   // again, or after the wire to it broke (a frame may have gone with it).
   core::recent_ends<schema::session_ended> ended{4096, 16u << 20, 65536};
   std::optional<clock::time_point> ends_resent;  // the last time all of them were said again
-  // Sessions clients started here directly (synchronous invokes). A detached
-  // node about to start over (rejoin_atom) takes no more of them, and is
+  // Sessions clients started here directly (synchronous invokes). A node
+  // about to start over (rejoin_atom: its coordinator is lost or paused, and
+  // another answers) takes no more of them, and is
   // answered once these have ended: their clients get their outputs, and
   // nothing runs twice.
   std::unordered_set<std::uint64_t> direct;
