@@ -68,6 +68,11 @@ struct client::impl {
   std::shared_ptr<const credentials> cred;             // for those too
   std::string addresses;                               // what connect() was given (HOST:PORT[,...])
   std::string address;                                 // the one of them this connection is to
+  std::vector<std::string> learned;                    // the other coordinators its server named
+
+  // Where to connect again: the addresses given, then the coordinators learned.
+  std::string reach() const { return core::with_more(addresses.empty() ? address : addresses, learned); }
+  bool several() const { return reach().find(',') != std::string::npos; }
 
   // Sends `q` under the next id (set in q.id).
   status send(schema::client_request& q, std::chrono::milliseconds t) {
@@ -143,10 +148,10 @@ bool client::connected() const { return impl_->usable(); }
 
 // Nothing of the next request was sent yet, so a connection that broke (its
 // server went away or restarted) is opened again first, through the
-// addresses given to connect(); the error says why when none answers.
+// addresses given to connect() and learned; the error says why when none answers.
 status client::renew() {
   if (impl_->broken.ok()) return {};
-  auto again = open_any(impl_->addresses.empty() ? impl_->address : impl_->addresses, impl_->timeout, impl_->cred);
+  auto again = open_any(impl_->reach(), impl_->timeout, impl_->cred);
   if (!again) return again.error();
   (*again)->timeout = impl_->timeout;
   impl_ = std::move(*again);
@@ -156,7 +161,7 @@ status client::renew() {
 // With several addresses ask_session connects again itself: it tries the
 // node last named first, and waits for a coordinator to take over.
 status client::renew_if_one_address() {
-  return impl_->addresses.find(',') == std::string::npos ? renew() : status{};
+  return impl_->several() ? status{} : renew();
 }
 
 // The connection to the node a coordinator sent a put, get or invoke to
@@ -240,7 +245,7 @@ result<std::unique_ptr<client::impl>> client::open(const std::string& address, s
   std::string redirect;
   status s = net::client_handshake([&](schema::client_request q) { return raw->ask(std::move(q), timeout); },
                                    actors::protocol_version, p->cred && p->cred->cred ? &*p->cred->cred : nullptr,
-                                   &redirect);
+                                   &redirect, &p->learned);
   if (!redirect.empty()) {  // a coordinator standing by: the holder it names, once (else what it said)
     if (!follow || redirect == address) return s;
     auto there = open(redirect, timeout, p->cred, false);
@@ -385,11 +390,12 @@ bool paused_coordinator(const status& s) {
 // Another of the addresses than this connection's that answers, if one does.
 result<std::unique_ptr<client::impl>> client::open_other(const impl& now) {
   result<std::unique_ptr<impl>> last = status::unavailable("no other address");
-  for (auto& address : core::split_list(now.addresses)) {
+  auto all = now.reach();
+  for (auto& address : core::split_list(all)) {
     if (address == now.address) continue;
     last = open(address, now.timeout, now.cred);
     if (last) {
-      (*last)->addresses = now.addresses;
+      (*last)->addresses = all;
       (*last)->timeout = now.timeout;
       return last;
     }
@@ -401,7 +407,7 @@ result<schema::client_reply> client::ask_moving(const schema::client_request& q)
   auto deadline = std::chrono::steady_clock::now() + impl_->timeout;
   for (;;) {
     auto r = impl_->ask(q, impl_->timeout);
-    if (r || !paused_coordinator(r.error()) || impl_->addresses.find(',') == std::string::npos ||
+    if (r || !paused_coordinator(r.error()) || !impl_->several() ||
         std::chrono::steady_clock::now() >= deadline)
       return r;
     look_elsewhere();  // a paused coordinator did not do it: another that answers may
@@ -435,8 +441,8 @@ result<invocation_result> client::ask_session(schema::client_request q, std::chr
         return std::move(*done);
       }
     }
-    // With one address (a standalone node, one coordinator) a lost connection is an error at once.
-    if (r.error().code() != errc::unavailable || impl_->addresses.find(',') == std::string::npos) return r.error();
+    // With one address (a standalone node, one coordinator, no standby named) a lost connection is an error at once.
+    if (r.error().code() != errc::unavailable || !impl_->several()) return r.error();
     if (impl_->broken.ok()) {
       if (!paused_coordinator(r.error()) || std::chrono::steady_clock::now() >= deadline) return r.error();
       // It may no longer hold the shards: ask another that answers (standbys
@@ -449,7 +455,7 @@ result<invocation_result> client::ask_session(schema::client_request q, std::chr
     for (;;) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return r.error();
-      auto again = open_any(impl_->addresses, std::min(left, impl_->timeout), impl_->cred);
+      auto again = open_any(impl_->reach(), std::min(left, impl_->timeout), impl_->cred);
       if (again) {
         (*again)->timeout = impl_->timeout;  // (set_request_timeout holds for the new connection too)
         impl_ = std::move(*again);

@@ -6,6 +6,7 @@
 #include "actors/cluster_types.hpp"
 #include "actors/coordinator_admin.hpp"
 #include "actors/front_handlers.hpp"
+#include "actors/core/address_list.hpp"
 #include "actors/core/manifest.hpp"
 #include "actors/core/membership.hpp"
 #include "actors/core/placement.hpp"
@@ -38,6 +39,7 @@ struct front_state {
   std::vector<caf::actor> shards;
   std::vector<std::string> coordinators;  // with etcd: every coordinator listed there (the lease warden says)
   caf::actor keeper;  // with etcd: lists the nodes there (durable/node_records.hpp)
+  caf::actor gateway;  // the client wire, told the other coordinators listed (for clients)
   nlohmann::json etcd_writes;  // with etcd: how the keeper's writes fare (its last word)
   clock::time_point last_look;  // on_deaths' last look at the nodes' timeouts
   // With etcd: why this coordinator cannot renew its lease, while its own
@@ -179,15 +181,25 @@ std::vector<std::string> listed_addresses(self_ptr self) {
   return out;
 }
 
-// The lease warden says who is listed. Nodes are told when the addresses
-// change, so that a node started with some of them can find the others
-// (a standby added later) when this one is lost.
+// ... but this one, and those on every interface (no use on another
+// machine): what clients connected here are told of.
+std::vector<std::string> other_addresses(self_ptr self) {
+  std::vector<std::string> out;
+  for (auto& address : listed_addresses(self))
+    if (!self->state.opts.claim.starts_with(address + " ") && !core::wildcard_address(address)) out.push_back(address);
+  return out;
+}
+
+// The lease warden says who is listed. Nodes and the gateway are told when
+// the addresses change, so that a node or a client given some of them can
+// find the others (a standby added later) when this one is lost.
 void on_listed(self_ptr self, std::vector<std::string> listed) {
   auto& st = self->state;
   auto before = listed_addresses(self);
   st.coordinators = std::move(listed);
   auto now = listed_addresses(self);
   if (now == before) return;
+  if (st.gateway) self->send(st.gateway, coordinators_atom::value, other_addresses(self));
   for (auto& [n, rec] : st.nodes) self->send(rec.agent, coordinators_atom::value, now);
 }
 
@@ -408,6 +420,10 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
         return coordinator_admin(self, std::move(scope), command, words);
       },
       [=](members_atom, std::vector<std::string>& listed) { on_listed(self, std::move(listed)); },
+      [=](coordinators_atom, caf::actor& gateway) {
+        self->state.gateway = std::move(gateway);
+        self->send(self->state.gateway, coordinators_atom::value, other_addresses(self));
+      },
       [=](pause_atom, bool paused, const std::string& why) {
         auto& st = self->state;
         st.paused = paused ? why : std::string();

@@ -68,6 +68,9 @@ struct connection {
 
 struct gateway_state {
   gateway_options opts;
+  // A coordinator serving: the other coordinators etcd lists (the front
+  // says), named to each client at the end of its handshake.
+  std::vector<std::string> coordinators;
   served<connection> conns;
   static inline const char* name = "trail.gateway";
 };
@@ -283,6 +286,7 @@ bool authenticated(self_ptr self, std::uint64_t conn, request& q) {
   r.id = q.id;
   r.what = reply::kind::auth_ok;
   r.proof = net::server_proof(*key, *role, q.nonce, c.challenge);
+  if (st.opts.standing_by.empty()) r.coordinators = st.coordinators;
   send_reply(self, conn, r);
   return false;
 }
@@ -344,6 +348,7 @@ void handle(self_ptr self, std::uint64_t conn, request& q) {
                 r.id = rid;
                 r.what = reply::kind::hello;
                 r.version = version;
+                if (!self->state.opts.keys) r.coordinators = self->state.coordinators;  // (else with auth_ok)
                 send_reply(self, conn, r);
               },
               on_error(self, conn, rid));
@@ -558,8 +563,10 @@ caf::behavior gateway_actor(self_ptr self, gateway_options opts, int listener_fd
         o.front = std::move(front), o.control = std::move(control), o.control_wire = std::move(control_wire);
         o.standing_by.clear();
         o.holder.clear();
+        self->send(o.front, coordinators_atom::value, caf::actor_cast<caf::actor>(self));  // tell me who is listed
         return serve_atom::value;
       },
+      [=](coordinators_atom, std::vector<std::string>& others) { self->state.coordinators = std::move(others); },
   };
 }
 

@@ -103,6 +103,9 @@ struct Reply {
     challenge @10 :Challenge;    # hello, to a server that wants proof first: send auth
     authOk @11 :Data;            # auth: the server's proof, HMAC-SHA256(key, "trail-server|role|client nonce|server nonce")
   }
+  coordinators @12 :List(Text);  # hello or authOk, whichever ends the handshake, from a coordinator
+                                 # serving: the others etcd lists (host:port each), for a client given
+                                 # one address to find the rest when that one is lost
 }
 
 struct Challenge {

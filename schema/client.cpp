@@ -218,6 +218,10 @@ void encode(const client_reply& r, std::string& out) {
     }
     case k::auth_ok: b.setAuthOk(as_data(r.proof)); break;
   }
+  if (!r.coordinators.empty()) {
+    auto c = b.initCoordinators(static_cast<unsigned>(r.coordinators.size()));
+    for (unsigned j = 0; j < r.coordinators.size(); ++j) c.set(j, r.coordinators[j]);
+  }
   append(m, out);
 }
 
@@ -375,6 +379,7 @@ result<client_reply> decode_reply(std::span<const std::byte> bytes) {
         break;
       default: return status::invalid("unknown reply (newer server?)");
     }
+    if (b.hasCoordinators()) r.coordinators = strings(b.getCoordinators());
     return r;
   });
 }

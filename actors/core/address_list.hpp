@@ -1,7 +1,9 @@
 // Addresses as the binaries take them. split_list: "A,B,C" -> {"A", "B",
 // "C"}: the address lists that --coordinator, --connect and --etcd take
-// (HOST:PORT[,HOST:PORT...]). loopback_only: whether a --listen host is
-// reachable from this machine only. Pure.
+// (HOST:PORT[,HOST:PORT...]); with_more appends to one. loopback_only:
+// whether a --listen host is reachable from this machine only;
+// wildcard_address: whether an address is one to listen on, not to
+// connect to. Pure.
 #pragma once
 
 #include <arpa/inet.h>
@@ -45,6 +47,29 @@ inline std::vector<std::string> split_list(std::string_view list, char sep = ','
     if (end == std::string_view::npos) return out;
     at = end + 1;
   }
+}
+
+// `list` with each of `more` it lacks appended, in order: "a:1" and
+// {"b:2", "a:1"} -> "a:1,b:2".
+inline std::string with_more(std::string list, const std::vector<std::string>& more) {
+  auto have = split_list(list);
+  for (auto& m : more) {
+    bool known = false;
+    for (auto& h : have) known = known || h == m;
+    if (known || m.empty()) continue;
+    if (!list.empty()) list += ',';
+    list += m;
+    have.push_back(m);
+  }
+  return list;
+}
+
+// HOST:PORT whose host means every interface ("", 0.0.0.0, ::): where a
+// server listens, not where a client on another machine can reach it.
+inline bool wildcard_address(std::string_view address) {
+  auto host = address.substr(0, address.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  return host.empty() || host == "0.0.0.0" || host == "::";
 }
 
 }  // namespace trail::core

@@ -20,6 +20,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <trail/status.hpp>
 
@@ -81,7 +82,9 @@ result<std::optional<credentials>> credentials_from_env();
 // holds the shards: unavailable (what it says), and its address in
 // `*redirect` when given.
 using ask_fn = std::function<result<schema::client_reply>(schema::client_request)>;
+// A coordinator that serves names the other coordinators it knows of in
+// the reply that ends the handshake: into `*others` when given.
 status client_handshake(const ask_fn& ask, std::uint32_t version, const credentials* cred,
-                        std::string* redirect = nullptr);
+                        std::string* redirect = nullptr, std::vector<std::string>* others = nullptr);
 
 }  // namespace trail::net

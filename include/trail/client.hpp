@@ -57,7 +57,10 @@ class client {
  public:
   // Connects to a node or coordinator at "HOST:PORT" and checks that it
   // speaks this client's protocol. "HOST:PORT,HOST:PORT,...": the first that
-  // answers (a coordinator standing by sends it to the one that holds the shards). If the server wants proof, the key comes
+  // answers (a coordinator standing by sends it to the one that holds the shards).
+  // A coordinator names the others etcd lists when the client connects: they
+  // count as given too, so a client given one finds a standby when it is lost.
+  // If the server wants proof, the key comes
   // from TRAIL_SECRET_FILE (the secret), else TRAIL_TOKEN_FILE (an invoke
   // token); without one that is a clear error.
   static result<client> connect(const std::string& address,
@@ -86,7 +89,8 @@ class client {
   // Safe to repeat, so given several coordinators, when the connection breaks
   // (its coordinator died) it connects again to the first of the addresses
   // given to connect() that answers — a standby that took over — and asks
-  // again, within `timeout`. With one address, a lost connection is an error.
+  // again, within `timeout`. With one address (and no other coordinator
+  // named), a lost connection is an error.
   result<invocation_result> result_of(std::uint64_t session,
                                       std::chrono::milliseconds timeout = std::chrono::seconds(60));
   // Puts an object into bucket `bucket` of `app` under `key`: `size` bytes
@@ -142,10 +146,10 @@ class client {
                                             std::shared_ptr<const credentials> cred, bool follow = true);
   static result<std::unique_ptr<impl>> open_any(const std::string& addresses, std::chrono::milliseconds timeout,
                                                 std::shared_ptr<const credentials> cred);
-  // Another of the addresses given to connect() than `now`'s that answers.
+  // Another of the addresses given to connect() (or learned) than `now`'s that answers.
   static result<std::unique_ptr<impl>> open_other(const impl& now);
-  // Connects again, through the addresses given to connect(), if the
-  // connection broke: before a request, of which nothing was sent yet.
+  // Connects again, through the addresses given to connect() and learned, if
+  // the connection broke: before a request, of which nothing was sent yet.
   status renew();
   status renew_if_one_address();  // (invokes, results: ask_session does it with several)
   // Moves this client to open_other(), or waits a moment if none answers.

@@ -21,8 +21,9 @@
 // - Stop every node: the holder, alone while a standby is listed, steps
 //   down for it (as when it is cut off from its nodes), and the nodes join
 //   the standby once woken.
-// - Nodes given only the holder's address learn of the standby from it (etcd
-//   lists every coordinator), and join it when the holder dies.
+// - Nodes and clients given only the holder's address learn of the standby
+//   from it (etcd lists every coordinator); the nodes join it when the
+//   holder dies, and the client's next requests go there.
 // - Cut the holder off from etcd alone: by its own clock its lease may have
 //   run out, so it pauses (refuses joins, tells its nodes); its nodes find
 //   the standby that claimed the shards and join it (a node running a direct
@@ -398,17 +399,21 @@ TEST_F(failover_test, ADetachedNodeLetsTheInvokesItRunsEndBeforeItStartsOver) {
   EXPECT_EQ(after->output, "released");
 }
 
-// Nodes given only the holder's address: they learn of the standby from it.
+// Nodes and clients given only the holder's address: they learn of the standby from it.
 class learning_test : public failover_test {
  protected:
   std::string coordinators() const override { return address_; }
 };
 
-TEST_F(learning_test, NodesGivenOnlyTheHolderLearnOfTheStandbyAndJoinItOnceTheHolderDies) {
+TEST_F(learning_test, NodesAndClientsGivenOnlyTheHolderLearnOfTheStandbyAndFindItOnceTheHolderDies) {
   deploy("chain_spread.yaml");
   wait_until_held("chain", 3);
   for (auto& [name, m] : nodes_) wait_for(m, "learned of coordinator(s) " + standby_address_, 20s);
   if (HasFatalFailure()) return;
+  auto lone = client::connect(address_);  // (the holder names the standby as it says hello)
+  ASSERT_TRUE(lone.ok()) << lone.error().to_string();
+  auto accepted = lone->invoke("chain", {"accepted"}, 30s, true);
+  ASSERT_TRUE(accepted.ok()) << accepted.error().to_string();
   auto before = said_now();
   coordinator_.expect_clean_exit = false;
   coordinator_.proc.kill(SIGKILL);
@@ -416,11 +421,13 @@ TEST_F(learning_test, NodesGivenOnlyTheHolderLearnOfTheStandbyAndJoinItOnceTheHo
   // (They start over to join it: the new incarnation knows it too.)
   for (auto& [name, m] : nodes_) wait_for(m, "joined " + standby_address_, 30s, before.at(name));
   if (HasFatalFailure()) return;
-  auto c = client::connect(standby_address_);
-  ASSERT_TRUE(c.ok()) << c.error().to_string();
-  auto r = c->invoke("chain", {"learned"}, 30s);
+  // The client finds its connection broken, and the standby it was told of.
+  auto r = lone->invoke("chain", {"learned"}, 30s);
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   EXPECT_EQ(r->output, "<LEARNED>");
+  auto earlier = lone->result_of(accepted->session, 30s);
+  ASSERT_TRUE(earlier.ok()) << earlier.error().to_string();
+  EXPECT_EQ(earlier->output, "<ACCEPTED>");
 }
 
 // What trail_coordinator_holds_shards of `m` says.

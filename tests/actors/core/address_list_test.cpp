@@ -18,6 +18,19 @@ TEST(split_list, EmptyPiecesAreKeptForTheCallerToRefuse) {
   EXPECT_EQ(split_list(",,b:2"), (list{"", "", "b:2"}));
 }
 
+TEST(with_more, AppendsWhatTheListLacksInOrder) {
+  EXPECT_EQ(with_more("a:1", {"b:2", "a:1", "c:3", "b:2"}), "a:1,b:2,c:3");
+  EXPECT_EQ(with_more("a:1,b:2", {}), "a:1,b:2");
+  EXPECT_EQ(with_more("", {"b:2"}), "b:2");
+  EXPECT_EQ(with_more("a:1", {""}), "a:1");
+}
+
+TEST(wildcard_address, EveryInterfaceOnly) {
+  for (const char* a : {"0.0.0.0:7400", ":7400", "[::]:7400", "[]:7400"}) EXPECT_TRUE(wildcard_address(a)) << a;
+  for (const char* a : {"127.0.0.1:7400", "10.0.0.1:7400", "[::1]:7400", "localhost:7400", "host0:7400"})
+    EXPECT_FALSE(wildcard_address(a)) << a;
+}
+
 TEST(loopback_only, LoopbackAddressesAndTheNameOnly) {
   for (const char* h : {"127.0.0.1", "127.1.2.3", "localhost", "::1", "[::1]"}) EXPECT_TRUE(loopback_only(h)) << h;
   for (const char* h : {"0.0.0.0", "", "::", "[::]", "10.0.0.1", "128.0.0.1", "127.example.com", "example.com", "[::1"})
