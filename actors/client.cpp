@@ -72,7 +72,8 @@ struct client::impl {
 
   // Where to connect again: the addresses given, then the coordinators learned.
   std::string reach() const { return core::with_more(addresses.empty() ? address : addresses, learned); }
-  bool several() const { return reach().find(',') != std::string::npos; }
+  // (Asked before every invoke: no list built. Learned ones are never the server itself.)
+  bool several() const { return !learned.empty() || addresses.find(',') != std::string::npos; }
 
   // Sends `q` under the next id (set in q.id).
   status send(schema::client_request& q, std::chrono::milliseconds t) {

@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,11 +53,10 @@ inline std::vector<std::string> split_list(std::string_view list, char sep = ','
 // `list` with each of `more` it lacks appended, in order: "a:1" and
 // {"b:2", "a:1"} -> "a:1,b:2".
 inline std::string with_more(std::string list, const std::vector<std::string>& more) {
+  if (more.empty()) return list;
   auto have = split_list(list);
   for (auto& m : more) {
-    bool known = false;
-    for (auto& h : have) known = known || h == m;
-    if (known || m.empty()) continue;
+    if (m.empty() || std::find(have.begin(), have.end(), m) != have.end()) continue;
     if (!list.empty()) list += ',';
     list += m;
     have.push_back(m);
