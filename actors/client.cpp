@@ -147,6 +147,12 @@ void client::set_direct_invokes(bool on) { direct_invokes_ = on; }
 
 bool client::connected() const { return impl_->usable(); }
 
+status client::reconnect() {
+  if (impl_->usable()) return {};
+  if (impl_->broken.ok()) static_cast<void>(impl_->fail(status::unavailable("closed by its server")));  // (now broken)
+  return renew();
+}
+
 // Nothing of the next request was sent yet, so a connection that broke (its
 // server went away or restarted) is opened again first, through the
 // addresses given to connect() and learned; the error says why when none answers.
@@ -237,7 +243,8 @@ result<std::unique_ptr<client::impl>> client::open(const std::string& address, s
   auto sock = net::stream::connect(address, net::io_limits{&p->stop, timeout}, cred ? cred->tls : nullptr);
   if (!sock) {
     if (sock.error().code() == errc::invalid_argument) return sock.error();  // a server the CA did not sign
-    return status::unavailable("cannot connect to " + address + ": " + sock.error().message());
+    std::string why = sock.error().message();  // (it names the address when it says where)
+    return status::unavailable(why.find(address) != std::string::npos ? why : "cannot connect to " + address + ": " + why);
   }
   p->sock = std::move(*sock);
   p->cred = std::move(cred);

@@ -27,8 +27,14 @@ int fail(const std::string& what) { return report("", what, 1); }
 int fail(const status& s) { return report(std::string(to_string(s.code())), s.message(), 1); }
 
 client* session::connect(bool report) {
-  if (client_ && client_->connected()) return &*client_;
-  client_.reset();
+  if (client_) {
+    // Closed by its server (it restarted, or a coordinator died): the same
+    // client connects again, through the coordinators it learned too.
+    status s = client_->reconnect();
+    if (s.ok()) return &*client_;
+    if (report) fail(s);
+    return nullptr;
+  }
   auto c = client::connect(opts_.address);
   if (!c) {
     if (report) fail(c.error());

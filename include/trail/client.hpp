@@ -127,6 +127,11 @@ class client {
   // known to be broken connects again first (the request that found it
   // broken failed: it may or may not have been done).
   bool connected() const;
+  // Connects again if it is not connected(), through the addresses given to
+  // connect() and the coordinators learned since (a long-lived client, the
+  // shell, calls it before a request it would rather not see fail); the
+  // error says why when none answers. Does nothing while connected.
+  status reconnect();
   // Through a coordinator, a synchronous invoke runs on the node the app's
   // shard names: the coordinator answers with that node's address, and the
   // client sends the invoke there and keeps doing so for that app (asking the

@@ -34,6 +34,7 @@
 #include "../support/prometheus.hpp"
 #include "../support/tcp_capture.hpp"
 #include "../cmd/node_fixture.hpp"  // run_program
+#include "../cmd/shell_pty.hpp"
 #include "cluster_fixture.hpp"
 
 #include <fstream>
@@ -414,6 +415,17 @@ TEST_F(learning_test, NodesAndClientsGivenOnlyTheHolderLearnOfTheStandbyAndFindI
   ASSERT_TRUE(lone.ok()) << lone.error().to_string();
   auto accepted = lone->invoke("chain", {"accepted"}, 30s, true);
   ASSERT_TRUE(accepted.ok()) << accepted.error().to_string();
+  auto idle = client::connect(address_);  // one that sends nothing until it reconnects
+  ASSERT_TRUE(idle.ok()) << idle.error().to_string();
+  // The admin shell, given the holder alone, as an operator would start it.
+  auto home = std::filesystem::temp_directory_path() / ("trail-learning-shell-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(home);
+  pty_process sh(TRAIL_CLI_PATH, {"--connect", address_},
+                 {{"HOME", home.string()}, {"TRAIL_HISTORY", (home / "history").string()}, {"TERM", "xterm"}});
+  ASSERT_TRUE(sh.read_until("trail> ")) << sh.output();
+  sh.write("apps\n");
+  ASSERT_TRUE(sh.read_until("chain v")) << sh.output();
+  sh.mark();
   auto before = said_now();
   coordinator_.expect_clean_exit = false;
   coordinator_.proc.kill(SIGKILL);
@@ -421,6 +433,15 @@ TEST_F(learning_test, NodesAndClientsGivenOnlyTheHolderLearnOfTheStandbyAndFindI
   // (They start over to join it: the new incarnation knows it too.)
   for (auto& [name, m] : nodes_) wait_for(m, "joined " + standby_address_, 30s, before.at(name));
   if (HasFatalFailure()) return;
+  EXPECT_FALSE(idle->connected());
+  status again = idle->reconnect();
+  ASSERT_TRUE(again.ok()) << again.to_string();
+  EXPECT_TRUE(idle->connected());
+  sh.write("invoke chain shell\n");  // its next command goes to the standby
+  EXPECT_TRUE(sh.read_until("<SHELL>")) << sh.output();
+  sh.write("quit\n");
+  EXPECT_EQ(sh.wait(), 0) << sh.output();
+  std::filesystem::remove_all(home);
   // The client finds its connection broken, and the standby it was told of.
   auto r = lone->invoke("chain", {"learned"}, 30s);
   ASSERT_TRUE(r.ok()) << r.error().to_string();
