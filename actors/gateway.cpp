@@ -286,7 +286,7 @@ bool authenticated(self_ptr self, std::uint64_t conn, request& q) {
   r.id = q.id;
   r.what = reply::kind::auth_ok;
   r.proof = net::server_proof(*key, *role, q.nonce, c.challenge);
-  if (st.opts.standing_by.empty()) r.coordinators = st.coordinators;
+  r.coordinators = st.coordinators;  // (a gateway standing by answers before authentication: never here)
   send_reply(self, conn, r);
   return false;
 }
@@ -348,7 +348,7 @@ void handle(self_ptr self, std::uint64_t conn, request& q) {
                 r.id = rid;
                 r.what = reply::kind::hello;
                 r.version = version;
-                if (!self->state.opts.keys) r.coordinators = self->state.coordinators;  // (else with auth_ok)
+                r.coordinators = self->state.coordinators;  // (with keys, hello gets a challenge: auth_ok names them)
                 send_reply(self, conn, r);
               },
               on_error(self, conn, rid));
