@@ -97,6 +97,8 @@ struct client::impl {
       if (!frame->empty()) {
         auto r = schema::decode_reply(*frame);
         if (!r) return fail(r.error());
+        // (Any reply may name the other coordinators: the first after they changed does.)
+        if (!r->coordinators.empty()) learned = r->coordinators;  // (copied: the handshake reads them too)
         if (r->id != id && r->id != 0) continue;  // the late answer of a request that timed out
         if (r->what == schema::client_reply::kind::error) return r->error;
         return std::move(*r);

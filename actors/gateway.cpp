@@ -50,6 +50,9 @@ struct connection {
   // and the role proved; none proved yet while `role` is empty.
   std::string challenge;
   std::optional<net::role> role;
+  // Which list of the other coordinators (gateway_state::listed) this
+  // client was last told of: it is told again with its next reply.
+  std::uint64_t told = 0;
   std::unordered_map<std::uint64_t, incoming_put> puts;  // by the put request's id
   std::deque<outgoing_get> gets;                         // in the order they were asked
   // With TLS: the engine, and replies encoded but not yet encrypted into `out`.
@@ -69,8 +72,11 @@ struct connection {
 struct gateway_state {
   gateway_options opts;
   // A coordinator serving: the other coordinators etcd lists (the front
-  // says), named to each client at the end of its handshake.
+  // says), named to each client at the end of its handshake, and again with
+  // its next reply whenever they change (`listed` counts the changes), so a
+  // client connected before a standby started learns of it too.
   std::vector<std::string> coordinators;
+  std::uint64_t listed = 0;
   served<connection> conns;
   static inline const char* name = "trail.gateway";
 };
@@ -133,9 +139,19 @@ void flush(self_ptr self, std::uint64_t id) {
 }
 
 void send_reply(self_ptr self, std::uint64_t id, const reply& r) {
-  connection* c = self->state.conns.find(id);
+  auto& st = self->state;
+  connection* c = st.conns.find(id);
   if (!c) return;  // the client went away meanwhile
-  schema::encode(r, c->replies());
+  // (Only to a client that proved its role, when there are keys: an
+  // unauthenticated one is told nothing. Changes are rare: one copy each.)
+  if (c->told != st.listed && (!st.opts.keys || c->role) && !st.coordinators.empty()) {
+    c->told = st.listed;
+    reply told = r;
+    told.coordinators = st.coordinators;
+    schema::encode(told, c->replies());
+  } else {
+    schema::encode(r, c->replies());
+  }
   flush(self, id);
 }
 
@@ -286,7 +302,6 @@ bool authenticated(self_ptr self, std::uint64_t conn, request& q) {
   r.id = q.id;
   r.what = reply::kind::auth_ok;
   r.proof = net::server_proof(*key, *role, q.nonce, c.challenge);
-  r.coordinators = st.coordinators;  // (a gateway standing by answers before authentication: never here)
   send_reply(self, conn, r);
   return false;
 }
@@ -347,8 +362,7 @@ void handle(self_ptr self, std::uint64_t conn, request& q) {
                 reply r;
                 r.id = rid;
                 r.what = reply::kind::hello;
-                r.version = version;
-                r.coordinators = self->state.coordinators;  // (with keys, hello gets a challenge: auth_ok names them)
+                r.version = version;  // (send_reply names the other coordinators; with keys, auth_ok does)
                 send_reply(self, conn, r);
               },
               on_error(self, conn, rid));
@@ -557,6 +571,7 @@ caf::behavior gateway_actor(self_ptr self, gateway_options opts, int listener_fd
       [=](standby_atom, std::string& why, std::string& holder) {
         self->state.opts.standing_by = std::move(why);
         self->state.opts.holder = std::move(holder);
+        self->state.coordinators.clear();  // (a standby names none: the holder does)
       },
       [=](serve_atom, caf::actor& front, std::string& control, std::string& control_wire) {
         auto& o = self->state.opts;
@@ -566,7 +581,12 @@ caf::behavior gateway_actor(self_ptr self, gateway_options opts, int listener_fd
         self->send(o.front, coordinators_atom::value, caf::actor_cast<caf::actor>(self));  // tell me who is listed
         return serve_atom::value;
       },
-      [=](coordinators_atom, std::vector<std::string>& others) { self->state.coordinators = std::move(others); },
+      [=](coordinators_atom, std::vector<std::string>& others) {
+        auto& st = self->state;
+        if (others == st.coordinators) return;
+        st.coordinators = std::move(others);
+        ++st.listed;
+      },
   };
 }
 

@@ -105,7 +105,8 @@ struct Reply {
   }
   coordinators @12 :List(Text);  # hello or authOk, whichever ends the handshake, from a coordinator
                                  # serving: the others etcd lists (host:port each), for a client given
-                                 # one address to find the rest when that one is lost
+                                 # one address to find the rest when that one is lost; and the next
+                                 # reply of any kind after that list changed (a standby started later)
 }
 
 struct Challenge {

@@ -70,7 +70,7 @@ struct client_reply {
   std::string why;                      // redirect of a hello: what the coordinator standing by says
   std::string wire;                     // control: the node-wire address
   std::vector<std::string> apps;        // apps
-  std::vector<std::string> coordinators;  // hello, auth_ok: the other coordinators (client.capnp)
+  std::vector<std::string> coordinators;  // the other coordinators: at the handshake, and after they change (client.capnp)
 };
 
 // Appends the frame of `m` to `out`.

@@ -58,8 +58,10 @@ class client {
   // Connects to a node or coordinator at "HOST:PORT" and checks that it
   // speaks this client's protocol. "HOST:PORT,HOST:PORT,...": the first that
   // answers (a coordinator standing by sends it to the one that holds the shards).
-  // A coordinator names the others etcd lists when the client connects: they
-  // count as given too, so a client given one finds a standby when it is lost.
+  // A coordinator names the others etcd lists when the client connects, and
+  // again with its next answer whenever they change: they count as given
+  // too, so a client given one finds a standby (even one started later)
+  // when it is lost.
   // If the server wants proof, the key comes
   // from TRAIL_SECRET_FILE (the secret), else TRAIL_TOKEN_FILE (an invoke
   // token); without one that is a clear error.

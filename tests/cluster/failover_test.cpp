@@ -5,7 +5,9 @@
 //   in the middle of 1,000 async invocations of a 3-function app: one of
 //   the two standbys wins the claim within two lease periods (the other
 //   stands by behind it), the nodes join it (etcd lists them as its nodes),
-//   and every accepted session ends with its output.
+//   and every accepted session ends with its output. The client, given the
+//   holder alone, learned of the standbys from its answers: it sends the
+//   invocation that found the holder dead again to the new holder, by itself.
 // - SIGKILL the holder while synchronous invocations wait on it: each client
 //   sends its invocation again to the standby, by itself, and gets the
 //   session the holder accepted — one session per invocation, as etcd shows.
@@ -23,7 +25,9 @@
 //   the standby once woken.
 // - Nodes and clients given only the holder's address learn of the standby
 //   from it (etcd lists every coordinator); the nodes join it when the
-//   holder dies, and the client's next requests go there.
+//   holder dies, and the client's next requests go there. So does a client
+//   that connected before the standby started: the holder's next answer to
+//   it names the standby.
 // - Cut the holder off from etcd alone: by its own clock its lease may have
 //   run out, so it pauses (refuses joins, tells its nodes); its nodes find
 //   the standby that claimed the shards and join it (a node running a direct
@@ -58,20 +62,25 @@ class failover_test : public cluster_test {
  protected:
   // A third coordinator, standing by beside the first standby: they race for the shards.
   virtual bool with_spare() const { return false; }
+  // False: the test starts the standby itself (start_standby), later.
+  virtual bool standby_at_start() const { return true; }
 
   void SetUp() override {
     auto ports = durable::free_loopback_ports(2);
     standby_address_ = "127.0.0.1:" + std::to_string(ports[0]);
     if (with_spare()) spare_address_ = "127.0.0.1:" + std::to_string(ports[1]);
     cluster_test::SetUp();
-    if (HasFatalFailure()) return;
-    launch_coordinator(standby_, "standby", standby_address_);
-    if (HasFatalFailure()) return;
-    wait_for(standby_, "standing by: 127.0.0.1:", 20s);
-    if (!with_spare()) return;
+    if (HasFatalFailure() || !standby_at_start()) return;
+    start_standby();
+    if (HasFatalFailure() || !with_spare()) return;
     launch_coordinator(spare_, "spare", spare_address_);
     if (HasFatalFailure()) return;
     wait_for(spare_, "standing by: 127.0.0.1:", 20s);
+  }
+  void start_standby() {
+    launch_coordinator(standby_, "standby", standby_address_);
+    if (HasFatalFailure()) return;
+    wait_for(standby_, "standing by: 127.0.0.1:", 20s);
   }
   void TearDown() override {
     stop(standby_);
@@ -195,39 +204,36 @@ TEST_F(three_coordinators_test, AKilledHolderIsReplacedWithinTwoLeasePeriodsAndE
   wait_until_held("chain", 3);
   wait_for_nodes_listed_by(address_);
   if (HasFatalFailure()) return;
+  // The client, given the holder alone, learns of the standbys (started after it connected) from its answers.
+  wait_for_listed({{address_, true}, {standby_address_, false}, {spare_address_, false}});
+  if (HasFatalFailure()) return;
   auto before = said_now();
   auto early = client::connect(coordinators());  // connected to the holder, kept through its loss
   ASSERT_TRUE(early.ok()) << early.error().to_string();
   std::map<std::uint64_t, std::string> accepted;  // session -> its expected output
-  std::chrono::steady_clock::time_point killed;
   std::string holder;  // the coordinator that took over
   for (int i = 0; i < 1000; ++i) {
     if (i == 400) {
       coordinator_.expect_clean_exit = false;
       coordinator_.proc.kill(SIGKILL);
-      killed = std::chrono::steady_clock::now();
-    }
-    std::string word = "w" + std::to_string(i);
-    auto r = client_->invoke("chain", {word}, 30s, true);
-    if (!r.ok()) {  // the holder is gone: the standby serves once it holds the shards
-      ASSERT_GE(i, 400) << r.error().to_string();
-      ASSERT_EQ(r.error().code(), errc::unavailable) << r.error().to_string();
+      auto killed = std::chrono::steady_clock::now();
       holder = await_new_holder(30s);
       ASSERT_FALSE(holder.empty());
       auto took = std::chrono::steady_clock::now() - killed;
       RecordProperty("takeover_ms", static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
       EXPECT_LT(took, 2 * lease + 1s) << "the shards were held again only after "
                                       << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
-      follow_the_standby(before, holder);
+      for (auto& [name, m] : nodes_) wait_for(m, "joined " + holder, 30s, before.at(name));
       if (HasFatalFailure()) return;
       wait_for_nodes_listed_by(holder);  // cleared by the new holder, listed again as they rejoined
       if (HasFatalFailure()) return;
-      r = client_->invoke("chain", {word}, 30s, true);
-      ASSERT_TRUE(r.ok()) << r.error().to_string();
     }
+    std::string word = "w" + std::to_string(i);
+    // (The first after the kill finds its connection broken, and sends it again to the new holder.)
+    auto r = client_->invoke("chain", {word}, 30s, true);
+    ASSERT_TRUE(r.ok()) << "invocation " << i << ": " << r.error().to_string();
     accepted[r->session] = "<" + std::string(1, 'W') + std::to_string(i) + ">";
   }
-  ASSERT_FALSE(holder.empty()) << "the holder was never replaced";
   if (with_spare()) {  // the loser of the race still stands by, behind the winner
     member& other = holder == standby_address_ ? spare_ : standby_;
     wait_for(other, "standing by: " + holder, 10s);
@@ -449,6 +455,42 @@ TEST_F(learning_test, NodesAndClientsGivenOnlyTheHolderLearnOfTheStandbyAndFindI
   auto earlier = lone->result_of(accepted->session, 30s);
   ASSERT_TRUE(earlier.ok()) << earlier.error().to_string();
   EXPECT_EQ(earlier->output, "<ACCEPTED>");
+}
+
+// The standby starts after the client connected to the holder (given only
+// its address): the holder names it in its next reply to that client.
+class late_standby_test : public learning_test {
+ protected:
+  bool standby_at_start() const override { return false; }
+};
+
+TEST_F(late_standby_test, AClientConnectedBeforeTheStandbyStartedLearnsOfItFromItsNextReply) {
+  deploy("chain_spread.yaml");
+  wait_until_held("chain", 3);
+  auto early = client::connect(address_);  // no other coordinator is listed yet
+  ASSERT_TRUE(early.ok()) << early.error().to_string();
+  auto accepted = early->invoke("chain", {"before"}, 30s, true);
+  ASSERT_TRUE(accepted.ok()) << accepted.error().to_string();
+  start_standby();
+  if (HasFatalFailure()) return;
+  // (Another client sees it listed: the holder told its gateway first.)
+  wait_for_listed({{address_, true}, {standby_address_, false}});
+  if (HasFatalFailure()) return;
+  auto told = early->invoke("chain", {"told"}, 30s);  // its answer names the standby
+  ASSERT_TRUE(told.ok()) << told.error().to_string();
+  EXPECT_EQ(told->output, "<TOLD>");
+  auto before = said_now();
+  coordinator_.expect_clean_exit = false;
+  coordinator_.proc.kill(SIGKILL);
+  wait_for(standby_, "holds the shards as", 30s);
+  for (auto& [name, m] : nodes_) wait_for(m, "joined " + standby_address_, 30s, before.at(name));
+  if (HasFatalFailure()) return;
+  auto after = early->invoke("chain", {"after"}, 30s);
+  ASSERT_TRUE(after.ok()) << after.error().to_string();
+  EXPECT_EQ(after->output, "<AFTER>");
+  auto earlier = early->result_of(accepted->session, 30s);
+  ASSERT_TRUE(earlier.ok()) << earlier.error().to_string();
+  EXPECT_EQ(earlier->output, "<BEFORE>");
 }
 
 // What trail_coordinator_holds_shards of `m` says.
