@@ -216,20 +216,32 @@ result<client> client::connect(const std::string& address, const key_file& key, 
 
 // The first of "HOST:PORT[,HOST:PORT...]" that answers. A server that
 // refused us (a wrong key, another protocol) is the answer: its error.
+// When none answers but a coordinator did, standing by (the holder it named
+// is gone, and its lease has not run out yet, or none holds the shards yet:
+// a takeover is under way), it looks again every 200 ms, within `timeout`.
 result<std::unique_ptr<client::impl>> client::open_any(const std::string& addresses, std::chrono::milliseconds timeout,
                                                        std::shared_ptr<const credentials> cred) {
-  result<std::unique_ptr<impl>> last = status::invalid("no address given");
-  for (auto& address : core::split_list(addresses)) {
-    last = open(address, timeout, cred);
-    if (last) (*last)->addresses = addresses;
-    if (last || last.error().code() != errc::unavailable) return last;
+  using clock = std::chrono::steady_clock;
+  auto deadline = clock::now() + timeout;
+  constexpr auto again = std::chrono::milliseconds(200);
+  for (;;) {
+    result<std::unique_ptr<impl>> last = status::invalid("no address given");
+    bool stood_by = false;
+    for (auto& address : core::split_list(addresses)) {
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now());
+      last = open(address, std::max(left, std::chrono::milliseconds(1)), cred, true, &stood_by);
+      if (last) (*last)->addresses = addresses;
+      if (last || last.error().code() != errc::unavailable) return last;
+    }
+    if (!stood_by || clock::now() + again >= deadline) return last;
+    ::poll(nullptr, 0, static_cast<int>(again.count()));
   }
-  return last;
 }
 
 // A connection to `address` that said hello.
 result<std::unique_ptr<client::impl>> client::open(const std::string& address, std::chrono::milliseconds timeout,
-                                                   std::shared_ptr<const credentials> cred, bool follow) {
+                                                   std::shared_ptr<const credentials> cred, bool follow,
+                                                   bool* stood_by) {
   auto colon = address.rfind(':');
   if (colon == std::string::npos || colon == 0)
     return status::invalid("invalid address '" + address + "': expected HOST:PORT");
@@ -253,11 +265,17 @@ result<std::unique_ptr<client::impl>> client::open(const std::string& address, s
   p->address = address;
   impl* raw = p.get();
   std::string redirect;
-  status s = net::client_handshake([&](schema::client_request q) { return raw->ask(std::move(q), timeout); },
-                                   actors::protocol_version, p->cred && p->cred->cred ? &*p->cred->cred : nullptr,
+  bool redirected = false;  // (a coordinator standing by, naming the holder if it knows one)
+  auto ask = [&](schema::client_request q) {
+    auto r = raw->ask(std::move(q), timeout);
+    redirected |= r && r->what == schema::client_reply::kind::redirect;
+    return r;
+  };
+  status s = net::client_handshake(ask, actors::protocol_version, p->cred && p->cred->cred ? &*p->cred->cred : nullptr,
                                    &redirect, &p->learned);
-  if (!redirect.empty()) {  // a coordinator standing by: the holder it names, once (else what it said)
-    if (!follow || redirect == address) return s;
+  if (redirected) {  // the holder it names, once (else what it said)
+    if (stood_by) *stood_by = true;
+    if (!follow || redirect.empty() || redirect == address) return s;
     auto there = open(redirect, timeout, p->cred, false);
     return there ? std::move(there) : result<std::unique_ptr<impl>>(s);
   }

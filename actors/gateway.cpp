@@ -340,8 +340,8 @@ void handle(self_ptr self, std::uint64_t conn, request& q) {
   auto& front = st.opts.front;
   using k = request::kind;
   auto rid = q.id;
-  if (!st.opts.standing_by.empty()) {
-    if (q.what != request::kind::hello || st.opts.holder.empty())
+  if (!st.opts.standing_by.empty()) {  // hello: a redirect, to the holder if it knows one
+    if (q.what != request::kind::hello)
       return send_reply(self, conn, error_reply(rid, status::unavailable(st.opts.standing_by)));
     reply r;
     r.id = rid;

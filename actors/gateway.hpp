@@ -56,9 +56,10 @@ struct gateway_options {
   std::shared_ptr<net::tls_context> tls;
   // Not empty: a coordinator that does not hold the shards (yet). Every
   // request is answered unavailable with this text, so clients and joining
-  // nodes move on to another address at once and say why; hello, when the
-  // `holder`'s address is known, with a redirect there (and this text),
-  // which the client library follows.
+  // nodes move on to another address at once and say why; hello with a
+  // redirect (and this text) to the `holder`, if its address is known, which
+  // the client library follows (and, when no coordinator serves, it looks
+  // again for a while: a takeover is under way).
   std::string standing_by;
   std::string holder;
 };

@@ -99,7 +99,7 @@ struct Reply {
     data @8 :DataChunk;          # get: one piece of the object
     redirect @9 :Redirect;       # put, get (a coordinator): the node that holds the object's scope; ask it there.
                                  # A direct invoke (a coordinator): the node to run it on.
-                                 # hello (a coordinator standing by): the coordinator that holds the shards
+                                 # hello (a coordinator standing by): the coordinator that holds the shards (empty: none known)
     challenge @10 :Challenge;    # hello, to a server that wants proof first: send auth
     authOk @11 :Data;            # auth: the server's proof, HMAC-SHA256(key, "trail-server|role|client nonce|server nonce")
   }

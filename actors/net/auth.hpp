@@ -79,8 +79,8 @@ result<std::optional<credentials>> credentials_from_env();
 // The client side of the handshake. `ask` sends one request and returns its
 // reply. Without credentials, a server that wants them is a clear error. A
 // coordinator standing by answers hello with a redirect to the one that
-// holds the shards: unavailable (what it says), and its address in
-// `*redirect` when given.
+// holds the shards: unavailable (what it says), and its address (empty if
+// it knows none) in `*redirect` when given.
 using ask_fn = std::function<result<schema::client_reply>(schema::client_request)>;
 // A coordinator that serves names the other coordinators it knows of in
 // the reply that ends the handshake: into `*others` when given.

@@ -57,7 +57,9 @@ class client {
  public:
   // Connects to a node or coordinator at "HOST:PORT" and checks that it
   // speaks this client's protocol. "HOST:PORT,HOST:PORT,...": the first that
-  // answers (a coordinator standing by sends it to the one that holds the shards).
+  // answers (a coordinator standing by sends it to the one that holds the
+  // shards; when none serves but one stands by, a takeover is under way: it
+  // looks again every 200 ms, within `timeout`).
   // A coordinator names the others etcd lists when the client connects, and
   // again with its next answer whenever they change: they count as given
   // too, so a client given one finds a standby (even one started later)
@@ -150,7 +152,8 @@ class client {
   // (A coordinator standing by redirects to the one that holds the shards:
   // followed once, unless `follow` is false.)
   static result<std::unique_ptr<impl>> open(const std::string& address, std::chrono::milliseconds timeout,
-                                            std::shared_ptr<const credentials> cred, bool follow = true);
+                                            std::shared_ptr<const credentials> cred, bool follow = true,
+                                            bool* stood_by = nullptr);  // set when a coordinator stood by
   static result<std::unique_ptr<impl>> open_any(const std::string& addresses, std::chrono::milliseconds timeout,
                                                 std::shared_ptr<const credentials> cred);
   // Another of the addresses given to connect() (or learned) than `now`'s that answers.

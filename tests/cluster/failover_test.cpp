@@ -298,6 +298,20 @@ TEST_F(failover_test, ASynchronousInvokeWhoseHolderDiesGetsTheOneSessionItStarte
   EXPECT_EQ(ended, answered) << "sessions started in etcd other than those answered";
 }
 
+// A client started between the holder's death and the takeover: the standby
+// names the dead holder until its lease runs out, or none; connect() looks
+// again until it holds the shards (the shell's one-shot invoke, here).
+TEST_F(failover_test, AClientStartedDuringATakeoverWaitsForIt) {
+  deploy("chain_spread.yaml");
+  wait_until_held("chain", 3);
+  coordinator_.expect_clean_exit = false;
+  coordinator_.proc.kill(SIGKILL);
+  auto said = run_program(TRAIL_CLI_PATH, {"--connect", coordinators(), "invoke", "chain", "meanwhile"});
+  EXPECT_EQ(said.code, 0) << said.err;
+  EXPECT_EQ(said.out, "<MEANWHILE>\n") << said.err;
+  wait_for(standby_, "holds the shards as", 10s);  // (it did: nothing else serves)
+}
+
 // What `family` of `m` says, at the metrics address it last said (a process
 // that starts over serves them at a new port).
 std::optional<double> metric_of(const member& m, const std::string& family) {
