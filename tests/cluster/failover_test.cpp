@@ -181,6 +181,15 @@ class failover_test : public cluster_test {
     for (auto& [name, m] : nodes_) wait_for(m, "serving the invokes clients send here", 10s, before.at(name));
     return before;
   }
+  // SIGKILLs the holder; waits until the standby holds the shards and every
+  // node joined it (they start over to: the new incarnation knows it too).
+  void kill_holder_for_the_standby() {
+    auto before = said_now();
+    coordinator_.expect_clean_exit = false;
+    coordinator_.proc.kill(SIGKILL);
+    wait_for(standby_, "holds the shards as", 30s);
+    for (auto& [name, m] : nodes_) wait_for(m, "joined " + standby_address_, 30s, before.at(name));
+  }
   std::map<std::string, std::size_t> said_now() {
     std::map<std::string, std::size_t> out;
     for (auto& [name, m] : nodes_) out[name] = m.said.size();
@@ -446,12 +455,7 @@ TEST_F(learning_test, NodesAndClientsGivenOnlyTheHolderLearnOfTheStandbyAndFindI
   sh.write("apps\n");
   ASSERT_TRUE(sh.read_until("chain v")) << sh.output();
   sh.mark();
-  auto before = said_now();
-  coordinator_.expect_clean_exit = false;
-  coordinator_.proc.kill(SIGKILL);
-  wait_for(standby_, "holds the shards as", 30s);
-  // (They start over to join it: the new incarnation knows it too.)
-  for (auto& [name, m] : nodes_) wait_for(m, "joined " + standby_address_, 30s, before.at(name));
+  kill_holder_for_the_standby();
   if (HasFatalFailure()) return;
   EXPECT_FALSE(idle->connected());
   status again = idle->reconnect();
@@ -493,11 +497,7 @@ TEST_F(late_standby_test, AClientConnectedBeforeTheStandbyStartedLearnsOfItFromI
   auto told = early->invoke("chain", {"told"}, 30s);  // its answer names the standby
   ASSERT_TRUE(told.ok()) << told.error().to_string();
   EXPECT_EQ(told->output, "<TOLD>");
-  auto before = said_now();
-  coordinator_.expect_clean_exit = false;
-  coordinator_.proc.kill(SIGKILL);
-  wait_for(standby_, "holds the shards as", 30s);
-  for (auto& [name, m] : nodes_) wait_for(m, "joined " + standby_address_, 30s, before.at(name));
+  kill_holder_for_the_standby();
   if (HasFatalFailure()) return;
   auto after = early->invoke("chain", {"after"}, 30s);
   ASSERT_TRUE(after.ok()) << after.error().to_string();
