@@ -228,8 +228,8 @@ result<std::unique_ptr<client::impl>> client::open_any(const std::string& addres
     result<std::unique_ptr<impl>> last = status::invalid("no address given");
     bool stood_by = false;
     for (auto& address : core::split_list(addresses)) {
-      auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now());
-      last = open(address, std::max(left, std::chrono::milliseconds(1)), cred, true, &stood_by);
+      // (Each its whole timeout: one that never answers must not leave the others none.)
+      last = open(address, timeout, cred, true, &stood_by);
       if (last) (*last)->addresses = addresses;
       if (last || last.error().code() != errc::unavailable) return last;
     }

@@ -78,6 +78,16 @@ TEST(Cli, AnUnreachableNodeIsAnErrorNotAHang) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 30s);
 }
 
+// Given several addresses, a server that takes the connection and never
+// answers costs the client its timeout, and the next address gets its own.
+TEST_F(node_test, AServerThatNeverAnswersLeavesTheNextAddressItsTime) {
+  busy_port silent;  // the kernel accepts for it; nothing ever answers
+  auto c = client::connect(silent.address() + "," + address_, 1s);
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  auto apps = c->apps();
+  EXPECT_TRUE(apps.ok()) << apps.error().to_string();
+}
+
 TEST(Cli, EveryBinaryHasHelp) {
   for (const char* bin : {TRAIL_CLI_PATH, TRAIL_NODE_PATH, TRAIL_EXECUTOR_PATH, TRAIL_COORDINATOR_PATH}) {
     auto r = run_program(bin, {"--help"});
