@@ -7,6 +7,7 @@
 
 #include "actors/cluster_types.hpp"
 #include "actors/control_gate.hpp"
+#include "actors/core/address_list.hpp"
 #include "actors/front_handlers.hpp"
 #include "actors/net/control.hpp"
 #include "actors/types.hpp"
@@ -71,15 +72,6 @@ void retry_later(self_ptr self, const std::string& why) {
   log_line(tried + "retrying in " + std::to_string(st.backoff.count()) + " ms");
   self->delayed_send(self, st.backoff, connect_retry_atom::value);
   st.backoff = std::min<std::chrono::milliseconds>(st.backoff * 2, std::chrono::seconds(2));
-}
-
-// `address` as other machines reach it: a wildcard host (--listen 0.0.0.0 or
-// [::]) becomes the host this node has on its connection to the coordinator.
-std::string reachable(const std::string& address, const std::string& seen_as) {
-  auto colon = address.rfind(':');
-  std::string host = address.substr(0, colon);
-  bool wildcard = host.empty() || host == "0.0.0.0" || host == "::" || host == "[::]";
-  return wildcard && !seen_as.empty() ? seen_as + address.substr(colon) : address;
 }
 
 // Looks for a coordinator that answers (standbys answer every request
@@ -151,7 +143,8 @@ void join(self_ptr self) {
   auto& st = self->state;
   auto& o = st.opts;
   self->request(st.front, std::chrono::seconds(5), join_atom::value, protocol_version, o.name, o.incarnation,
-                reachable(o.listen, st.seen_as), reachable(o.data, st.seen_as), reachable(o.client, st.seen_as),
+                core::reachable_at(o.listen, st.seen_as), core::reachable_at(o.data, st.seen_as),
+                core::reachable_at(o.client, st.seen_as),
                 o.executors, caf::actor_cast<caf::actor>(self), st.scheduler, st.registry)
       .then(
           [=](std::uint64_t number) {

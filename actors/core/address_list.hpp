@@ -3,7 +3,7 @@
 // (HOST:PORT[,HOST:PORT...]); with_more appends to one. loopback_only:
 // whether a --listen host is reachable from this machine only;
 // wildcard_address: whether an address is one to listen on, not to
-// connect to. Pure.
+// connect to, and reachable_at replaces such a host by a real one. Pure.
 #pragma once
 
 #include <arpa/inet.h>
@@ -70,6 +70,15 @@ inline bool wildcard_address(std::string_view address) {
   auto host = address.substr(0, address.rfind(':'));
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   return host.empty() || host == "0.0.0.0" || host == "::";
+}
+
+// `address` as it is reached from where it was named: a wildcard host
+// becomes `host` (the one its server was reached at, or this end's host on
+// that connection): "0.0.0.0:7400", "10.0.0.1" -> "10.0.0.1:7400". Any
+// other address, or an empty `host`, is returned as it is.
+inline std::string reachable_at(const std::string& address, std::string_view host) {
+  if (host.empty() || !wildcard_address(address)) return address;
+  return std::string(host) + address.substr(address.rfind(':'));
 }
 
 }  // namespace trail::core

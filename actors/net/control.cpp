@@ -1,5 +1,7 @@
 #include "actors/net/control.hpp"
 
+#include "actors/core/address_list.hpp"
+
 #include "actors/net/socket.hpp"
 #include "actors/net/stream.hpp"
 #include "schema/client.hpp"
@@ -48,7 +50,11 @@ result<coordinator_ports> control_address(const std::string& address, std::chron
       r->wire.rfind(':') == std::string::npos)
     return status::invalid(address + " gave no control addresses");
   std::string local = sock->local_address();
-  return coordinator_ports{std::move(r->text), std::move(r->wire), local.substr(0, local.rfind(':'))};
+  // A coordinator listening on every interface names its ports on a
+  // wildcard host: they are at the host its gateway was reached at.
+  std::string there = address.substr(0, address.rfind(':'));
+  return coordinator_ports{core::reachable_at(r->text, there), core::reachable_at(r->wire, there),
+                           local.substr(0, local.rfind(':'))};
 }
 
 }  // namespace trail::net

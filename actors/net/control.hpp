@@ -19,6 +19,7 @@ class tls_context;
 namespace trail::net {
 
 struct coordinator_ports {
+  // (A wildcard host the coordinator listens on is replaced by the host its gateway was reached at.)
   std::string caf;    // host:port of its CAF endpoint: membership and control
   std::string wire;   // host:port of its node wire: sessions started and ended
   std::string seen_as;  // this end's host on that connection: how the coordinator's network reaches us

@@ -31,6 +31,14 @@ TEST(wildcard_address, EveryInterfaceOnly) {
     EXPECT_FALSE(wildcard_address(a)) << a;
 }
 
+TEST(reachable_at, AWildcardHostBecomesTheOneReached) {
+  EXPECT_EQ(reachable_at("0.0.0.0:7400", "10.0.0.1"), "10.0.0.1:7400");
+  EXPECT_EQ(reachable_at("[::]:7400", "[fd00::1]"), "[fd00::1]:7400");
+  EXPECT_EQ(reachable_at(":7400", "10.0.0.1"), "10.0.0.1:7400");
+  EXPECT_EQ(reachable_at("10.0.0.2:7400", "10.0.0.1"), "10.0.0.2:7400") << "a real host stays";
+  EXPECT_EQ(reachable_at("0.0.0.0:7400", ""), "0.0.0.0:7400") << "nothing to put there";
+}
+
 TEST(loopback_only, LoopbackAddressesAndTheNameOnly) {
   for (const char* h : {"127.0.0.1", "127.1.2.3", "localhost", "::1", "[::1]"}) EXPECT_TRUE(loopback_only(h)) << h;
   for (const char* h : {"0.0.0.0", "", "::", "[::]", "10.0.0.1", "128.0.0.1", "127.example.com", "example.com", "[::1"})
