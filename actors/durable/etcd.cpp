@@ -156,6 +156,21 @@ result<std::string> etcd::call(const std::string& path, const std::string& body)
   }
 }
 
+namespace {
+
+// What went wrong with a request, in words (httplib names only the step: "Connection").
+std::string describe(httplib::Error e) {
+  switch (e) {
+    case httplib::Error::Connection: return "cannot connect";
+    case httplib::Error::ConnectionTimeout: return "connect timed out";
+    case httplib::Error::Read: return "no answer (the connection was closed, or the request timed out)";
+    case httplib::Error::Write: return "cannot send (the connection was closed)";
+    default: return httplib::to_string(e);
+  }
+}
+
+}  // namespace
+
 result<std::string> etcd::call_once(const std::string& path, const std::string& body,
                                     std::chrono::steady_clock::time_point deadline, std::string& why) {
   for (std::size_t n = 0; n < endpoints_.size(); ++n) {
@@ -170,7 +185,7 @@ result<std::string> etcd::call_once(const std::string& path, const std::string& 
     http.set_write_timeout(secs, usecs);
     auto res = http.Post(path, body, "application/json");
     if (!res) {
-      why = ep + ": " + httplib::to_string(res.error());
+      why = ep + ": " + describe(res.error());
       continue;
     }
     if (res->status == 200) {

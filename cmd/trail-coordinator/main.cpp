@@ -97,6 +97,10 @@ struct settings {
   std::string listen = "127.0.0.1:7400";
   std::string host;
   std::uint16_t port = 0;
+  std::string advertise;  // --advertise: the host others reach this one at
+  // This coordinator as others reach it: what etcd lists, what standbys
+  // send clients to (the port is --listen's, once picked).
+  std::string advertised() const { return advertise.empty() ? listen : advertise + ":" + std::to_string(port); }
   unsigned lease_seconds = 3;
   std::string metrics;
   trail::actors::metrics_server_options mo;
@@ -113,6 +117,10 @@ std::optional<int> parse(int argc, char** argv, settings& s) {
   app.add_option("--listen", s.listen, "HOST:PORT for nodes and clients (port 0: any free port, kept when it starts over); "
                  "with --etcd a standby listens there too and answers every request 'standing by' (naming the holder)")
       ->capture_default_str();
+  app.add_option("--advertise", s.advertise,
+                 "with --etcd: the HOST other machines reach this coordinator at (its port is --listen's); etcd "
+                 "lists it there, so nodes and clients learn of it, and standbys send clients to it; give it when "
+                 "--listen is on every interface (0.0.0.0) (default: --listen's host)");
   app.add_option("--shards", opts.shards, "coordinator shards; each owns a disjoint set of apps")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
@@ -197,6 +205,19 @@ std::optional<int> parse(int argc, char** argv, settings& s) {
     std::fprintf(stderr, "trail-coordinator: --listen: invalid address '%s': expected HOST:PORT\n", s.listen.c_str());
     return 2;
   }
+  if (!s.advertise.empty()) {
+    const auto& a = s.advertise;
+    bool bracketed = a.size() > 2 && a.front() == '[' && a.back() == ']';
+    if ((!bracketed && a.find(':') != std::string::npos) || trail::core::wildcard_address(a + ":0")) {
+      std::fprintf(stderr, "trail-coordinator: --advertise: '%s' is not a host others can reach (a name or an "
+                           "address; IPv6 in brackets; no port: it is --listen's)\n", a.c_str());
+      return 2;
+    }
+  } else if (!opts.etcd.empty() && trail::core::wildcard_address(s.listen)) {
+    std::fprintf(stderr, "trail-coordinator: warning: etcd would list this coordinator on every interface (%s), "
+                         "which no other machine can reach: give --advertise HOST so that nodes and clients learn "
+                         "of it\n", s.listen.c_str());
+  }
   if (!s.keys)
     if (auto w = trail::core::unguarded_listener_warning("trail-coordinator", s.host); !w.empty())
       std::fprintf(stderr, "%s\n", w.c_str());
@@ -227,7 +248,7 @@ listening start_listening(trail::actors::node_loop& loop, settings& s) {
   go.keys = s.keys;
   go.tls = s.tls;
   go.direct_invokes = true;  // synchronous invokes run on the node the app's shard names (README)
-  go.standing_by = "trail-coordinator at " + s.listen + " is starting";
+  go.standing_by = "trail-coordinator at " + s.advertised() + " is starting";
   auto gateway = trail::actors::spawn_gateway(loop, go);
   // Its metrics are served from the start too: a standby's say it holds no shards.
   l.standby_status = trail::actors::spawn_standby_status(loop.system(), go.standing_by);
@@ -283,14 +304,14 @@ std::optional<trail::actors::shard_claim> claim(settings& s, const listening& l,
   };
   co.known_etcd = started_over;
   if (after_stepping_down) co.hold_off = co.ttl;  // (a standby looks every third of it)
-  co.standing_by = [gw = l.gateway, me = s.listen, status = l.standby_status](const std::string& what,
+  co.standing_by = [gw = l.gateway, me = s.advertised(), status = l.standby_status](const std::string& what,
                                                                              const std::string& holder) {
     std::string said = "trail-coordinator at " + me + " is " + what;
     std::string to = holder == me ? std::string() : holder;  // (its own earlier claim, running out)
     caf::anon_send(gw, trail::actors::standby_atom::value, said, to);
     caf::anon_send(status, trail::actors::standby_atom::value, said, to);
   };
-  auto c = trail::actors::claim_shards(s.opts.etcd, s.listen, co);
+  auto c = trail::actors::claim_shards(s.opts.etcd, s.advertised(), co);
   if (!c) {
     if (c.error().message() != trail::actors::stopped_standing_by) {  // (stopped: SIGTERM, say)
       std::fprintf(stderr, "trail-coordinator: cannot claim the shards in etcd at %s: %s\n", s.opts.etcd.c_str(),

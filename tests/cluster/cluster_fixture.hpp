@@ -115,9 +115,11 @@ class cluster_test : public ::testing::Test {
   }
 
   // Starts a trail-coordinator as member `m` on `listen`, with coordinator_extra().
-  void launch_coordinator(member& m, const std::string& name, const std::string& listen) {
+  void launch_coordinator(member& m, const std::string& name, const std::string& listen,
+                          const std::vector<std::string>& extra = {}) {
     std::vector<std::string> args{"--listen", listen, "--shards", "2"};
     for (auto& a : coordinator_extra()) args.push_back(a);
+    for (auto& a : extra) args.push_back(a);
     auto p = shm::child_process::launch({TRAIL_COORDINATOR_PATH, args, {}});
     ASSERT_TRUE(p.ok()) << p.error().to_string();
     m.name = name;

@@ -64,6 +64,9 @@ class failover_test : public cluster_test {
   virtual bool with_spare() const { return false; }
   // False: the test starts the standby itself (start_standby), later.
   virtual bool standby_at_start() const { return true; }
+  // Where the standby listens, and what else it is given.
+  virtual std::string standby_listen() const { return standby_address_; }
+  virtual std::vector<std::string> standby_extra() const { return {}; }
 
   void SetUp() override {
     auto ports = durable::free_loopback_ports(2);
@@ -78,7 +81,7 @@ class failover_test : public cluster_test {
     wait_for(spare_, "standing by: 127.0.0.1:", 20s);
   }
   void start_standby() {
-    launch_coordinator(standby_, "standby", standby_address_);
+    launch_coordinator(standby_, "standby", standby_listen(), standby_extra());
     if (HasFatalFailure()) return;
     wait_for(standby_, "standing by: 127.0.0.1:", 20s);
   }
@@ -505,6 +508,32 @@ TEST_F(late_standby_test, AClientConnectedBeforeTheStandbyStartedLearnsOfItFromI
   auto earlier = early->result_of(accepted->session, 30s);
   ASSERT_TRUE(earlier.ok()) << earlier.error().to_string();
   EXPECT_EQ(earlier->output, "<BEFORE>");
+}
+
+// The standby listens on every interface, advertising the host others reach
+// it at: etcd lists it there, so a client given only the holder learns of
+// it (a wildcard address it could not use; on another machine, neither
+// could a node).
+class advertised_standby_test : public learning_test {
+ protected:
+  std::string standby_listen() const override {
+    return "0.0.0.0:" + standby_address_.substr(standby_address_.rfind(':') + 1);
+  }
+  std::vector<std::string> standby_extra() const override { return {"--advertise", "127.0.0.1"}; }
+};
+
+TEST_F(advertised_standby_test, AStandbyOnEveryInterfaceIsListedAndLearnedAtTheHostItAdvertises) {
+  deploy("chain_spread.yaml");
+  wait_until_held("chain", 3);
+  wait_for_listed({{address_, true}, {standby_address_, false}});
+  if (HasFatalFailure()) return;
+  auto lone = client::connect(address_);  // told of the standby as it says hello
+  ASSERT_TRUE(lone.ok()) << lone.error().to_string();
+  kill_holder_for_the_standby();
+  if (HasFatalFailure()) return;
+  auto r = lone->invoke("chain", {"advertised"}, 30s);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->output, "<ADVERTISED>");
 }
 
 // What trail_coordinator_holds_shards of `m` says.

@@ -294,5 +294,26 @@ TEST(Cli, ListeningBeyondLoopbackWithoutASecretIsWarnedOf) {
   EXPECT_EQ(coordinator_guarded.find("warning"), std::string::npos) << coordinator_guarded;
 }
 
+// --advertise names a host (its port is --listen's) that others can reach;
+// a coordinator on every interface with etcd but without it is warned that
+// nodes and clients cannot learn of it.
+TEST(Cli, ACoordinatorOnEveryInterfaceIsToldToAdvertiseAHost) {
+  for (std::string bad : {"10.0.0.1:7400", "0.0.0.0", "[::]", "fd00::1"}) {
+    auto r = run_program(TRAIL_COORDINATOR_PATH, {"--advertise", bad});
+    EXPECT_EQ(r.code, 2) << bad;
+    EXPECT_NE(r.err.find("--advertise: '" + bad + "' is not a host others can reach"), std::string::npos) << r.err;
+  }
+  const std::string warning = "which no other machine can reach: give --advertise HOST";
+  // (No etcd there: it says so after the warning, and exits.)
+  auto unlisted = run_program(TRAIL_COORDINATOR_PATH, {"--listen", "0.0.0.0:0", "--etcd", "127.0.0.1:1"});
+  EXPECT_NE(unlisted.code, 0);
+  EXPECT_NE(unlisted.err.find(warning), std::string::npos) << unlisted.err;
+  EXPECT_NE(unlisted.err.find("etcd is unavailable (127.0.0.1:1: cannot connect)"), std::string::npos) << unlisted.err;
+  auto advertised =
+      run_program(TRAIL_COORDINATOR_PATH, {"--listen", "0.0.0.0:0", "--etcd", "127.0.0.1:1", "--advertise", "127.0.0.1"});
+  EXPECT_NE(advertised.code, 0);
+  EXPECT_EQ(advertised.err.find(warning), std::string::npos) << advertised.err;
+}
+
 }  // namespace
 }  // namespace trail::testing
