@@ -3,9 +3,10 @@
 # in its own namespace, joined by veth pairs to a bridge in a "switch"
 # namespace (the host's network is never touched). Deploys and invokes every
 # example as scripts/demo does, runs the check files, and ends with a clean
-# SIGTERM of every process. Without TLS the coordinator listens on every
-# interface (0.0.0.0), so the nodes must reach its ports at the address
-# they dialed; with TLS, on its own address.
+# SIGTERM of every process. Without TLS every member listens on every
+# interface (0.0.0.0), so nodes must reach the coordinator's ports at the
+# address they dialed, and each other at the one it sees them at; with TLS,
+# each on its own address.
 #
 #   netns_test.sh BIN_DIR EXAMPLES_DIR APPS_DIR
 #
@@ -233,15 +234,16 @@ start_cluster() {
   local n
   # With a cluster secret, as a cluster on a real network runs: the
   # coordinator creates it; every node and client proves it holds it.
-  # Without TLS it listens on every interface, as on a real machine: the
-  # nodes reach its control and node wire ports at the address they dialed.
+  # Without TLS every member listens on every interface, as on a real
+  # machine: the nodes reach the coordinator's control and node wire ports
+  # at the address they dialed, and are listed at the one it sees them at.
   local listen=$coord_ip
   [ "$tls" = 1 ] || listen=0.0.0.0
   start coordinator "$bin/trail-coordinator" --listen "$listen:$coord_port" "${member_args[@]}"
   wait_line coordinator "^trail-coordinator: listening on $listen:$coord_port\$" || return 1
   for n in "${nodes[@]}"; do
     start "$n" "$bin/trail-node" --coordinator "$coord_ip:$coord_port" \
-      --listen "${ip_of[$n]}:$node_port" \
+      --listen "$([ "$tls" = 1 ] && echo "${ip_of[$n]}" || echo 0.0.0.0):$node_port" \
       --name "$n" --executors 2 --store-size 512M "${member_args[@]}"
   done
   local ok=0
