@@ -35,7 +35,9 @@ int main(int argc, char** argv) {
   app.add_option("--coordinator", coordinator,
                  "HOST:PORT of the coordinator to join (multi-node mode); several, comma-separated: each is tried "
                  "in turn, and a node whose coordinator goes silent joins the one that answers");
-  app.add_option("--listen", listen, "HOST:PORT to accept clients (standalone) or peers (cluster) on; port 0: any free port")
+  app.add_option("--listen", listen,
+                 "HOST:PORT to accept clients on (in a cluster too: the invokes, puts and gets a coordinator sends "
+                 "here; the node wire and data path take ports of their own on this host); port 0: any free port")
       ->capture_default_str();
   app.add_option("--name", opts.name, "this node's name in the cluster (default: its listen address)");
   app.add_option("--metrics", opts.metrics, "HOST:PORT to serve Prometheus metrics on (GET /metrics); port 0: any free port");
