@@ -2,6 +2,7 @@
 // owning a disjoint set of apps; nodes join it with `trail-node
 // --coordinator`, clients connect to it with `trail --connect`.
 #include <signal.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -63,6 +64,9 @@ std::vector<std::string> restart_args(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Named so after starting over too (it runs /proc/self/exe: "exe"), for ps
+  // and pgrep (the kernel keeps 15 bytes: "trail-coordinat").
+  ::prctl(PR_SET_NAME, "trail-coordinator");
   int code = run(argc, argv);
   if (code == restart_exit_code) {
     // Fenced: everything of this run is gone; start over with the same

@@ -1,5 +1,6 @@
 // trail-node: a trail worker node. `--standalone` runs the coordinator and the
 // node in one process — the single-machine default.
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,6 +22,8 @@ std::string beside_me(const char* name) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Named so after starting over too (it runs /proc/self/exe: "exe"), for ps and pgrep.
+  ::prctl(PR_SET_NAME, "trail-node");
   trail::actors::node_options opts;
   opts.executors = std::max(2u, std::thread::hardware_concurrency());
   opts.executor_path = beside_me("trail-executor");

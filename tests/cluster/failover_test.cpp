@@ -191,7 +191,17 @@ class failover_test : public cluster_test {
     coordinator_.expect_clean_exit = false;
     coordinator_.proc.kill(SIGKILL);
     wait_for(standby_, "holds the shards as", 30s);
-    for (auto& [name, m] : nodes_) wait_for(m, "joined " + standby_address_, 30s, before.at(name));
+    for (auto& [name, m] : nodes_) {
+      wait_for(m, "joined " + standby_address_, 30s, before.at(name));
+      EXPECT_EQ(process_name(m), "trail-node") << name << " started over under another name";
+    }
+  }
+  // What ps and pgrep call it (it starts over by running /proc/self/exe).
+  static std::string process_name(const member& m) {
+    std::ifstream in("/proc/" + std::to_string(m.proc.pid()) + "/comm");
+    std::string name;
+    std::getline(in, name);
+    return name;
   }
   std::map<std::string, std::size_t> said_now() {
     std::map<std::string, std::size_t> out;
@@ -580,6 +590,7 @@ TEST_F(failover_test, AStoppedHolderIsFencedAndStandsByUntilItClaimsAfresh) {
   coordinator_.proc.kill(SIGCONT);
   wait_for(coordinator_, "fenced: ", 30s, said_before);
   wait_for(coordinator_, "standing by: " + standby_address_, 30s, said_before);
+  EXPECT_EQ(process_name(coordinator_), "trail-coordinat") << "started over under another name";
   expect_standing_by(address_, standby_address_);  // at the port it held the shards on
   EXPECT_EQ(holds_shards(standby_), 1.0) << "the same metrics server, the front's status now";
   EXPECT_EQ(holds_shards(coordinator_), 0.0) << "started over: stands by";
