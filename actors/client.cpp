@@ -97,8 +97,9 @@ struct client::impl {
       if (!frame->empty()) {
         auto r = schema::decode_reply(*frame);
         if (!r) return fail(r.error());
-        // (Any reply may name the other coordinators: the first after they changed does.)
-        if (!r->coordinators.empty()) learned = r->coordinators;  // (copied: the handshake reads them too)
+        // (Any reply may name the other coordinators: the one that ends the
+        // handshake does, and the first after they changed.)
+        if (!r->coordinators.empty()) learned = std::move(r->coordinators);
         if (r->id != id && r->id != 0) continue;  // the late answer of a request that timed out
         if (r->what == schema::client_reply::kind::error) return r->error;
         return std::move(*r);
@@ -272,7 +273,7 @@ result<std::unique_ptr<client::impl>> client::open(const std::string& address, s
     return r;
   };
   status s = net::client_handshake(ask, actors::protocol_version, p->cred && p->cred->cred ? &*p->cred->cred : nullptr,
-                                   &redirect, &p->learned);
+                                   &redirect);
   if (redirected) {  // the holder it names, once (else what it said)
     if (stood_by) *stood_by = true;
     if (!follow || redirect.empty() || redirect == address) return s;

@@ -175,17 +175,13 @@ result<std::optional<credentials>> credentials_from_env() {
   return std::optional<credentials>{};
 }
 
-status client_handshake(const ask_fn& ask, std::uint32_t version, const credentials* cred, std::string* redirect,
-                        std::vector<std::string>* others) {
+status client_handshake(const ask_fn& ask, std::uint32_t version, const credentials* cred, std::string* redirect) {
   schema::client_request hello;
   hello.what = schema::client_request::kind::hello;
   hello.version = version;
   auto r = ask(hello);
   if (!r) return r.error();
-  if (r->what == schema::client_reply::kind::hello) {  // no authentication wanted
-    if (others) *others = std::move(r->coordinators);
-    return {};
-  }
+  if (r->what == schema::client_reply::kind::hello) return {};  // no authentication wanted
   if (r->what == schema::client_reply::kind::redirect) {
     if (redirect) *redirect = r->text;
     return status::unavailable(r->why.empty() ? "redirected to " + r->text : r->why);
@@ -205,7 +201,6 @@ status client_handshake(const ask_fn& ask, std::uint32_t version, const credenti
   if (!ok) return ok.error();
   if (ok->what != schema::client_reply::kind::auth_ok || !same(ok->proof, server_proof(cred->k, cred->as, client_nonce, server_nonce)))
     return status::invalid("the server's proof is wrong: it does not hold the same key");
-  if (others) *others = std::move(ok->coordinators);
   return {};
 }
 

@@ -81,10 +81,10 @@ result<std::optional<credentials>> credentials_from_env();
 // coordinator standing by answers hello with a redirect to the one that
 // holds the shards: unavailable (what it says), and its address (empty if
 // it knows none) in `*redirect` when given.
+// (The reply that ends it names the other coordinators, from one that
+// serves; `ask` sees every reply, so the client library takes them there.)
 using ask_fn = std::function<result<schema::client_reply>(schema::client_request)>;
-// A coordinator that serves names the other coordinators it knows of in
-// the reply that ends the handshake: into `*others` when given.
 status client_handshake(const ask_fn& ask, std::uint32_t version, const credentials* cred,
-                        std::string* redirect = nullptr, std::vector<std::string>* others = nullptr);
+                        std::string* redirect = nullptr);
 
 }  // namespace trail::net
