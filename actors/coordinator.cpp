@@ -73,6 +73,7 @@ admin_scope admin_view(self_ptr self) {
   scope.coordinators = self->state.coordinators;
   scope.etcd_writes = self->state.etcd_writes;
   scope.paused = self->state.paused;
+  scope.etcd_prefix = self->state.opts.etcd_prefix;
   return scope;
 }
 
@@ -460,6 +461,7 @@ result<caf::actor> restore_from_etcd(node_loop& loop, const coordinator_options&
                                      const std::vector<caf::actor>& shards) {
   auto db = durable::etcd::open(opts.etcd);
   if (!db) return db.error();
+  db->within(opts.etcd_prefix);
   if (!opts.claim.empty()) db->fence_on(shard_claim::key, opts.claim);
   // The nodes listed by the previous holder rejoin this one, and are listed again.
   if (status s = db->erase_prefix(durable::nodes_prefix); !s.ok()) {
@@ -498,7 +500,8 @@ result<caf::actor> restore_from_etcd(node_loop& loop, const coordinator_options&
       caf::anon_send(shards[*index], restore_atom::value, r.id, r.ok, r.output, r.output_size, r.code, r.message,
                      r.request);
   log_line(std::to_string(apps->size()) + " app(s), " + std::to_string(restored) + " session(s) and " +
-           std::to_string(results->size()) + " result(s) kept in etcd at " + opts.etcd);
+           std::to_string(results->size()) + " result(s) kept in etcd at " + opts.etcd +
+           (opts.etcd_prefix.empty() ? "" : " under " + opts.etcd_prefix));
   return spawn_keeper(loop.system(), std::move(*db), opts.fenced);
 }
 

@@ -43,6 +43,7 @@ struct coordinator_options {
   std::chrono::milliseconds placement_wait{10000};  // an invocation waits this long for a node
   std::size_t result_cache = 10000;               // ended sessions kept per shard for `trail result`
   std::string etcd;                               // --etcd endpoints: deployed apps are kept there
+  std::string etcd_prefix;                        // --etcd-prefix: under it (durable::etcd::within)
   net::member_security members;                   // --secret-file, --tls-*: how the node wire is guarded
   // --invoke-token-file (with the secret): handed to every node that joins,
   // sealed under the secret, so invoke-only clients are accepted where the

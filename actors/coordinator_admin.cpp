@@ -239,6 +239,7 @@ nlohmann::json describe_coordinator(const admin_scope& scope) {
     all.push_back({{"identity", who}, {"holds_shards", scope.claim.rfind(who + " ", 0) == 0}});
   j["coordinators"] = std::move(all);
   if (!scope.etcd_writes.is_null()) j["etcd_writes"] = scope.etcd_writes;
+  if (!scope.etcd_prefix.empty()) j["etcd_prefix"] = scope.etcd_prefix;
   if (!scope.paused.empty()) j["paused"] = scope.paused;
   return j;
 }

@@ -29,6 +29,7 @@ struct admin_scope {
   std::vector<std::string> coordinators;  // with etcd: every coordinator process listed there
   nlohmann::json etcd_writes;             // with etcd: {"kept_back", "refused_groups", "last_refusal"} (keeper.hpp)
   std::string paused;                     // with etcd: why it cannot renew its lease (empty: it can)
+  std::string etcd_prefix;                // with etcd: --etcd-prefix, the cluster's keys live under it
 };
 
 // The coordinator as `trail status` and `trail nodes` show it: its pid, its

@@ -152,6 +152,7 @@ std::string member_identity(const std::string& who) { return who + " pid " + std
 result<shard_claim> claim_shards(const std::string& endpoints, const std::string& who, const claim_options& o) {
   auto db = durable::etcd::open(endpoints);
   if (!db) return db.error();
+  db->within(o.prefix);
   const auto ttl = o.ttl;
   const auto& wait = o.wait;
   const auto look_again = std::chrono::duration_cast<std::chrono::milliseconds>(ttl) / 3;
@@ -192,7 +193,8 @@ result<shard_claim> claim_shards(const std::string& endpoints, const std::string
         if (wait(look_again)) return stopped();
         continue;
       }
-      shard_claim c{endpoints, ttl, member_identity(who) + " lease " + std::to_string(*lease), *lease, member_lease};
+      shard_claim c{endpoints, o.prefix, ttl, member_identity(who) + " lease " + std::to_string(*lease), *lease,
+                    member_lease};
       auto won = db->claim(shard_claim::key, c.identity, *lease);
       if (!won) {
         if (wait(look_again)) return stopped();
@@ -215,6 +217,8 @@ caf::actor spawn_lease_warden(caf::actor_system& sys, shard_claim claim, std::fu
   // gives up after a third of the lease (then it is tried again, or fenced).
   auto db = durable::etcd::open(claim.etcd, std::chrono::duration_cast<std::chrono::milliseconds>(claim.ttl) / 3);
   auto listing = durable::etcd::open(claim.etcd, listing_call(claim.ttl));
+  db->within(claim.prefix);
+  listing->within(claim.prefix);
   return sys.spawn<caf::detached>(warden, std::move(*db), std::move(*listing), std::move(claim), std::move(fenced));
 }
 

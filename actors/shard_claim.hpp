@@ -36,6 +36,7 @@ namespace trail::actors {
 
 struct shard_claim {
   std::string etcd;              // endpoints
+  std::string prefix;            // --etcd-prefix: the cluster's keys live under it (etcd::within)
   std::chrono::seconds ttl{3};   // --lease-seconds
   std::string identity;          // what the claim key holds: who, where, which lease
   std::int64_t lease = 0;
@@ -52,6 +53,7 @@ inline constexpr const char* stopped_standing_by = "stopped while standing by";
 
 struct claim_options {
   std::chrono::seconds ttl{3};  // --lease-seconds
+  std::string prefix;           // --etcd-prefix (etcd::within): claims and listings are the cluster's own
   // Waits this long, and returns true to give up (a signal to stop).
   std::function<bool(std::chrono::milliseconds)> wait;
   // Starting over after it was fenced or stepped down: etcd answered its

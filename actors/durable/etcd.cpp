@@ -1,5 +1,6 @@
 #include "actors/durable/etcd.hpp"
 
+#include <cctype>
 #include <thread>
 
 #include <httplib.h>
@@ -32,18 +33,20 @@ std::int64_t as_int(const json& j, const char* field) {
   return 0;
 }
 
-result<kv> kv_of(const json& j) {
+// A key-value etcd answered, its key without the namespace `ns` (within()).
+result<kv> kv_of(const json& j, const std::string& ns) {
   auto key = base64_decode(j.value("key", ""));
   auto value = base64_decode(j.value("value", ""));
   if (!key || !value) return status::internal("etcd answered an undecodable key or value");
-  return kv{std::move(*key), std::move(*value), as_int(j, "mod_revision")};
+  if (!key->starts_with(ns)) return status::internal("etcd answered key '" + *key + "' from outside " + ns);
+  return kv{key->substr(ns.size()), std::move(*value), as_int(j, "mod_revision")};
 }
 
-json op_json(const write_op& op) {
-  if (op.what == write_op::kind::put)
-    return {{"request_put", {{"key", base64_encode(op.key)}, {"value", base64_encode(op.value)}}}};
-  if (op.what == write_op::kind::erase) return {{"request_delete_range", {{"key", base64_encode(op.key)}}}};
-  return {{"request_delete_range", {{"key", base64_encode(op.key)}, {"range_end", base64_encode(prefix_end(op.key))}}}};
+json op_json(const write_op& op, const std::string& ns) {
+  auto key = base64_encode(ns + op.key);
+  if (op.what == write_op::kind::put) return {{"request_put", {{"key", key}, {"value", base64_encode(op.value)}}}};
+  if (op.what == write_op::kind::erase) return {{"request_delete_range", {{"key", key}}}};
+  return {{"request_delete_range", {{"key", key}, {"range_end", base64_encode(prefix_end(ns + op.key))}}}};
 }
 
 }  // namespace
@@ -88,6 +91,29 @@ result<std::string> base64_decode(std::string_view in) {
     out.push_back(static_cast<char>((n >> 16) & 255));
     if (pad < 2) out.push_back(static_cast<char>((n >> 8) & 255));
     if (pad < 1) out.push_back(static_cast<char>(n & 255));
+  }
+  return out;
+}
+
+result<std::string> cluster_prefix(std::string_view text) {
+  std::string out(text);
+  if (out.empty()) return out;
+  if (out.back() != '/') out.push_back('/');
+  auto refuse = [&](const std::string& why) {
+    return status::invalid("etcd prefix '" + std::string(text) + "': " + why +
+                           " (segments of letters, digits, '.', '_' and '-', separated by '/', e.g. clusters/prod/)");
+  };
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    char c = out[i];
+    if (c == '/') {
+      auto segment = std::string_view(out).substr(start, i - start);
+      if (segment.empty()) return refuse("an empty segment");
+      if (segment == "..") return refuse("a '..' segment");
+      start = i + 1;
+    } else if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
+      return refuse("a character that is not allowed");
+    }
   }
   return out;
 }
@@ -204,32 +230,33 @@ result<std::string> etcd::call_once(const std::string& path, const std::string& 
   return status::unavailable(why);
 }
 
+std::string etcd::at(const std::string& key) const { return base64_encode(ns_ + key); }
+
 status etcd::put(const std::string& key, const std::string& value) {
   if (fence_) return write_all({{write_op::kind::put, key, value}});
-  auto r = call("/v3/kv/put", json{{"key", base64_encode(key)}, {"value", base64_encode(value)}}.dump());
+  auto r = call("/v3/kv/put", json{{"key", at(key)}, {"value", base64_encode(value)}}.dump());
   return r ? status{} : r.error();
 }
 
 result<std::optional<kv>> etcd::get(const std::string& key) {
-  auto r = call("/v3/kv/range", json{{"key", base64_encode(key)}}.dump());
+  auto r = call("/v3/kv/range", json{{"key", at(key)}}.dump());
   if (!r) return r.error();
   auto j = json::parse(*r, nullptr, false);
   if (!j.is_object()) return status::internal("etcd answered a range with something that is not JSON");
   if (!j.contains("kvs") || j["kvs"].empty()) return std::optional<kv>{};
-  auto one = kv_of(j["kvs"][0]);
+  auto one = kv_of(j["kvs"][0], ns_);
   if (!one) return one.error();
   return std::optional<kv>{std::move(*one)};
 }
 
 result<std::vector<kv>> etcd::range(const std::string& prefix) {
-  auto r = call("/v3/kv/range",
-                json{{"key", base64_encode(prefix)}, {"range_end", base64_encode(prefix_end(prefix))}}.dump());
+  auto r = call("/v3/kv/range", json{{"key", at(prefix)}, {"range_end", base64_encode(prefix_end(ns_ + prefix))}}.dump());
   if (!r) return r.error();
   auto j = json::parse(*r, nullptr, false);
   if (!j.is_object()) return status::internal("etcd answered a range with something that is not JSON");
   std::vector<kv> out;
   for (auto& e : j.value("kvs", json::array())) {
-    auto one = kv_of(e);
+    auto one = kv_of(e, ns_);
     if (!one) return one.error();
     out.push_back(std::move(*one));
   }
@@ -239,7 +266,7 @@ result<std::vector<kv>> etcd::range(const std::string& prefix) {
 status etcd::erase_prefix(const std::string& prefix) {
   if (fence_) return write_all({{write_op::kind::erase_prefix, prefix, {}}});
   auto r = call("/v3/kv/deleterange",
-                json{{"key", base64_encode(prefix)}, {"range_end", base64_encode(prefix_end(prefix))}}.dump());
+                json{{"key", at(prefix)}, {"range_end", base64_encode(prefix_end(ns_ + prefix))}}.dump());
   return r ? status{} : r.error();
 }
 
@@ -247,10 +274,10 @@ status etcd::write_all(const std::vector<write_op>& ops) {
   if (ops.size() > 128) return status::invalid("a transaction of " + std::to_string(ops.size()) + " writes (at most 128)");
   if (fenced_) return status::unavailable("fenced: this coordinator no longer holds " + fence_->first);
   json success = json::array();
-  for (auto& op : ops) success.push_back(op_json(op));
+  for (auto& op : ops) success.push_back(op_json(op, ns_));
   json txn{{"success", success}};
   if (fence_)
-    txn["compare"] = json::array({{{"target", "VALUE"}, {"result", "EQUAL"}, {"key", base64_encode(fence_->first)},
+    txn["compare"] = json::array({{{"target", "VALUE"}, {"result", "EQUAL"}, {"key", at(fence_->first)},
                                    {"value", base64_encode(fence_->second)}}});
   auto r = call("/v3/kv/txn", txn.dump());
   if (!r) return r.error();
@@ -290,12 +317,12 @@ status etcd::revoke_lease(std::int64_t lease) {
 
 result<etcd::claim_outcome> etcd::claim(const std::string& key, const std::string& value, std::int64_t lease) {
   json txn{
-      {"compare", json::array({{{"target", "CREATE"}, {"result", "EQUAL"}, {"key", base64_encode(key)},
+      {"compare", json::array({{{"target", "CREATE"}, {"result", "EQUAL"}, {"key", at(key)},
                                 {"create_revision", "0"}}})},
       {"success", json::array({{{"request_put",
-                                 {{"key", base64_encode(key)}, {"value", base64_encode(value)},
+                                 {{"key", at(key)}, {"value", base64_encode(value)},
                                   {"lease", std::to_string(lease)}}}}})},
-      {"failure", json::array({{{"request_range", {{"key", base64_encode(key)}}}}})}};
+      {"failure", json::array({{{"request_range", {{"key", at(key)}}}}})}};
   auto r = call("/v3/kv/txn", txn.dump());
   if (!r) return r.error();
   auto j = json::parse(*r, nullptr, false);
@@ -305,7 +332,7 @@ result<etcd::claim_outcome> etcd::claim(const std::string& key, const std::strin
   for (auto& resp : j.value("responses", json::array()))
     if (resp.contains("response_range"))
       for (auto& e : resp["response_range"].value("kvs", json::array()))
-        if (auto one = kv_of(e)) out.holder = one->value;
+        if (auto one = kv_of(e, ns_)) out.holder = one->value;
   return out;
 }
 }  // namespace trail::durable

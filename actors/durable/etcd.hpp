@@ -75,6 +75,13 @@ class etcd {
   void fence_on(std::string key, std::string value);
   bool fenced() const { return fenced_; }
 
+  // From now on every key this client names lives under `prefix` (a
+  // cluster's namespace, --etcd-prefix): it is put before every key sent
+  // (fencing's and claims' too) and taken off every key answered, so a
+  // range or an erase_prefix never reaches past it. Leases are etcd-wide.
+  void within(std::string prefix) { ns_ = std::move(prefix); }
+  const std::string& prefix() const { return ns_; }
+
   const std::vector<std::string>& endpoints() const { return endpoints_; }
 
  private:
@@ -93,7 +100,15 @@ class etcd {
   std::size_t preferred_ = 0;  // the endpoint that answered last
   std::optional<std::pair<std::string, std::string>> fence_;  // (key, value) every write checks
   bool fenced_ = false;
+  std::string ns_;  // within(): put before every key
+  std::string at(const std::string& key) const;  // the key as sent: namespaced, base64
 };
+
+// What --etcd-prefix may be: segments of letters, digits, '.', '_' and '-'
+// separated by '/' (none empty or "..", so "a/../b" and "/a" are refused);
+// a '/' is added at the end when missing, so that cluster "prod" never
+// sees the keys of "prod2". Empty stays empty (keys at etcd's root).
+result<std::string> cluster_prefix(std::string_view text);
 
 // The key just past every key starting with `prefix` (etcd's range_end).
 std::string prefix_end(const std::string& prefix);

@@ -145,6 +145,11 @@ std::optional<int> parse(int argc, char** argv, settings& s) {
   app.add_option("--etcd", opts.etcd,
                  "HOST:PORT[,HOST:PORT...] of etcd: deployed apps are kept there and deployed again when the "
                  "coordinator starts (default: none, apps live as long as the coordinator)");
+  std::string etcd_prefix;
+  app.add_option("--etcd-prefix", etcd_prefix,
+                 "with --etcd: the cluster's keys live under PREFIX (e.g. clusters/prod/), so that several "
+                 "clusters share one etcd; every coordinator of a cluster is given the same (default: none, keys "
+                 "under trail/ at etcd's root)");
   std::string secret_file, token_file;
   app.add_option("--secret-file", secret_file,
                  "the cluster's secret: clients and nodes must prove they hold it; created (mode 0600) when missing "
@@ -195,6 +200,16 @@ std::optional<int> parse(int argc, char** argv, settings& s) {
     std::fprintf(stderr, "trail-coordinator: --invoke-token-file needs --secret-file\n");
     return 2;
   }
+  if (!etcd_prefix.empty() && opts.etcd.empty()) {
+    std::fprintf(stderr, "trail-coordinator: --etcd-prefix needs --etcd\n");
+    return 2;
+  }
+  auto prefix = trail::durable::cluster_prefix(etcd_prefix);
+  if (!prefix) {
+    std::fprintf(stderr, "trail-coordinator: --etcd-prefix: %s\n", prefix.error().message().c_str());
+    return 2;
+  }
+  opts.etcd_prefix = *prefix;
   opts.node_timeout = std::chrono::milliseconds(timeout_ms);
   opts.placement_wait = std::chrono::milliseconds(wait_ms);
 
@@ -300,6 +315,7 @@ std::optional<trail::actors::shard_claim> claim(settings& s, const listening& l,
   ::unsetenv(stepped_down_env);
   trail::actors::claim_options co;
   co.ttl = std::chrono::seconds(s.lease_seconds);
+  co.prefix = s.opts.etcd_prefix;
   co.wait = [&signals](std::chrono::milliseconds d) {
     timespec ts{d.count() / 1000, (d.count() % 1000) * 1000000};
     // (SIGUSR1: a fenced predecessor's late word; not a reason to stop)

@@ -238,11 +238,14 @@ std::string etcd_line(const json& coordinator) {
   auto kept_back = w.value("kept_back", std::uint64_t{0});
   auto refused = w.value("refused_groups", std::uint64_t{0});
   std::string last = w.value("last_refusal", std::string());
+  std::string under = coordinator.contains("etcd_prefix") ? coordinator["etcd_prefix"].get<std::string>() : "";
+  if (!under.empty()) under = " (keys under " + under + ")";
   if (kept_back > 0)
-    return "etcd: refusing writes (" + last + "); " + std::to_string(kept_back) +
+    return "etcd" + under + ": refusing writes (" + last + "); " + std::to_string(kept_back) +
            " write(s) nobody waits for kept back, going again until it takes them\n";
-  if (refused > 0) return "etcd: writes go through (" + std::to_string(refused) + " group(s) refused so far; last: " + last + ")\n";
-  return "etcd: writes go through\n";
+  if (refused > 0)
+    return "etcd" + under + ": writes go through (" + std::to_string(refused) + " group(s) refused so far; last: " + last + ")\n";
+  return "etcd" + under + ": writes go through\n";
 }
 
 }  // namespace

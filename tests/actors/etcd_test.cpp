@@ -110,6 +110,17 @@ TEST(ResultRecords, RoundTripOutputsAndErrorsAndKeepOnlyTheSizeOfLargeOutputs) {
   EXPECT_FALSE(durable::decode_result(durable::result_key(1), "{\"ok\":1}").ok());
 }
 
+TEST(ClusterPrefix, EndsInASlashAndRefusesWhatCouldLeaveItsNamespace) {
+  EXPECT_EQ(*durable::cluster_prefix(""), "");
+  EXPECT_EQ(*durable::cluster_prefix("prod"), "prod/") << "so that prod never sees prod2's keys";
+  EXPECT_EQ(*durable::cluster_prefix("clusters/prod-2.eu_1/"), "clusters/prod-2.eu_1/");
+  for (std::string bad : std::vector<std::string>{"/prod", "a//b", "..", "a/../b", "a b", "a\nb", std::string("a\0b", 3), "é"}) {
+    auto p = durable::cluster_prefix(bad);
+    ASSERT_FALSE(p.ok()) << bad;
+    EXPECT_EQ(p.error().code(), errc::invalid_argument);
+  }
+}
+
 class etcd_test : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -143,6 +154,49 @@ TEST_F(etcd_test, PutGetRangeEraseAndTransactions) {
   EXPECT_EQ(db_->range("b/")->size(), 1u) << "another prefix is left alone";
   std::vector<write_op> too_many(129, {write_op::kind::put, "k", "v"});
   EXPECT_EQ(db_->write_all(too_many).code(), errc::invalid_argument);
+}
+
+// A client within() a prefix reads and writes only under it, and answers
+// keys without it: two clusters' records, claims and fences never meet.
+TEST_F(etcd_test, AClientWithinAPrefixNeverReachesPastIt) {
+  ASSERT_TRUE(db_->put("trail/apps/root", "root's").ok());
+  auto a = durable::etcd::open(etcd_.endpoint());
+  auto b = durable::etcd::open(etcd_.endpoint());
+  ASSERT_TRUE(a.ok() && b.ok());
+  a->within("clusters/a/");
+  b->within("clusters/b/");
+  ASSERT_TRUE(a->put("trail/apps/x", "a's").ok());
+  ASSERT_TRUE(a->write_all({{write_op::kind::put, "trail/apps/y", "a's too"}}).ok());
+  ASSERT_TRUE(b->put("trail/apps/x", "b's").ok());
+  auto raw = db_->range("clusters/a/");
+  ASSERT_TRUE(raw.ok());
+  ASSERT_EQ(raw->size(), 2u);
+  EXPECT_EQ((*raw)[0].key, "clusters/a/trail/apps/x") << "stored under the prefix";
+  auto mine = a->range("trail/apps/");
+  ASSERT_TRUE(mine.ok());
+  ASSERT_EQ(mine->size(), 2u) << "neither root's nor b's";
+  EXPECT_EQ((*mine)[0].key, "trail/apps/x") << "answered without the prefix";
+  EXPECT_EQ((*mine)[0].value, "a's");
+  EXPECT_EQ((*b->get("trail/apps/x"))->value, "b's");
+  EXPECT_EQ(a->range("")->size(), 2u) << "even everything is only its own";
+  ASSERT_TRUE(a->erase_prefix("trail/").ok());
+  EXPECT_TRUE(a->range("")->empty());
+  EXPECT_EQ(b->range("")->size(), 1u) << "b's keys are left alone";
+  EXPECT_EQ((*db_->get("trail/apps/root"))->value, "root's") << "and so are the root's";
+
+  // Claims and fences: each cluster holds its own claim key.
+  auto la = a->grant_lease(std::chrono::seconds(5));
+  auto lb = b->grant_lease(std::chrono::seconds(5));
+  ASSERT_TRUE(la.ok() && lb.ok());
+  ASSERT_TRUE(a->claim("trail/coordinator/owner", "A", *la)->won);
+  ASSERT_TRUE(b->claim("trail/coordinator/owner", "B", *lb)->won) << "a's claim is not b's";
+  EXPECT_EQ(b->claim("trail/coordinator/owner", "B2", *lb)->holder, "B");
+  a->fence_on("trail/coordinator/owner", "A");
+  EXPECT_TRUE(a->put("trail/apps/z", "fenced write").ok()) << "its own claim holds";
+  b->fence_on("trail/coordinator/owner", "A");  // (what b's key does not hold)
+  EXPECT_FALSE(b->put("trail/apps/z", "refused").ok());
+  EXPECT_TRUE(b->fenced());
+  EXPECT_FALSE(*db_->get("trail/coordinator/owner")) << "nothing claimed at the root";
 }
 
 TEST_F(etcd_test, AnUnreachableEtcdIsUnavailableAndABackOneAnswersAgain) {

@@ -227,6 +227,64 @@ TEST_F(etcd_quorum_test, LosingOneMemberOfThreeChangesNothing) {
   }
 }
 
+// Two clusters share one etcd, each under its own --etcd-prefix: both hold
+// their shards at once, neither sees the other's apps, nothing lands at
+// etcd's root, and a coordinator started again restores only its own.
+class shared_etcd_test : public cluster_test {
+ protected:
+  std::vector<std::string> coordinator_extra() const override {
+    return {"--etcd", etcd_.endpoint(), "--etcd-prefix", "clusters/a"};
+  }
+  etcd_cluster etcd_{1};
+};
+
+TEST_F(shared_etcd_test, TwoClustersUnderTwoPrefixesOfOneEtcdKeepApart) {
+  member other;
+  auto p = shm::child_process::launch({TRAIL_COORDINATOR_PATH,
+                                       {"--listen", "127.0.0.1:0", "--shards", "2", "--etcd", etcd_.endpoint(),
+                                        "--etcd-prefix", "clusters/b/"},
+                                       {}});
+  ASSERT_TRUE(p.ok()) << p.error().to_string();
+  other.name = "other";
+  other.proc = std::move(*p);
+  wait_for(other, "listening on ", 20s);
+  auto at = other.said.find("listening on ") + 13;
+  const std::string other_address = other.said.substr(at, other.said.find('\n', at) - at);
+  EXPECT_NE(other.said.find("holds the shards as"), std::string::npos) << "not standing by for cluster a: " << other.said;
+  EXPECT_NE(coordinator_.said.find("holds the shards as"), std::string::npos) << coordinator_.said;
+
+  deploy("spread.yaml");
+  wait_until_held("spread", 3);
+  auto c = client::connect(other_address);
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  EXPECT_TRUE(c->apps()->empty()) << "cluster a's app is not b's";
+  auto b = c->deploy(std::string(TRAIL_EXAMPLES_DIR) + "/chain/chain.yaml");
+  ASSERT_TRUE(b.ok()) << b.error().to_string();
+  EXPECT_EQ(*c->apps(), (std::vector<std::string>{"chain v1"}));
+  EXPECT_EQ(*client_->apps(), (std::vector<std::string>{"spread v1"}));
+
+  auto db = durable::etcd::open(etcd_.endpoint());
+  ASSERT_TRUE(db.ok());
+  EXPECT_TRUE(db->range("trail/")->empty()) << "nothing at etcd's root";
+  EXPECT_FALSE(db->range("clusters/a/trail/apps/")->empty());
+  EXPECT_FALSE(db->range("clusters/b/trail/apps/")->empty());
+  auto status = client_->status_json();
+  ASSERT_TRUE(status.ok()) << status.error().to_string();
+  EXPECT_EQ(nlohmann::json::parse(*status)["coordinator"].value("etcd_prefix", ""), "clusters/a/") << *status;
+
+  coordinator_.expect_clean_exit = false;
+  (void)coordinator_.proc.kill_and_reap();
+  start_coordinator_again();
+  wait_for(coordinator_, "1 app(s), 0 session(s) and 0 result(s) kept in etcd at " + etcd_.endpoint() +
+                             " under clusters/a/", 10s);
+  EXPECT_EQ(*client_->apps(), (std::vector<std::string>{"spread v1"}));
+  wait_until_held("spread", 3);
+  auto out = client_->invoke("spread", {"apart"}, 30s);
+  ASSERT_TRUE(out.ok()) << out.error().to_string();
+  EXPECT_EQ(out->output, "<APART>");
+  stop(other);
+}
+
 TEST(durable_coordinator, ACoordinatorWithoutItsEtcdDoesNotStart) {
   auto p = shm::child_process::launch(
       {TRAIL_COORDINATOR_PATH, {"--listen", "127.0.0.1:0", "--etcd", "127.0.0.1:" + std::to_string(free_port())}, {}});

@@ -315,5 +315,18 @@ TEST(Cli, ACoordinatorOnEveryInterfaceIsToldToAdvertiseAHost) {
   EXPECT_EQ(advertised.err.find(warning), std::string::npos) << advertised.err;
 }
 
+// --etcd-prefix: a cluster's namespace in a shared etcd, of a safe alphabet,
+// and only with --etcd.
+TEST(Cli, AnEtcdPrefixNeedsEtcdAndASafeAlphabet) {
+  auto alone = run_program(TRAIL_COORDINATOR_PATH, {"--etcd-prefix", "clusters/prod"});
+  EXPECT_EQ(alone.code, 2);
+  EXPECT_NE(alone.err.find("--etcd-prefix needs --etcd"), std::string::npos) << alone.err;
+  for (std::string bad : {"../x", "/abs", "a//b", "sp ace"}) {
+    auto r = run_program(TRAIL_COORDINATOR_PATH, {"--etcd", "127.0.0.1:1", "--etcd-prefix", bad});
+    EXPECT_EQ(r.code, 2) << bad;
+    EXPECT_NE(r.err.find("--etcd-prefix: etcd prefix '"), std::string::npos) << bad << ": " << r.err;
+  }
+}
+
 }  // namespace
 }  // namespace trail::testing
