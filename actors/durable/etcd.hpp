@@ -80,7 +80,6 @@ class etcd {
   // (fencing's and claims' too) and taken off every key answered, so a
   // range or an erase_prefix never reaches past it. Leases are etcd-wide.
   void within(std::string prefix) { ns_ = std::move(prefix); }
-  const std::string& prefix() const { return ns_; }
 
   const std::vector<std::string>& endpoints() const { return endpoints_; }
 

@@ -172,6 +172,9 @@ caf::result<std::string> admin_request(self_ptr self, const std::string& command
   if ((command != "session" && command != "part") || app == st.session_app.end() || !st.sessions->live(*id))
     return as_reply(admin(self, command, words));
   // A live session homed here: ask its buckets what their triggers wait for.
+  // (An app without buckets is answered at once: a promise made and not
+  // kept would leave the asker waiting for its timeout.)
+  if (app->second->buckets.empty()) return as_reply(session_view(self, command, words));
   auto rp = self->make_response_promise<std::string>();
   auto waiting = std::make_shared<json>(json::array());
   auto left = std::make_shared<std::size_t>(app->second->buckets.size());
@@ -181,7 +184,6 @@ caf::result<std::string> admin_request(self_ptr self, const std::string& command
     if (r) rp.deliver(std::move(*r));
     else rp.deliver(to_error(r.error()));
   };
-  if (*left == 0) return as_reply(session_view(self, command, words));
   for (auto& [name, bucket] : app->second->buckets) {
     self->request(bucket, std::chrono::seconds(2), admin_atom::value, *id)
         .then(

@@ -97,5 +97,20 @@ TEST_F(admin_api_test, ALiveSessionShowsWhatItsTriggersWaitForAndCancelEndsIt) {
   EXPECT_TRUE(after["waiting"].empty());
 }
 
+// A live session of an app without buckets (nothing to wait for) is shown
+// at once: it was once answered never, so the asker waited out its timeout.
+TEST_F(admin_api_test, ALiveSessionOfAnAppWithoutBucketsIsShownAtOnce) {
+  auto up = client_->deploy(TRAIL_TEST_APPS_DIR "/flaky/nap.yaml");
+  ASSERT_TRUE(up.ok()) << up.error().to_string();
+  auto r = client_->invoke("nap", {}, std::chrono::seconds(60), true);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  auto s = client_->admin("session", {std::to_string(r->session)});
+  ASSERT_TRUE(s.ok()) << s.error().to_string();
+  auto j = nlohmann::json::parse(*s);
+  EXPECT_EQ(j["app"], "nap");
+  EXPECT_TRUE(j["state"] == "running" || j["state"] == "ok") << j.dump(1);  // (it naps 300 ms)
+  EXPECT_TRUE(j["waiting"].empty()) << j.dump(1);
+}
+
 }  // namespace
 }  // namespace trail::testing
