@@ -14,7 +14,7 @@ for l in lines:
         assert k in r, f"missing {k}: {l}"
     # A ratio to the floor only where the result is a latency like it.
     assert ("ratio_p50" in r) == (r["bench"] != "throughput"), l
-    assert r["floor"] in ("shm_rtt", "tcp_rtt", "tcp_oneway", "local_hop", "put_rtt", "in_memory_sort"), l
+    assert r["floor"] in ("shm_rtt", "tcp_rtt", "tcp_oneway", "local_hop", "put_rtt", "in_memory_sort", "process_spawn"), l
     assert r["floor_wakeup"] in ("block", "spin", "block_after_idle", "none"), l
     assert r["p50_us"] > 0 and r["floor_p50_us"] > 0, l
 print(len(lines), "result lines ok")'
@@ -33,6 +33,12 @@ echo "$out" | check
 echo "$out" | python3 -c 'import json, sys
 r = [json.loads(l) for l in sys.stdin if l.startswith("{")][-1]
 assert r["coordinators"] == 3 and r["etcd"] is True and r["mode"] == "cluster" and r["via_coordinator"] is True, r'
+# An executor crash, a node SIGKILLed, the coordinator SIGKILLed: each session still ends.
+out=$("$bench" recovery --json --runs 2)
+echo "$out" | check
+echo "$out" | python3 -c 'import json, sys
+cases = [json.loads(l)["case"] for l in sys.stdin if l.startswith("{")]
+assert cases == ["executor-crash", "node-loss", "coordinator-failover"], cases'
 "$bench" remote-data --json --sizes 8B,1MiB --runs 5 | check
 "$bench" remote-object --json --sizes 1MiB --runs 2 | check
 # With TLS on every wire and the secret inside it (certificates from scripts/tls-certs).

@@ -54,6 +54,8 @@ int run_remote_object(const options& o);
 result<std::vector<std::uint64_t>> parse_sizes(const std::string& text);
 int run_remote_hop(const options& o);
 int run_throughput(const options& o);
+// trail-bench recovery: from a failure (an executor, a node, the coordinator) to the session's output.
+int run_recovery(const options& o);
 int run_all(const options& o);
 // trail-bench redis: worker processes chained through Redis lists, as local-hop and e2e.
 int run_redis(const options& o);

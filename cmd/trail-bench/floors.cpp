@@ -1,6 +1,8 @@
 #include "floors.hpp"
 
+#include <fcntl.h>
 #include <linux/futex.h>
+#include <spawn.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -163,6 +165,30 @@ std::vector<double> tcp_rtt_us(std::size_t trips, std::size_t bytes) {
   }
   ::close(s);
   echo.join();
+  return us;
+}
+
+}  // namespace trail::bench
+
+namespace trail::bench {
+
+std::vector<double> spawn_us(std::size_t runs, const char* binary, const char* arg) {
+  std::vector<double> us;
+  for (std::size_t i = 0; i < runs; ++i) {
+    char* argv[] = {const_cast<char*>(binary), const_cast<char*>(arg), nullptr};
+    auto t0 = std::chrono::steady_clock::now();
+    pid_t pid = 0;
+    posix_spawn_file_actions_t quiet;  // (what it prints is not the measurement's)
+    ::posix_spawn_file_actions_init(&quiet);
+    ::posix_spawn_file_actions_addopen(&quiet, 1, "/dev/null", O_WRONLY, 0);
+    ::posix_spawn_file_actions_addopen(&quiet, 2, "/dev/null", O_WRONLY, 0);
+    int spawned = ::posix_spawn(&pid, binary, &quiet, nullptr, argv, environ);
+    ::posix_spawn_file_actions_destroy(&quiet);
+    if (spawned != 0) continue;
+    int how = 0;
+    ::waitpid(pid, &how, 0);
+    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+  }
   return us;
 }
 

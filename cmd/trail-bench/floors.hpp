@@ -28,6 +28,10 @@ std::vector<double> tcp_rtt_us(std::size_t trips, std::size_t bytes = 64);
 // previous one was acknowledged, so none waits behind another.
 std::vector<double> tcp_oneway_us(std::size_t trips);
 
+// Starting a process and seeing it end: posix_spawn of `binary` (with
+// `arg`) to its reap — the floor for replacing a crashed executor.
+std::vector<double> spawn_us(std::size_t runs, const char* binary = "/bin/true", const char* arg = nullptr);
+
 // A connected TCP loopback socket pair (TCP_NODELAY both ends), for floors.
 std::pair<int, int> tcp_pair();
 

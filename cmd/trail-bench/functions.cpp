@@ -1,4 +1,6 @@
 // Functions the benchmarks run. Built like any user library: SDK header only.
+#include <csignal>
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -163,4 +165,17 @@ TRAIL_FUNCTION(fan_work)(trail::context& ctx) {
 TRAIL_FUNCTION(fan_collect)(trail::context& ctx) {
   ctx.output(std::to_string(now_ns() - std::stoll(std::string(ctx.inputs()[0].str()))) + " " +
              std::to_string(ctx.inputs().size()));
+}
+
+// recovery, executor crash: the first attempt kills its own executor
+// (SIGKILL, as a crash would); the re-run outputs.
+TRAIL_FUNCTION(crash_once)(trail::context& ctx) {
+  if (ctx.attempt() == 0) ::raise(SIGKILL);
+  ctx.output("ok");
+}
+
+// recovery, node loss: args: ms. Naps that long, then outputs.
+TRAIL_FUNCTION(nap_ms)(trail::context& ctx) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(arg(ctx, 0)));
+  ctx.output("rested");
 }

@@ -56,6 +56,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   tput->add_flag("--via-coordinator", o.via_coordinator,
                  "every invoke through the coordinator (with etcd: kept there), not sent on to the node it names");
+  auto* recovery = app.add_subcommand("recovery", "from a failure to the session's output: an executor crash, a node "
+                                                  "SIGKILLed, the coordinator SIGKILLed (its standby takes over)");
+  recovery->add_flag("--json", o.json, "print JSON lines (the default and only format)");
+  recovery->add_option("--runs", o.runs, "failures per case (default 10)");
+  recovery->add_option("--executors", o.executors, "executors per node")->capture_default_str();
   auto* redis = app.add_subcommand("redis", "the plain alternative: worker processes chained through Redis lists "
                                             "(BLPOP/RPUSH), as local-hop (target asleep) and e2e");
   auto* robj = app.add_subcommand("remote-object", "one object made on node 1 and consumed on node 2 of a cluster, per size");
@@ -141,6 +146,10 @@ int main(int argc, char** argv) {
   }
   if (*tput) return trail::bench::run_throughput(o);
   if (*redis) return trail::bench::run_redis(o);
+  if (*recovery) {
+    if (recovery->count("--runs") == 0) o.runs = 10;
+    return trail::bench::run_recovery(o);
+  }
   if (*metrics) return trail::bench::run_metrics(o);
   if (*paper) return trail::bench::run_paper(o);
   if (*sort) return trail::bench::run_sort(o, sort_opts);
