@@ -2,18 +2,11 @@
 // loopback — a trail-coordinator and N trail-node processes started here —
 // measured beside TCP loopback floors taken in the same run (one way and
 // round trip).
-#include <poll.h>
-#include <signal.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
-#include <fstream>
 #include <mutex>
-#include <thread>
-
-#include <filesystem>
 #include <optional>
+#include <thread>
 
 #include <trail/client.hpp>
 
@@ -21,7 +14,6 @@
 #include "cluster_process.hpp"
 #include "floors.hpp"
 #include "node_process.hpp"
-#include "shm/process.hpp"
 #include "stats.hpp"
 
 namespace trail::bench {

@@ -168,9 +168,15 @@ status cluster_process::start_coordinators(const options& o, const cluster_spec&
 status cluster_process::kill(const std::string& name) {
   member* m = find(name);
   if (!m) return status::not_found("no member " + name);
-  m->proc.kill(SIGKILL);
-  pollfd pfd{m->proc.pidfd(), POLLIN, 0};
+  int pidfd;
+  {
+    std::lock_guard lock(mu_);  // (the drainer reads its output meanwhile)
+    m->proc.kill(SIGKILL);
+    pidfd = m->proc.pidfd();
+  }
+  pollfd pfd{pidfd, POLLIN, 0};
   ::poll(&pfd, 1, 10000);
+  std::lock_guard lock(mu_);
   m->proc.try_reap();
   return {};
 }

@@ -63,9 +63,8 @@ result<std::string> node_running(cluster_process& c, std::uint64_t session) {
   auto j = c.cli().admin("session", {std::to_string(session)});
   if (!j) return j.error();
   auto s = nlohmann::json::parse(*j, nullptr, false);
-  if (s.is_object())
-    for (const char* field : {"home", "node"})
-      if (s.contains(field) && s[field].is_string() && !s[field].get<std::string>().empty()) return s[field].get<std::string>();
+  if (s.is_object() && s.contains("node") && s["node"].is_string() && !s["node"].get<std::string>().empty())
+    return s["node"].get<std::string>();
   return status::not_found("no node named in: " + *j);
 }
 
