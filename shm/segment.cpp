@@ -50,8 +50,10 @@ process_identity identity_of(int pid) {
   if (close == std::string::npos) return {pid, 0};
   std::istringstream rest(line.substr(close + 1));
   std::string field;
-  for (int i = 3; i <= 22 && rest >> field; ++i)
+  for (int i = 3; i <= 22 && rest >> field; ++i) {
+    if (i == 3 && (field == "Z" || field == "X")) return {pid, 0};  // exited, not yet reaped
     if (i == 22) return {pid, std::stoull(field)};
+  }
   return {pid, 0};
 }
 

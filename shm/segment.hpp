@@ -63,7 +63,9 @@ class segment {
 };
 
 // The identity of a live process: pid plus start time. Start time is 0 when
-// the process does not exist.
+// the process does not exist, or exited and waits to be reaped (a zombie:
+// a node SIGKILLed under a parent that reaps late maps no segment any more,
+// so the next node's remove_stale_segments() takes its leftovers).
 struct process_identity {
   int pid = 0;
   std::uint64_t start_time = 0;

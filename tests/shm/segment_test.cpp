@@ -1,5 +1,6 @@
 #include "shm/segment.hpp"
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -96,6 +97,30 @@ TEST(Segment, StaleSegmentsOfADeadOwnerAreRemovedALiveOwnersKept) {
   EXPECT_FALSE(exists(recycled));
   EXPECT_TRUE(exists(live));
   bip::shared_memory_object::remove(live.c_str());
+}
+
+// A process that exited but was not reaped yet (a zombie) is gone too: its
+// segments have no user left. (A node SIGKILLed under a parent that reaps
+// late kept its segments past the next node's start.)
+TEST(Segment, SegmentsOfAnExitedButUnreapedOwnerAreStale) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::pause();  // until SIGKILLed
+    ::_exit(0);
+  }
+  process_identity child = identity_of(pid);
+  ASSERT_NE(child.start_time, 0u);
+  std::string name = segment_name(child, 1, "zombie_test");
+  make_raw_segment(name);
+  ::kill(pid, SIGKILL);
+  siginfo_t info{};
+  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT), 0);  // exited, left unreaped
+  EXPECT_EQ(identity_of(pid).start_time, 0u) << "a zombie counted as alive";
+  remove_stale_segments();
+  EXPECT_FALSE(exists(name));
+  int st;
+  ::waitpid(pid, &st, 0);
+  bip::shared_memory_object::remove(name.c_str());
 }
 
 TEST(Segment, NamesAreUniquePerCall) {
