@@ -315,6 +315,20 @@ status state::validate(const std::vector<std::string>& w) const {
   if ((w[0] == "delay" || w[0] == "drop") && w.size() != 3)
     return status::invalid(w[0] + " NODE " + (w[0] == "delay" ? "30ms" : "20%"));
   if (w[0] == "partition" && w.size() < 2) return status::invalid("partition A.. | B..");
+  // The processes it names: a misspelt one would make the fault a no-op and
+  // the scenario pass without it.
+  if (cluster_) {
+    std::vector<std::string> named;
+    if (w[0] == "kill" && w.size() == 3) named = {w[2]};
+    else if (w[0] == "partition") named.assign(w.begin() + 1, w.end());
+    else if (w[0] != "heal") named = {w[1]};
+    const bool node_only = (w[0] == "kill" && w.size() == 3) || w[0] == "delay" || w[0] == "drop";
+    for (auto& n : named) {
+      if (n == "|" || (node_only ? cluster_->is_node(n) : cluster_->is_member(n))) continue;
+      return status::not_found("'" + join(w) + "': no " + (node_only ? "node" : "process") + " named '" + n +
+                               "' in this cluster (" + join(node_only ? cluster_->node_names() : cluster_->member_names()) + ")");
+    }
+  }
   return {};
 }
 

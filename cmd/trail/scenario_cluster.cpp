@@ -292,6 +292,13 @@ std::vector<std::string> local_cluster::node_names() const {
   return names_;
 }
 
+std::vector<std::string> local_cluster::member_names() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (auto& [name, p] : current_) out.push_back(name);
+  return out;
+}
+
 bool local_cluster::is_member(const std::string& name) const {
   std::lock_guard lock(mu_);
   return current_.contains(name);

@@ -68,6 +68,8 @@ class local_cluster {
   // The coordinators' client addresses ("A,B,...": clients and nodes try them in turn).
   std::string address() const;
   std::vector<std::string> node_names() const;
+  // Every member's name: nodes, coordinators, etcd.
+  std::vector<std::string> member_names() const;
   bool is_member(const std::string& name) const;
   bool is_node(const std::string& name) const;
   // Several coordinators share an etcd: losing one loses nothing accepted.

@@ -328,5 +328,23 @@ TEST(Cli, AnEtcdPrefixNeedsEtcdAndASafeAlphabet) {
   }
 }
 
+// A fault naming a process the cluster does not have stops the scenario
+// where it is scheduled: injected later it would fail, and a check without
+// it could pass.
+TEST(Cli, AFaultNamingAnUnknownProcessStopsTheScenario) {
+  temp_dir dir;
+  auto path = dir.path() / "typo.scenario";
+  std::ofstream(path) << "cluster up --nodes 1 --executors 1\nafter 1s kill n9\ncheck\n";
+  auto r = run_program(TRAIL_CLI_PATH, {"--script", path.string()});
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("no process named 'n9' in this cluster (coordinator n1)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("stopped at: after 1s kill n9"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("check: PASSED"), std::string::npos) << r.out;
+  std::ofstream(path) << "cluster up --nodes 1 --executors 1\nafter 1s kill executor coordinator\n";
+  r = run_program(TRAIL_CLI_PATH, {"--script", path.string()});
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("no node named 'coordinator' in this cluster (n1)"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace trail::testing
