@@ -38,13 +38,13 @@ int main(int argc, char** argv) {
   fanout->add_option("--width", o.width, "parallel invocations")->capture_default_str();
   auto* rhop = app.add_subcommand("remote-hop", "function on node 1 -> immediate trigger -> function on node 2, per payload size");
   rhop->add_flag("--json", o.json, "print JSON lines (the default and only format)");
-  rhop->add_option("--runs", o.runs, "invocations per result line")->capture_default_str();
+  rhop->add_option("--runs", o.runs, "invocations per result line")->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
   rhop->add_option("--executors", o.executors, "executors per node")->capture_default_str();
   auto* tput = app.add_subcommand("throughput", "no-op invocations per second, cluster-wide, from concurrent clients");
   tput->add_flag("--json", o.json, "print JSON lines (the default and only format)");
   tput->add_option("--nodes", o.nodes, "nodes in the cluster")->check(CLI::Range(1, 16))->capture_default_str();
   tput->add_option("--executors", o.executors, "executors per node")->capture_default_str();
-  tput->add_option("--runs", o.runs, "invocations per measured round")->capture_default_str();
+  tput->add_option("--runs", o.runs, "invocations per measured round")->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
   tput->add_option("--clients", o.clients, "concurrent client connections, each invoking back to back")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
   auto* recovery = app.add_subcommand("recovery", "from a failure to the session's output: an executor crash, a node "
                                                   "SIGKILLed, the coordinator SIGKILLed (its standby takes over)");
   recovery->add_flag("--json", o.json, "print JSON lines (the default and only format)");
-  recovery->add_option("--runs", o.runs, "failures per case (default 10)");
+  recovery->add_option("--runs", o.runs, "failures per case (default 10)")->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
   recovery->add_option("--executors", o.executors, "executors per node")->capture_default_str();
   auto* redis = app.add_subcommand("redis", "the plain alternative: worker processes chained through Redis lists "
                                             "(BLPOP/RPUSH), as local-hop (target asleep) and e2e");
@@ -80,16 +80,16 @@ int main(int argc, char** argv) {
   auto* all = app.add_subcommand("all", "every benchmark, then a markdown table: each result, its floor, the ratio, its aim");
   all->add_flag("--json", o.json, "also print every benchmark's JSON lines");
   all->add_flag("--quick", o.quick, "small sizes and few runs: checks that everything runs, measures nothing");
-  all->add_option("--runs", o.runs, "invocations per latency result (default 1000)");
+  all->add_option("--runs", o.runs, "invocations per latency result (default 1000)")->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
   for (auto* sub : {hop, e2e, chain, fanout, metrics}) {
     sub->add_flag("--json", o.json, "print JSON lines (the default and only format)");
     sub->add_option("--executors", o.executors, "executors of the node under test")->capture_default_str();
   }
   for (auto* sub : {hop, e2e, metrics, redis})
-    sub->add_option("--runs", o.runs, "invocations per result line")->capture_default_str();
+    sub->add_option("--runs", o.runs, "invocations per result line")->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
   redis->add_flag("--json", o.json, "print JSON lines (the default and only format)");
   for (auto* sub : {chain, fanout})
-    sub->add_option("--runs", o.workflow_runs, "whole workflows per result")->capture_default_str();
+    sub->add_option("--runs", o.workflow_runs, "whole workflows per result")->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
   trail::bench::sort_options sort_opts;
   auto* sort = trail::bench::add_sort_command(app, o, sort_opts);
   trail::bench::streaming_options so;
