@@ -18,12 +18,17 @@ std::string beside(const std::string& binary, const char* name) {
   return (std::filesystem::path(binary).parent_path() / name).string();
 }
 
+// Whether `seen` holds a complete line containing `needle`.
+bool said_line(const std::string& seen, const std::string& needle) {
+  auto at = seen.find(needle);
+  return at != std::string::npos && seen.find('\n', at) != std::string::npos;
+}
+
 // Reads a child's output until a line containing `needle` is complete.
 status await_line(shm::child_process& p, const std::string& needle, std::string& seen) {
   pollfd pfd{p.output_fd(), POLLIN, 0};
   while (true) {
-    auto at = seen.find(needle);
-    if (at != std::string::npos && seen.find('\n', at) != std::string::npos) return {};
+    if (said_line(seen, needle)) return {};
     if (::poll(&pfd, 1, 20000) <= 0) return status::unavailable("no '" + needle + "' within 20 s: " + seen);
     char buf[512];
     ssize_t n = ::read(p.output_fd(), buf, sizeof buf);
@@ -187,11 +192,7 @@ status cluster_process::start_again(const std::string& name, const std::string& 
   if (status s = launch(*m); !s.ok()) return s;
   // The drainer reads its output into m->seen, and says so.
   std::unique_lock lock(mu_);
-  auto said_it = [&] {
-    auto at = m->seen.find(ready);
-    return at != std::string::npos && m->seen.find('\n', at) != std::string::npos;
-  };
-  if (!heard_.wait_for(lock, std::chrono::seconds(30), said_it))
+  if (!heard_.wait_for(lock, std::chrono::seconds(30), [&] { return said_line(m->seen, ready); }))
     return status::unavailable(name + " did not say '" + ready + "' within 30 s: " + m->seen);
   return {};
 }
