@@ -17,6 +17,7 @@ namespace {
 
 using connect_retry_atom = caf::atom_constant<caf::atom("tconnect")>;
 using probe_atom = caf::atom_constant<caf::atom("tprobe")>;  // look for a coordinator that holds the shards
+using moving_atom = caf::atom_constant<caf::atom("tmoving")>;  // does the coordinator it is handed over to answer?
 
 struct agent_state {
   agent_options opts;
@@ -34,6 +35,7 @@ struct agent_state {
   std::string paused;    // why the coordinator joined says it may no longer hold the shards
   std::string detached;  // why it lost the coordinator joined (it died, or went silent)
   bool probing = false;  // a look at the coordinators is on its way
+  bool moving = false;   // a look at the coordinator it is handed over to is on its way
   bool rejoining = false;  // another coordinator answers: starting over once the direct invokes end
   static inline const char* name = "trail.agent";
 };
@@ -74,6 +76,27 @@ void retry_later(self_ptr self, const std::string& why) {
   st.backoff = std::min<std::chrono::milliseconds>(st.backoff * 2, std::chrono::seconds(2));
 }
 
+// The first of `candidates` that answers as a coordinator holding shards
+// (standbys do not), or "" — looked for from a thread of its own (each look
+// may wait up to a second), and handed to `tell` there.
+template <class Tell>
+void look_for(self_ptr self, std::vector<std::string> candidates, Tell tell) {
+  auto& st = self->state;
+  self->system().spawn([candidates = std::move(candidates), secret = st.opts.secret, tls = st.opts.tls,
+                        agent = caf::actor_cast<caf::actor>(self), tell](caf::blocking_actor* prober) {
+    std::string found;
+    for (auto& address : candidates) {
+      auto c = net::control_address(address, std::chrono::milliseconds(1000), protocol_version,
+                                    secret ? &*secret : nullptr, tls);
+      if (c) {
+        found = address;
+        break;
+      }
+    }
+    tell(prober, agent, std::move(found));
+  });
+}
+
 // Looks for a coordinator that answers (standbys answer every request
 // "standing by": one that answers holds the shards) from a thread of its
 // own (each look may wait up to a second), and is told which (probe_atom,
@@ -88,18 +111,8 @@ void probe(self_ptr self) {
     if (!st.detached.empty() || i != st.at % st.opts.coordinators.size()) candidates.push_back(st.opts.coordinators[i]);
   if (candidates.empty()) return;  // none to go to: it stays, and carries on once the coordinator does
   st.probing = true;
-  self->system().spawn([candidates, secret = st.opts.secret, tls = st.opts.tls,
-                        agent = caf::actor_cast<caf::actor>(self)](caf::blocking_actor* prober) {
-    std::string found;
-    for (auto& address : candidates) {
-      auto c = net::control_address(address, std::chrono::milliseconds(1000), protocol_version,
-                                    secret ? &*secret : nullptr, tls);
-      if (c) {
-        found = address;
-        break;
-      }
-    }
-    prober->send(agent, probe_atom::value, found);
+  look_for(self, std::move(candidates), [](caf::blocking_actor* prober, const caf::actor& agent, std::string found) {
+    prober->send(agent, probe_atom::value, std::move(found));
   });
 }
 
@@ -265,6 +278,31 @@ caf::behavior agent_actor(self_ptr self, agent_options opts, caf::actor schedule
         if (self->state.opts.learned) self->state.opts.learned(known);
       },
       [=](fenced_atom, const std::string& why) { restart(self, "the coordinator fenced this node (" + why + ")"); },
+      [=](move_atom, const std::string& to, const std::string& why) {
+        // (Only to one that answers: the holder etcd names may have died
+        // since, and its claim not run out yet.)
+        auto& st = self->state;
+        if (st.restarting || st.rejoining || st.moving || to.empty()) return;
+        st.moving = true;
+        look_for(self, {to}, [to, why](caf::blocking_actor* prober, const caf::actor& agent, std::string found) {
+          prober->send(agent, moving_atom::value, to, why, !found.empty());
+        });
+      },
+      [=](moving_atom, const std::string& to, const std::string& why, bool answers) {
+        auto& st = self->state;
+        st.moving = false;
+        if (st.restarting || st.rejoining) return;
+        if (!answers)
+          return log_line("the coordinator at " + coordinator(self) + " hands this node over to " + to +
+                          ", which does not answer: it stays");
+        auto& known = st.opts.coordinators;
+        if (std::find(known.begin(), known.end(), to) == known.end()) {
+          known.push_back(to);
+          if (st.opts.learned) st.opts.learned(known);
+        }
+        if (st.opts.join_first) st.opts.join_first(to);
+        rejoin(self, "the coordinator at " + coordinator(self) + " hands this node over to " + to + " (" + why + ")");
+      },
       [=](pause_atom, bool paused, const std::string& why) {
         auto& st = self->state;
         st.paused = paused ? why : std::string();

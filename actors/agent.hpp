@@ -25,6 +25,10 @@
 // here are run again by whichever coordinator takes over, on nodes that
 // joined it.)
 //
+// With several partitions, a coordinator with more nodes than another hands
+// one over (cluster_types.hpp, move_atom): the node starts over the same way
+// and joins the coordinator named.
+//
 // The coordinators it knows are those it was given and those the one it
 // joined says etcd lists (a standby started later, say), so it finds them too.
 //
@@ -78,6 +82,9 @@ struct agent_options {
   // Called (from an actor thread) with every coordinator it knows, each time
   // it learns of more.
   std::function<void(const std::vector<std::string>&)> learned;
+  // Called (from an actor thread) when its coordinator hands it over to
+  // another partition's (move_atom): the next incarnation joins that one first.
+  std::function<void(const std::string&)> join_first;
 };
 
 // Heartbeats carry the scheduler's load (load_atom).

@@ -5,6 +5,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <charconv>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -15,6 +16,7 @@
 #include <streambuf>
 
 #include "actors/core/address_list.hpp"
+#include "actors/core/partitions.hpp"
 #include "actors/core/manifest.hpp"
 #include "actors/net/auth.hpp"
 #include "actors/net/socket.hpp"
@@ -69,6 +71,10 @@ struct client::impl {
   std::string addresses;                               // what connect() was given (HOST:PORT[,...])
   std::string address;                                 // the one of them this connection is to
   std::vector<std::string> learned;                    // the other coordinators its server named
+  // With several partitions, as its server last said (client.capnp): each
+  // one's holder ("" while none), shards per partition, and its server's.
+  std::vector<std::string> partitions;
+  std::uint32_t partition_shards = 0, partition = 0;
 
   // Where to connect again: the addresses given, then the coordinators learned.
   std::string reach() const { return core::with_more(addresses.empty() ? address : addresses, learned); }
@@ -100,6 +106,11 @@ struct client::impl {
         // (Any reply may name the other coordinators: the one that ends the
         // handshake does, and the first after they changed.)
         if (!r->coordinators.empty()) learned = std::move(r->coordinators);
+        if (!r->partitions.empty()) {
+          partitions = std::move(r->partitions);
+          partition_shards = r->partition_shards;
+          partition = r->partition;
+        }
         if (r->id != id && r->id != 0) continue;  // the late answer of a request that timed out
         if (r->what == schema::client_reply::kind::error) return r->error;
         return std::move(*r);
@@ -140,6 +151,55 @@ struct client::impl {
 };
 
 client::client(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+
+void client::toward(std::optional<std::uint32_t> p) {
+  auto& now = *impl_;
+  if (!p || now.partitions.size() < 2 || *p == now.partition || *p >= now.partitions.size()) return;
+  const std::string holder = now.partitions[*p];
+  if (holder.empty() || holder == now.address) return;  // (none holds it now: this one says so)
+  auto& kept = held_[holder];
+  if (!kept || !kept->usable()) {
+    // (A holder that stopped answers no hello: not long to wait for it.)
+    auto c = open(holder, std::min<std::chrono::milliseconds>(now.timeout, std::chrono::seconds(2)), now.cred, false);
+    if (!c) {
+      held_.erase(holder);
+      return;  // (this one says where it is, or a standby took over: the next answer tells)
+    }
+    kept = std::move(*c);
+    kept->addresses = now.reach();  // (it fails over as this one would)
+  }
+  kept->timeout = now.timeout;
+  // (Its own view of the partitions may be older: keep the newest one seen.)
+  if (kept->partitions.empty()) kept->partitions = now.partitions, kept->partition_shards = now.partition_shards;
+  auto here = now.address;
+  std::swap(impl_, kept);
+  held_[here] = std::move(kept);
+  held_.erase(holder);
+}
+
+void client::toward_app(const std::string& app) {
+  auto& now = *impl_;
+  if (now.partitions.size() < 2) return;
+  toward(core::partition_layout{static_cast<std::uint32_t>(now.partitions.size()), now.partition_shards}.partition_of_app(app));
+}
+
+void client::toward_request(const schema::client_request& q) {
+  using k = schema::client_request::kind;
+  if (impl_->partitions.size() < 2) return;
+  if (q.what == k::result) return toward_session(q.session);
+  if (q.what == k::deploy) {
+    if (auto m = core::parse_manifest(q.manifest, actors::upload_root)) toward_app(m->app);
+    return;
+  }
+  toward_app(q.app);
+}
+
+void client::toward_session(std::uint64_t session) {
+  auto& now = *impl_;
+  if (now.partitions.size() < 2) return;
+  toward(core::partition_layout{static_cast<std::uint32_t>(now.partitions.size()), now.partition_shards}
+             .partition_of_session(session));
+}
 client::client(client&&) noexcept = default;
 client& client::operator=(client&&) noexcept = default;
 client::~client() = default;
@@ -297,6 +357,7 @@ result<std::string> client::deploy(const fs::path& manifest) {
   // The same manifest as the node will resolve it: those paths name the uploads.
   auto remote = core::parse_manifest(*text, actors::upload_root);
   if (!remote) return remote.error();
+  toward_app(remote->app);
   std::vector<std::string> names, bytes;
   for (std::size_t i = 0; i < local->functions.size(); ++i) {
     const std::string& name = remote->functions[i].library;
@@ -319,6 +380,7 @@ result<std::string> client::deploy(const fs::path& manifest) {
 result<invocation_result> client::invoke(const std::string& app, const std::vector<std::string>& args,
                                          std::chrono::milliseconds timeout, bool async) {
   if (status s = renew_if_one_address(); !s.ok()) return s;
+  toward_app(app);
   // The node cancels the session at `timeout`; the reply may take a little longer.
   auto wait = async ? impl_->timeout : timeout + std::chrono::seconds(5);
   schema::client_request q;
@@ -397,6 +459,7 @@ bool client::member_alive(const std::string& address) {
 
 result<invocation_result> client::result_of(std::uint64_t session, std::chrono::milliseconds timeout) {
   if (status s = renew_if_one_address(); !s.ok()) return s;
+  toward_session(session);
   schema::client_request q;
   q.what = schema::client_request::kind::result;
   q.session = session;
@@ -412,6 +475,13 @@ namespace {
 // (coordinator.cpp): another may hold them now.
 bool paused_coordinator(const status& s) {
   return s.code() == errc::unavailable && s.message().starts_with(actors::paused_prefix);
+}
+
+// A coordinator that holds another partition than the request's says so
+// (coordinator.cpp): its holder was lost, and the client learns of the one
+// that takes over from the next replies.
+bool another_partition(const status& s) {
+  return s.code() == errc::unavailable && s.message().starts_with(actors::elsewhere_prefix);
 }
 
 }  // namespace
@@ -436,9 +506,13 @@ result<schema::client_reply> client::ask_moving(const schema::client_request& q)
   auto deadline = std::chrono::steady_clock::now() + impl_->timeout;
   for (;;) {
     auto r = impl_->ask(q, impl_->timeout);
-    if (r || !paused_coordinator(r.error()) || !impl_->several() ||
-        std::chrono::steady_clock::now() >= deadline)
-      return r;
+    if (r || std::chrono::steady_clock::now() >= deadline) return r;
+    if (another_partition(r.error())) {  // (a takeover under way: the holder is named once it is done)
+      ::poll(nullptr, 0, 200);
+      toward_request(q);
+      continue;
+    }
+    if (!paused_coordinator(r.error()) || !impl_->several()) return r;
     look_elsewhere();  // a paused coordinator did not do it: another that answers may
   }
 }
@@ -470,6 +544,11 @@ result<invocation_result> client::ask_session(schema::client_request q, std::chr
         return std::move(*done);
       }
     }
+    if (another_partition(r.error()) && std::chrono::steady_clock::now() < deadline) {
+      ::poll(nullptr, 0, 200);  // (a takeover under way: the holder is named once it is done)
+      toward_request(q);
+      continue;
+    }
     // With one address (a standalone node, one coordinator, no standby named) a lost connection is an error at once.
     if (r.error().code() != errc::unavailable || !impl_->several()) return r.error();
     if (impl_->broken.ok()) {
@@ -500,6 +579,7 @@ result<put_result> client::put_stream(const std::string& app, const std::string&
                                       std::istream& in, std::uint64_t size, put_scope scope,
                                       std::chrono::milliseconds timeout) {
   if (status s = renew(); !s.ok()) return s;
+  toward_app(app);
   schema::client_request q;
   q.what = schema::client_request::kind::put;
   q.app = app, q.bucket = bucket, q.key = key, q.size = size;
@@ -558,6 +638,7 @@ result<put_result> client::put(const std::string& app, const std::string& bucket
 result<std::uint64_t> client::get_to(const std::string& app, const std::string& bucket, const std::string& key,
                                      std::ostream& out) {
   if (status s = renew(); !s.ok()) return s;
+  toward_app(app);
   schema::client_request q;
   q.what = schema::client_request::kind::get;
   q.app = app, q.bucket = bucket, q.key = key;
@@ -600,13 +681,30 @@ result<std::vector<std::string>> client::apps() {
   if (status s = renew(); !s.ok()) return s;
   schema::client_request q;
   q.what = schema::client_request::kind::apps;
-  auto r = impl_->ask(std::move(q), impl_->timeout);
+  auto r = impl_->ask(q, impl_->timeout);
   if (!r) return r.error();
-  return std::move(r->apps);
+  auto all = std::move(r->apps);
+  // With several partitions, each holder knows its own apps: asked in turn.
+  auto partitions = impl_->partitions.size();
+  for (std::uint32_t p = 0; partitions > 1 && p < partitions; ++p) {
+    if (p == impl_->partition) continue;
+    if (impl_->partitions[p].empty())
+      return status::unavailable("the apps of partition " + std::to_string(p) + " of " + std::to_string(partitions) +
+                                 " are not known now: no coordinator holds it (a standby claims it within two lease periods)");
+    toward(p);
+    if (impl_->partition != p) return status::unavailable("the holder of partition " + std::to_string(p) + ", " +
+                                                         impl_->partitions[p] + ", does not answer");
+    auto more = impl_->ask(q, impl_->timeout);
+    if (!more) return more.error();
+    all.insert(all.end(), more->apps.begin(), more->apps.end());
+  }
+  if (partitions > 1) std::sort(all.begin(), all.end());
+  return all;
 }
 
 result<std::string> client::undeploy(const std::string& app) {
   if (status s = renew(); !s.ok()) return s;
+  toward_app(app);
   schema::client_request q;
   q.what = schema::client_request::kind::undeploy;
   q.app = app;
@@ -619,6 +717,12 @@ result<std::string> client::admin(const std::string& command, const std::vector<
   if (status s = renew(); !s.ok()) return s;
   schema::client_request q;
   q.what = schema::client_request::kind::admin;
+  // A session's own commands go to its partition's coordinator.
+  if ((command == "session" || command == "trace" || command == "cancel") && !args.empty()) {
+    std::uint64_t id = 0;
+    auto& a = args.front();
+    if (std::from_chars(a.data(), a.data() + a.size(), id).ec == std::errc{}) toward_session(id);
+  }
   q.app = command;
   q.args = args;
   auto r = impl_->ask(std::move(q), impl_->timeout);

@@ -18,6 +18,8 @@
 //                        coordinators_atom, [address]     (with etcd: every coordinator listed there; at
 //                                                            the join and when the list changes)
 //                        down_atom, u64 number            (a peer is dead: fenced)
+//                        move_atom, coordinator, why      (with partitions: start over and join that
+//                                                            coordinator, whose partition has fewer nodes)
 // agent -> scheduler:    peer_atom, u64 number, name, data, wire;  down_atom, u64 number
 //                        cluster_atom, front, u64 number, u64 incarnation
 //                        detached_atom                    (the coordinator is lost: forward nothing)
@@ -44,6 +46,8 @@
 
 #include <caf/all.hpp>
 
+#include "actors/core/partitions.hpp"
+
 namespace trail::actors {
 
 using join_atom = caf::atom_constant<caf::atom("tjoin")>;
@@ -60,6 +64,10 @@ using members_atom = caf::atom_constant<caf::atom("tmembers")>;  // lease warden
 // lease warden -> front: bool paused, why (its lease is not current by its own clock / renewed again)
 using pause_atom = caf::atom_constant<caf::atom("tpause")>;
 using fwd_atom = caf::atom_constant<caf::atom("tfwd")>;
+// lease warden -> front: [holder address], [i32 nodes] (per partition; "" and -1: not held)
+using partitions_atom = caf::atom_constant<caf::atom("tparts")>;
+// front -> node agent: string coordinator, string why (join that one instead: partitions balance)
+using move_atom = caf::atom_constant<caf::atom("tmove")>;
 using expect_atom = caf::atom_constant<caf::atom("texpect")>;
 // local to a node
 using watchdog_atom = caf::atom_constant<caf::atom("twatchdog")>;  // a remote attempt overdue
@@ -72,24 +80,10 @@ using apppulled_atom = caf::atom_constant<caf::atom("tapppull")>;  // a pull for
 using putwait_atom = caf::atom_constant<caf::atom("tputwait")>;  // an expected put is overdue?
 using inpulled_atom = caf::atom_constant<caf::atom("tinpulled")>;  // a pull for a work input finished
 
-// Node-level session ids. The coordinator's shard s numbers the sessions it
-// places (shard_session_base(s) + n); a node numbers the sessions it starts
-// itself — its app-scoped triggers', and the synchronous invokes clients
-// bring it — (node_session_base(number) + n). A standalone node starts at 1.
-// Ids never collide across a cluster.
-constexpr std::uint64_t shard_session_base(std::uint32_t shard) { return (std::uint64_t{shard} + 1) << 48; }
-constexpr std::uint64_t node_session_base(std::uint64_t number) { return (0x8000ull | (number & 0x7fff)) << 48; }
-// The shard that numbered `session`, if a shard did.
-constexpr std::optional<std::uint32_t> shard_of_session(std::uint64_t session) {
-  std::uint64_t top = session >> 48;
-  if (top == 0 || top >= 0x8000) return std::nullopt;
-  return static_cast<std::uint32_t>(top - 1);
-}
-// The node that numbered `session`, if a node of a cluster did.
-constexpr std::optional<std::uint64_t> node_of_session(std::uint64_t session) {
-  std::uint64_t top = session >> 48;
-  if (top < 0x8000) return std::nullopt;
-  return top & 0x7fff;
-}
+// Session ids (who numbered a session): core/partitions.hpp.
+using core::node_of_session;
+using core::node_session_base;
+using core::shard_of_session;
+using core::shard_session_base;
 
 }  // namespace trail::actors

@@ -7,6 +7,7 @@
 #include "actors/coordinator_admin.hpp"
 #include "actors/front_handlers.hpp"
 #include "actors/core/address_list.hpp"
+#include "actors/core/partitions.hpp"
 #include "actors/core/manifest.hpp"
 #include "actors/core/membership.hpp"
 #include "actors/core/placement.hpp"
@@ -58,6 +59,13 @@ struct front_state {
   // nodes, or never had any); and whether it stepped down for that.
   clock::time_point alone_since;
   bool stepped_down = false;
+  // The cluster's partitions (core/partitions.hpp); with several, who holds
+  // the others and how many nodes each has, as the lease warden last said,
+  // and when this one last handed a node to another.
+  core::partition_layout layout;
+  std::vector<std::string> holders;
+  std::vector<std::int32_t> partition_nodes;
+  clock::time_point handed_over;
   static inline const char* name = "trail.coordinator";
 };
 
@@ -74,17 +82,44 @@ admin_scope admin_view(self_ptr self) {
   scope.etcd_writes = self->state.etcd_writes;
   scope.paused = self->state.paused;
   scope.etcd_prefix = self->state.opts.etcd_prefix;
+  scope.partition = self->state.opts.partition;
+  scope.partitions = self->state.layout.partitions;
+  scope.holders = self->state.holders;
+  scope.partition_nodes = self->state.partition_nodes;
   return scope;
 }
 
-const caf::actor& shard_for_app(self_ptr self, std::string_view app) {
-  return self->state.shards[core::shard_of(app, static_cast<std::uint32_t>(self->state.shards.size()))];
+// -- partitions ------------------------------------------------------------------
+
+// `what` belongs to partition p, which another coordinator holds (or none does now).
+status elsewhere(self_ptr self, const std::string& what, std::uint32_t p) {
+  auto& st = self->state;
+  std::string where = "partition " + std::to_string(p) + " of " + std::to_string(st.layout.partitions);
+  std::string holder = p < st.holders.size() ? st.holders[p] : std::string();
+  std::string says = std::string(elsewhere_prefix) + what + " is in " + where;
+  if (holder.empty()) return status::unavailable(says + ", which no coordinator holds now (a standby claims it within two lease periods)");
+  return status::unavailable(says + ", held by " + holder + ": ask it");
 }
 
-const caf::actor* shard_for_session(self_ptr self, std::uint64_t session) {
+// The app's shard, if this coordinator holds its partition.
+result<caf::actor> shard_for_app(self_ptr self, std::string_view app) {
+  auto& st = self->state;
+  auto shard = st.layout.shard_of_app(app);
+  auto p = shard / st.layout.shards;
+  if (p != st.opts.partition) return elsewhere(self, "app '" + std::string(app) + "'", p);
+  return st.shards[shard - p * st.layout.shards];
+}
+
+// The shard that numbered `session`: nullptr if none did (a node did, or no
+// one); an error if another partition's did.
+result<const caf::actor*> shard_for_session(self_ptr self, std::uint64_t session) {
+  auto& st = self->state;
   auto s = shard_of_session(session);
-  if (!s || *s >= self->state.shards.size()) return nullptr;
-  return &self->state.shards[*s];
+  if (!s) return nullptr;
+  auto p = st.layout.partition_of_shard(*s);
+  if (!p) return nullptr;
+  if (*p != st.opts.partition) return elsewhere(self, "session " + std::to_string(session), *p);
+  return &st.shards[*s - *p * st.layout.shards];
 }
 
 // -- pausing ---------------------------------------------------------------------
@@ -204,6 +239,46 @@ void on_listed(self_ptr self, std::vector<std::string> listed) {
   for (auto& [n, rec] : st.nodes) self->send(rec.agent, coordinators_atom::value, now);
 }
 
+// How long a holder waits after handing a node to another partition before
+// it hands over the next (the counts etcd lists catch up meanwhile).
+constexpr auto hand_over_every = std::chrono::seconds(2);
+
+// With several partitions, the lease warden says who holds each and how many
+// nodes each lists. Clients are told the holders (the gateway names them),
+// and a holder with two nodes more than the emptiest held partition hands
+// one over: the node starts over and joins that partition's holder. So a
+// partition a standby took over gets nodes again, and so does one whose
+// holder started after the nodes joined the others.
+void on_partitions(self_ptr self, std::vector<std::string> holders, std::vector<std::int32_t> nodes) {
+  auto& st = self->state;
+  const auto me = st.opts.partition;
+  if (holders != st.holders && st.gateway) self->send(st.gateway, partitions_atom::value, holders, st.layout.shards, me);
+  st.holders = std::move(holders);
+  st.partition_nodes = std::move(nodes);
+  if (!st.paused.empty() || st.nodes.empty() || st.partition_nodes.size() != st.layout.partitions) return;
+  auto now = clock::now();
+  if (now - st.handed_over < hand_over_every) return;
+  std::vector<std::optional<std::uint32_t>> counts(st.layout.partitions);
+  for (std::uint32_t p = 0; p < counts.size(); ++p)
+    if (p == me) counts[p] = static_cast<std::uint32_t>(st.nodes.size());  // (its own: exact)
+    else if (st.partition_nodes[p] >= 0 && !st.holders[p].empty()) counts[p] = static_cast<std::uint32_t>(st.partition_nodes[p]);
+  auto to = core::shed_to(me, counts);
+  if (!to) return;
+  // The node with the most free executors: the least work is run again.
+  std::uint64_t pick = 0;
+  std::uint32_t most = 0;
+  for (auto& [n, rec] : st.nodes) {
+    auto free = st.members->free_executors(n).value_or(0);
+    if (pick == 0 || free > most) pick = n, most = free;
+  }
+  auto& rec = st.nodes.at(pick);
+  st.handed_over = now;
+  std::string why = "partition " + std::to_string(*to) + " has " + std::to_string(*counts[*to]) + " node(s), this one " +
+                    std::to_string(st.nodes.size());
+  log_line("hands node " + rec.name + " over to " + st.holders[*to] + ": " + why);
+  self->send(rec.agent, move_atom::value, st.holders[*to], why);
+}
+
 caf::result<std::uint64_t> join(self_ptr self, std::uint32_t protocol, const std::string& name, std::uint64_t incarnation,
                                 const std::string& wire, const std::string& data, const std::string& client,
                                 std::uint32_t executors,
@@ -292,7 +367,9 @@ std::string nodes_json(self_ptr self) {
 caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<caf::actor> shards) {
   auto& st = self->state;
   st.opts = opts;
-  st.members = std::make_unique<core::membership>(core::membership_config{opts.node_timeout});
+  st.layout = core::partition_layout{std::max<std::uint32_t>(opts.partitions, 1), std::max<std::uint32_t>(opts.shards, 1)};
+  st.members = std::make_unique<core::membership>(core::membership_config{
+      opts.node_timeout, st.layout.first_node(opts.partition), st.layout.last_node(opts.partition)});
   st.shards = std::move(shards);
   for (auto& s : st.shards) self->link_to(s);
   reject_unexpected(self, "trail-coordinator");
@@ -348,8 +425,8 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
         if (!e) return;
         if (auto s = self->state.members->check(m.from, m.incarnation); !s.ok())
           return log_line("ignored the end of session " + std::to_string(e->session) + ": " + s.message());
-        if (auto* shard = shard_for_session(self, e->session))
-          self->send(*shard, ended_atom::value, m.from, e->session, e->ok, std::move(e->output),
+        if (auto shard = shard_for_session(self, e->session); shard && *shard)
+          self->send(**shard, ended_atom::value, m.from, e->session, e->ok, std::move(e->output),
                      static_cast<std::uint8_t>(e->code), std::move(e->message));
       },
       [=](lost_atom, std::uint64_t number) {  // the wire to a node broke (redialed at its next frame)
@@ -358,7 +435,9 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
       },
       [=](fwd_atom, const std::string& app, std::uint64_t origin, const std::string& hint) -> caf::result<caf::message> {
         if (!self->state.members->live(origin)) return to_error(status::invalid("fenced: node " + std::to_string(origin) + " is not live"));
-        return self->delegate(shard_for_app(self, app), fwd_atom::value, app, origin, hint);
+        auto shard = shard_for_app(self, app);
+        if (!shard) return to_error(shard.error());
+        return self->delegate(*shard, fwd_atom::value, app, origin, hint);
       },
       // -- clients --
       [=](hello_atom, std::uint32_t version) { return answer_hello(version, "coordinator"); },
@@ -366,12 +445,15 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
           const std::vector<std::string>& bytes) -> caf::result<caf::message> {
         auto m = core::parse_manifest(manifest, upload_root);
         if (!m) return to_error(m.error());
-        return route(self, shard_for_app(self, m->app), deploy_atom::value, manifest, names, bytes);
+        auto shard = shard_for_app(self, m->app);
+        if (!shard) return to_error(shard.error());
+        return route(self, *shard, deploy_atom::value, manifest, names, bytes);
       },
       [=](invoke_atom, const std::string& app, std::vector<std::string>& args, std::uint32_t timeout_ms, bool async,
           std::uint64_t request) -> caf::result<caf::message> {
-        return route(self, shard_for_app(self, app), invoke_atom::value, app, std::move(args), timeout_ms, async,
-                     request);
+        auto shard = shard_for_app(self, app);
+        if (!shard) return to_error(shard.error());
+        return route(self, *shard, invoke_atom::value, app, std::move(args), timeout_ms, async, request);
       },
       [=](alive_atom, const std::string& address) {
         for (auto& [n, rec] : self->state.nodes)
@@ -380,38 +462,48 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
       },
       [=](direct_atom, const std::string& app) -> caf::result<caf::message> {
         if (!self->state.paused.empty()) return caf::make_message(std::string());  // (held by invoke)
-        return self->delegate(shard_for_app(self, app), direct_atom::value, app);
+        auto shard = shard_for_app(self, app);
+        if (!shard) return to_error(shard.error());
+        return self->delegate(*shard, direct_atom::value, app);
       },
       [=](result_atom, std::uint64_t session) -> caf::result<caf::message> {
         if (auto number = node_of_session(session)) {  // a session a node started itself: it keeps its result
+          auto& layout = self->state.layout;
+          if (auto p = layout.partition_of_node(*number); p && *p != self->state.opts.partition)
+            return to_error(elsewhere(self, "session " + std::to_string(session), *p));
           auto n = self->state.nodes.find(*number);
           if (n == self->state.nodes.end())
             return to_error(status::not_found("no session " + std::to_string(session) + " (its node #" +
                                               std::to_string(*number) + " is gone)"));
           return self->delegate(n->second.scheduler, result_atom::value, session);
         }
-        auto* shard = shard_for_session(self, session);
-        if (!shard) return to_error(status::not_found("no session " + std::to_string(session)));
-        return route(self, *shard, result_atom::value, session);
+        auto shard = shard_for_session(self, session);
+        if (!shard) return to_error(shard.error());
+        if (!*shard) return to_error(status::not_found("no session " + std::to_string(session)));
+        return route(self, **shard, result_atom::value, session);
       },
       [=](undeploy_atom, const std::string& app) -> caf::result<caf::message> {
-        return route(self, shard_for_app(self, app), undeploy_atom::value, app);
+        auto shard = shard_for_app(self, app);
+        if (!shard) return to_error(shard.error());
+        return route(self, *shard, undeploy_atom::value, app);
       },
       // Data in and out: the app's shard picks the node, and the client is
       // redirected there (the bytes never pass through the coordinator).
       [=](put_atom, std::string& app, std::string& bucket, std::string& key, std::uint64_t size, bool new_session,
           std::uint32_t timeout_ms, std::uint64_t session) -> caf::result<caf::message> {
         if (session != 0) return to_error(status::invalid("a put names a session only when sent to a node"));
-        auto& shard = shard_for_app(self, app);
-        return route(self, shard, put_atom::value, std::move(app), std::move(bucket), std::move(key), size,
+        auto shard = shard_for_app(self, app);
+        if (!shard) return to_error(shard.error());
+        return route(self, *shard, put_atom::value, std::move(app), std::move(bucket), std::move(key), size,
                      new_session, timeout_ms);
       },
       [=](putend_atom, std::uint64_t, bool) -> caf::result<std::uint64_t> {
         return to_error(status::invalid("no put is written through a coordinator"));
       },
       [=](get_atom, std::string& app, std::string& bucket, std::string& key) -> caf::result<caf::message> {
-        auto& shard = shard_for_app(self, app);
-        return route(self, shard, get_atom::value, std::move(app), std::move(bucket), std::move(key));
+        auto shard = shard_for_app(self, app);
+        if (!shard) return to_error(shard.error());
+        return route(self, *shard, get_atom::value, std::move(app), std::move(bucket), std::move(key));
       },
       [=](getend_atom, std::uint64_t) {},
       [=](admin_atom, const std::string& command, const std::vector<std::string>& words) {
@@ -421,9 +513,14 @@ caf::behavior front_actor(self_ptr self, coordinator_options opts, std::vector<c
         return coordinator_admin(self, std::move(scope), command, words);
       },
       [=](members_atom, std::vector<std::string>& listed) { on_listed(self, std::move(listed)); },
+      [=](partitions_atom, std::vector<std::string>& holders, std::vector<std::int32_t>& nodes) {
+        on_partitions(self, std::move(holders), std::move(nodes));
+      },
       [=](coordinators_atom, caf::actor& gateway) {
-        self->state.gateway = std::move(gateway);
-        self->send(self->state.gateway, coordinators_atom::value, other_addresses(self));
+        auto& st = self->state;
+        st.gateway = std::move(gateway);
+        self->send(st.gateway, coordinators_atom::value, other_addresses(self));
+        if (!st.holders.empty()) self->send(st.gateway, partitions_atom::value, st.holders, st.layout.shards, st.opts.partition);
       },
       [=](pause_atom, bool paused, const std::string& why) {
         auto& st = self->state;
@@ -461,7 +558,8 @@ result<caf::actor> restore_from_etcd(node_loop& loop, const coordinator_options&
                                      const std::vector<caf::actor>& shards) {
   auto db = durable::etcd::open(opts.etcd);
   if (!db) return db.error();
-  db->within(opts.etcd_prefix);
+  const auto where = core::partition_prefix(opts.etcd_prefix, opts.partition, opts.partitions);
+  db->within(where);
   if (!opts.claim.empty()) db->fence_on(shard_claim::key, opts.claim);
   // The nodes listed by the previous holder rejoin this one, and are listed again.
   if (status s = db->erase_prefix(durable::nodes_prefix); !s.ok()) {
@@ -473,7 +571,15 @@ result<caf::actor> restore_from_etcd(node_loop& loop, const coordinator_options&
   std::vector<std::string> skipped;
   auto apps = durable::load_apps(*db, skipped);
   if (!apps) return apps.error();
-  auto shard = [&](const std::string& app) { return shards[core::shard_of(app, static_cast<std::uint32_t>(shards.size()))]; };
+  // (Everything kept under a partition's prefix is that partition's: the
+  // layout is the cluster's for good, shard_claim.hpp.)
+  const core::partition_layout layout{std::max<std::uint32_t>(opts.partitions, 1), static_cast<std::uint32_t>(shards.size())};
+  const std::uint32_t first = opts.partition * layout.shards;
+  auto local = [&](std::uint32_t global) -> std::optional<std::uint32_t> {
+    if (global < first || global - first >= shards.size()) return std::nullopt;
+    return global - first;
+  };
+  auto shard = [&](const std::string& app) { return shards[layout.shard_of_app(app) % layout.shards]; };
   auto reserved = durable::load_reserved(*db);
   if (!reserved) return reserved.error();
   auto sessions = durable::load_sessions(*db, skipped);
@@ -483,25 +589,25 @@ result<caf::actor> restore_from_etcd(node_loop& loop, const coordinator_options&
   for (auto& why : skipped) log_line("a kept record is skipped: " + why);
   for (auto& [app, v] : *versions) caf::anon_send(shard(app), restore_atom::value, app, v);
   for (auto& [index, upto] : *reserved)
-    if (index < shards.size()) caf::anon_send(shards[index], restore_atom::value, upto);
+    if (auto i = local(index)) caf::anon_send(shards[*i], restore_atom::value, upto);
   for (auto& a : *apps) caf::anon_send(shard(a.app), restore_atom::value, a.manifest, a.names, a.bytes, a.version);
   std::size_t restored = 0;
   for (auto& s : *sessions) {
     auto index = shard_of_session(s.id);
-    if (!index || *index >= shards.size()) {
+    if (!index || !local(*index)) {
       log_line("kept session " + std::to_string(s.id) + " belongs to a shard this coordinator does not have: dropped");
       continue;
     }
-    caf::anon_send(shards[*index], restore_atom::value, s.id, s.app, s.args, s.timeout_ms, s.request);
+    caf::anon_send(shards[*local(*index)], restore_atom::value, s.id, s.app, s.args, s.timeout_ms, s.request);
     ++restored;
   }
   for (auto& r : *results)
-    if (auto index = shard_of_session(r.id); index && *index < shards.size())
-      caf::anon_send(shards[*index], restore_atom::value, r.id, r.ok, r.output, r.output_size, r.code, r.message,
+    if (auto index = shard_of_session(r.id); index && local(*index))
+      caf::anon_send(shards[*local(*index)], restore_atom::value, r.id, r.ok, r.output, r.output_size, r.code, r.message,
                      r.request);
   log_line(std::to_string(apps->size()) + " app(s), " + std::to_string(restored) + " session(s) and " +
            std::to_string(results->size()) + " result(s) kept in etcd at " + opts.etcd +
-           (opts.etcd_prefix.empty() ? "" : " under " + opts.etcd_prefix));
+           (where.empty() ? "" : " under " + where));
   return spawn_keeper(loop.system(), std::move(*db), opts.fenced);
 }
 
@@ -510,7 +616,8 @@ result<caf::actor> restore_from_etcd(node_loop& loop, const coordinator_options&
 result<coordinator_handles> spawn_coordinator(node_loop& loop, const std::string& host,
                                               const coordinator_options& opts) {
   std::vector<caf::actor> shards;
-  for (std::uint32_t i = 0; i < std::max<std::uint32_t>(opts.shards, 1); ++i) shards.push_back(spawn_shard(loop, i, opts));
+  const std::uint32_t count = std::max<std::uint32_t>(opts.shards, 1);
+  for (std::uint32_t i = 0; i < count; ++i) shards.push_back(spawn_shard(loop, opts.partition * count + i, opts));
   caf::actor keeper;
   if (!opts.etcd.empty()) {
     auto kept = restore_from_etcd(loop, opts, shards);

@@ -37,7 +37,12 @@
 namespace trail::actors {
 
 struct coordinator_options {
-  std::uint32_t shards = 2;                       // --shards
+  std::uint32_t shards = 2;                       // --shards (per partition)
+  // With etcd, --partitions: the cluster's shards are split into this many
+  // partitions, each held by one coordinator (core/partitions.hpp); this
+  // one holds `partition`. Its shards, nodes and keys are that partition's.
+  std::uint32_t partitions = 1;
+  std::uint32_t partition = 0;
   std::filesystem::path state_dir;                // uploaded libraries are checked here
   std::chrono::milliseconds node_timeout{1000};   // silence after which a node is dead
   std::chrono::milliseconds placement_wait{10000};  // an invocation waits this long for a node
@@ -76,7 +81,8 @@ struct coordinator_handles {
 result<coordinator_handles> spawn_coordinator(node_loop& loop, const std::string& host,
                                               const coordinator_options& opts);
 
-// One shard. `index` numbers its sessions (cluster_types.hpp). It starts
+// One shard. `index` (among all the cluster's shards: partition * shards + i)
+// numbers its sessions (cluster_types.hpp). It starts
 // sessions over the coordinator's node wire (peers.hpp), which the front
 // hands it: (peers_atom, wire).
 // With etcd, the coordinator hands it the keeper (keeper.hpp) after the

@@ -234,10 +234,25 @@ nlohmann::json describe_coordinator(const admin_scope& scope) {
   json j{{"pid", ::getpid()}, {"shards", scope.shard_count}};
   if (scope.claim.empty()) return j;
   j["holds_shards_as"] = scope.claim;
+  auto holds = [&](const std::string& who) {  // (the claim's identity is "<who> lease N"; who is "<address> pid N")
+    if (scope.claim.rfind(who + " ", 0) == 0) return true;
+    auto address = who.substr(0, who.find(' '));
+    return std::find(scope.holders.begin(), scope.holders.end(), address) != scope.holders.end();
+  };
   json all = json::array();
-  for (auto& who : scope.coordinators)  // (the claim's identity is "<who> lease N")
-    all.push_back({{"identity", who}, {"holds_shards", scope.claim.rfind(who + " ", 0) == 0}});
+  for (auto& who : scope.coordinators) all.push_back({{"identity", who}, {"holds_shards", holds(who)}});
   j["coordinators"] = std::move(all);
+  if (scope.partitions > 1) {
+    json each = json::array();
+    for (std::uint32_t p = 0; p < scope.partitions; ++p) {
+      json one{{"index", p}};
+      if (p == scope.partition) one["holder"] = scope.claim.substr(0, scope.claim.find(' '));
+      else if (p < scope.holders.size() && !scope.holders[p].empty()) one["holder"] = scope.holders[p];
+      if (p < scope.partition_nodes.size() && scope.partition_nodes[p] >= 0) one["nodes"] = scope.partition_nodes[p];
+      each.push_back(std::move(one));
+    }
+    j["partition"] = {{"index", scope.partition}, {"of", scope.partitions}, {"each", std::move(each)}};
+  }
   if (!scope.etcd_writes.is_null()) j["etcd_writes"] = scope.etcd_writes;
   if (!scope.etcd_prefix.empty()) j["etcd_prefix"] = scope.etcd_prefix;
   if (!scope.paused.empty()) j["paused"] = scope.paused;

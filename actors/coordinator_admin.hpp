@@ -30,13 +30,19 @@ struct admin_scope {
   nlohmann::json etcd_writes;             // with etcd: {"kept_back", "refused_groups", "last_refusal"} (keeper.hpp)
   std::string paused;                     // with etcd: why it cannot renew its lease (empty: it can)
   std::string etcd_prefix;                // with etcd: --etcd-prefix, the cluster's keys live under it
+  // With several partitions: the one held, how many, and (as etcd last said)
+  // each one's holder ("": none) and nodes (-1: not held).
+  std::uint32_t partition = 0, partitions = 1;
+  std::vector<std::string> holders;
+  std::vector<std::int32_t> partition_nodes;
 };
 
 // The coordinator as `trail status` and `trail nodes` show it: its pid, its
 // shards and (with etcd) what it holds them as, and every coordinator listed
 // in etcd ({"identity", "holds_shards"}: the others stand by), and how its
 // writes to etcd fare ("etcd_writes"); "paused" says why, while it cannot
-// renew its lease and may no longer hold the shards.
+// renew its lease and may no longer hold the shards. With several partitions,
+// "partition" says which it holds, and who holds the others.
 nlohmann::json describe_coordinator(const admin_scope& scope);
 
 // Answers `command` with JSON text (or a trail error), asking nodes as needed.

@@ -76,6 +76,10 @@ struct gateway_state {
   // its next reply whenever they change (`listed` counts the changes), so a
   // client connected before a standby started learns of it too.
   std::vector<std::string> coordinators;
+  // With several partitions: each one's holder, shards per partition, and
+  // this coordinator's partition (told the same way: `listed` counts them too).
+  std::vector<std::string> partitions;
+  std::uint32_t partition_shards = 0, partition = 0;
   std::uint64_t listed = 0;
   served<connection> conns;
   static inline const char* name = "trail.gateway";
@@ -144,10 +148,13 @@ void send_reply(self_ptr self, std::uint64_t id, const reply& r) {
   if (!c) return;  // the client went away meanwhile
   // (Only to a client that proved its role, when there are keys: an
   // unauthenticated one is told nothing. Changes are rare: one copy each.)
-  if (c->told != st.listed && (!st.opts.keys || c->role) && !st.coordinators.empty()) {
+  if (c->told != st.listed && (!st.opts.keys || c->role) && (!st.coordinators.empty() || !st.partitions.empty())) {
     c->told = st.listed;
     reply told = r;
     told.coordinators = st.coordinators;
+    told.partitions = st.partitions;
+    told.partition_shards = st.partition_shards;
+    told.partition = st.partition;
     schema::encode(told, c->replies());
   } else {
     schema::encode(r, c->replies());
@@ -572,6 +579,7 @@ caf::behavior gateway_actor(self_ptr self, gateway_options opts, int listener_fd
         self->state.opts.standing_by = std::move(why);
         self->state.opts.holder = std::move(holder);
         self->state.coordinators.clear();  // (a standby names none: the holder does)
+        self->state.partitions.clear();
       },
       [=](serve_atom, caf::actor& front, std::string& control, std::string& control_wire) {
         auto& o = self->state.opts;
@@ -580,6 +588,14 @@ caf::behavior gateway_actor(self_ptr self, gateway_options opts, int listener_fd
         o.holder.clear();
         self->send(o.front, coordinators_atom::value, caf::actor_cast<caf::actor>(self));  // tell me who is listed
         return serve_atom::value;
+      },
+      [=](partitions_atom, std::vector<std::string>& holders, std::uint32_t shards, std::uint32_t mine) {
+        auto& st = self->state;
+        if (holders == st.partitions && shards == st.partition_shards && mine == st.partition) return;
+        st.partitions = std::move(holders);
+        st.partition_shards = shards;
+        st.partition = mine;
+        ++st.listed;
       },
       [=](coordinators_atom, std::vector<std::string>& others) {
         auto& st = self->state;

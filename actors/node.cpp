@@ -137,10 +137,12 @@ std::atomic<bool> restart_requested{false};
 // joined): handed to the next incarnation (known_coordinators_env).
 std::mutex known_mu;
 std::vector<std::string> known_coordinators;
+std::string join_first;  // handed over to it (agent_options::join_first)
 
 // For the next incarnation (main.cpp reads it): every coordinator known.
 void hand_over_known_coordinators() {
   std::lock_guard lock(known_mu);
+  if (!join_first.empty()) ::setenv(join_first_env, join_first.c_str(), 1);
   if (known_coordinators.empty()) return;
   std::string all;
   for (auto& c : known_coordinators) all += (all.empty() ? "" : ",") + c;
@@ -288,6 +290,10 @@ int run_node(const node_options& opts, bool cluster) {
       ao.learned = [](const std::vector<std::string>& all) {
         std::lock_guard lock(known_mu);
         known_coordinators = all;
+      };
+      ao.join_first = [](const std::string& to) {
+        std::lock_guard lock(known_mu);
+        join_first = to;
       };
       ao.name = opts.name;
       if (keys) ao.secret = net::credentials{keys->secret, net::role::admin};

@@ -51,6 +51,8 @@ inline constexpr int restart_exit_code = 75;
 // arguments and this environment) knows them too. The caller takes it, and
 // unsets it, at start.
 inline constexpr const char* known_coordinators_env = "TRAIL_NODE_KNOWN_COORDINATORS";
+// The coordinator the next incarnation joins first (it was handed over to it).
+inline constexpr const char* join_first_env = "TRAIL_NODE_JOIN_FIRST";
 
 // Runs a standalone node (coordinator and node in one process) until SIGINT
 // or SIGTERM, then shuts down cleanly: executors gone, shared memory and the

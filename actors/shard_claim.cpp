@@ -6,6 +6,7 @@
 
 #include "actors/cluster_types.hpp"
 #include "actors/core/lease_clock.hpp"
+#include "actors/durable/node_records.hpp"
 #include "actors/types.hpp"
 
 namespace trail::actors {
@@ -67,6 +68,30 @@ std::chrono::milliseconds listing_call(std::chrono::seconds ttl) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(ttl) / 12;
 }
 
+// With several partitions: who holds each, and how many nodes each lists
+// (durable/node_records.hpp), for the front (partitions_atom). Nothing is
+// said when a call does not get through in time: it is asked again next time.
+template <class InTime>
+void look_at_partitions(warden_ptr self, const InTime& in_time) {
+  auto& st = self->state;
+  const auto& layout = st.claim.layout;
+  std::vector<std::string> holders(layout.partitions);
+  std::vector<std::int32_t> nodes(layout.partitions, -1);
+  for (std::uint32_t p = 0; p < layout.partitions; ++p) {
+    if (!in_time()) return;
+    auto under = core::partition_prefix("", p, layout.partitions);
+    auto held = st.listing->get(under + shard_claim::key);
+    if (!held) return;
+    if (!*held) continue;
+    holders[p] = (*held)->value.substr(0, (*held)->value.find(' '));
+    if (!in_time()) return;
+    auto listed = st.listing->range(under + durable::nodes_prefix);
+    if (!listed) return;
+    nodes[p] = static_cast<std::int32_t>(listed->size());
+  }
+  self->send(st.tell, partitions_atom::value, std::move(holders), std::move(nodes));
+}
+
 // Renews the lease. Only etcd saying it is gone fences: a renewal that
 // cannot get through (etcd down, electing) is tried again soon, and etcd
 // keeps leases alive while it has no leader, so a cluster whose etcd was
@@ -104,6 +129,7 @@ void renew(warden_ptr self) {
       self->send(st.tell, members_atom::value, std::move(members));
     }
   }
+  if (left && st.tell && st.claim.layout.partitions > 1 && in_time()) look_at_partitions(self, in_time);
   auto now = clock::now();
   auto next = std::max(st.lease.renew_at(), now + std::chrono::milliseconds(100));
   self->delayed_send(self, std::chrono::duration_cast<std::chrono::milliseconds>(next - now), renew_atom::value);
@@ -149,16 +175,36 @@ caf::actor spawn_standby_status(caf::actor_system& sys, std::string why) {
 
 std::string member_identity(const std::string& who) { return who + " pid " + std::to_string(::getpid()); }
 
+// The cluster's layout in etcd: made by the first coordinator, and the same
+// for every later one (the apps' shards and the session ids depend on it).
+status agree_on_layout(durable::etcd& db, const core::partition_layout& mine) {
+  auto made = db.claim(shard_claim::layout_key, mine.encode(), 0);
+  if (!made) return made.error();
+  if (made->won || made->holder == mine.encode()) return {};
+  auto theirs = core::partition_layout::decode(made->holder);
+  std::string what = theirs ? theirs->encode() : "'" + made->holder.substr(0, 64) + "'";
+  return status::invalid("the cluster in etcd was made with " + what + "; this coordinator was given " +
+                         mine.encode() + " (--partitions, --shards): give it the cluster's");
+}
+
+// What one partition's claim key is called, relative to the cluster's prefix.
+std::string claim_key(const core::partition_layout& layout, std::uint32_t p) {
+  return core::partition_prefix("", p, layout.partitions) + shard_claim::key;
+}
+
 result<shard_claim> claim_shards(const std::string& endpoints, const std::string& who, const claim_options& o) {
   auto db = durable::etcd::open(endpoints);
   if (!db) return db.error();
   db->within(o.prefix);
+  if (status s = o.layout.check(); !s.ok()) return s;
   const auto ttl = o.ttl;
   const auto& wait = o.wait;
   const auto look_again = std::chrono::duration_cast<std::chrono::milliseconds>(ttl) / 3;
   const auto not_before = clock::now() + o.hold_off;
-  std::string said;     // the holder last named
+  const auto k = o.layout.partitions;
+  std::string said;     // what it last said
   bool reached = o.known_etcd;  // etcd answered once: later outages are waited out
+  bool agreed = false;  // on the layout
   std::int64_t member_lease = 0;
   auto tell = [&](const std::string& what, const std::string& holder = {}) {
     say(what);
@@ -168,47 +214,67 @@ result<shard_claim> claim_shards(const std::string& endpoints, const std::string
     if (member_lease) (void)db->revoke_lease(member_lease);
     return status::unavailable(stopped_standing_by);
   };
+  auto stand_by = [&](const std::string& what, const std::string& holder = {}) {
+    if (said != what) tell(said = what, holder);
+    return wait(look_again);
+  };
   for (;;) {
-    auto held = db->get(shard_claim::key);
-    if (held) stay_listed(*db, ttl, who, member_lease);
-    if (!held && !reached) return held.error();
-    if (!held) {
-      if (said != held.error().message()) tell("standing by: " + (said = held.error().message()));
-      if (wait(look_again)) return stopped();
-      continue;
-    }
-    reached = true;
-    if (!*held && clock::now() < not_before) {
-      if (said != "held off") {
-        said = "held off";
-        tell("standing by: it stepped down, and leaves the shards to the others for " +
-             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(o.hold_off).count()) + " ms");
+    if (!agreed) {
+      status s = agree_on_layout(*db, o.layout);
+      if (s.code() == errc::invalid_argument || (!s.ok() && !reached)) return s;
+      if (!s.ok()) {
+        if (stand_by("standing by: " + s.message())) return stopped();
+        continue;
       }
-      if (wait(look_again)) return stopped();
+      agreed = reached = true;
+    }
+    // Who holds each partition (the claim keys' values), and the first free one.
+    std::vector<std::string> holders(k);
+    std::optional<std::uint32_t> free;
+    status failed;
+    for (std::uint32_t p = 0; p < k && failed.ok(); ++p) {
+      auto held = db->get(claim_key(o.layout, p));
+      if (!held) failed = held.error();
+      else if (*held) holders[p] = (*held)->value;
+      else if (!free) free = p;
+    }
+    if (failed.ok()) stay_listed(*db, ttl, who, member_lease);
+    if (!failed.ok()) {
+      if (stand_by("standing by: " + failed.message())) return stopped();
       continue;
     }
-    if (!*held) {
+    if (free && clock::now() < not_before) {
+      if (stand_by("standing by: it stepped down, and leaves the shards to the others for " +
+                   std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(o.hold_off).count()) + " ms"))
+        return stopped();
+      continue;
+    }
+    if (free) {
       auto lease = db->grant_lease(ttl);
       if (!lease) {  // etcd went away in between: look again
         if (wait(look_again)) return stopped();
         continue;
       }
-      shard_claim c{endpoints, o.prefix, ttl, member_identity(who) + " lease " + std::to_string(*lease), *lease,
-                    member_lease};
-      auto won = db->claim(shard_claim::key, c.identity, *lease);
+      shard_claim c{endpoints, o.prefix, o.layout, *free, ttl,
+                    member_identity(who) + " lease " + std::to_string(*lease), *lease, member_lease};
+      auto won = db->claim(claim_key(o.layout, *free), c.identity, *lease);
       if (!won) {
         if (wait(look_again)) return stopped();
         continue;
       }
       if (won->won) return c;
       (void)db->revoke_lease(*lease);
-      held = std::optional<durable::kv>(durable::kv{shard_claim::key, won->holder, 0});
+      continue;  // another took it meanwhile: look at them all again
     }
-    if (*held && (*held)->value != said) {
-      said = (*held)->value;
-      tell("standing by: " + said + " holds the shards", said.substr(0, said.find(' ')));
+    // All held: it names the holder of the first (a client it sends there
+    // learns of the others from it).
+    std::string what = "standing by: " + holders[0] + " holds the shards";
+    if (k > 1) {
+      what = "standing by: every partition is held (";
+      for (std::uint32_t p = 0; p < k; ++p) what += (p ? "; p" : "p") + std::to_string(p) + " by " + holders[p];
+      what += ")";
     }
-    if (wait(look_again)) return stopped();
+    if (stand_by(what, holders[0].substr(0, holders[0].find(' ')))) return stopped();
   }
 }
 

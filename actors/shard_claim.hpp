@@ -30,6 +30,7 @@
 
 #include <trail/status.hpp>
 
+#include "actors/core/partitions.hpp"
 #include "actors/durable/etcd.hpp"
 
 namespace trail::actors {
@@ -37,12 +38,24 @@ namespace trail::actors {
 struct shard_claim {
   std::string etcd;              // endpoints
   std::string prefix;            // --etcd-prefix: the cluster's keys live under it (etcd::within)
+  core::partition_layout layout;  // --partitions, --shards
+  std::uint32_t partition = 0;   // the one held; its keys (this claim's too) live under partition_prefix()
   std::chrono::seconds ttl{3};   // --lease-seconds
   std::string identity;          // what the claim key holds: who, where, which lease
   std::int64_t lease = 0;
   std::int64_t member_lease = 0;  // keeps this process listed under members_prefix
-  static constexpr const char* key = "trail/coordinator/owner";
+  static constexpr const char* key = "trail/coordinator/owner";  // (under the partition's prefix)
   static constexpr const char* members_prefix = "trail/coordinators/";
+  static constexpr const char* layout_key = "trail/layout";  // core::partition_layout::encode, made once
+  std::string partition_prefix() const { return core::partition_prefix(prefix, partition, layout.partitions); }
+};
+
+// Who holds each partition (the address of its holder; empty: none) and how
+// many nodes each lists, as etcd says: what the lease warden tells the front
+// after each renewal, with several partitions.
+struct partition_map {
+  std::vector<std::string> holders;
+  std::vector<std::int32_t> nodes;  // -1: not held
 };
 
 // What a coordinator process lists itself as: "<address> pid N" (the
@@ -54,6 +67,9 @@ inline constexpr const char* stopped_standing_by = "stopped while standing by";
 struct claim_options {
   std::chrono::seconds ttl{3};  // --lease-seconds
   std::string prefix;           // --etcd-prefix (etcd::within): claims and listings are the cluster's own
+  // The cluster's partitions: the first coordinator makes it so (layout_key);
+  // one that disagrees is refused (invalid_argument) and says what it is.
+  core::partition_layout layout;
   // Waits this long, and returns true to give up (a signal to stop).
   std::function<bool(std::chrono::milliseconds)> wait;
   // Starting over after it was fenced or stepped down: etcd answered its
@@ -67,8 +83,9 @@ struct claim_options {
   std::function<void(const std::string& what, const std::string& holder)> standing_by;
 };
 
-// Claims the shards: returns once this process holds them. While another
-// coordinator does, says so once ("standing by: ... holds the shards") and
+// Claims the shards — with several partitions, those of the first partition
+// no coordinator holds: returns once this process holds them. While others
+// hold them, says so once ("standing by: ... holds the shards") and
 // looks again every ttl/3, through `wait` (a true from it gives up: the
 // result is then unavailable, stopped_standing_by). `who`: this
 // coordinator's address, for the identity. Errors: unavailable (etcd is,

@@ -41,6 +41,12 @@ inline status coordinator_paused(const std::string& why) {
   return status::unavailable(std::string(paused_prefix) + why + "; another coordinator may hold the shards");
 }
 
+// What a coordinator holding one partition answers about another's app or
+// session (coordinator.cpp): the client routes by the holders it was told
+// (client.capnp), and asks again, there, while a takeover is under way
+// (client.cpp looks for this prefix).
+inline constexpr std::string_view elsewhere_prefix = "another partition: ";
+
 // A cluster node refusing a synchronous invoke sent straight to it (not a
 // member now, draining, no such app here): the client sends it through the
 // coordinator instead (client.cpp looks for this prefix).

@@ -107,6 +107,18 @@ struct Reply {
                                  # serving: the others etcd lists (host:port each), for a client given
                                  # one address to find the rest when that one is lost; and the next
                                  # reply of any kind after that list changed (a standby started later)
+  partitions @13 :Partitions;    # sent as coordinators is, from a coordinator of a cluster with several
+                                 # partitions (issue 11): where to send what (the client routes by it)
+}
+
+# A cluster's shards split among coordinators: app A lives in shard
+# fnv1a64(A) % (shards * |holders|), held by the holder of partition shard / shards;
+# a session numbered by shard s (its top 16 bits: s + 1) is that shard's
+# partition's, one numbered by node n (top bit set) partition n / (32768 / |holders|)'s.
+struct Partitions {
+  holders @0 :List(Text);        # each partition's holder (host:port), "" while none holds it
+  shards @1 :UInt32;             # per partition
+  mine @2 :UInt32;               # the partition of the coordinator that says this
 }
 
 struct Challenge {

@@ -222,6 +222,13 @@ void encode(const client_reply& r, std::string& out) {
     auto c = b.initCoordinators(static_cast<unsigned>(r.coordinators.size()));
     for (unsigned j = 0; j < r.coordinators.size(); ++j) c.set(j, r.coordinators[j]);
   }
+  if (!r.partitions.empty()) {
+    auto p = b.initPartitions();
+    auto h = p.initHolders(static_cast<unsigned>(r.partitions.size()));
+    for (unsigned j = 0; j < r.partitions.size(); ++j) h.set(j, r.partitions[j]);
+    p.setShards(r.partition_shards);
+    p.setMine(r.partition);
+  }
   append(m, out);
 }
 
@@ -380,6 +387,14 @@ result<client_reply> decode_reply(std::span<const std::byte> bytes) {
       default: return status::invalid("unknown reply (newer server?)");
     }
     if (b.hasCoordinators()) r.coordinators = strings(b.getCoordinators());
+    if (b.hasPartitions()) {
+      auto p = b.getPartitions();
+      r.partitions = strings(p.getHolders());
+      r.partition_shards = p.getShards();
+      r.partition = p.getMine();
+      if (r.partitions.empty() || r.partitions.size() > 16 || r.partition_shards == 0 || r.partition >= r.partitions.size())
+        return status::invalid("malformed partitions in a reply");
+    }
     return r;
   });
 }

@@ -71,6 +71,11 @@ struct client_reply {
   std::string wire;                     // control: the node-wire address
   std::vector<std::string> apps;        // apps
   std::vector<std::string> coordinators;  // the other coordinators: at the handshake, and after they change (client.capnp)
+  // With several partitions (sent as coordinators is): each one's holder
+  // ("" while none), shards per partition, and the sender's partition.
+  std::vector<std::string> partitions;
+  std::uint32_t partition_shards = 0;
+  std::uint32_t partition = 0;
 };
 
 // Appends the frame of `m` to `out`.

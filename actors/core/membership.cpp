@@ -27,8 +27,9 @@ const char* cause_name(node_down::cause c) {
 
 }  // namespace
 
-membership::membership(membership_config config) : config_(config) {
+membership::membership(membership_config config) : config_(config), next_id_(config.first_id) {
   TRAIL_REQUIRE(config_.timeout.count() > 0, "membership timeout ms", config_.timeout.count());
+  TRAIL_REQUIRE(config_.first_id > 0 && config_.first_id <= config_.last_id, "membership ids from", config_.first_id);
 }
 
 // -- registration and heartbeats ---------------------------------------------
@@ -40,7 +41,10 @@ result<node_id> membership::register_node(std::string_view name, std::uint64_t i
   if (executors == 0)
     return status::invalid("node '" + std::string(name) + "' registered with 0 executors");
   auto it = latest_.find(name);
-  if (it == latest_.end()) return add(name, incarnation, address, executors, now);
+  if (it == latest_.end()) {
+    if (status s = room(); !s.ok()) return s;
+    return add(name, incarnation, address, executors, now);
+  }
   return reregister(*find_mutable(it->second), incarnation, address, executors, now);
 }
 
@@ -54,6 +58,7 @@ result<node_id> membership::reregister(node_info& latest, std::uint64_t incarnat
                            std::to_string(latest.incarnation) +
                            " already registered; rejoin with a larger incarnation");
   if (incarnation > latest.incarnation) {
+    if (status s = room(); !s.ok()) return s;
     if (!latest.dead_at) declare_dead(latest, node_down::cause::replaced, now);
     return add(latest.name, incarnation, address, executors, now);
   }
@@ -64,6 +69,12 @@ result<node_id> membership::reregister(node_info& latest, std::uint64_t incarnat
                            " executors; conflicting registration");
   latest.last_heard = std::max(latest.last_heard, now);
   return latest.id;
+}
+
+status membership::room() const {
+  if (next_id_ <= config_.last_id) return {};
+  return status::unavailable("every node number up to " + std::to_string(config_.last_id) +
+                             " was given out: restart the coordinator to number its nodes afresh");
 }
 
 node_id membership::add(std::string_view name, std::uint64_t incarnation, std::string_view address,

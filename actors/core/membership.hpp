@@ -37,6 +37,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <limits>
 #include <string_view>
 #include <vector>
 
@@ -60,6 +61,10 @@ struct node_load {
 
 struct membership_config {
   std::chrono::milliseconds timeout{1000};  // silence after which a node is dead; > 0
+  // The ids it gives out: first_id, first_id + 1, ... up to last_id (a
+  // partition's range: core/partitions.hpp). 0 < first_id <= last_id.
+  std::uint64_t first_id = 1;
+  std::uint64_t last_id = std::numeric_limits<std::uint64_t>::max();
 };
 
 // A node declared dead; its unfinished sessions must be re-run elsewhere.
@@ -100,7 +105,7 @@ class membership {
   // node again (a retried registration) returns its id and counts as a
   // heartbeat. Errors: invalid_argument for an empty name, 0 executors, a
   // fenced (dead or older) incarnation, or the same incarnation with another
-  // address or executor count.
+  // address or executor count; unavailable once every id up to last_id is used.
   result<node_id> register_node(std::string_view name, std::uint64_t incarnation,
                                 std::string_view address, std::uint32_t executors, time_point now);
 
@@ -157,6 +162,7 @@ class membership {
   status fenced(const node_info& n) const;
   result<node_id> reregister(node_info& latest, std::uint64_t incarnation, std::string_view address,
                              std::uint32_t executors, time_point now);
+  status room() const;  // unavailable once no id is left
   node_id add(std::string_view name, std::uint64_t incarnation, std::string_view address,
               std::uint32_t executors, time_point now);
   void declare_dead(node_info& n, node_down::cause why, time_point now);
@@ -165,7 +171,7 @@ class membership {
   std::map<node_id, node_info> nodes_;                  // live and dead
   std::map<std::string, node_id, std::less<>> latest_;  // name -> newest incarnation
   std::vector<node_down> pending_;                      // deaths not yet reported
-  node_id next_id_ = 1;
+  node_id next_id_;
 };
 
 }  // namespace trail::core

@@ -125,8 +125,15 @@ std::optional<int> parse(int argc, char** argv, settings& s) {
                  "with --etcd: the HOST other machines reach this coordinator at (its port is --listen's); etcd "
                  "lists it there, so nodes and clients learn of it, and standbys send clients to it; give it when "
                  "--listen is on every interface (0.0.0.0) (default: --listen's host)");
-  app.add_option("--shards", opts.shards, "coordinator shards; each owns a disjoint set of apps")
+  app.add_option("--shards", opts.shards, "coordinator shards (per partition); each owns a disjoint set of apps")
       ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  app.add_option("--partitions", opts.partitions,
+                 "with --etcd: split the cluster's shards into this many partitions, each held by one coordinator "
+                 "process (its apps, sessions and nodes), so that the loss of one coordinator halts only its "
+                 "partition until a standby claims it; run at least one coordinator more than partitions. Fixed "
+                 "when the cluster is made in etcd: every coordinator is given the same (and the same --shards)")
+      ->check(CLI::Range(1, 16))
       ->capture_default_str();
   app.add_option("--state-dir", opts.state_dir, "where uploaded libraries are checked (default: a temp dir)");
   app.add_option("--node-timeout-ms", timeout_ms, "a node silent this long is declared dead")
@@ -198,6 +205,10 @@ std::optional<int> parse(int argc, char** argv, settings& s) {
     }
   } else if (!token_file.empty()) {
     std::fprintf(stderr, "trail-coordinator: --invoke-token-file needs --secret-file\n");
+    return 2;
+  }
+  if (opts.partitions > 1 && opts.etcd.empty()) {
+    std::fprintf(stderr, "trail-coordinator: --partitions needs --etcd (the partitions are claimed there)\n");
     return 2;
   }
   if (!etcd_prefix.empty() && opts.etcd.empty()) {
@@ -316,6 +327,7 @@ std::optional<trail::actors::shard_claim> claim(settings& s, const listening& l,
   trail::actors::claim_options co;
   co.ttl = std::chrono::seconds(s.lease_seconds);
   co.prefix = s.opts.etcd_prefix;
+  co.layout = trail::core::partition_layout{s.opts.partitions, s.opts.shards};
   co.wait = [&signals](std::chrono::milliseconds d) {
     timespec ts{d.count() / 1000, (d.count() % 1000) * 1000000};
     // (SIGUSR1: a fenced predecessor's late word; not a reason to stop)
@@ -340,7 +352,12 @@ std::optional<trail::actors::shard_claim> claim(settings& s, const listening& l,
     }
     return std::nullopt;
   }
-  std::printf("trail-coordinator: holds the shards as %s\n", c->identity.c_str());
+  s.opts.partition = c->partition;
+  if (s.opts.partitions > 1)
+    std::printf("trail-coordinator: holds partition %u of %u as %s\n", c->partition, s.opts.partitions,
+                c->identity.c_str());
+  else
+    std::printf("trail-coordinator: holds the shards as %s\n", c->identity.c_str());
   std::fflush(stdout);
   s.opts.claim = c->identity;
   // Once: the lease warden and the keeper may both learn it, and a second

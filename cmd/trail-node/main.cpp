@@ -139,6 +139,12 @@ int main(int argc, char** argv) {
         opts.coordinators.push_back(one);
     ::unsetenv(trail::actors::known_coordinators_env);
   }
+  // Handed over to another partition's coordinator: that one first.
+  if (const char* first = std::getenv(trail::actors::join_first_env); first && *first) {
+    std::erase(opts.coordinators, std::string(first));
+    opts.coordinators.insert(opts.coordinators.begin(), first);
+    ::unsetenv(trail::actors::join_first_env);
+  }
   opts.forward_wait = std::chrono::milliseconds(forward_wait_ms);
   int code = trail::actors::run_cluster(opts);
   if (code == trail::actors::restart_exit_code) {

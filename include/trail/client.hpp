@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <iosfwd>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -191,7 +192,16 @@ class client {
   // How long an app's synchronous invokes go to the node a coordinator named
   // before it is asked again.
   static constexpr std::chrono::milliseconds home_kept{1000};
+  // With a cluster of several partitions (each coordinator holds one): makes
+  // impl_ the connection to the holder of partition `p`, if another holds
+  // it (the connection to the one before is kept, in `held_`). Nothing when
+  // none holds it now: the coordinator asked says so.
+  void toward(std::optional<std::uint32_t> p);
+  void toward_app(const std::string& app);
+  void toward_session(std::uint64_t session);
+  void toward_request(const schema::client_request& q);  // (by its app or session)
   std::unique_ptr<impl> impl_;
+  std::map<std::string, std::unique_ptr<impl>> held_;  // by address: other partitions' coordinators
   bool direct_invokes_ = true;
 };
 

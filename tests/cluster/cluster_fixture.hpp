@@ -128,8 +128,9 @@ class cluster_test : public ::testing::Test {
     m.expect_clean_exit = true;
   }
 
-  // What nodes are given as --coordinator.
+  // What nodes are given as --coordinator (node `name`: coordinators_for).
   virtual std::string coordinators() const { return address_; }
+  virtual std::string coordinators_for(const std::string& /*name*/) const { return coordinators(); }
 
   // `listen`: the address again after a restart; empty: any free port.
   void start_coordinator(std::string listen = "127.0.0.1:0") {
@@ -166,7 +167,7 @@ class cluster_test : public ::testing::Test {
   void start_node(const std::string& name, std::vector<std::string> extra = {},
                   const std::string& listen = "127.0.0.1:0") {
     ::setenv("TRAIL_TEST_NODE", name.c_str(), 1);
-    std::vector<std::string> args{"--coordinator", coordinators(), "--listen", listen, "--name", name,
+    std::vector<std::string> args{"--coordinator", coordinators_for(name), "--listen", listen, "--name", name,
                                   "--executors", "2", "--store-size", store_size()};
     for (auto& a : node_extra()) args.push_back(a);
     args.insert(args.end(), extra.begin(), extra.end());

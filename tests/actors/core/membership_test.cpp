@@ -51,6 +51,20 @@ TEST(Membership, RegisterGivesFreshIdsWithAllExecutorsFree) {
   EXPECT_EQ(m.find_live("n3"), std::nullopt);
 }
 
+TEST(Membership, APartitionsMembershipNumbersFromItsRangeAndSaysWhenItIsUsedUp) {
+  membership m{membership_config{1000ms, 2049, 2050}};
+  EXPECT_EQ(join(m, "n1", 1, t0()), 2049u);
+  EXPECT_EQ(join(m, "n2", 1, t0()), 2050u);
+  EXPECT_EQ(join(m, "n2", 1, t0()), 2050u);  // (a retried registration needs no new number)
+  auto full = m.register_node("n3", 1, "n3:7000", 4, t0());
+  ASSERT_FALSE(full.ok());
+  EXPECT_EQ(full.error().code(), errc::unavailable);
+  EXPECT_TRUE(mentions(full.error(), "restart the coordinator")) << full.error().to_string();
+  auto again = m.register_node("n1", 2, "n1:7000", 4, t0());  // a new incarnation needs one: the old stays live
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(m.live_nodes(), (std::vector<node_id>{2049, 2050}));
+}
+
 TEST(Membership, SameIncarnationAgainIsIdempotentAndCountsAsHeartbeat) {
   membership m;
   const node_id a = join(m, "n1", 7, t0());
