@@ -15,6 +15,8 @@
 #include <sstream>
 #include <streambuf>
 
+#include <nlohmann/json.hpp>
+
 #include "actors/core/address_list.hpp"
 #include "actors/core/partitions.hpp"
 #include "actors/core/manifest.hpp"
@@ -169,8 +171,12 @@ void client::toward(std::optional<std::uint32_t> p) {
     kept->addresses = now.reach();  // (it fails over as this one would)
   }
   kept->timeout = now.timeout;
-  // (Its own view of the partitions may be older: keep the newest one seen.)
-  if (kept->partitions.empty()) kept->partitions = now.partitions, kept->partition_shards = now.partition_shards;
+  // (It may not have said its partitions yet: it holds p, as this one says.)
+  if (kept->partitions.empty()) {
+    kept->partitions = now.partitions;
+    kept->partition_shards = now.partition_shards;
+    kept->partition = *p;
+  }
   auto here = now.address;
   std::swap(impl_, kept);
   held_[here] = std::move(kept);
@@ -668,13 +674,64 @@ result<std::string> client::get(const std::string& app, const std::string& bucke
   return std::move(out).str();
 }
 
+void client::ask_other_partitions(const schema::client_request& q,
+                                  const std::function<void(std::uint32_t, schema::client_reply&)>& take,
+                                  const std::function<void(std::uint32_t, const status&)>& missed) {
+  const auto first = impl_->partition;
+  const auto count = static_cast<std::uint32_t>(impl_->partitions.size());
+  for (std::uint32_t p = 0; count > 1 && p < count; ++p) {
+    if (p == first) continue;
+    std::string holder = p < impl_->partitions.size() ? impl_->partitions[p] : std::string();
+    if (holder.empty()) {
+      missed(p, status::unavailable("no coordinator holds it now (a standby claims it within two lease periods)"));
+      continue;
+    }
+    toward(p);
+    if (impl_->partition != p) {
+      missed(p, status::unavailable("its holder " + holder + " does not answer"));
+      continue;
+    }
+    auto r = impl_->ask(q, impl_->timeout);
+    if (r) take(p, *r);
+    else missed(p, r.error());
+  }
+}
+
+result<std::string> client::ask_whole_cluster(const schema::client_request& q, std::initializer_list<const char*> arrays) {
+  auto r = impl_->ask(q, impl_->timeout);
+  if (!r) return r.error();
+  if (impl_->partitions.size() < 2) return std::move(r->text);
+  auto whole = nlohmann::json::parse(r->text, nullptr, false);
+  if (whole.is_discarded() || !whole.is_object()) return std::move(r->text);
+  auto append = [&](std::uint32_t p, nlohmann::json& part) {
+    for (const char* key : arrays) {
+      if (!part.contains(key) || !part[key].is_array()) continue;
+      for (auto& e : part[key]) {
+        if (e.is_object()) e["partition"] = p;
+        whole[key].push_back(std::move(e));
+      }
+    }
+  };
+  nlohmann::json mine = whole;
+  for (const char* key : arrays) whole[key] = nlohmann::json::array();
+  append(impl_->partition, mine);
+  ask_other_partitions(
+      q,
+      [&](std::uint32_t p, schema::client_reply& reply) {
+        auto part = nlohmann::json::parse(reply.text, nullptr, false);
+        if (!part.is_discarded()) append(p, part);
+      },
+      [&](std::uint32_t p, const status& why) {
+        whole["unanswered"].push_back({{"partition", p}, {"why", why.message()}});
+      });
+  return whole.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 result<std::string> client::status_json() {
   if (status s = renew(); !s.ok()) return s;
   schema::client_request q;
   q.what = schema::client_request::kind::status;
-  auto r = impl_->ask(std::move(q), impl_->timeout);
-  if (!r) return r.error();
-  return std::move(r->text);
+  return ask_whole_cluster(q, {"nodes", "shards"});
 }
 
 result<std::vector<std::string>> client::apps() {
@@ -685,20 +742,16 @@ result<std::vector<std::string>> client::apps() {
   if (!r) return r.error();
   auto all = std::move(r->apps);
   // With several partitions, each holder knows its own apps: asked in turn.
-  auto partitions = impl_->partitions.size();
-  for (std::uint32_t p = 0; partitions > 1 && p < partitions; ++p) {
-    if (p == impl_->partition) continue;
-    if (impl_->partitions[p].empty())
-      return status::unavailable("the apps of partition " + std::to_string(p) + " of " + std::to_string(partitions) +
-                                 " are not known now: no coordinator holds it (a standby claims it within two lease periods)");
-    toward(p);
-    if (impl_->partition != p) return status::unavailable("the holder of partition " + std::to_string(p) + ", " +
-                                                         impl_->partitions[p] + ", does not answer");
-    auto more = impl_->ask(q, impl_->timeout);
-    if (!more) return more.error();
-    all.insert(all.end(), more->apps.begin(), more->apps.end());
-  }
-  if (partitions > 1) std::sort(all.begin(), all.end());
+  status missing;
+  bool several = impl_->partitions.size() > 1;
+  ask_other_partitions(
+      q, [&](std::uint32_t, schema::client_reply& more) { all.insert(all.end(), more.apps.begin(), more.apps.end()); },
+      [&](std::uint32_t p, const status& why) {
+        if (missing.ok())
+          missing = status::unavailable("the apps of partition " + std::to_string(p) + " are not known now: " + why.message());
+      });
+  if (!missing.ok()) return missing;
+  if (several) std::sort(all.begin(), all.end());
   return all;
 }
 
@@ -725,6 +778,9 @@ result<std::string> client::admin(const std::string& command, const std::vector<
   }
   q.app = command;
   q.args = args;
+  // Every partition's nodes and sessions, with several.
+  if (command == "nodes") return ask_whole_cluster(q, {"nodes"});
+  if (command == "sessions") return ask_whole_cluster(q, {"sessions"});
   auto r = impl_->ask(std::move(q), impl_->timeout);
   if (!r) return r.error();
   return std::move(r->text);

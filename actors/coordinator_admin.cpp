@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -234,13 +235,21 @@ nlohmann::json describe_coordinator(const admin_scope& scope) {
   json j{{"pid", ::getpid()}, {"shards", scope.shard_count}};
   if (scope.claim.empty()) return j;
   j["holds_shards_as"] = scope.claim;
-  auto holds = [&](const std::string& who) {  // (the claim's identity is "<who> lease N"; who is "<address> pid N")
-    if (scope.claim.rfind(who + " ", 0) == 0) return true;
+  // (The claim's identity is "<who> lease N"; who is "<address> pid N".)
+  auto partition_of = [&](const std::string& who) -> std::optional<std::uint32_t> {
+    if (scope.claim.rfind(who + " ", 0) == 0) return scope.partition;
     auto address = who.substr(0, who.find(' '));
-    return std::find(scope.holders.begin(), scope.holders.end(), address) != scope.holders.end();
+    auto it = std::find(scope.holders.begin(), scope.holders.end(), address);
+    if (it == scope.holders.end()) return std::nullopt;
+    return static_cast<std::uint32_t>(it - scope.holders.begin());
   };
   json all = json::array();
-  for (auto& who : scope.coordinators) all.push_back({{"identity", who}, {"holds_shards", holds(who)}});
+  for (auto& who : scope.coordinators) {
+    auto p = partition_of(who);
+    json one{{"identity", who}, {"holds_shards", p.has_value()}};
+    if (p && scope.partitions > 1) one["partition"] = *p;
+    all.push_back(std::move(one));
+  }
   j["coordinators"] = std::move(all);
   if (scope.partitions > 1) {
     json each = json::array();

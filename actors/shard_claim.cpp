@@ -147,7 +147,13 @@ caf::behavior warden(warden_ptr self, durable::etcd db, durable::etcd listing, s
   st.fenced = std::move(fenced);
   st.who = st.claim.identity.substr(0, st.claim.identity.find(' '));
   self->send(self, renew_atom::value);
-  return {[=](renew_atom) { renew(self); }, [=](const caf::actor& tell) { self->state.tell = tell; }};
+  return {[=](renew_atom) { renew(self); },
+          [=](const caf::actor& tell) {
+            auto& st = self->state;
+            st.tell = tell;
+            // (At once, not at the next renewal: clients and the balance of nodes wait for it.)
+            if (st.claim.layout.partitions > 1) look_at_partitions(self, [] { return true; });
+          }};
 }
 
 struct standby_status_state {

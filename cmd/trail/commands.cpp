@@ -12,13 +12,30 @@ using json = nlohmann::json;
 
 // A coordinator's status: its nodes, then each shard's apps and sessions.
 void print_cluster_status(const json& j) {
-  std::cout << "coordinator: " << j["coordinator"]["shards"] << " shards";
-  if (j["coordinator"].contains("holds_shards_as"))
-    std::cout << ", all held (etcd lease) as " << j["coordinator"]["holds_shards_as"].get<std::string>();
-  std::cout << ", " << j["nodes"].size() << " live nodes\n" << coordinators_line(j["coordinator"]);
+  const auto& c = j["coordinator"];
+  if (c.contains("partition")) {  // (the client gathered every partition's nodes and shards)
+    std::cout << "cluster: " << c["partition"]["of"] << " partitions of " << c["shards"] << " shards, "
+              << j["nodes"].size() << " live nodes\n";
+    for (auto& p : c["partition"]["each"]) {
+      std::cout << "  partition " << p["index"] << ": ";
+      if (p.contains("holder")) std::cout << "held by " << p["holder"].get<std::string>();
+      else std::cout << "no holder now (a standby claims it within two lease periods)";
+      if (p.contains("nodes")) std::cout << ", " << p["nodes"] << " node(s)";
+      std::cout << "\n";
+    }
+    for (auto& u : j.value("unanswered", json::array()))
+      std::cout << "  partition " << u["partition"] << " not shown: " << u["why"].get<std::string>() << "\n";
+  } else {
+    std::cout << "coordinator: " << c["shards"] << " shards";
+    if (c.contains("holds_shards_as")) std::cout << ", all held (etcd lease) as " << c["holds_shards_as"].get<std::string>();
+    std::cout << ", " << j["nodes"].size() << " live nodes\n";
+  }
+  std::cout << coordinators_line(c);
   for (auto& n : j["nodes"]) {
-    std::cout << "  node " << n["name"].get<std::string>() << " (#" << n["number"] << ", " << n["address"].get<std::string>()
-              << "): " << n.value("free_executors", 0) << " of " << n.value("executors", 0) << " executors free\n";
+    std::string part = n.contains("partition") ? " [partition " + n["partition"].dump() + "]" : "";
+    std::cout << "  node " << n["name"].get<std::string>() << part << " (#" << n["number"] << ", "
+              << n["address"].get<std::string>() << "): " << n.value("free_executors", 0) << " of "
+              << n.value("executors", 0) << " executors free\n";
   }
   int in_flight = 0, ok = 0, failed = 0, restarted = 0, forwarded = 0;
   std::cout << "apps:";
@@ -260,7 +277,8 @@ std::string coordinators_line(const json& coordinator) {
   std::string line = "coordinators:";
   const char* sep = " ";
   for (auto& c : coordinator["coordinators"]) {
-    line += sep + c.value("identity", std::string("?")) + (c.value("holds_shards", false) ? " (holds the shards)" : " (standing by)");
+    std::string holds = c.contains("partition") ? " (holds partition " + c["partition"].dump() + ")" : " (holds the shards)";
+    line += sep + c.value("identity", std::string("?")) + (c.value("holds_shards", false) ? holds : " (standing by)");
     sep = ", ";
   }
   return line + "\n" + etcd;

@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <iosfwd>
+#include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -200,6 +202,17 @@ class client {
   void toward_app(const std::string& app);
   void toward_session(std::uint64_t session);
   void toward_request(const schema::client_request& q);  // (by its app or session)
+  // With several partitions: asks `q` of every partition's holder but this
+  // connection's, in turn (impl_ ends at the last), handing `take` each
+  // answer and `missed` why one has none (no holder now, or it failed).
+  void ask_other_partitions(const schema::client_request& q,
+                            const std::function<void(std::uint32_t, schema::client_reply&)>& take,
+                            const std::function<void(std::uint32_t, const status&)>& missed);
+  // `q`'s JSON answer (a status, or an admin command's), and with several
+  // partitions every holder's: their arrays named `arrays` appended to this
+  // one's (each element tagged with its "partition"), and "unanswered" for
+  // partitions that gave none.
+  result<std::string> ask_whole_cluster(const schema::client_request& q, std::initializer_list<const char*> arrays);
   std::unique_ptr<impl> impl_;
   std::map<std::string, std::unique_ptr<impl>> held_;  // by address: other partitions' coordinators
   bool direct_invokes_ = true;

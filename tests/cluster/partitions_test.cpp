@@ -167,6 +167,20 @@ TEST_F(partitions_test, EachAppLivesInItsPartitionAndAClientReachesEveryOne) {
   EXPECT_TRUE(in(ran[in_p0], p0_nodes)) << nlohmann::json(ran[in_p0]).dump();
   EXPECT_TRUE(in(ran[in_p1], p1_nodes)) << nlohmann::json(ran[in_p1]).dump();
 
+  // `trail nodes` and `trail sessions` show every partition's.
+  auto listed_nodes = client_->admin("nodes", {});
+  ASSERT_TRUE(listed_nodes.ok()) << listed_nodes.error().to_string();
+  auto nodes = nlohmann::json::parse(*listed_nodes);
+  std::map<std::string, int> partition_of_node;
+  for (auto& n : nodes["nodes"]) partition_of_node[n["name"]] = n["partition"];
+  EXPECT_EQ(partition_of_node, (std::map<std::string, int>{{"n1", 0}, {"n2", 1}, {"n3", 0}, {"n4", 1}})) << nodes.dump();
+  auto listed_sessions = client_->admin("sessions", {});
+  ASSERT_TRUE(listed_sessions.ok()) << listed_sessions.error().to_string();
+  std::set<std::string> apps_seen;
+  auto sessions = nlohmann::json::parse(*listed_sessions);
+  for (auto& x : sessions["sessions"]) apps_seen.insert(x["app"].get<std::string>());
+  EXPECT_EQ(apps_seen, (std::set<std::string>{in_p0, in_p1})) << sessions.dump();
+
   // The status names both holders and each partition's nodes.
   auto st = client_->status_json();
   ASSERT_TRUE(st.ok()) << st.error().to_string();

@@ -328,6 +328,17 @@ TEST(Cli, AnEtcdPrefixNeedsEtcdAndASafeAlphabet) {
   }
 }
 
+TEST(Cli, PartitionsNeedEtcdAndAreAtMostSixteen) {
+  auto alone = run_program(TRAIL_COORDINATOR_PATH, {"--partitions", "2"});
+  EXPECT_EQ(alone.code, 2);
+  EXPECT_NE(alone.err.find("--partitions needs --etcd"), std::string::npos) << alone.err;
+  for (std::string bad : {"0", "17", "x"}) {
+    auto r = run_program(TRAIL_COORDINATOR_PATH, {"--etcd", "127.0.0.1:1", "--partitions", bad});
+    EXPECT_NE(r.code, 0) << bad;
+    EXPECT_NE(r.err.find("--partitions"), std::string::npos) << bad << ": " << r.err;
+  }
+}
+
 // A fault naming a process the cluster does not have stops the scenario
 // where it is scheduled: injected later it would fail, and a check without
 // it could pass.
