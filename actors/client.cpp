@@ -781,9 +781,17 @@ result<std::string> client::admin(const std::string& command, const std::vector<
   // Every partition's nodes and sessions, with several.
   if (command == "nodes") return ask_whole_cluster(q, {"nodes"});
   if (command == "sessions") return ask_whole_cluster(q, {"sessions"});
-  auto r = impl_->ask(std::move(q), impl_->timeout);
-  if (!r) return r.error();
-  return std::move(r->text);
+  auto r = impl_->ask(q, impl_->timeout);
+  if (r) return std::move(r->text);
+  // A node (logs, drain, fault) or a session another partition's coordinator
+  // knows: asked there.
+  if (r.error().code() != errc::not_found || impl_->partitions.size() < 2) return r.error();
+  std::optional<std::string> found;
+  ask_other_partitions(
+      q, [&](std::uint32_t, schema::client_reply& there) { if (!found) found = std::move(there.text); },
+      [](std::uint32_t, const status&) {});
+  if (found) return std::move(*found);
+  return r.error();
 }
 
 }  // namespace trail

@@ -66,6 +66,7 @@ struct front_state {
   std::vector<std::string> holders;
   std::vector<std::int32_t> partition_nodes;
   clock::time_point handed_over;
+  std::optional<std::uint32_t> shed_seen;  // where the last look said to hand a node over to
   static inline const char* name = "trail.coordinator";
 };
 
@@ -255,15 +256,22 @@ void on_partitions(self_ptr self, std::vector<std::string> holders, std::vector<
   if (holders != st.holders && st.gateway) self->send(st.gateway, partitions_atom::value, holders, st.layout.shards, me);
   st.holders = std::move(holders);
   st.partition_nodes = std::move(nodes);
-  if (!st.paused.empty() || st.nodes.empty() || st.partition_nodes.size() != st.layout.partitions) return;
   auto now = clock::now();
-  if (now - st.handed_over < hand_over_every) return;
+  if (!st.paused.empty() || st.nodes.empty() || st.partition_nodes.size() != st.layout.partitions ||
+      now - st.handed_over < hand_over_every) {
+    st.shed_seen.reset();
+    return;
+  }
   std::vector<std::optional<std::uint32_t>> counts(st.layout.partitions);
   for (std::uint32_t p = 0; p < counts.size(); ++p)
     if (p == me) counts[p] = static_cast<std::uint32_t>(st.nodes.size());  // (its own: exact)
     else if (st.partition_nodes[p] >= 0 && !st.holders[p].empty()) counts[p] = static_cast<std::uint32_t>(st.partition_nodes[p]);
   auto to = core::shed_to(me, counts);
-  if (!to) return;
+  // Only when two looks in a row say so: another partition's count is what
+  // etcd lists, which lags its joins (its holder writes them with its next
+  // group), while this one's own is exact.
+  auto seen_before = std::exchange(st.shed_seen, to);
+  if (!to || to != seen_before) return;
   // The node with the most free executors: the least work is run again.
   std::uint64_t pick = 0;
   std::uint32_t most = 0;
@@ -273,6 +281,7 @@ void on_partitions(self_ptr self, std::vector<std::string> holders, std::vector<
   }
   auto& rec = st.nodes.at(pick);
   st.handed_over = now;
+  st.shed_seen.reset();
   std::string why = "partition " + std::to_string(*to) + " has " + std::to_string(*counts[*to]) + " node(s), this one " +
                     std::to_string(st.nodes.size());
   log_line("hands node " + rec.name + " over to " + st.holders[*to] + ": " + why);

@@ -1,6 +1,6 @@
 // Addresses as the binaries take them. split_list: "A,B,C" -> {"A", "B",
 // "C"}: the address lists that --coordinator, --connect and --etcd take
-// (HOST:PORT[,HOST:PORT...]); with_more appends to one. loopback_only:
+// (HOST:PORT[,HOST:PORT...]); with_more appends to one, rotated_list turns one. loopback_only:
 // whether a --listen host is reachable from this machine only;
 // wildcard_address: whether an address is one to listen on, not to
 // connect to, and reachable_at replaces such a host by a real one. Pure.
@@ -48,6 +48,16 @@ inline std::vector<std::string> split_list(std::string_view list, char sep = ','
     if (end == std::string_view::npos) return out;
     at = end + 1;
   }
+}
+
+// `list` rotated left by `by` (mod its length): "a,b,c" by 1 -> "b,c,a". So
+// node i of a partitioned cluster is given the holder of partition i % K first.
+inline std::string rotated_list(std::string_view list, std::size_t by) {
+  auto all = split_list(list);
+  std::rotate(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(by % all.size()), all.end());
+  std::string out;
+  for (auto& a : all) out += (out.empty() ? "" : ",") + a;
+  return out;
 }
 
 // `list` with each of `more` it lacks appended, in order: "a:1" and

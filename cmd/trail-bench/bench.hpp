@@ -28,6 +28,7 @@ struct options {
   int nodes = 3;                 // cluster size (throughput)
   int coordinators = 0;          // throughput: 0, one coordinator alone; N, N sharing an etcd (one holds
                                  // the shards, the others stand by)
+  int partitions = 1;            // throughput: --partitions of the coordinators (< coordinators)
   int clients = 8;               // concurrent client connections (throughput)
   bool via_coordinator = false;  // throughput: every invoke through the coordinator (no direct invokes)
   std::string sizes = "8B,4KiB,1MiB,64MiB,1GiB";  // object sizes (remote-data)

@@ -10,6 +10,8 @@
 
 #include <trail/client.hpp>
 
+#include "actors/core/address_list.hpp"
+#include "actors/core/partitions.hpp"
 #include "bench.hpp"
 #include "cluster_process.hpp"
 #include "floors.hpp"
@@ -63,7 +65,24 @@ int run_throughput(const options& o) {
   std::unique_ptr<node_process> node;
   std::unique_ptr<cluster_process> cluster;
   std::string address;
-  std::string yaml = "app: tput\nlibrary: " + o.library_path + "\nentry: noop_out\nfunctions:\n  - { name: noop_out }\n";
+  if (o.partitions > 1 && o.coordinators <= o.partitions)
+    return fail(status::invalid("--partitions " + std::to_string(o.partitions) + " wants at least " +
+                                std::to_string(o.partitions + 1) + " --coordinators"));
+  // One app per partition (named so that it lands there: a cluster's
+  // coordinators have two shards each); client i invokes app i % K.
+  std::vector<std::string> apps;
+  const core::partition_layout layout{static_cast<std::uint32_t>(o.partitions), 2};
+  for (std::uint32_t p = 0; p < layout.partitions; ++p)
+    for (int n = 0;; ++n) {
+      std::string name = "tput" + std::to_string(n);
+      if (layout.partition_of_app(name) != p || std::find(apps.begin(), apps.end(), name) != apps.end()) continue;
+      apps.push_back(name);
+      break;
+    }
+  auto yaml_of = [&](const std::string& app) {
+    return "app: " + app + "\nlibrary: " + o.library_path + "\nentry: noop_out\nfunctions:\n  - { name: noop_out }\n";
+  };
+  std::string yaml = yaml_of(apps[0]);
   if (o.nodes == 1 && o.coordinators == 0) {
     auto n = node_process::start(o.node_path, "128M", o.executors);
     if (!n) return fail(n.error());
@@ -71,10 +90,11 @@ int run_throughput(const options& o) {
     if (auto s = node->deploy(yaml); !s.ok()) return fail(s);
     address = node->address();
   } else {
-    auto c = cluster_process::start(o, o.nodes, "128M", o.coordinators);
+    auto c = cluster_process::start(o, cluster_spec{o.nodes, "128M", o.coordinators, {}, o.partitions});
     if (!c) return fail(c.error());
     cluster = std::move(*c);
-    if (auto s = cluster->deploy(yaml); !s.ok()) return fail(s);
+    for (auto& app : apps)
+      if (auto s = cluster->deploy(yaml_of(app)); !s.ok()) return fail(s);
     address = cluster->address();
   }
   auto floor = summarize(tcp_rtt_us(5000));
@@ -100,7 +120,7 @@ int run_throughput(const options& o) {
     for (int i = 0; i < clients; ++i)
       threads.emplace_back([&, i] {
         while (!failed && left.fetch_sub(1) > 0) {
-          auto r = conns[i]->invoke("tput", {}, 60s);
+          auto r = conns[i]->invoke(apps[static_cast<std::size_t>(i) % apps.size()], {}, 60s);
           if (!r) {
             std::lock_guard lock(mu);
             failed = true;
@@ -115,7 +135,7 @@ int run_throughput(const options& o) {
   }
   auto s = summarize(per_invocation_us);
   emit({{"bench", "throughput"}, {"nodes", o.nodes}, {"coordinators", std::max(o.coordinators, node ? 0 : 1)},
-        {"etcd", o.coordinators > 0}, {"mode", node ? "standalone" : "cluster"},
+        {"etcd", o.coordinators > 0}, {"partitions", node ? 1 : o.partitions}, {"mode", node ? "standalone" : "cluster"},
         {"via_coordinator", !node && o.via_coordinator},
         {"executors_per_node", o.executors}, {"clients", clients},
         {"burst", burst}, {"invocations_per_s", 1e6 / s.p50_us}},

@@ -4,11 +4,13 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
 
+#include "actors/core/address_list.hpp"
 #include "actors/durable/local_etcd.hpp"
 
 namespace trail::bench {
@@ -49,7 +51,7 @@ std::string member_name(char kind, int i) {
 
 result<std::unique_ptr<cluster_process>> cluster_process::start(const options& o, int nodes, const std::string& store,
                                                                int coordinators) {
-  return start(o, cluster_spec{nodes, store, coordinators, {}});
+  return start(o, cluster_spec{nodes, store, coordinators, {}, 1});
 }
 
 result<std::unique_ptr<cluster_process>> cluster_process::start(const options& o, const cluster_spec& spec) {
@@ -58,8 +60,11 @@ result<std::unique_ptr<cluster_process>> cluster_process::start(const options& o
   std::filesystem::create_directories(c->dir_);
   if (status s = c->start_coordinators(o, spec); !s.ok()) return s;
   for (int i = 1; i <= spec.nodes; ++i) {
+    // With partitions, node i tries the holder of partition (i-1) % K first: they start spread.
+    std::string coordinators = c->address_;
+    if (spec.partitions > 1) coordinators = core::rotated_list(c->address_, static_cast<std::size_t>((i - 1) % spec.partitions));
     member m{member_name('n', i),
-             {o.node_path, "--coordinator", c->address_, "--listen", "127.0.0.1:0", "--name", member_name('n', i),
+             {o.node_path, "--coordinator", coordinators, "--listen", "127.0.0.1:0", "--name", member_name('n', i),
               "--executors", std::to_string(o.executors), "--store-size", spec.store},
              {},
              {}};
@@ -160,10 +165,13 @@ status cluster_process::start_coordinators(const options& o, const cluster_spec&
   for (int i = 0; i < spec.coordinators; ++i) {
     std::string at = "127.0.0.1:" + std::to_string(ports[static_cast<std::size_t>(i)]);
     member m{member_name('c', i + 1), {binary, "--listen", at, "--etcd", etcd_at}, {}, {}};
+    if (spec.partitions > 1) m.args.insert(m.args.end(), {"--partitions", std::to_string(spec.partitions)});
     m.args.insert(m.args.end(), spec.coordinator_args.begin(), spec.coordinator_args.end());
     if (status s = launch(m); !s.ok()) return s;
     std::string seen;
-    if (status s = await_line(m.proc, i == 0 ? "listening on " : "standing by: ", seen); !s.ok()) return s;
+    // (In order: the first K claim the K partitions, the rest stand by.)
+    const char* line = i == 0 ? "listening on " : i < spec.partitions ? "holds partition " : "standing by: ";
+    if (status s = await_line(m.proc, line, seen); !s.ok()) return s;
     members_.push_back(std::move(m));
     address_ += (i ? "," : "") + at;
   }

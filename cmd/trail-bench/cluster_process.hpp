@@ -27,6 +27,7 @@ struct cluster_spec {
   std::string store = "128M";            // each node's --store-size
   int coordinators = 0;                  // 0: one without etcd; N: N sharing an etcd
   std::vector<std::string> coordinator_args;  // more arguments for every coordinator
+  int partitions = 1;                    // with N: --partitions (the first ones hold them, in order)
 };
 
 class cluster_process {

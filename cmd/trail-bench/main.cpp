@@ -54,6 +54,11 @@ int main(int argc, char** argv) {
                    "0: one coordinator without etcd")
       ->check(CLI::Range(0, 5))
       ->capture_default_str();
+  tput->add_option("--partitions", o.partitions,
+                   "with --coordinators: split the shards into this many partitions, each held by one coordinator "
+                   "(one app per partition; the clients spread over them)")
+      ->check(CLI::Range(1, 4))
+      ->capture_default_str();
   tput->add_flag("--via-coordinator", o.via_coordinator,
                  "every invoke through the coordinator (with etcd: kept there), not sent on to the node it names");
   auto* recovery = app.add_subcommand("recovery", "from a failure to the session's output: an executor crash, a node "

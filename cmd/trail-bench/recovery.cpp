@@ -70,7 +70,7 @@ result<std::string> node_running(cluster_process& c, std::uint64_t session) {
 
 int node_loss(const options& o) {
   constexpr int nap_ms = 300;
-  auto c = cluster_process::start(o, cluster_spec{2, "64M", 0, {"--node-timeout-ms", "1000"}});
+  auto c = cluster_process::start(o, cluster_spec{2, "64M", 0, {"--node-timeout-ms", "1000"}, 1});
   if (!c) return fail(c.error());
   if (auto s = (*c)->deploy(one_function(o, "nap", "nap_ms")); !s.ok()) return fail(s);
   auto floor = summarize(tcp_rtt_us(5000));
@@ -99,7 +99,7 @@ int node_loss(const options& o) {
 
 int coordinator_failover(const options& o) {
   constexpr int lease_s = 2;
-  auto c = cluster_process::start(o, cluster_spec{2, "64M", 2, {"--lease-seconds", std::to_string(lease_s)}});
+  auto c = cluster_process::start(o, cluster_spec{2, "64M", 2, {"--lease-seconds", std::to_string(lease_s)}, 1});
   if (!c) return fail(c.error());
   if (auto s = (*c)->deploy(one_function(o, "calm", "noop_out")); !s.ok()) return fail(s);
   auto floor = summarize(tcp_rtt_us(5000));

@@ -218,16 +218,20 @@ int state::cluster(session& s, const call& c) {
   for (std::size_t i = 1; i < c.args.size(); i += 2) {
     if (i + 1 >= c.args.size()) return fail(c.args[i] + " wants a value");
     const std::string &k = c.args[i], &v = c.args[i + 1];
-    if (k == "--nodes" || k == "--executors" || k == "--coordinators") {
+    if (k == "--nodes" || k == "--executors" || k == "--coordinators" || k == "--partitions") {
       auto n = parse_count(v);
       if (!n) return fail(n.error());
-      (k == "--nodes" ? o.nodes : k == "--executors" ? o.executors : o.coordinators) = *n;
+      (k == "--nodes" ? o.nodes : k == "--executors" ? o.executors : k == "--partitions" ? o.partitions : o.coordinators) = *n;
     } else if (k == "--store-size") {
       o.store_size = v;
     } else {
       return fail("cluster up: unknown option '" + k + "'");
     }
   }
+  if (o.partitions > 1 && (o.coordinators <= o.partitions || o.nodes < o.partitions))
+    return fail("cluster up: --partitions " + std::to_string(o.partitions) + " wants at least " +
+                std::to_string(o.partitions + 1) + " coordinators (one stands by) and " + std::to_string(o.partitions) +
+                " nodes");
   if (!timer_) timer_ = std::make_unique<timer>();  // before any process: it may restart them
   o.bin_dir = bin_dir();
   o.work_dir = work_dir_ / ("cluster-" + std::to_string(next_seq_++));

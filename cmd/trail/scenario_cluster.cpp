@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "actors/core/address_list.hpp"
 #include "actors/durable/local_etcd.hpp"
 #include "shm/segment.hpp"
 
@@ -175,7 +176,8 @@ status local_cluster::start_coordinators(std::unique_lock<std::mutex>& lock) {
     coordinator_at_[name] = "127.0.0.1:" + std::to_string(ports[static_cast<std::size_t>(i - 1)]);
     address_ += (i == 1 ? "" : ",") + coordinator_at_[name];
     if (status s = launch(name, coordinator_args(name)); !s.ok()) return s;
-    if (status s = wait_ready(name, i == 1 ? "listening on " : "standing by: ", lock); !s.ok()) return s;
+    // (In order: the first ones claim the partitions, the rest stand by.)
+    if (status s = wait_ready(name, i <= opts_.partitions ? "listening on " : "standing by: ", lock); !s.ok()) return s;
   }
   return {};
 }
@@ -183,6 +185,7 @@ status local_cluster::start_coordinators(std::unique_lock<std::mutex>& lock) {
 std::vector<std::string> local_cluster::coordinator_args(const std::string& name) const {
   std::vector<std::string> args{"--listen", coordinator_at_.at(name), "--shards", "2"};
   if (!etcd_.empty()) args.insert(args.end(), {"--etcd", etcd_links_.at(name)->address(), "--lease-seconds", "2"});
+  if (opts_.partitions > 1) args.insert(args.end(), {"--partitions", std::to_string(opts_.partitions)});
   return args;
 }
 
@@ -201,7 +204,12 @@ void local_cluster::heal_etcd_links() {
 }
 
 std::vector<std::string> local_cluster::node_args(const std::string& name) const {
-  return {"--coordinator", address_, "--listen", "127.0.0.1:0", "--name", name,
+  // With partitions, node ni tries the holder of partition (i-1) % K first: they start spread.
+  std::string coordinators = address_;
+  if (opts_.partitions > 1)
+    coordinators = core::rotated_list(address_, static_cast<std::size_t>(std::max(std::atoi(name.c_str() + 1), 1) - 1) %
+                                                    static_cast<std::size_t>(opts_.partitions));
+  return {"--coordinator", coordinators, "--listen", "127.0.0.1:0", "--name", name,
           "--executors", std::to_string(opts_.executors), "--store-size", opts_.store_size};
 }
 

@@ -40,6 +40,7 @@ namespace trail::cli::scenario {
 struct cluster_options {
   int nodes = 3;                              // n1..nN
   int coordinators = 1;                       // more: they share a one-member etcd started here
+  int partitions = 1;                         // more (< coordinators): the first ones hold them
   int executors = 2;                          // per node
   std::string store_size = "64M";             // per node
   std::filesystem::path bin_dir;              // holds trail-node and trail-coordinator

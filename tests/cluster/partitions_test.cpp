@@ -181,6 +181,16 @@ TEST_F(partitions_test, EachAppLivesInItsPartitionAndAClientReachesEveryOne) {
   for (auto& x : sessions["sessions"]) apps_seen.insert(x["app"].get<std::string>());
   EXPECT_EQ(apps_seen, (std::set<std::string>{in_p0, in_p1})) << sessions.dump();
 
+  // A node's own commands reach it whichever partition it is in.
+  for (std::string n : {"n1", "n2", "n3", "n4"}) {
+    auto logs = client_->admin("logs", {n});
+    ASSERT_TRUE(logs.ok()) << n << ": " << logs.error().to_string();
+    EXPECT_EQ(nlohmann::json::parse(*logs).value("node", std::string()), n) << *logs;
+  }
+  auto nobody = client_->admin("logs", {"n9"});
+  ASSERT_FALSE(nobody.ok());
+  EXPECT_EQ(nobody.error().code(), errc::not_found) << nobody.error().to_string();
+
   // The status names both holders and each partition's nodes.
   auto st = client_->status_json();
   ASSERT_TRUE(st.ok()) << st.error().to_string();

@@ -18,6 +18,13 @@ TEST(split_list, EmptyPiecesAreKeptForTheCallerToRefuse) {
   EXPECT_EQ(split_list(",,b:2"), (list{"", "", "b:2"}));
 }
 
+TEST(rotated_list, StartsAtTheGivenOneAndWrapsAround) {
+  EXPECT_EQ(rotated_list("a:1,b:2,c:3", 0), "a:1,b:2,c:3");
+  EXPECT_EQ(rotated_list("a:1,b:2,c:3", 1), "b:2,c:3,a:1");
+  EXPECT_EQ(rotated_list("a:1,b:2,c:3", 4), "b:2,c:3,a:1");
+  EXPECT_EQ(rotated_list("a:1", 3), "a:1");
+}
+
 TEST(with_more, AppendsWhatTheListLacksInOrder) {
   EXPECT_EQ(with_more("a:1", {"b:2", "a:1", "c:3", "b:2"}), "a:1,b:2,c:3");
   EXPECT_EQ(with_more("a:1,b:2", {}), "a:1,b:2");
