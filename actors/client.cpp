@@ -77,6 +77,11 @@ struct client::impl {
   // one's holder ("" while none), shards per partition, and its server's.
   std::vector<std::string> partitions;
   std::uint32_t partition_shards = 0, partition = 0;
+  // Their layout, if there are several.
+  std::optional<core::partition_layout> layout() const {
+    if (partitions.size() < 2) return std::nullopt;
+    return core::partition_layout{static_cast<std::uint32_t>(partitions.size()), partition_shards};
+  }
 
   // Where to connect again: the addresses given, then the coordinators learned.
   std::string reach() const { return core::with_more(addresses.empty() ? address : addresses, learned); }
@@ -156,7 +161,7 @@ client::client(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
 void client::toward(std::optional<std::uint32_t> p) {
   auto& now = *impl_;
-  if (!p || now.partitions.size() < 2 || *p == now.partition || *p >= now.partitions.size()) return;
+  if (!p || !now.layout() || *p == now.partition || *p >= now.partitions.size()) return;
   const std::string holder = now.partitions[*p];
   if (holder.empty() || holder == now.address) return;  // (none holds it now: this one says so)
   auto& kept = held_[holder];
@@ -184,14 +189,12 @@ void client::toward(std::optional<std::uint32_t> p) {
 }
 
 void client::toward_app(const std::string& app) {
-  auto& now = *impl_;
-  if (now.partitions.size() < 2) return;
-  toward(core::partition_layout{static_cast<std::uint32_t>(now.partitions.size()), now.partition_shards}.partition_of_app(app));
+  if (auto layout = impl_->layout()) toward(layout->partition_of_app(app));
 }
 
 void client::toward_request(const schema::client_request& q) {
   using k = schema::client_request::kind;
-  if (impl_->partitions.size() < 2) return;
+  if (!impl_->layout()) return;
   if (q.what == k::result) return toward_session(q.session);
   if (q.what == k::deploy) {
     if (auto m = core::parse_manifest(q.manifest, actors::upload_root)) toward_app(m->app);
@@ -201,10 +204,7 @@ void client::toward_request(const schema::client_request& q) {
 }
 
 void client::toward_session(std::uint64_t session) {
-  auto& now = *impl_;
-  if (now.partitions.size() < 2) return;
-  toward(core::partition_layout{static_cast<std::uint32_t>(now.partitions.size()), now.partition_shards}
-             .partition_of_session(session));
+  if (auto layout = impl_->layout()) toward(layout->partition_of_session(session));
 }
 client::client(client&&) noexcept = default;
 client& client::operator=(client&&) noexcept = default;
@@ -700,7 +700,7 @@ void client::ask_other_partitions(const schema::client_request& q,
 result<std::string> client::ask_whole_cluster(const schema::client_request& q, std::initializer_list<const char*> arrays) {
   auto r = impl_->ask(q, impl_->timeout);
   if (!r) return r.error();
-  if (impl_->partitions.size() < 2) return std::move(r->text);
+  if (!impl_->layout()) return std::move(r->text);
   auto whole = nlohmann::json::parse(r->text, nullptr, false);
   if (whole.is_discarded() || !whole.is_object()) return std::move(r->text);
   auto append = [&](std::uint32_t p, nlohmann::json& part) {
@@ -743,7 +743,7 @@ result<std::vector<std::string>> client::apps() {
   auto all = std::move(r->apps);
   // With several partitions, each holder knows its own apps: asked in turn.
   status missing;
-  bool several = impl_->partitions.size() > 1;
+  bool several = impl_->layout().has_value();
   ask_other_partitions(
       q, [&](std::uint32_t, schema::client_reply& more) { all.insert(all.end(), more.apps.begin(), more.apps.end()); },
       [&](std::uint32_t p, const status& why) {
@@ -785,7 +785,7 @@ result<std::string> client::admin(const std::string& command, const std::vector<
   if (r) return std::move(r->text);
   // A node (logs, drain, fault) or a session another partition's coordinator
   // knows: asked there.
-  if (r.error().code() != errc::not_found || impl_->partitions.size() < 2) return r.error();
+  if (r.error().code() != errc::not_found || !impl_->layout()) return r.error();
   std::optional<std::string> found;
   ask_other_partitions(
       q, [&](std::uint32_t, schema::client_reply& there) { if (!found) found = std::move(there.text); },
