@@ -317,6 +317,18 @@ std::string render_coordinator(const json& status) {
             "With etcd: 1 while this coordinator holds the shards, 0 while it stands by (a sum of 0 over the "
             "coordinators: nobody does).",
             status["coordinator"].contains("holds_shards_as") ? 1.0 : 0.0);
+  if (status.contains("coordinator") && status["coordinator"].contains("partition")) {  // (several partitions)
+    const auto& part = status["coordinator"]["partition"];
+    x.gauge("trail_coordinator_partition", "With several partitions: the one this coordinator holds.",
+            part.value("index", 0.0));
+    double unheld = 0;
+    for (auto& p : part.value("each", nlohmann::json::array()))
+      if (!p.contains("holder")) ++unheld;
+    x.gauge("trail_coordinator_partitions_without_holder",
+            "With several partitions: those no coordinator holds now, as etcd last said (their apps' async "
+            "invokes, deploys, puts and gets wait until a standby claims them).",
+            unheld);
+  }
   x.family("trail_shard_sessions_in_flight", "Sessions each shard follows that have not ended.", metric_type::gauge);
   shard_samples(x, shards, "trail_shard_sessions_in_flight", "/sessions/in_flight");
   x.family("trail_shard_sessions_waiting", "Sessions waiting for a node that can run their app.", metric_type::gauge);

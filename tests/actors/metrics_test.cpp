@@ -285,6 +285,23 @@ TEST(Render, CoordinatorWithEtcdExportsHowItsWritesFare) {
   EXPECT_EQ(holds->value("trail_coordinator_holds_shards"), 1);
 }
 
+TEST(Render, APartitionsHolderSaysWhichAndHowManyHaveNoHolder) {
+  auto status = nlohmann::json::parse(R"({
+    "coordinator": {"pid": 811, "shards": 2, "holds_shards_as": "127.0.0.1:7401 pid 811 lease 9",
+                    "partition": {"index": 1, "of": 3, "each": [{"index": 0, "holder": "127.0.0.1:7400", "nodes": 2},
+                                                                {"index": 1, "holder": "127.0.0.1:7401", "nodes": 1},
+                                                                {"index": 2}]}},
+    "nodes": [], "shards": []})");
+  auto p = testing::parse_prometheus(render_coordinator(status));
+  ASSERT_TRUE(p.ok()) << p.error().to_string();
+  EXPECT_EQ(p->value("trail_coordinator_partition"), 1);
+  EXPECT_EQ(p->value("trail_coordinator_partitions_without_holder"), 1);
+  status["coordinator"].erase("partition");
+  auto one = testing::parse_prometheus(render_coordinator(status));
+  ASSERT_TRUE(one.ok()) << one.error().to_string();
+  EXPECT_FALSE(one->value("trail_coordinator_partition")) << "one partition: nothing to say";
+}
+
 TEST(Render, AStandingByCoordinatorSaysItHoldsNoShards) {
   auto status = nlohmann::json::parse(R"({
     "coordinator": {"pid": 812, "standing_by": "standing by: 127.0.0.1:7400 pid 811 lease 7 holds the shards"},
