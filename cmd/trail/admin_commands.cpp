@@ -58,7 +58,13 @@ std::string run_time(std::int64_t from, std::int64_t to) { return to >= from && 
 // -- nodes ------------------------------------------------------------------
 
 void print_nodes(const json& j) {
-  if (j.contains("coordinator"))
+  // With several partitions the client gathered every one's nodes, each tagged with its partition.
+  const bool partitions = j.contains("coordinator") && j["coordinator"].contains("partition");
+  if (partitions)
+    std::cout << "cluster: " << str(j["coordinator"]["partition"], "of") << " partitions of "
+              << str(j["coordinator"], "shards") << " shards\n"
+              << coordinators_line(j["coordinator"]);
+  else if (j.contains("coordinator"))
     std::cout << "coordinator: pid " << str(j["coordinator"], "pid") << ", " << str(j["coordinator"], "shards")
               << " shards"
               << (j["coordinator"].contains("holds_shards_as")
@@ -66,14 +72,22 @@ void print_nodes(const json& j) {
                       : std::string())
               << "\n"
               << coordinators_line(j["coordinator"]);
-  text_table t({"NODE", "STATE", "INCARNATION", "BUSY", "FREE", "EXECUTORS", "BACKLOG", "STORE", "OBJECTS",
-                "INVOCATIONS", "FAILURES", "PID", "CLIENT"});
+  for (auto& u : j.value("unanswered", json::array()))
+    std::cout << "partition " << str(u, "partition") << " not shown: " << str(u, "why") << "\n";
+  std::vector<std::string> columns{"NODE", "STATE", "INCARNATION", "BUSY", "FREE", "EXECUTORS", "BACKLOG", "STORE",
+                                   "OBJECTS", "INVOCATIONS", "FAILURES", "PID", "CLIENT"};
+  if (partitions) columns.insert(columns.begin() + 1, "PARTITION");
+  text_table t(columns);
   for (auto& n : j.value("nodes", json::array())) {
     json e = n.value("executors", json::object()), st = n.value("store", json::object());
     std::string client = n.value("client", std::string());
-    t.add({str(n, "name"), str(n, "state"), str(n, "incarnation"), str(e, "busy"), str(e, "free"), str(e, "total"),
-           str(n, "backlog"), human_bytes(num(st, "bytes_used")) + " / " + human_bytes(num(st, "capacity")),
-           str(st, "objects"), str(n, "invocations"), str(n, "failures"), str(n, "pid"), client.empty() ? "-" : client});
+    std::vector<std::string> row{str(n, "name"), str(n, "state"), str(n, "incarnation"), str(e, "busy"), str(e, "free"),
+                                 str(e, "total"), str(n, "backlog"),
+                                 human_bytes(num(st, "bytes_used")) + " / " + human_bytes(num(st, "capacity")),
+                                 str(st, "objects"), str(n, "invocations"), str(n, "failures"), str(n, "pid"),
+                                 client.empty() ? "-" : client};
+    if (partitions) row.insert(row.begin() + 1, str(n, "partition"));
+    t.add(row);
   }
   std::cout << t.render();
 }

@@ -62,6 +62,10 @@ grep -q "^cluster: 2 partitions of 2 shards, 2 live nodes" <<<"$out" && pass "st
 grep -q "partition 1: held by $second, 1 node(s)" <<<"$out" && pass "one node in each partition" || fail "status: $out"
 grep -q "(holds partition 1)" <<<"$out" && pass "status says which coordinator holds which partition" || fail "status: $out"
 
+out=$("$trail" nodes 2>&1)
+grep -qE "^n1 +0 " <<<"$out" && grep -qE "^n2 +1 " <<<"$out" && pass "nodes lists both partitions' nodes, each with its partition" ||
+  fail "nodes: $out"
+
 # wordcount lives in partition 0, chain in partition 1 (fnv1a % 4 / 2).
 "$trail" deploy "$examples/chain/chain.yaml" >/dev/null
 "$trail" deploy "$examples/wordcount/wordcount.yaml" >/dev/null
