@@ -18,9 +18,8 @@ examples=$(realpath -m "$2")
 work=$(mktemp -d "${TMPDIR:-/tmp}/trail-cluster-partitions-test.XXXXXX")
 export TRAIL_CLUSTER_DIR="$work/state"
 unset TRAIL_SECRET_FILE TRAIL_TOKEN_FILE TRAIL_ADDR TRAIL_TLS_CA
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
+# shellcheck source=common.sh
+source "$here/common.sh"
 cleanup() {
   "$repo/scripts/cluster" down >/dev/null 2>&1 || true
   rm -rf "$work"
@@ -92,13 +91,6 @@ done
 [ "$out" = "<AFTER FAILOVER>" ] && pass "the spare claimed partition 1: its app works again" ||
   fail "after partition 1's holder died, chain still printed '$out'"
 
-"$repo/scripts/cluster" down >/dev/null
-[ ! -e "$TRAIL_CLUSTER_DIR" ] && pass "down removed the state dir" || fail "$TRAIL_CLUSTER_DIR is left"
-left=""
-for p in $pids; do  # (a zombie has exited: whoever adopted it reaps it)
-  state=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | cut -d' ' -f1) || true
-  [ -n "$state" ] && [ "$state" != Z ] && left+="$p "
-done
-[ -z "$left" ] && pass "down stopped every process" || fail "processes left: $left"
+down_leaves_nothing "$pids"
 
 [ $failures = 0 ] || exit 1

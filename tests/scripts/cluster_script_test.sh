@@ -17,9 +17,8 @@ examples=$(realpath -m "$2")
 work=$(mktemp -d "${TMPDIR:-/tmp}/trail-cluster-script-test.XXXXXX")
 export TRAIL_CLUSTER_DIR="$work/state"
 unset TRAIL_SECRET_FILE TRAIL_TOKEN_FILE TRAIL_ADDR
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
+# shellcheck source=common.sh
+source "$here/common.sh"
 cleanup() {
   "$repo/scripts/cluster" down >/dev/null 2>&1 || true
   rm -rf "$work"
@@ -88,13 +87,6 @@ out=$(TRAIL_SECRET_FILE=$secret "$build/bin/trail" --connect "$coord" status 2>&
 grep -q "all held (etcd lease) as $standby " <<<"$out" && pass "status names the new holder ($standby)" ||
   fail "status does not name $standby as the holder: $out"
 
-"$repo/scripts/cluster" down >/dev/null
-[ ! -e "$TRAIL_CLUSTER_DIR" ] && pass "down removed the state dir and the secret" || fail "$TRAIL_CLUSTER_DIR is left"
-left=""
-for p in $pids; do  # (a zombie has exited: whoever adopted it reaps it)
-  state=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | cut -d' ' -f1) || true
-  [ -n "$state" ] && [ "$state" != Z ] && left+="$p "
-done
-[ -z "$left" ] && pass "down stopped every process" || fail "processes left: $left ($(for p in $left; do tr "\\0" " " <"/proc/$p/cmdline"; echo; done))"
+down_leaves_nothing "$pids"
 
 [ $failures = 0 ] || exit 1
