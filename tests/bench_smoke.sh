@@ -33,6 +33,12 @@ echo "$out" | check
 echo "$out" | python3 -c 'import json, sys
 r = [json.loads(l) for l in sys.stdin if l.startswith("{")][-1]
 assert r["coordinators"] == 3 and r["etcd"] is True and r["mode"] == "cluster" and r["via_coordinator"] is True, r'
+# ... with two partitions: two of them act at once, one app each.
+out=$("$bench" throughput --json --nodes 2 --coordinators 3 --partitions 2 --via-coordinator --runs 200 --rounds 1)
+echo "$out" | check
+echo "$out" | python3 -c 'import json, sys
+r = [json.loads(l) for l in sys.stdin if l.startswith("{")][-1]
+assert r["coordinators"] == 3 and r["partitions"] == 2 and r["invocations_per_s"] > 0, r'
 # An executor crash, a node SIGKILLed, the coordinator SIGKILLed: each session still ends.
 out=$("$bench" recovery --json --runs 2)
 echo "$out" | check
