@@ -270,10 +270,11 @@ int run_logs(session& s, const call& k) {
   };
   if (!follow) return ask_and_print(s, k, "logs", args_from(since), print_log_lines);
   interrupt_watch watch(false);
-  std::cerr << "following " << (node.empty() ? "the node" : node) << "'s log; Ctrl-C stops\n";
-  for (;;) {  // until Ctrl-C
+  for (bool said = false;; said = true) {  // until Ctrl-C
     std::string text;
     if (!ask(s, "logs", args_from(since), text)) return 1;
+    // (Once the node answered: an unknown node or a lost server is an error, not a follow.)
+    if (!said) std::cerr << "following " << (node.empty() ? "the node" : node) << "'s log; Ctrl-C stops\n";
     auto j = json::parse(text, nullptr, false);
     if (j.is_discarded()) return fail("the server's logs are not JSON: " + text);
     if (k.json) {

@@ -231,6 +231,15 @@ TEST_F(shell_admin_test, LogsFollowUntilCtrlC) {
   EXPECT_EQ(follow.wait(), 0) << follow.output();
 }
 
+// Following a node the server does not know is an error at once, and never
+// said it follows (it used to say so before it asked).
+TEST_F(shell_admin_test, LogsFollowOfAnUnknownNodeFailsWithoutFollowing) {
+  auto r = cli({"logs", "nosuchnode", "--follow"});
+  EXPECT_NE(r.code, 0);
+  EXPECT_EQ(r.err.find("following"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nosuchnode"), std::string::npos) << r.err;
+}
+
 TEST_F(shell_admin_test, TopOnceAndCountForScripts) {
   deploy("chain");
   ASSERT_EQ(cli({"invoke", "chain", "hop"}).code, 0);
