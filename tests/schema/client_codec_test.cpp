@@ -118,6 +118,36 @@ TEST(ClientCodec, EveryReplySurvivesARoundTrip) {
   }
 }
 
+// A partitioned cluster's coordinator names each partition's holder ("":
+// none now), the shards per partition and its own; a map that cannot be
+// right is refused, not routed by.
+TEST(ClientCodec, APartitionMapSurvivesARoundTripAndAWrongOneIsRefused) {
+  client_reply r;
+  r.id = 7;
+  r.what = client_reply::kind::hello;
+  r.version = 2;
+  r.partitions = {"10.0.0.1:7400", "", "10.0.0.3:7400"};
+  r.partition_shards = 2;
+  r.partition = 2;
+  auto back = round_trip(r);
+  EXPECT_EQ(back.partitions, r.partitions);
+  EXPECT_EQ(back.partition_shards, 2u);
+  EXPECT_EQ(back.partition, 2u);
+  client_reply plain;
+  plain.what = client_reply::kind::hello;
+  EXPECT_TRUE(round_trip(plain).partitions.empty());
+  for (auto wrong : {+[](client_reply& x) { x.partition = 3; }, +[](client_reply& x) { x.partition_shards = 0; },
+                     +[](client_reply& x) { x.partitions.resize(17, "h:1"); }}) {
+    client_reply bad = r;
+    wrong(bad);
+    std::string out;
+    encode(bad, out);
+    auto decoded = decode_reply(aligned_frame(out).bytes());
+    ASSERT_FALSE(decoded.ok());
+    EXPECT_EQ(decoded.error().code(), errc::invalid_argument);
+  }
+}
+
 TEST(ClientCodec, PutAndGetFramesCarryTheirBytesAsViewsOfTheFrame) {
   client_request put;
   put.id = 3, put.what = rk::put, put.app = "a", put.bucket = "in", put.key = "k", put.size = 1ull << 33;
