@@ -106,9 +106,9 @@ status elsewhere(self_ptr self, const std::string& what, std::uint32_t p) {
 result<caf::actor> shard_for_app(self_ptr self, std::string_view app) {
   auto& st = self->state;
   auto shard = st.layout.shard_of_app(app);
-  auto p = shard / st.layout.shards;
-  if (p != st.opts.partition) return elsewhere(self, "app '" + std::string(app) + "'", p);
-  return st.shards[shard - p * st.layout.shards];
+  auto here = st.layout.local_shard(shard, st.opts.partition);
+  if (!here) return elsewhere(self, "app '" + std::string(app) + "'", shard / st.layout.shards);
+  return st.shards[*here];
 }
 
 // The shard that numbered `session`: nullptr if none did (a node did, or no
@@ -120,7 +120,7 @@ result<const caf::actor*> shard_for_session(self_ptr self, std::uint64_t session
   auto p = st.layout.partition_of_shard(*s);
   if (!p) return nullptr;
   if (*p != st.opts.partition) return elsewhere(self, "session " + std::to_string(session), *p);
-  return &st.shards[*s - *p * st.layout.shards];
+  return &st.shards[*st.layout.local_shard(*s, *p)];
 }
 
 // -- pausing ---------------------------------------------------------------------
@@ -583,11 +583,7 @@ result<caf::actor> restore_from_etcd(node_loop& loop, const coordinator_options&
   // (Everything kept under a partition's prefix is that partition's: the
   // layout is the cluster's for good, shard_claim.hpp.)
   const core::partition_layout layout{std::max<std::uint32_t>(opts.partitions, 1), static_cast<std::uint32_t>(shards.size())};
-  const std::uint32_t first = opts.partition * layout.shards;
-  auto local = [&](std::uint32_t global) -> std::optional<std::uint32_t> {
-    if (global < first || global - first >= shards.size()) return std::nullopt;
-    return global - first;
-  };
+  auto local = [&](std::uint32_t global) { return layout.local_shard(global, opts.partition); };
   auto shard = [&](const std::string& app) { return shards[layout.shard_of_app(app) % layout.shards]; };
   auto reserved = durable::load_reserved(*db);
   if (!reserved) return reserved.error();

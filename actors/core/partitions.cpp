@@ -22,6 +22,11 @@ std::optional<std::uint32_t> partition_layout::partition_of_shard(std::uint32_t 
   return shard / shards;
 }
 
+std::optional<std::uint32_t> partition_layout::local_shard(std::uint32_t shard, std::uint32_t p) const {
+  if (partition_of_shard(shard) != p) return std::nullopt;
+  return shard - p * shards;
+}
+
 std::uint64_t partition_layout::first_node(std::uint32_t p) const {
   return partitions == 1 ? 1 : p * node_span(partitions) + 1;
 }

@@ -62,6 +62,8 @@ struct partition_layout {
   std::uint32_t partition_of_app(std::string_view app) const { return shard_of_app(app) / shards; }
   // The partition of a shard (nullopt: no such shard).
   std::optional<std::uint32_t> partition_of_shard(std::uint32_t shard) const;
+  // Which of partition p's shards `shard` is, 0..S-1 (nullopt: not one of p's).
+  std::optional<std::uint32_t> local_shard(std::uint32_t shard, std::uint32_t p) const;
   // The node numbers partition p gives out (with K = 1: from 1, unbounded).
   std::uint64_t first_node(std::uint32_t p) const;
   std::uint64_t last_node(std::uint32_t p) const;

@@ -37,6 +37,10 @@ TEST(Partitions, AppsSpreadOverEveryShardOfEveryPartition) {
     partitions.insert(l.partition_of_app(app));
   }
   EXPECT_EQ(shards.size(), 6u);  // (not only the partitions' first shards)
+  EXPECT_EQ(l.local_shard(3, 1), 1u);
+  EXPECT_EQ(l.local_shard(4, 2), 0u);
+  EXPECT_FALSE(l.local_shard(3, 0));
+  EXPECT_FALSE(l.local_shard(6, 2));
   for (auto& [s, n] : shards) EXPECT_GT(n, 50) << "shard " << s;
   EXPECT_EQ(partitions.size(), 3u);
   EXPECT_FALSE(l.partition_of_shard(6));
