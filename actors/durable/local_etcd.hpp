@@ -15,8 +15,9 @@ namespace trail::durable {
 
 inline constexpr const char* etcd_binary = "/usr/bin/etcd";  // Debian's etcd-server
 
-// A port on 127.0.0.1 that was free a moment ago (0: none). Another process
-// may take it before it is used: for tools on a machine of their own.
+// A port on 127.0.0.1 that was free a moment ago (0: none), from below the
+// kernel's ephemeral range, so that no process given a port by the kernel
+// takes it before it is used; one that names it still may.
 int free_loopback_port();
 // `n` such ports, all different (0 for any that could not be had).
 std::vector<int> free_loopback_ports(std::size_t n);

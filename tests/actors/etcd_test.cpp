@@ -1,6 +1,12 @@
 // The etcd client (JSON gateway) and the app records a coordinator keeps
 // there, against a real one-member etcd on loopback.
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -108,6 +114,29 @@ TEST(ResultRecords, RoundTripOutputsAndErrorsAndKeepOnlyTheSizeOfLargeOutputs) {
   EXPECT_EQ(back->output_size, big.size());
   EXPECT_FALSE(durable::decode_result("trail/sessions/0000000000000001", "{\"ok\":true}").ok());
   EXPECT_FALSE(durable::decode_result(durable::result_key(1), "{\"ok\":1}").ok());
+}
+
+// Ports a test or a tool picks for a process it starts later come from below
+// the kernel's ephemeral range, where no bind to port 0 (another test's node)
+// can take them meanwhile.
+TEST(FreeLoopbackPorts, AreDistinctBindableAndBelowTheEphemeralRange) {
+  int ephemeral_low = 0;
+  std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> ephemeral_low;
+  ASSERT_GT(ephemeral_low, 11000) << "this machine leaves no room below its ephemeral range";
+  auto ports = durable::free_loopback_ports(8);
+  ASSERT_EQ(ports.size(), 8u);
+  EXPECT_EQ(std::set<int>(ports.begin(), ports.end()).size(), 8u);
+  for (int p : ports) {
+    EXPECT_GE(p, 10000);
+    EXPECT_LT(p, ephemeral_low);
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<std::uint16_t>(p));
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0) << "port " << p << " is not free";
+    ::close(fd);
+  }
 }
 
 TEST(ClusterPrefix, EndsInASlashAndRefusesWhatCouldLeaveItsNamespace) {
