@@ -52,14 +52,14 @@ class bucket {
     auto now = clock::now();
     std::size_t i = dynamic_index();
     if (i == triggers_.size()) {
-      r.problem = status::invalid("bucket '" + name_ + "' has no dynamic trigger to " +
-                                  (a.is_done ? "mark done" : "announce to"));
+      r.problem = status::app_error("bucket '" + name_ + "' has no dynamic trigger to " +
+                                    (a.is_done ? "mark done" : "announce to"));
       return finish(std::move(r));
     }
     std::vector<core::fire> fires;
     status st = a.is_done ? triggers_[i]->done(a.session, a.producer, now, fires)
                           : triggers_[i]->announce(a.session, a.count, now, fires);
-    if (!st.ok()) r.problem = st;
+    if (!st.ok()) r.problem = status::app_error(st.message());  // (the function's misuse)
     take(i, fires, r);
     return finish(std::move(r));
   }
@@ -72,8 +72,8 @@ class bucket {
       if (t->spec().type != "redundant") continue;
       auto reachable = t->replica_failed(a.session);
       if (!reachable.ok() || !*reachable)
-        r.problem = status::internal(a.error + " (and bucket '" + name_ + "' can no longer collect " +
-                                     std::to_string(t->spec().k) + " of " + std::to_string(t->spec().n) + ")");
+        r.problem = status::app_error(a.error + " (and bucket '" + name_ + "' can no longer collect " +
+                                      std::to_string(t->spec().k) + " of " + std::to_string(t->spec().n) + ")");
     }
     return finish(std::move(r));
   }

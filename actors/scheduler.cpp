@@ -34,7 +34,7 @@ caf::result<std::uint64_t, std::string> invoke(self_ptr self, const std::string&
   if (!s) return to_error(s.error());
   if (st.cluster) st.cluster->direct.insert(*s);
   if (auto e = enqueue(self, app, app->manifest.entry, *s, std::move(args), {}); !e.ok()) {
-    st.sessions->fail(*s, e.message());
+    st.sessions->fail(*s, e);
     pump(self);
     return to_error(e);
   }

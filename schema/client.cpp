@@ -337,7 +337,7 @@ result<client_reply> decode_reply(std::span<const std::byte> bytes) {
         r.what = k::error;
         auto raw = b.getError().getCode();
         // An error is never ok; codes this build does not know are internal.
-        auto code = raw == 0 || raw > static_cast<std::uint16_t>(errc::internal) ? errc::internal : static_cast<errc>(raw);
+        auto code = raw == 0 || raw > static_cast<std::uint16_t>(last_errc) ? errc::internal : static_cast<errc>(raw);
         r.error = status(code, as_string(b.getError().getMessage()));
         break;
       }

@@ -141,7 +141,7 @@ result<report> get(wire::Report::Reader r) {
   out.app = as_string(r.getApp());
   out.version = r.getVersion();
   out.seq = r.getSeq();
-  if (out.code > static_cast<std::uint16_t>(errc::internal))
+  if (out.code > static_cast<std::uint16_t>(last_errc))
     return status::invalid("malformed report message: unknown error code " + std::to_string(out.code));
   return out;
 }
@@ -233,7 +233,7 @@ result<peer_message> decode_peer(std::span<const std::byte> bytes) {
       }
       case wire::PeerMessage::REFUSED: {
         auto r = m.getRefused();
-        if (r.getCode() == 0 || r.getCode() > static_cast<std::uint16_t>(errc::internal))
+        if (r.getCode() == 0 || r.getCode() > static_cast<std::uint16_t>(last_errc))
           return status::invalid("malformed node-to-node frame: refusal with code " + std::to_string(r.getCode()));
         return peer_message{refused{r.getInvocation(), r.getCode(), as_string(r.getMessage())}};
       }
@@ -253,7 +253,7 @@ result<peer_message> decode_peer(std::span<const std::byte> bytes) {
       }
       case wire::PeerMessage::ENDED: {
         auto e = m.getEnded();
-        if (!e.getOk() && (e.getCode() == 0 || e.getCode() > static_cast<std::uint16_t>(errc::internal)))
+        if (!e.getOk() && (e.getCode() == 0 || e.getCode() > static_cast<std::uint16_t>(last_errc)))
           return status::invalid("malformed node-to-node frame: a failed session with code " + std::to_string(e.getCode()));
         return peer_message{session_ended{e.getSession(), e.getOk(), as_string(e.getOutput()), e.getCode(),
                                           as_string(e.getMessage())}};

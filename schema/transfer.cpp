@@ -58,7 +58,7 @@ constexpr std::size_t fixed_words = 16;
 constexpr std::uint64_t traversal_limit_words = max_frame_size / 8;
 constexpr int nesting_limit = 8;       // TransferMessage -> member -> blob is 3 deep
 constexpr std::uint32_t max_segments = 512;  // as FlatArrayMessageReader allows
-constexpr std::uint16_t max_errc = static_cast<std::uint16_t>(errc::internal);
+constexpr std::uint16_t max_errc = static_cast<std::uint16_t>(last_errc);
 
 std::size_t text_words(std::size_t n) { return (n + 1 + 7) / 8; }  // with its NUL
 std::size_t data_words(std::size_t n) { return (n + 7) / 8; }

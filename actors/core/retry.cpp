@@ -18,11 +18,14 @@ std::optional<std::chrono::milliseconds> retry_delay(const retry_policy& p, std:
 bool retryable(const status& failure) {
   switch (failure.code()) {
     case errc::internal:
+    case errc::app_error:  // (a function that threw or crashed may not the next time)
     case errc::unavailable:
     case errc::overloaded: return true;
     case errc::ok:
     case errc::invalid_argument:
-    case errc::not_found: return false;
+    case errc::not_found:
+    case errc::cancelled:
+    case errc::deadline_exceeded: return false;
   }
   return false;
 }

@@ -78,10 +78,11 @@ bool session_table::output(session_id s, std::uint64_t object) {
   return true;
 }
 
-void session_table::fail(session_id s, std::string error) {
+void session_table::fail(session_id s, status why) {
+  TRAIL_ASSERT(!why.ok(), "a session failed with ok", s);
   entry* e = find_live(s);
   if (!e) return;
-  end(s, *e, session_end{s, e->app, session_end::kind::failed, 0, std::move(error)});
+  end(s, *e, session_end{s, e->app, session_end::kind::failed, 0, why.message(), why.code()});
 }
 
 std::vector<session_end> session_table::collect(time_point now) {
@@ -128,12 +129,13 @@ bool session_table::quiet(const entry& e) {
 session_end session_table::quiet_end(session_id s, const entry& e) {
   if (e.origin == session_origin::app_trigger)
     return session_end{s, e.app, session_end::kind::quiet, 0, {}};
-  return session_end{s, e.app, session_end::kind::failed, 0, "no output"};
+  return session_end{s, e.app, session_end::kind::failed, 0, "no output", errc::app_error};
 }
 
 session_end session_table::deadline_end(session_id s, const entry& e) {
   return session_end{s, e.app, session_end::kind::failed, 0,
-                     "deadline of " + std::to_string(e.budget.count()) + " ms exceeded"};
+                     "deadline of " + std::to_string(e.budget.count()) + " ms exceeded",
+                     errc::deadline_exceeded};
 }
 
 // Ends live session `s`: it stops counting against the limits and waits in

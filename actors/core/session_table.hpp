@@ -73,6 +73,7 @@ struct session_end {
   std::uint64_t output_object = 0;  // kind::output: the output object's id
   std::string error;                // kind::failed: "no output", "deadline of N ms
                                     // exceeded", "cancelled: ...", a function's error
+  errc code = errc::ok;             // kind::failed: what kind of failure (never ok)
 
   friend bool operator==(const session_end&, const session_end&) = default;
 };
@@ -111,8 +112,8 @@ class session_table {
   // later outputs (or outputs of ended/unknown sessions) return false.
   bool output(session_id s, std::uint64_t object);
 
-  // Ends a live session as failed with `error`; no-op otherwise.
-  void fail(session_id s, std::string error);
+  // Ends a live session as failed with `why` (never ok); no-op otherwise.
+  void fail(session_id s, status why);
 
   // Ends quiet sessions and those whose deadline is <= now, and returns
   // every session that ended since the last collect, in ascending id order.

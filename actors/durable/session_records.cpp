@@ -65,6 +65,8 @@ result<stored_result> decode_result(const std::string& key, const std::string& t
     }
   } else {
     r.code = j.value("code", std::uint16_t{0});
+    // A failure is never ok; a code this build does not know reads as internal.
+    if (r.code == 0 || r.code > static_cast<std::uint16_t>(last_errc)) r.code = static_cast<std::uint16_t>(errc::internal);
     r.message = j.value("message", std::string());
   }
   return r;

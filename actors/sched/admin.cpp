@@ -93,7 +93,7 @@ result<std::string> cancel(self_ptr self, const std::vector<std::string>& words)
   auto& st = self->state;
   if (!st.sessions->live(*id) || !st.session_app.contains(*id))
     return status::not_found("no session " + std::to_string(*id) + " runs here");
-  st.sessions->fail(*id, "cancelled by an operator");
+  st.sessions->fail(*id, status::cancelled("cancelled by an operator"));
   pump(self);
   return dump(json{{"cancelled", *id}});
 }

@@ -475,7 +475,7 @@ void on_run(self_ptr self, schema::run_session& r) {
   if (!started) return refuse(started.error());
   c.placed.insert(r.session);
   if (auto e = enqueue(self, v, v->manifest.entry, r.session, std::move(r.args), {}); !e.ok())
-    st.sessions->fail(r.session, e.message());
+    st.sessions->fail(r.session, e);
 }
 
 void on_peer_in(self_ptr self, peer_in& m) {

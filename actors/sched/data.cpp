@@ -149,7 +149,8 @@ caf::result<std::uint64_t> expect_put(self_ptr self, std::uint64_t session, cons
 void expected_put_overdue(self_ptr self, std::uint64_t session) {
   auto& st = self->state;
   if (!st.cluster || st.cluster->expected_puts.erase(session) == 0) return;  // (it came)
-  st.sessions->fail(session, "the client did not send its put within " + std::to_string(expect_put_wait.count()) + " s");
+  st.sessions->fail(session, status::deadline_exceeded("the client did not send its put within " +
+                                                       std::to_string(expect_put_wait.count()) + " s"));
   st.sessions->work_done(session);
   pump(self);
 }
@@ -174,7 +175,7 @@ caf::result<put_window> begin_expected_put(self_ptr self, const std::string& nam
   c.expected_puts.erase(it);
   auto id = st.store->create_object(session, bucket, key, std::max<std::uint64_t>(size, 1));
   if (!id) {
-    st.sessions->fail(session, "put of " + bucket + "/" + key + ": " + id.error().message());
+    st.sessions->fail(session, status(id.error().code(), "put of " + bucket + "/" + key + ": " + id.error().message()));
     st.sessions->work_done(session);
     pump(self);
     return to_error(id.error());
@@ -201,7 +202,7 @@ caf::result<put_window> begin_put(self_ptr self, const std::string& name, const 
   auto id = st.store->create_object(*scope, bucket, key, std::max<std::uint64_t>(size, 1));
   if (!id) {
     if (new_session) {
-      st.sessions->fail(*scope, "put of " + bucket + "/" + key + ": " + id.error().message());
+      st.sessions->fail(*scope, status(id.error().code(), "put of " + bucket + "/" + key + ": " + id.error().message()));
       st.sessions->work_done(*scope);
       pump(self);
     }
@@ -229,7 +230,7 @@ caf::result<std::uint64_t> end_put(self_ptr self, std::uint64_t put, bool commit
     feed(self, p, meta_of(self, sealed->id));
   }
   if (p.session) {
-    if (!outcome.ok()) st.sessions->fail(p.session, "put: " + outcome.message());
+    if (!outcome.ok()) st.sessions->fail(p.session, status(outcome.code(), "put: " + outcome.message()));
     st.sessions->work_done(p.session);
   }
   pump(self);

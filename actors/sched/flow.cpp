@@ -74,7 +74,7 @@ void finish_session(self_ptr self, const core::session_end& e) {
     o.output = read_output(self, e.output_object);
     ++st.count.sessions_ok;
   } else if (e.how == k::failed) {
-    o.error = status::internal(e.error);
+    o.error = status(e.code, e.error);
     ++st.count.sessions_failed;
     note_failure(self, "session " + std::to_string(e.session) + " (" + e.app + "): " + e.error);
   } else {
@@ -154,7 +154,7 @@ void fail_unstarted(self_ptr self, task& t, const status& why) {
     report_event(self, t, e);  // (retires it)
     return;
   }
-  self->state.sessions->fail(t.session, "cannot start '" + t.fn->name + "': " + why.message());
+  self->state.sessions->fail(t.session, status(why.code(), "cannot start '" + t.fn->name + "': " + why.message()));
   retire(self, t);
 }
 
@@ -244,6 +244,9 @@ void on_attempt_end(self_ptr self, std::uint64_t invocation, const status& outco
   }
   std::string tries = t->attempt > 0 ? " after " + std::to_string(t->attempt + 1) + " attempts" : "";
   std::string error = "function '" + t->fn->name + "' failed" + tries + ": " + outcome.message();
+  // What the function did is the app's failure; a full store or no executor
+  // keeps its own code.
+  errc code = outcome.code() == errc::internal ? errc::app_error : outcome.code();
   auto app = st.session_app.find(t->session);
   if (app != st.session_app.end() && !app->second->redundant_buckets.empty()) {
     // Maybe one replica of several: its redundant buckets decide whether
@@ -251,7 +254,7 @@ void on_attempt_end(self_ptr self, std::uint64_t invocation, const status& outco
     for (auto& b : app->second->redundant_buckets)
       route_to_bucket(self, t->session, b, caf::make_message(bucket_announce{t->session, 0, false, t->id, true, error}));
   } else {
-    st.sessions->fail(t->session, error);
+    st.sessions->fail(t->session, status(code, error));
   }
   retire(self, *t);
 }
@@ -275,8 +278,9 @@ void on_object(self_ptr self, const core::object_meta& o) {
 void on_output(self_ptr self, std::uint64_t session, const core::object_meta& o) {
   auto& st = self->state;
   if (o.size > st.opts.max_output_bytes)
-    st.sessions->fail(session, "output of " + std::to_string(o.size) + " bytes exceeds the limit of " +
-                                   std::to_string(st.opts.max_output_bytes));
+    st.sessions->fail(session, status::app_error("output of " + std::to_string(o.size) +
+                                                 " bytes exceeds the limit of " +
+                                                 std::to_string(st.opts.max_output_bytes)));
   else
     st.sessions->output(session, o.id);
 }
@@ -284,8 +288,9 @@ void on_output(self_ptr self, std::uint64_t session, const core::object_meta& o)
 void on_announce(self_ptr self, task& t, const std::string& bucket, std::uint64_t count, bool is_done) {
   auto msg = caf::make_message(bucket_announce{t.session, count, is_done, t.id, false, {}});
   if (!route_to_bucket(self, t.session, bucket, std::move(msg)))  // (fail is a no-op once it ended)
-    self->state.sessions->fail(t.session, "'" + t.fn->name + "' " + (is_done ? "called done on" : "announced on") +
-                                              " bucket '" + bucket + "', which has no dynamic trigger");
+    self->state.sessions->fail(t.session, status::app_error("'" + t.fn->name + "' " +
+                                                            (is_done ? "called done on" : "announced on") +
+                                                            " bucket '" + bucket + "', which has no dynamic trigger"));
 }
 
 namespace {
@@ -309,7 +314,7 @@ void on_executor_died(self_ptr self, const status& why) {
   // Nothing can run any more: say so now rather than at each deadline.
   for (auto id : st.queue)
     if (task* t = st.tasks.find(id); t && !t->home)
-      st.sessions->fail(t->session, "no executor can run: " + why.message());
+      st.sessions->fail(t->session, status(why.code(), "no executor can run: " + why.message()));
 }
 
 void trace_event(self_ptr self, const exec_event& e) {
@@ -369,7 +374,7 @@ void on_bucket_result(self_ptr self, bucket_result& r) {
   for (auto id : r.release) st.store->release(id);
   if (r.counted) {
     st.sessions->set_waiting(r.session, r.bucket, r.waiting);
-    if (!r.problem.ok()) st.sessions->fail(r.session, r.problem.message());
+    if (!r.problem.ok()) st.sessions->fail(r.session, r.problem);
   }
   for (auto& f : r.fires) {
     if (f.session) {
@@ -379,7 +384,7 @@ void on_bucket_result(self_ptr self, bucket_result& r) {
         continue;
       }
       if (auto s = enqueue(self, app->second, f.target, *f.session, {}, std::move(f.inputs)); !s.ok())
-        st.sessions->fail(*f.session, s.message());
+        st.sessions->fail(*f.session, s);
       continue;
     }
     app_ref app = st.apps->by_uid(r.app_uid);  // app scope: every firing starts a session
@@ -390,7 +395,7 @@ void on_bucket_result(self_ptr self, bucket_result& r) {
       note_failure(self, "app-scoped trigger on '" + r.bucket + "': " + s.error().message());
       continue;
     }
-    if (auto e = enqueue(self, app, f.target, *s, {}, std::move(f.inputs)); !e.ok()) st.sessions->fail(*s, e.message());
+    if (auto e = enqueue(self, app, f.target, *s, {}, std::move(f.inputs)); !e.ok()) st.sessions->fail(*s, e);
   }
   for (auto [session, waiting] : r.waiting_updates) st.sessions->set_waiting(session, r.bucket, waiting);
   if (r.counted) st.sessions->work_done(r.session);

@@ -230,7 +230,7 @@ caf::result<std::uint64_t, std::string> invoke(self_ptr self, const std::string&
             auto it = self->state.sessions.find(id);
             if (it == self->state.sessions.end()) {  // cancelled meanwhile: nothing to start again later
               self->send(self->state.keeper, drop_atom::value, id);
-              if (async) rp->deliver(to_error(status::unavailable("session " + std::to_string(id) + " was cancelled")));
+              if (async) rp->deliver(to_error(status::cancelled("session " + std::to_string(id) + " was cancelled")));
               return;
             }
             it->second.accepting = false;

@@ -22,7 +22,15 @@ enum class errc : std::uint8_t {
   overloaded,        // back off and retry later (full store, queue limits)
   unavailable,       // a peer is gone or not reachable; retry elsewhere or later
   internal,          // a bug or an unexpected system failure
+  cancelled,         // a client or an operator cancelled it; retrying starts it again
+  deadline_exceeded, // it ran out of time; retry with a longer deadline, or look at what is slow
+  app_error,         // the app's own code failed it (a function threw, crashed, timed out or
+                     // misused the SDK after its retries, or the session ended without
+                     // output); fix the app, retrying the same input fails again
 };
+
+// The highest code: a code read off the wire above it is not one of ours.
+inline constexpr errc last_errc = errc::app_error;
 
 constexpr std::string_view to_string(errc c) {
   switch (c) {
@@ -32,6 +40,9 @@ constexpr std::string_view to_string(errc c) {
     case errc::overloaded: return "overloaded";
     case errc::unavailable: return "unavailable";
     case errc::internal: return "internal error";
+    case errc::cancelled: return "cancelled";
+    case errc::deadline_exceeded: return "deadline exceeded";
+    case errc::app_error: return "app error";
   }
   return "unknown";
 }
@@ -48,6 +59,9 @@ class [[nodiscard]] status {
   static status overloaded(std::string m) { return {errc::overloaded, std::move(m)}; }
   static status unavailable(std::string m) { return {errc::unavailable, std::move(m)}; }
   static status internal(std::string m) { return {errc::internal, std::move(m)}; }
+  static status cancelled(std::string m) { return {errc::cancelled, std::move(m)}; }
+  static status deadline_exceeded(std::string m) { return {errc::deadline_exceeded, std::move(m)}; }
+  static status app_error(std::string m) { return {errc::app_error, std::move(m)}; }
 
   bool ok() const { return code_ == errc::ok; }
   explicit operator bool() const { return ok(); }

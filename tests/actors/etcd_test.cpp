@@ -116,6 +116,19 @@ TEST(ResultRecords, RoundTripOutputsAndErrorsAndKeepOnlyTheSizeOfLargeOutputs) {
   EXPECT_FALSE(durable::decode_result(durable::result_key(1), "{\"ok\":1}").ok());
 }
 
+TEST(ResultRecords, AFailureWithoutACodeOrWithAnUnknownOneReadsAsInternal) {
+  for (const char* text : {"{\"ok\":false,\"message\":\"m\"}", "{\"ok\":false,\"code\":0,\"message\":\"m\"}",
+                           "{\"ok\":false,\"code\":999,\"message\":\"m\"}"}) {
+    auto back = durable::decode_result(durable::result_key(3), text);
+    ASSERT_TRUE(back.ok()) << text;
+    EXPECT_EQ(back->code, static_cast<std::uint16_t>(errc::internal)) << text;
+  }
+  durable::stored_result late{4, false, {}, 0, static_cast<std::uint16_t>(errc::deadline_exceeded), "late"};
+  auto back = durable::decode_result(durable::result_key(4), durable::encode_result(late));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->code, static_cast<std::uint16_t>(errc::deadline_exceeded));
+}
+
 // Ports a test or a tool picks for a process it starts later come from below
 // the kernel's ephemeral range, where no bind to port 0 (another test's node)
 // can take them meanwhile.

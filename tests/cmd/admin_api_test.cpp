@@ -91,6 +91,7 @@ TEST_F(admin_api_test, ALiveSessionShowsWhatItsTriggersWaitForAndCancelEndsIt) {
   ASSERT_TRUE(c.ok()) << c.error().to_string();
   auto end = client_->result_of(r->session, std::chrono::seconds(10));
   ASSERT_FALSE(end.ok());
+  EXPECT_EQ(end.error().code(), errc::cancelled) << end.error().to_string();
   EXPECT_NE(end.error().message().find("cancelled by an operator"), std::string::npos) << end.error().message();
   auto after = nlohmann::json::parse(*client_->admin("session", {id}));
   EXPECT_EQ(after["state"], "failed");

@@ -122,7 +122,7 @@ TEST_F(data_cluster_test, PutsInNewSessionsRunAnywhereAndTheirKeptObjectsAreRead
   // A bucket without triggers: the session has nothing to run and fails.
   auto quiet = client_->put("data", "store", "q", "x", put_scope::new_session);
   ASSERT_TRUE(quiet.ok()) << quiet.error().to_string();
-  expect_error(client_->result_of(quiet->session, 30s), errc::internal, "no output");
+  expect_error(client_->result_of(quiet->session, 30s), errc::app_error, "no output");
 }
 
 TEST_F(data_cluster_test, AnAppScopedPutFiresTheAppScopedTrigger) {

@@ -111,7 +111,7 @@ TEST_F(data_test, APutInANewSessionFiresTheBucketsTriggerInThatSession) {
   // an invoked one that ends without output does.
   auto quiet = client_->put("data", "store", "obj-2", "x", put_scope::new_session);
   ASSERT_TRUE(quiet.ok()) << quiet.error().to_string();
-  expect_error(client_->result_of(quiet->session, 30s), errc::internal, "no output");
+  expect_error(client_->result_of(quiet->session, 30s), errc::app_error, "no output");
 }
 
 TEST_F(data_test, AnAppScopedPutStartsASessionOfTheAppScopedTrigger) {

@@ -76,6 +76,7 @@ TEST_F(node_test, AFunctionThatAlwaysThrowsFailsAfterItsRetriesAndTheNodeKeepsSe
   ASSERT_TRUE(d.ok()) << d.error().to_string();
   auto r = client_->invoke("throwing", {}, 30s);
   ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), errc::app_error) << r.error().to_string();
   EXPECT_NE(r.error().message().find("always fails"), std::string::npos) << r.error().message();
   EXPECT_NE(r.error().message().find("after 3 attempts"), std::string::npos) << r.error().message();
   deploy("chain");
@@ -90,6 +91,7 @@ TEST_F(node_test, AClientTimeoutCancelsTheSession) {
   auto t0 = std::chrono::steady_clock::now();
   auto r = client_->invoke("slow", {}, 300ms);
   ASSERT_FALSE(r.ok()) << "a 4 s function cannot answer within 300 ms";
+  EXPECT_EQ(r.error().code(), errc::deadline_exceeded) << r.error().to_string();
   EXPECT_NE(r.error().message().find("deadline of 300 ms exceeded"), std::string::npos) << r.error().message();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 3500ms) << "the client got its answer at the deadline";
   auto later = client_->invoke("slow", {}, 30s);

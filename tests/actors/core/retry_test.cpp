@@ -53,10 +53,16 @@ TEST(Retryable, LoadAndLookupFailuresAreNotRetried) {
   EXPECT_FALSE(retryable(status::not_found("no function 'count' in libwc.so")));
 }
 
+TEST(Retryable, ACancelledOrLateAttemptIsNotRunAgain) {
+  EXPECT_FALSE(retryable(status::cancelled("cancelled by an operator")));
+  EXPECT_FALSE(retryable(status::deadline_exceeded("deadline of 300 ms exceeded")));
+}
+
 TEST(Retryable, UserErrorsLostExecutorsAndOverloadAreRetried) {
   EXPECT_TRUE(retryable(status::internal("std::runtime_error: boom")));
   EXPECT_TRUE(retryable(status::unavailable("executor 3 died (SIGKILL)")));
   EXPECT_TRUE(retryable(status::overloaded("queue full")));
+  EXPECT_TRUE(retryable(status::app_error("function 'count' threw")));
 }
 
 TEST(Retryable, OkIsNotAFailure) {

@@ -15,7 +15,7 @@ namespace trail::core {
 inline void PrintTo(const session_end& e, std::ostream* os) {
   static const char* kinds[] = {"output", "failed", "quiet"};
   *os << "{s" << e.session << " " << e.app << " " << kinds[static_cast<int>(e.how)] << " #"
-      << e.output_object << " '" << e.error << "'}";
+      << e.output_object << " '" << e.error << "' (" << to_string(e.code) << ")}";
 }
 
 }  // namespace trail::core
@@ -28,7 +28,7 @@ using ends = std::vector<session_end>;
 
 // Expected ends of sessions of app "a".
 session_end output_end(session_id s, std::uint64_t obj) { return {s, "a", kind::output, obj, {}}; }
-session_end failed_end(session_id s, std::string err) { return {s, "a", kind::failed, 0, err}; }
+session_end failed_end(session_id s, std::string err, errc code) { return {s, "a", kind::failed, 0, err, code}; }
 session_end quiet_end(session_id s) { return {s, "a", kind::quiet, 0, {}}; }
 
 // A table with session 1 of app "a" started at t0 and its entry invocation added.
@@ -81,7 +81,7 @@ TEST(SessionTable, PerNodeLimitIsOverloaded) {
 TEST(SessionTable, EndedSessionsStopCountingAgainstLimits) {
   session_table t({1, 10, 60s});
   ASSERT_TRUE(t.start(1, "a", session_origin::invoked, t0()).ok());
-  t.fail(1, "boom");
+  t.fail(1, status::app_error("boom"));
   EXPECT_EQ(t.in_flight("a"), 0u);
   EXPECT_TRUE(t.start(2, "a", session_origin::invoked, t0()).ok());
 }
@@ -109,7 +109,7 @@ TEST(SessionTable, InvokedSessionQuietWithoutOutputFailsNoOutput) {
   t.work_done(1);
   EXPECT_TRUE(t.collect(t0()).empty());
   t.work_done(1);
-  EXPECT_EQ(t.collect(t0()), ends{failed_end(1, "no output")});
+  EXPECT_EQ(t.collect(t0()), ends{failed_end(1, "no output", errc::app_error)});
   EXPECT_FALSE(t.live(1));
 }
 
@@ -138,18 +138,18 @@ TEST(SessionTable, OutputEndsSessionWhileWorkStillRuns) {
   t.work_done(1);  // unmatched, but the session ended: ignored
   t.work_added(1);
   t.set_waiting(1, "b", true);
-  t.fail(1, "late failure");
+  t.fail(1, status::internal("late failure"));
   EXPECT_EQ(t.collect(t0()), ends{output_end(1, 42)});
   EXPECT_TRUE(t.collect(t0() + 1h).empty());
 }
 
 TEST(SessionTable, FailEndsWithErrorText) {
   auto t = with_session();
-  t.fail(1, "cancelled: client timeout");
-  t.fail(1, "second");
+  t.fail(1, status::cancelled("cancelled: client timeout"));
+  t.fail(1, status::internal("second"));
   EXPECT_FALSE(t.output(1, 1));
   EXPECT_EQ(t.next_deadline(), std::nullopt);
-  EXPECT_EQ(t.collect(t0()), ends{failed_end(1, "cancelled: client timeout")});
+  EXPECT_EQ(t.collect(t0()), ends{failed_end(1, "cancelled: client timeout", errc::cancelled)});
 }
 
 TEST(SessionTable, WaitingBucketKeepsSessionAlive) {
@@ -162,14 +162,14 @@ TEST(SessionTable, WaitingBucketKeepsSessionAlive) {
   EXPECT_TRUE(t.collect(t0()).empty());
   t.set_waiting(1, "win2", true);  // repeated report: still one waiting bucket
   t.set_waiting(1, "win2", false);
-  EXPECT_EQ(t.collect(t0()), ends{failed_end(1, "no output")});
+  EXPECT_EQ(t.collect(t0()), ends{failed_end(1, "no output", errc::app_error)});
 }
 
 TEST(SessionTable, DeadlinePassedFailsSession) {
   auto t = with_session();
   EXPECT_EQ(t.next_deadline(), t0() + 60s);
   EXPECT_TRUE(t.collect(t0() + 60s - 1ms).empty());
-  EXPECT_EQ(t.collect(t0() + 60s), ends{failed_end(1, "deadline of 60000 ms exceeded")});
+  EXPECT_EQ(t.collect(t0() + 60s), ends{failed_end(1, "deadline of 60000 ms exceeded", errc::deadline_exceeded)});
   EXPECT_EQ(t.next_deadline(), std::nullopt);
 }
 
@@ -178,7 +178,7 @@ TEST(SessionTable, PerSessionDeadlineOverridesDefault) {
   ASSERT_TRUE(t.start(1, "a", session_origin::invoked, t0()).ok());
   ASSERT_TRUE(t.start(2, "a", session_origin::app_trigger, t0(), 30ms).ok());
   EXPECT_EQ(t.next_deadline(), t0() + 30ms);
-  EXPECT_EQ(t.collect(t0() + 50ms), ends{failed_end(2, "deadline of 30 ms exceeded")});
+  EXPECT_EQ(t.collect(t0() + 50ms), ends{failed_end(2, "deadline of 30 ms exceeded", errc::deadline_exceeded)});
   EXPECT_EQ(t.next_deadline(), t0() + 100ms);
 }
 
@@ -194,11 +194,11 @@ TEST(SessionTable, CollectReportsInIdOrderOnce) {
     ASSERT_TRUE(t.start(s, "a", session_origin::invoked, t0()).ok());
     t.work_added(s);
   }
-  t.fail(9, "x");
+  t.fail(9, status::internal("x"));
   EXPECT_TRUE(t.output(5, 50));
   t.work_done(3);
   EXPECT_EQ(t.collect(t0()),
-            (ends{failed_end(3, "no output"), output_end(5, 50), failed_end(9, "x")}));
+            (ends{failed_end(3, "no output", errc::app_error), output_end(5, 50), failed_end(9, "x", errc::internal)}));
   EXPECT_TRUE(t.collect(t0()).empty());
   EXPECT_EQ(t.in_flight(), 0u);
 }
@@ -208,7 +208,7 @@ TEST(SessionTable, CallsOnUnknownSessionsAreNoOps) {
   t.work_added(8);
   t.work_done(8);
   t.set_waiting(8, "b", true);
-  t.fail(8, "x");
+  t.fail(8, status::internal("x"));
   EXPECT_FALSE(t.output(8, 1));
   EXPECT_TRUE(t.collect(t0()).empty());
   EXPECT_FALSE(t.live(8));
@@ -251,8 +251,8 @@ class model {
     sessions_[s].end = session_end{s, sessions_[s].app, kind::output, obj, {}};
     return true;
   }
-  void fail(session_id s, const std::string& err) {
-    if (live(s)) sessions_[s].end = session_end{s, sessions_[s].app, kind::failed, 0, err};
+  void fail(session_id s, const status& why) {
+    if (live(s)) sessions_[s].end = session_end{s, sessions_[s].app, kind::failed, 0, why.message(), why.code()};
   }
   // Explicit ends first, then quiet, then deadline; reported and forgotten.
   ends collect(time_point now) {
@@ -262,8 +262,9 @@ class model {
       const bool by_trigger = m.origin == session_origin::app_trigger;
       const auto late = "deadline of " + std::to_string(m.budget.count()) + " ms exceeded";
       if (!m.end && quiet) m.end = session_end{s, m.app, by_trigger ? kind::quiet : kind::failed,
-                                               0, by_trigger ? "" : "no output"};
-      if (!m.end && m.deadline <= now) m.end = session_end{s, m.app, kind::failed, 0, late};
+                                               0, by_trigger ? "" : "no output",
+                                               by_trigger ? errc::ok : errc::app_error};
+      if (!m.end && m.deadline <= now) m.end = session_end{s, m.app, kind::failed, 0, late, errc::deadline_exceeded};
       if (m.end) out.push_back(*m.end);
     }
     std::erase_if(sessions_, [](const auto& kv) { return kv.second.end.has_value(); });
@@ -328,7 +329,7 @@ TEST(SessionTable, MatchesReferenceModelUnderRandomOperations) {
         break;
       }
       case 6:
-        if (pick(4) == 0) { t.fail(s, "err"); m.fail(s, "err"); }
+        if (pick(4) == 0) { t.fail(s, status::app_error("err")); m.fail(s, status::app_error("err")); }
         else ASSERT_EQ(t.output(s, step), m.output(s, step));
         break;
       default:
