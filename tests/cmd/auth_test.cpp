@@ -8,6 +8,8 @@
 
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "../support/data_bytes.hpp"
 #include "../support/temp_dir.hpp"
 #include "actors/net/auth.hpp"
@@ -69,6 +71,13 @@ TEST_F(auth_test, NoKeyOrAWrongKeyIsRefusedAndTheNodeServesOn) {
   expect_refused(client::connect(address_, key_file{token_}), "authentication failed: wrong proof");
   auto ok = client::connect(address_, key_file{secret_});
   ASSERT_TRUE(ok.ok()) << ok.error().to_string();
+  // Each refused proof is one line in the node's log, saying why.
+  auto logs = ok->admin("logs", {});
+  ASSERT_TRUE(logs.ok()) << logs.error().to_string();
+  const auto lines = nlohmann::json::parse(*logs)["lines"];
+  int refusals = 0;
+  for (auto& l : lines) refusals += l["text"].get<std::string>().find("authentication failed: wrong proof") != std::string::npos;
+  EXPECT_EQ(refusals, 2) << lines.dump(1);
   auto r = ok->invoke("data", {}, 30s);
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   still_serving();

@@ -4,7 +4,9 @@
 #include <nlohmann/json.hpp>
 
 #include "../support/temp_dir.hpp"
+#include "actors/registry.hpp"
 #include "node_fixture.hpp"
+#include "raw_client.hpp"
 
 namespace trail::testing {
 namespace {
@@ -86,6 +88,57 @@ TEST_F(deploy_test, LibrariesMayBeNamedByAbsoluteOrRelativePaths) {
   auto out = client_->invoke("t", {"abs", "rel"}, 30s);
   ASSERT_TRUE(out.ok()) << out.error().to_string();
   EXPECT_EQ(out->output, "<ABS REL>");
+}
+
+// The node checks what a deploy names and carries where it lands, not only the
+// client library: a deploy sent straight to its wire with an unsafe app or
+// bucket name, or a library one byte over the limit, is refused clearly and
+// deploys nothing.
+TEST_F(deploy_test, TheNodeItselfRefusesUnsafeNamesAndOversizeLibraries) {
+  std::ifstream in(examples_dir + "/chain/libchain.so", std::ios::binary);
+  const std::string lib{std::istreambuf_iterator<char>(in), {}};
+  ASSERT_FALSE(lib.empty());
+  const std::string uploaded = (fs::path(actors::upload_root) / "libchain.so").string();
+  raw_client raw(address_);
+  raw.send(request(schema::client_request::kind::hello, 1));
+  ASSERT_TRUE(raw.receive().ok());
+  std::uint64_t id = 1;
+  auto deploy_raw = [&](const std::string& manifest, std::string bytes) {
+    auto q = request(schema::client_request::kind::deploy, ++id);
+    q.manifest = manifest;
+    q.names = {uploaded};
+    q.libraries = {std::move(bytes)};
+    raw.send(std::move(q));
+    return raw.receive();
+  };
+  const std::string fns = "library: libchain.so\nentry: first\nfunctions:\n  - { name: first }\n";
+  const std::vector<std::pair<std::string, std::string>> unsafe{
+      {"app: ..\n" + fns, "\"..\""},
+      {"app: a/b\n" + fns, "\"a/b\""},
+      {"app: \"a\\0b\"\n" + fns, "\"a\\x00b\""},
+      {"app: t\n" + fns + "buckets:\n  - name: x/y\n", "\"x/y\""},
+      {"app: t\n" + fns + "buckets:\n  - name: ..\n", "\"..\""},
+      {"app: t\n" + fns + "buckets:\n  - name: \"a\\0b\"\n", "\"a\\x00b\""},
+  };
+  for (auto& [yaml, says] : unsafe) {
+    auto r = deploy_raw(yaml, lib);
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    ASSERT_EQ(r->what, schema::client_reply::kind::error) << "deployed:\n" << yaml;
+    EXPECT_EQ(r->error.code(), errc::invalid_argument) << r->error.to_string();
+    EXPECT_NE(r->error.message().find(says), std::string::npos) << r->error.message() << "\nfor:\n" << yaml;
+  }
+  auto big = deploy_raw("app: t\n" + fns, std::string(actors::max_library_bytes + 1, '\x7f'));
+  ASSERT_TRUE(big.ok()) << big.error().to_string();
+  ASSERT_EQ(big->what, schema::client_reply::kind::error);
+  EXPECT_EQ(big->error.code(), errc::invalid_argument);
+  EXPECT_NE(big->error.message().find("larger than " + std::to_string(actors::max_library_bytes)), std::string::npos)
+      << big->error.message();
+  auto apps = client_->apps();
+  ASSERT_TRUE(apps.ok()) << apps.error().to_string();
+  EXPECT_TRUE(apps->empty()) << "nothing was deployed";
+  deploy("chain");
+  auto ok = client_->invoke("chain", {"still", "serving"}, 30s);
+  ASSERT_TRUE(ok.ok()) << ok.error().to_string();
 }
 
 // Objects held by app-scoped trigger state outlive their sessions, but not
