@@ -7,7 +7,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
@@ -170,6 +172,7 @@ class state {
 
  private:
   status inject(const std::vector<std::string>& words);
+  status inject_executor(const std::vector<std::string>& words);
   status validate(const std::vector<std::string>& words) const;
   status arm(const std::string& node, const std::vector<std::string>& spec);
   status arm_pair(const std::string& verb, const std::string& node, const std::string& amount);
@@ -311,11 +314,14 @@ int state::fault(const call& c, const std::string& verb) {
 status state::validate(const std::vector<std::string>& w) const {
   static const std::set<std::string> verbs{"kill", "stop", "restart", "partition", "heal", "delay", "drop"};
   if (w.empty() || !verbs.contains(w[0])) return status::invalid("'" + join(w) + "' is no fault (" + "kill, stop, restart, partition, heal, delay, drop)");
-  if (w[0] == "kill" && !(w.size() == 2 || (w.size() == 3 && w[1] == "executor")))
+  // kill/stop/restart of an executor name the node it belongs to.
+  const bool executor = w.size() > 2 && w[1] == "executor" && (w[0] == "kill" || w[0] == "stop" || w[0] == "restart");
+  const std::size_t at = executor ? 2 : 1;  // where the process's name is
+  if (w[0] == "kill" && w.size() != at + 1)
     return status::invalid("kill NODE | kill coordinator | kill executor NODE");
-  if (w[0] == "stop" && (w.size() != 4 || w[2] != "for" || !parse_duration(w[3])))
-    return status::invalid("stop NODE for DURATION");
-  if (w[0] == "restart" && w.size() != 2) return status::invalid("restart NODE");
+  if (w[0] == "stop" && (w.size() != at + 3 || w[at + 1] != "for" || !parse_duration(w[at + 2])))
+    return status::invalid("stop NODE for DURATION | stop executor NODE for DURATION");
+  if (w[0] == "restart" && w.size() != at + 1) return status::invalid("restart NODE | restart executor NODE");
   if ((w[0] == "delay" || w[0] == "drop") && w.size() != 3)
     return status::invalid(w[0] + " NODE " + (w[0] == "delay" ? "30ms" : "20%"));
   if (w[0] == "partition" && w.size() < 2) return status::invalid("partition A.. | B..");
@@ -323,10 +329,10 @@ status state::validate(const std::vector<std::string>& w) const {
   // the scenario pass without it.
   if (cluster_) {
     std::vector<std::string> named;
-    if (w[0] == "kill" && w.size() == 3) named = {w[2]};
+    if (executor) named = {w[2]};
     else if (w[0] == "partition") named.assign(w.begin() + 1, w.end());
     else if (w[0] != "heal") named = {w[1]};
-    const bool node_only = (w[0] == "kill" && w.size() == 3) || w[0] == "delay" || w[0] == "drop";
+    const bool node_only = executor || w[0] == "delay" || w[0] == "drop";
     for (auto& n : named) {
       if (n == "|" || (node_only ? cluster_->is_node(n) : cluster_->is_member(n))) continue;
       return status::not_found("'" + join(w) + "': no " + (node_only ? "node" : "process") + " named '" + n +
@@ -350,12 +356,7 @@ status state::inject(const std::vector<std::string>& w) {
   // several coordinators nothing does: etcd keeps what one accepted for the
   // next.
   bool coord = (verb == "kill" || verb == "stop" || verb == "restart") && w[1] == "coordinator" && !cluster_->durable();
-  if (verb == "kill" && w.size() == 3) {
-    auto pid = cluster_->kill_executor(w[2]);
-    s = pid ? status{} : pid.error();
-    note(join(w) + (pid ? " (pid " + std::to_string(*pid) + ")" : ""), s, false);
-    return s;
-  }
+  if (w.size() > 2 && w[1] == "executor") return inject_executor(w);
   if (verb == "kill") s = cluster_->signal(w[1], SIGKILL);
   else if (verb == "stop") {
     s = cluster_->signal(w[1], SIGSTOP);
@@ -371,6 +372,27 @@ status state::inject(const std::vector<std::string>& w) {
   else if (verb == "heal") s = heal_all();
   else s = arm_pair(verb, w[1], w[2]);
   note(join(w), s, coord, coord && verb != "stop");
+  return s;
+}
+
+// kill (SIGKILL), stop (SIGSTOP, SIGCONT after T) or restart (SIGTERM: the
+// node starts another) one executor of a node. The node runs the attempt it
+// held again elsewhere, or waits for it while it is stopped (up to the
+// function's timeout_ms, then kills it and runs it again).
+status state::inject_executor(const std::vector<std::string>& w) {
+  const std::string& verb = w[0];
+  const int sig = verb == "kill" ? SIGKILL : verb == "stop" ? SIGSTOP : SIGTERM;
+  auto pid = cluster_->signal_executor(w[2], sig);
+  status s = pid ? status{} : pid.error();
+  note(join(w) + (pid ? " (pid " + std::to_string(*pid) + ")" : ""), s, false);
+  if (pid && verb == "stop") {
+    pid_t stopped = *pid;
+    std::string words = "cont executor " + w[2] + " (pid " + std::to_string(stopped) + ")";
+    timer_->at(clock::now() + *parse_duration(w[4]), [this, stopped, words] {
+      // (It may have been killed meanwhile, by the node at its timeout.)
+      note(words, ::kill(stopped, SIGCONT) == 0 || errno == ESRCH ? status{} : status::internal(std::strerror(errno)), false);
+    });
+  }
   return s;
 }
 
@@ -730,8 +752,10 @@ void add_scenario_commands(command_table& table) {
       [st](session&, const call& c) { return st->after(c); });
   for (auto [verb, synopsis, summary] :
        {std::tuple{"kill", "kill NODE | kill coordinator | kill executor NODE", "SIGKILL a node, the coordinator or one executor"},
-        std::tuple{"stop", "stop NODE for T", "SIGSTOP a node (or the coordinator), SIGCONT after T"},
-        std::tuple{"restart", "restart NODE", "stop a node (or the coordinator) and start it again"},
+        std::tuple{"stop", "stop NODE for T | stop executor NODE for T",
+                   "SIGSTOP a node (or the coordinator, or one executor), SIGCONT after T"},
+        std::tuple{"restart", "restart NODE | restart executor NODE",
+                   "stop a node (or the coordinator) and start it again; SIGTERM one executor (its node starts another)"},
         std::tuple{"partition", "partition A.. [| B..] | partition COORDINATOR.. | etcd",
                    "cut the node wire and data path between two groups, or coordinators from etcd"},
         std::tuple{"heal", "heal", "disarm every fault point on every node; mend every link to etcd"},

@@ -338,11 +338,11 @@ std::vector<pid_t> local_cluster::executors_of(const std::string& name) const {
   return out;
 }
 
-result<pid_t> local_cluster::kill_executor(const std::string& name) {
+result<pid_t> local_cluster::signal_executor(const std::string& name, int sig) {
   if (!is_node(name)) return status::not_found("no node named '" + name + "'");
   auto pids = executors_of(name);
-  if (pids.empty()) return status::unavailable(name + " has no live executor to kill");
-  ::kill(pids.front(), SIGKILL);
+  if (pids.empty()) return status::unavailable(name + " has no live executor");
+  ::kill(pids.front(), sig);
   return pids.front();
 }
 

@@ -79,8 +79,8 @@ class local_cluster {
   // Sends `sig` to member `name` ("coordinator" or a node). SIGKILL marks
   // it as killed on purpose: what it leaves behind is cleaned, not a fault.
   status signal(const std::string& name, int sig);
-  // SIGKILLs one live executor of node `name`; returns its pid.
-  result<pid_t> kill_executor(const std::string& name);
+  // Sends `sig` to one live executor of node `name`; returns its pid.
+  result<pid_t> signal_executor(const std::string& name, int sig);
   // Stops member `name` (SIGTERM, or nothing if it is dead), starts it again
   // with the same name (a coordinator on the same address) and waits until
   // it is up (a coordinator of several: holding the shards or standing by;
