@@ -1,13 +1,15 @@
 // The operator's commands of `trail` against a 3-node cluster (a real
 // coordinator and nodes n1..n3): every node listed, a chain's trace across
-// nodes, drain and top.
+// nodes, drain and top, and the interactive shell through a pseudo-terminal.
 #include <fstream>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "../cluster/cluster_fixture.hpp"
+#include "../support/temp_dir.hpp"
 #include "node_fixture.hpp"
+#include "shell_pty.hpp"
 
 namespace trail::testing {
 namespace {
@@ -102,6 +104,59 @@ TEST_F(cluster_shell_test, DrainMarksANodeAndTopShowsEveryNode) {
   EXPECT_NE(own.out.find("node n2 joined"), std::string::npos) << own.out;
 }
 
+// The interactive shell on a cluster: completion of the cluster's node names
+// and session ids, `top` redrawn in place, `logs NODE --follow` until Ctrl-C,
+// and `sessions --state` across every node.
+TEST_F(cluster_shell_test, TheInteractiveShellCompletesFollowsAndTopsTheCluster) {
+  deploy_chain();
+  auto d = client_->deploy(std::string(TRAIL_TEST_APPS_DIR) + "/flaky/throwing.yaml");
+  ASSERT_TRUE(d.ok()) << d.error().to_string();
+  wait_until_held("throwing", 3);
+  auto failed = client_->invoke("throwing", {}, std::chrono::seconds(30));
+  ASSERT_FALSE(failed.ok());
+  auto done = client_->invoke("chain", {"listed"}, std::chrono::seconds(30));
+  ASSERT_TRUE(done.ok()) << done.error().to_string();
+
+  temp_dir home;
+  pty_process sh(TRAIL_CLI_PATH, {"--connect", address_},
+                 {{"TRAIL_HISTORY", (home.path() / "history").string()}, {"TERM", "xterm"}, {"HOME", home.path().string()}});
+  ASSERT_TRUE(sh.read_until("trail> ")) << sh.output();
+  sh.mark();
+  sh.write("sessions --state fa\t");  // completes the state word
+  ASSERT_TRUE(sh.read_until("iled ")) << sh.output();
+  sh.write("\n");
+  ASSERT_TRUE(sh.read_until("throwing")) << "the failed session is listed:\n" << sh.since_mark();
+  ASSERT_TRUE(sh.read_until("trail> ")) << sh.output();
+  EXPECT_EQ(sh.since_mark().find("chain"), std::string::npos) << "only failed sessions:\n" << sh.since_mark();
+
+  sh.mark();
+  sh.write("logs coord\t");  // the cluster's process names, asked of the coordinator
+  ASSERT_TRUE(sh.read_until("inator ")) << sh.output();
+  sh.write("\n");
+  ASSERT_TRUE(sh.read_until("node n3 joined")) << "the coordinator's log:\n" << sh.since_mark();
+  ASSERT_TRUE(sh.read_until("trail> ")) << sh.output();
+
+  sh.mark();
+  sh.write("top --interval 100\n");
+  ASSERT_TRUE(sh.read_until("(q quits)")) << sh.output();
+  for (const char* n : {"n1", "n2", "n3"}) EXPECT_NE(sh.since_mark().find(std::string("\n") + n + " "), std::string::npos) << sh.since_mark();
+  sh.mark();
+  ASSERT_TRUE(sh.read_until("(q quits)")) << "redrawn:\n" << sh.output();
+  sh.write("q");
+  ASSERT_TRUE(sh.read_until("trail> ")) << sh.output();
+
+  sh.mark();
+  sh.write("logs n2 --follow\n");
+  ASSERT_TRUE(sh.read_until("following")) << sh.output();
+  ASSERT_EQ(cli({"drain", "n2"}).code, 0);  // n2 logs that it drains
+  ASSERT_TRUE(sh.read_until("draining: no new sessions")) << "followed:\n" << sh.since_mark();
+  sh.write("\x03");  // Ctrl-C ends the view, not the shell
+  ASSERT_TRUE(sh.read_until("trail> ")) << sh.output();
+  ASSERT_EQ(cli({"drain", "n2", "--off"}).code, 0);
+  sh.write("quit\n");
+  EXPECT_EQ(sh.wait(), 0) << sh.output();
+}
+
 TEST_F(cluster_shell_test, CancelAndFaultReachTheirNodes) {
   auto d = client_->deploy(std::string(TRAIL_TEST_APPS_DIR) + "/flaky/long_window.yaml");
   ASSERT_TRUE(d.ok()) << d.error().to_string();
@@ -116,7 +171,10 @@ TEST_F(cluster_shell_test, CancelAndFaultReachTheirNodes) {
   auto c = cli({"cancel", id});
   ASSERT_EQ(c.code, 0) << c.err;
   EXPECT_EQ(c.out, "cancelled session " + id + "\n");
-  EXPECT_NE(cli({"result", id, "--timeout", "20000"}).code, 0);
+  // How it ended crosses the node wire and the coordinator with its code.
+  auto ended = cli({"result", id, "--timeout", "20000", "--json"});
+  EXPECT_NE(ended.code, 0);
+  EXPECT_EQ(json::parse(ended.out)["error"]["code"], "cancelled") << ended.out;
 
   auto armed = cli_json({"fault", "n2", "delay", "*", "1ms"});
   ASSERT_EQ(armed["rules"].size(), 1u) << armed;
