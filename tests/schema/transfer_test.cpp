@@ -263,7 +263,7 @@ TEST(TransferCodec, EncodeRejectsMessagesBreakingLimits) {
       object_header{1, 0, "", 100, max_chunk_size + 1},
       object_header{1, 0, "", max_object_size + 1, max_chunk_size},
       object_header{1, 99, "?", 0, 0},
-      cancel{1, 6, ""},
+      cancel{1, static_cast<std::uint16_t>(static_cast<std::uint16_t>(last_errc) + 1), ""},
       credit{0, 1}};
   for (const auto& m : bad) {
     status s = encode(m, f);
