@@ -272,6 +272,65 @@ TEST_F(three_coordinators_test, AKilledHolderIsReplacedWithinTwoLeasePeriodsAndE
   }
 }
 
+// Every coordinator SIGKILLed at once, with sessions accepted (kept in etcd)
+// and running, then all started again: one of them holds the shards again,
+// the app is still deployed, `trail invoke` works, and every session accepted
+// before the crash ends with its output.
+TEST_F(three_coordinators_test, EveryCoordinatorKilledAndStartedAgainKeepsAppsAndAcceptedSessions) {
+  deploy("slow_spread.yaml");  // 600 ms a session: they are still running at the crash
+  wait_until_held("slow_spread", 3);
+  auto db = durable::etcd::open(etcd_.endpoint());
+  ASSERT_TRUE(db.ok()) << db.error().to_string();
+  constexpr int calls = 6;
+  std::vector<std::uint64_t> accepted;
+  client_->set_direct_invokes(false);  // through the holder, which keeps them in etcd
+  for (int i = 0; i < calls; ++i) {
+    auto r = client_->invoke("slow_spread", {"a" + std::to_string(i)}, 60s, true);
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    accepted.push_back(r->session);
+  }
+  ASSERT_EQ(count_keys_until(*db, "trail/sessions/", [](std::size_t n) { return n >= static_cast<std::size_t>(calls); }, 20s),
+            static_cast<std::size_t>(calls));
+  auto before = said_now();
+  std::vector<std::pair<member*, std::string>> all{
+      {&coordinator_, address_}, {&standby_, standby_address_}, {&spare_, spare_address_}};
+  for (auto& [m, at] : all) {
+    m->expect_clean_exit = false;
+    (void)m->proc.kill_and_reap();
+  }
+  launch_coordinator(coordinator_, "coordinator", address_);
+  launch_coordinator(standby_, "standby", standby_address_);
+  launch_coordinator(spare_, "spare", spare_address_);
+  if (HasFatalFailure()) return;
+  std::string holder;  // the one that claimed the shards once the dead ones' leases ran out
+  for (auto until = std::chrono::steady_clock::now() + 30s; holder.empty() && std::chrono::steady_clock::now() < until;) {
+    std::vector<pollfd> fds;
+    for (auto& [m, at] : all) fds.push_back({m->proc.output_fd(), POLLIN, 0});
+    ::poll(fds.data(), fds.size(), 100);
+    for (auto& [m, at] : all) {
+      drain(*m);
+      if (m->said.find("holds the shards as") != std::string::npos) holder = at;
+    }
+  }
+  ASSERT_FALSE(holder.empty()) << "no coordinator held the shards again";
+  for (auto& [name, m] : nodes_) wait_for(m, "joined " + holder, 30s, before.at(name));
+  if (HasFatalFailure()) return;
+  auto c = client::connect(coordinators());
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  client_.emplace(std::move(*c));
+  auto apps = client_->apps();
+  ASSERT_TRUE(apps.ok()) << apps.error().to_string();
+  EXPECT_EQ(*apps, (std::vector<std::string>{"slow_spread v1"}));
+  auto said = run_program(TRAIL_CLI_PATH, {"--connect", coordinators(), "invoke", "slow_spread", "after"});
+  EXPECT_EQ(said.code, 0) << said.err;
+  EXPECT_EQ(said.out, "<after>\n") << said.err;
+  for (int i = 0; i < calls; ++i) {
+    auto r = client_->result_of(accepted[i], 60s);
+    ASSERT_TRUE(r.ok()) << "session " << accepted[i] << ": " << r.error().to_string();
+    EXPECT_EQ(r->output, "<a" + std::to_string(i) + ">");
+  }
+}
+
 TEST_F(failover_test, ASynchronousInvokeWhoseHolderDiesGetsTheOneSessionItStarted) {
   deploy("slow_spread.yaml");  // 600 ms a session: they wait on the holder when it dies
   wait_until_held("slow_spread", 3);
