@@ -52,6 +52,7 @@ int report(const streaming_options& s, const std::string& manifest, const stream
                       {"events_per_s", r.events_per_s}, {"max_behind_ms", r.max_behind_ms},
                       {"windows", r.sent.counts.size()}, {"windows_checked", r.windows_checked},
                       {"timed_windows", r.latency_ms.size()}, {"mismatches", r.mismatch_count},
+                      {"wrong", r.wrong_count},
                       {"exact", r.exact()}};
   auto lat = of_ms(r.latency_ms);
   line["latency_ms_p50"] = lat.p50_us / 1000, line["latency_ms_p99"] = lat.p99_us / 1000;

@@ -20,9 +20,11 @@ std::int64_t wall_ms() {
       .count();
 }
 
-void mismatch(stream_report& r, std::string what) {
+// A result missing, or (`wrong`) there but not what the generator sent.
+void mismatch(stream_report& r, std::string what, bool wrong = false) {
   if (r.mismatches.size() < 10) r.mismatches.push_back(std::move(what));
   ++r.mismatch_count;
+  if (wrong) ++r.wrong_count;
 }
 
 // A batch put, and the session it went into.
@@ -113,7 +115,7 @@ void check_summary(stream_report& r) {
   const truth& t = r.sent;
   auto expect = [&](const char* field, std::uint64_t want) {
     if (!j.is_object() || !j[field].is_number_unsigned() || j[field].get<std::uint64_t>() != want)
-      mismatch(r, std::string("summary ") + field + ": want " + std::to_string(want) + ", got " + r.summary);
+      mismatch(r, std::string("summary ") + field + ": want " + std::to_string(want) + ", got " + r.summary, true);
   };
   expect("batches", t.batches), expect("events", t.sent.events), expect("views", t.sent.views);
   expect("rejected", t.sent.rejected), expect("late", 0), expect("windows", t.counts.size());
@@ -130,11 +132,11 @@ void check_windows(trail::client& c, const stream_options& o, stream_report& r) 
     }
     auto j = nlohmann::json::parse(*got, nullptr, false);
     if (!j.is_object() || !j["count"].is_number_unsigned() || !j["written_ms"].is_number_integer()) {
-      mismatch(r, name + ": unreadable result '" + *got + "'");
+      mismatch(r, name + ": unreadable result '" + *got + "'", true);
       continue;
     }
     if (j["count"].get<std::uint64_t>() != want)
-      mismatch(r, name + ": want " + std::to_string(want) + ", got " + std::to_string(j["count"].get<std::uint64_t>()));
+      mismatch(r, name + ": want " + std::to_string(want) + ", got " + std::to_string(j["count"].get<std::uint64_t>()), true);
     // A window the final batch cut short closed by the end-of-stream mark,
     // not by time: checked, but not timed.
     std::int64_t end = key.first + o.window_ms;

@@ -39,6 +39,7 @@ struct stream_report {
   std::uint64_t retried_puts = 0; // puts tried again: no node could take them (one was being lost)
   std::uint64_t windows_checked = 0;  // results read back and compared
   std::uint64_t mismatch_count = 0;
+  std::uint64_t wrong_count = 0;  // of those, results there but wrong (the rest are missing)
   std::vector<std::string> mismatches;  // the first few, described
   std::string summary;            // results/summary as written by aggregate ("" if it never came)
   bool exact() const { return mismatch_count == 0; }
