@@ -276,8 +276,17 @@ std::string coordinators_line(const json& coordinator) {
   if (!coordinator.contains("coordinators") || coordinator["coordinators"].empty()) return etcd;
   std::string line = "coordinators:";
   const char* sep = " ";
+  // Each partition holds `shards` of them, numbered on from the one before.
+  const auto each = coordinator.value("shards", std::uint64_t{0});
+  auto range = [&](std::uint64_t p) {
+    if (each == 0) return std::string("the shards");
+    if (each == 1) return "shard " + std::to_string(p * each);
+    return "shards " + std::to_string(p * each) + "-" + std::to_string(p * each + each - 1);
+  };
   for (auto& c : coordinator["coordinators"]) {
-    std::string holds = c.contains("partition") ? " (holds partition " + c["partition"].dump() + ")" : " (holds the shards)";
+    std::string holds = c.contains("partition") && c["partition"].is_number_unsigned()
+                            ? " (holds partition " + c["partition"].dump() + ": " + range(c["partition"].get<std::uint64_t>()) + ")"
+                            : " (holds " + range(0) + ")";
     line += sep + c.value("identity", std::string("?")) + (c.value("holds_shards", false) ? holds : " (standing by)");
     sep = ", ";
   }

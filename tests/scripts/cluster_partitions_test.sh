@@ -59,7 +59,7 @@ done
 grep -q "^cluster: 2 partitions of 2 shards, 2 live nodes" <<<"$out" && pass "status shows the whole cluster" ||
   fail "status: $out"
 grep -q "partition 1: held by $second, 1 node(s)" <<<"$out" && pass "one node in each partition" || fail "status: $out"
-grep -q "(holds partition 1)" <<<"$out" && pass "status says which coordinator holds which partition" || fail "status: $out"
+grep -q "(holds partition 1: shards 2-3)" <<<"$out" && pass "status says which coordinator holds which partition and its shards" || fail "status: $out"
 
 out=$("$trail" nodes 2>&1)
 grep -qE "^n1 +0 " <<<"$out" && grep -qE "^n2 +1 " <<<"$out" && pass "nodes lists both partitions' nodes, each with its partition" ||

@@ -61,7 +61,7 @@ out=$(TRAIL_SECRET_FILE=$secret "$build/bin/trail" --connect "$coord" invoke cha
 standby=$(cat "$TRAIL_CLUSTER_DIR/coordinator2.addr")
 deadline=$(( $(date +%s) + 20 ))
 until out=$(TRAIL_SECRET_FILE=$secret "$build/bin/trail" --connect "$coord" status 2>&1) &&
-      grep -q "^coordinators:.* (holds the shards)" <<<"$out" && grep -q "$standby pid [0-9]* (standing by)" <<<"$out"; do
+      grep -q "^coordinators:.* (holds shards 0-1)" <<<"$out" && grep -q "$standby pid [0-9]* (standing by)" <<<"$out"; do
   [ "$(date +%s)" -lt "$deadline" ] || break
   sleep 0.2  # polls the cluster: the listing is its event, not ours
 done
