@@ -311,11 +311,19 @@ int state::fault(const call& c, const std::string& verb) {
   return s.ok() ? 0 : fail(s);
 }
 
+namespace {
+
+// kill/stop/restart executor NODE ...: a fault on one of NODE's executors.
+bool executor_fault(const std::vector<std::string>& w) {
+  return w.size() > 2 && w[1] == "executor" && (w[0] == "kill" || w[0] == "stop" || w[0] == "restart");
+}
+
+}  // namespace
+
 status state::validate(const std::vector<std::string>& w) const {
   static const std::set<std::string> verbs{"kill", "stop", "restart", "partition", "heal", "delay", "drop"};
   if (w.empty() || !verbs.contains(w[0])) return status::invalid("'" + join(w) + "' is no fault (" + "kill, stop, restart, partition, heal, delay, drop)");
-  // kill/stop/restart of an executor name the node it belongs to.
-  const bool executor = w.size() > 2 && w[1] == "executor" && (w[0] == "kill" || w[0] == "stop" || w[0] == "restart");
+  const bool executor = executor_fault(w);
   const std::size_t at = executor ? 2 : 1;  // where the process's name is
   if (w[0] == "kill" && w.size() != at + 1)
     return status::invalid("kill NODE | kill coordinator | kill executor NODE");
@@ -356,7 +364,7 @@ status state::inject(const std::vector<std::string>& w) {
   // several coordinators nothing does: etcd keeps what one accepted for the
   // next.
   bool coord = (verb == "kill" || verb == "stop" || verb == "restart") && w[1] == "coordinator" && !cluster_->durable();
-  if (w.size() > 2 && w[1] == "executor") return inject_executor(w);
+  if (executor_fault(w)) return inject_executor(w);
   if (verb == "kill") s = cluster_->signal(w[1], SIGKILL);
   else if (verb == "stop") {
     s = cluster_->signal(w[1], SIGSTOP);
