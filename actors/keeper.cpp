@@ -127,7 +127,7 @@ void flush(self_ptr self) {
   for (std::size_t i = 0; i < group.size(); ++i)
     for (auto& rp : group[i].waiting) {
       if (i < written) rp.deliver(true);
-      else rp.deliver(to_error(status(outcome.code(), "cannot keep the session in etcd: " + outcome.message())));
+      else rp.deliver(to_error(outcome.prefixed("cannot keep the session in etcd")));
     }
   if (outcome.ok() && st.retrying) {
     st.retrying = false;
@@ -186,12 +186,12 @@ caf::behavior keeper(self_ptr self, durable::etcd db, std::function<void(const s
       [=](keep_atom, const std::string& app, std::uint32_t version, const std::string& manifest,
           const std::vector<std::string>& names, const std::vector<std::string>& bytes) -> caf::result<bool> {
         status s = checked(self, durable::save_app(*self->state.db, {app, version, manifest, names, bytes}));
-        if (!s.ok()) return to_error(status(s.code(), "cannot keep " + app + " in etcd: " + s.message()));
+        if (!s.ok()) return to_error(s.prefixed("cannot keep " + app + " in etcd"));
         return true;
       },
       [=](forget_atom, const std::string& app) -> caf::result<bool> {
         status s = checked(self, durable::forget_app(*self->state.db, app));
-        if (!s.ok()) return to_error(status(s.code(), "cannot remove " + app + " from etcd: " + s.message()));
+        if (!s.ok()) return to_error(s.prefixed("cannot remove " + app + " from etcd"));
         return true;
       },
       [=](accept_atom, std::uint64_t session, const std::string& app, const std::vector<std::string>& args,
@@ -215,7 +215,7 @@ caf::behavior keeper(self_ptr self, durable::etcd db, std::function<void(const s
       },
       [=](reserve_atom, std::uint32_t shard, std::uint64_t upto) -> caf::result<bool> {
         status s = checked(self, self->state.db->put(durable::reserved_key(shard), std::to_string(upto)));
-        if (!s.ok()) return to_error(status(s.code(), "cannot reserve session ids in etcd: " + s.message()));
+        if (!s.ok()) return to_error(s.prefixed("cannot reserve session ids in etcd"));
         return true;
       },
       [=](listed_atom, const std::string& node, std::string& record) {

@@ -169,7 +169,7 @@ result<std::optional<credentials>> credentials_from_env() {
     const char* path = std::getenv(var);
     if (!path || !*path) continue;
     auto k = load_key(path);
-    if (!k) return status(k.error().code(), std::string(var) + ": " + k.error().message());
+    if (!k) return k.error().prefixed(std::string(var));
     return std::optional<credentials>{credentials{std::move(*k), r}};
   }
   return std::optional<credentials>{};

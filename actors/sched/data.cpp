@@ -175,7 +175,7 @@ caf::result<put_window> begin_expected_put(self_ptr self, const std::string& nam
   c.expected_puts.erase(it);
   auto id = st.store->create_object(session, bucket, key, std::max<std::uint64_t>(size, 1));
   if (!id) {
-    st.sessions->fail(session, status(id.error().code(), "put of " + bucket + "/" + key + ": " + id.error().message()));
+    st.sessions->fail(session, id.error().prefixed("put of " + bucket + "/" + key));
     st.sessions->work_done(session);
     pump(self);
     return to_error(id.error());
@@ -202,7 +202,7 @@ caf::result<put_window> begin_put(self_ptr self, const std::string& name, const 
   auto id = st.store->create_object(*scope, bucket, key, std::max<std::uint64_t>(size, 1));
   if (!id) {
     if (new_session) {
-      st.sessions->fail(*scope, status(id.error().code(), "put of " + bucket + "/" + key + ": " + id.error().message()));
+      st.sessions->fail(*scope, id.error().prefixed("put of " + bucket + "/" + key));
       st.sessions->work_done(*scope);
       pump(self);
     }
@@ -230,7 +230,7 @@ caf::result<std::uint64_t> end_put(self_ptr self, std::uint64_t put, bool commit
     feed(self, p, meta_of(self, sealed->id));
   }
   if (p.session) {
-    if (!outcome.ok()) st.sessions->fail(p.session, status(outcome.code(), "put: " + outcome.message()));
+    if (!outcome.ok()) st.sessions->fail(p.session, outcome.prefixed("put"));
     st.sessions->work_done(p.session);
   }
   pump(self);

@@ -154,7 +154,7 @@ void fail_unstarted(self_ptr self, task& t, const status& why) {
     report_event(self, t, e);  // (retires it)
     return;
   }
-  self->state.sessions->fail(t.session, status(why.code(), "cannot start '" + t.fn->name + "': " + why.message()));
+  self->state.sessions->fail(t.session, why.prefixed("cannot start '" + t.fn->name + "'"));
   retire(self, t);
 }
 
@@ -314,7 +314,7 @@ void on_executor_died(self_ptr self, const status& why) {
   // Nothing can run any more: say so now rather than at each deadline.
   for (auto id : st.queue)
     if (task* t = st.tasks.find(id); t && !t->home)
-      st.sessions->fail(t->session, status(why.code(), "no executor can run: " + why.message()));
+      st.sessions->fail(t->session, why.prefixed("no executor can run"));
 }
 
 void trace_event(self_ptr self, const exec_event& e) {

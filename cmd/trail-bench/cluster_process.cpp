@@ -148,7 +148,7 @@ status cluster_process::start_coordinators(const options& o, const cluster_spec&
     std::filesystem::remove_all(dir_ / "etcd", ec);
     auto plan = durable::plan_local_etcd("bench", dir_ / "etcd");
     auto e = shm::child_process::launch({durable::etcd_binary, plan.args, {}});
-    if (!e) return status(e.error().code(), "cannot start etcd (Debian's etcd-server): " + e.error().message());
+    if (!e) return e.error().prefixed("cannot start etcd (Debian's etcd-server)");
     etcd_ = std::move(*e);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     status up = status::unavailable("etcd exited before it answered");

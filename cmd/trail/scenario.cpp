@@ -430,7 +430,7 @@ status state::arm(const std::string& node, const std::vector<std::string>& spec)
     }
     auto r = c->admin("fault", args);
     if (r) return {};
-    last = status(r.error().code(), "fault " + join(args) + ": " + r.error().message());
+    last = r.error().prefixed("fault " + join(args));
     if (r.error().code() != errc::not_found) return last;
   }
   return last;

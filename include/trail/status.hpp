@@ -63,6 +63,12 @@ class [[nodiscard]] status {
   static status deadline_exceeded(std::string m) { return {errc::deadline_exceeded, std::move(m)}; }
   static status app_error(std::string m) { return {errc::app_error, std::move(m)}; }
 
+  // The same failure, told with what was being done: s.prefixed("put of b/k")
+  // is "put of b/k: " + s.message(), with s's code. Ok stays ok.
+  status prefixed(const std::string& what) const {
+    return ok() ? status{} : status{code_, what + ": " + message_};
+  }
+
   bool ok() const { return code_ == errc::ok; }
   explicit operator bool() const { return ok(); }
   errc code() const { return code_; }
