@@ -31,6 +31,14 @@ struct node_rec {
   std::string client;      // its client wire (where puts and gets are sent)
 };
 
+// Balancing nodes between partitions (core::hand_over_judge): how long one
+// partition must look the emptiest before a node moves to it — etcd's counts
+// lag joins, and at a start or after a takeover (slowly on a loaded machine)
+// nodes are still on their way — and how long after one hand-over the next
+// may follow.
+constexpr auto shed_after = std::chrono::seconds(4);
+constexpr auto hand_over_every = std::chrono::seconds(2);
+
 struct front_state {
   coordinator_options opts;
   caf::actor wire;  // the node wire (peers.hpp): sessions start and end over it
@@ -65,8 +73,7 @@ struct front_state {
   core::partition_layout layout;
   std::vector<std::string> holders;
   std::vector<std::int32_t> partition_nodes;
-  clock::time_point handed_over;
-  std::optional<std::uint32_t> shed_seen;  // where the last look said to hand a node over to
+  core::hand_over_judge hand_over{shed_after, hand_over_every};
   static inline const char* name = "trail.coordinator";
 };
 
@@ -240,9 +247,6 @@ void on_listed(self_ptr self, std::vector<std::string> listed) {
   for (auto& [n, rec] : st.nodes) self->send(rec.agent, coordinators_atom::value, now);
 }
 
-// How long a holder waits after handing a node to another partition before
-// it hands over the next (the counts etcd lists catch up meanwhile).
-constexpr auto hand_over_every = std::chrono::seconds(2);
 
 // With several partitions, the lease warden says who holds each and how many
 // nodes each lists. Clients are told the holders (the gateway names them),
@@ -257,21 +261,14 @@ void on_partitions(self_ptr self, std::vector<std::string> holders, std::vector<
   st.holders = std::move(holders);
   st.partition_nodes = std::move(nodes);
   auto now = clock::now();
-  if (!st.paused.empty() || st.nodes.empty() || st.partition_nodes.size() != st.layout.partitions ||
-      now - st.handed_over < hand_over_every) {
-    st.shed_seen.reset();
-    return;
-  }
+  if (!st.paused.empty() || st.nodes.empty() || st.partition_nodes.size() != st.layout.partitions)
+    return st.hand_over.forget();
   std::vector<std::optional<std::uint32_t>> counts(st.layout.partitions);
   for (std::uint32_t p = 0; p < counts.size(); ++p)
     if (p == me) counts[p] = static_cast<std::uint32_t>(st.nodes.size());  // (its own: exact)
     else if (st.partition_nodes[p] >= 0 && !st.holders[p].empty()) counts[p] = static_cast<std::uint32_t>(st.partition_nodes[p]);
-  auto to = core::shed_to(me, counts);
-  // Only when two looks in a row say so: another partition's count is what
-  // etcd lists, which lags its joins (its holder writes them with its next
-  // group), while this one's own is exact.
-  auto seen_before = std::exchange(st.shed_seen, to);
-  if (!to || to != seen_before) return;
+  auto to = st.hand_over.look(me, counts, now);
+  if (!to) return;
   // The node with the most free executors: the least work is run again.
   std::uint64_t pick = 0;
   std::uint32_t most = 0;
@@ -280,8 +277,6 @@ void on_partitions(self_ptr self, std::vector<std::string> holders, std::vector<
     if (pick == 0 || free > most) pick = n, most = free;
   }
   auto& rec = st.nodes.at(pick);
-  st.handed_over = now;
-  st.shed_seen.reset();
   std::string why = "partition " + std::to_string(*to) + " has " + std::to_string(*counts[*to]) + " node(s), this one " +
                     std::to_string(st.nodes.size());
   log_line("hands node " + rec.name + " over to " + st.holders[*to] + ": " + why);

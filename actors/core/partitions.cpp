@@ -94,4 +94,17 @@ std::optional<std::uint32_t> shed_to(std::uint32_t mine, const std::vector<std::
   return emptiest;
 }
 
+std::optional<std::uint32_t> hand_over_judge::look(std::uint32_t mine,
+                                                   const std::vector<std::optional<std::uint32_t>>& counts,
+                                                   clock::time_point now) {
+  if (handed_ && now - *handed_ < every_) return forget(), std::nullopt;
+  auto to = shed_to(mine, counts);
+  if (!to) return forget(), std::nullopt;
+  if (!seen_ || seen_->first != *to) seen_.emplace(*to, now);
+  if (now - seen_->second < settle_) return std::nullopt;
+  handed_ = now;
+  seen_.reset();
+  return to;
+}
+
 }  // namespace trail::core

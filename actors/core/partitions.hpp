@@ -19,11 +19,13 @@
 // cluster's prefix, node numbers from 1.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <trail/status.hpp>
@@ -93,5 +95,28 @@ std::string partition_prefix(const std::string& cluster_prefix, std::uint32_t p,
 // has at least two nodes more (so that a node never moves back and forth).
 // Ties go to the lowest partition.
 std::optional<std::uint32_t> shed_to(std::uint32_t mine, const std::vector<std::optional<std::uint32_t>>& counts);
+
+// When a holder hands a node over, look after look: only once shed_to has
+// named the same partition for `settle` (etcd's counts of other partitions
+// lag their joins, and at a start or a takeover nodes are still on their way:
+// a node moved meanwhile starts over for nothing), and not within `every` of
+// its last hand-over (the counts catch up).
+class hand_over_judge {
+ public:
+  using clock = std::chrono::steady_clock;
+  hand_over_judge(clock::duration settle, clock::duration every) : settle_(settle), every_(every) {}
+
+  // This look's counts (as shed_to takes them): where to hand a node now, if
+  // anywhere. Saying so counts as handing it over.
+  std::optional<std::uint32_t> look(std::uint32_t mine, const std::vector<std::optional<std::uint32_t>>& counts,
+                                    clock::time_point now);
+  // Nothing to judge now (paused, no nodes, counts unknown): start over.
+  void forget() { seen_.reset(); }
+
+ private:
+  clock::duration settle_, every_;
+  std::optional<std::pair<std::uint32_t, clock::time_point>> seen_;  // the target, since when
+  std::optional<clock::time_point> handed_;                          // the last hand-over
+};
 
 }  // namespace trail::core

@@ -108,5 +108,28 @@ TEST(Partitions, AHolderWithTwoNodesMoreThanTheEmptiestHandsOneOver) {
   EXPECT_FALSE(shed_to(0, counts{5}));                       // alone
 }
 
+TEST(Partitions, ANodeIsHandedOverOnlyOnceTheSameTargetLastedAndNotRightAfterAnother) {
+  using counts = std::vector<std::optional<std::uint32_t>>;
+  using namespace std::chrono_literals;
+  hand_over_judge judge(4s, 2s);
+  const auto t0 = hand_over_judge::clock::time_point{} + 100s;
+  EXPECT_FALSE(judge.look(0, counts{2, 0}, t0)) << "a partition just seen empty may have nodes on their way";
+  EXPECT_FALSE(judge.look(0, counts{2, 0}, t0 + 3s));
+  EXPECT_EQ(judge.look(0, counts{2, 0}, t0 + 4s), 1u);
+  EXPECT_FALSE(judge.look(0, counts{3, 0, 0}, t0 + 5s)) << "within 2 s of the last hand-over";
+  EXPECT_FALSE(judge.look(0, counts{3, 0, 0}, t0 + 6s)) << "target 1 first seen now";
+  EXPECT_FALSE(judge.look(0, counts{3, 1, 0}, t0 + 8s)) << "the target moved to 2: its own 4 s start";
+  EXPECT_FALSE(judge.look(0, counts{3, 1, 0}, t0 + 11s));
+  EXPECT_EQ(judge.look(0, counts{3, 1, 0}, t0 + 12s), 2u);
+  // Balanced in between: the clock starts over.
+  EXPECT_FALSE(judge.look(0, counts{2, 0}, t0 + 20s));
+  EXPECT_FALSE(judge.look(0, counts{1, 1}, t0 + 22s));
+  EXPECT_FALSE(judge.look(0, counts{2, 0}, t0 + 23s));
+  EXPECT_FALSE(judge.look(0, counts{2, 0}, t0 + 26s));
+  judge.forget();  // (paused meanwhile)
+  EXPECT_FALSE(judge.look(0, counts{2, 0}, t0 + 27s));
+  EXPECT_EQ(judge.look(0, counts{2, 0}, t0 + 31s), 1u);
+}
+
 }  // namespace
 }  // namespace trail::core::test
